@@ -1,0 +1,133 @@
+"""Turn arrays into pictures: clipped or signed (diverging colormap) views, colour bars, window
+highlights and grids. Computation lives in `cnnviz.ops`; this module only draws.
+
+Every function returns uint8 (H, W) or (H, W, 3) RGB arrays ready for `st.image` or PNG encoding.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from cnnviz.errors import InvalidInput
+
+DISPLAY_MODES = ("signed", "clipped", "minmax")
+
+
+@functools.cache
+def colormap_lut(name: str = "RdBu_r") -> np.ndarray:
+    """A matplotlib colormap as a (256, 3) uint8 lookup table."""
+    from matplotlib import colormaps
+
+    if name not in colormaps:
+        raise InvalidInput(f"Unknown colormap {name!r}.")
+    return (colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+
+
+def signed_limit(values: np.ndarray) -> float:
+    """Symmetric colour limit for signed data: the largest magnitude (at least 1e-6)."""
+    values = np.asarray(values, dtype=np.float32)
+    finite = values[np.isfinite(values)]
+    return float(max(np.abs(finite).max(initial=0.0), 1e-6))
+
+
+def to_signed(values: np.ndarray, *, limit: float | None = None, cmap: str = "RdBu_r") -> np.ndarray:
+    """Signed values -> RGB with a diverging colormap: 0 is white, negatives blue, positives red,
+    both scaled by `limit` (default: the largest magnitude). Channels of (H, W, C) are averaged
+    first; show channels one by one to see each."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim == 3:
+        values = values.mean(axis=2)
+    limit = signed_limit(values) if limit is None else float(limit)
+    index = np.clip((np.nan_to_num(values) / limit + 1.0) * 127.5, 0, 255).astype(np.uint8)
+    return colormap_lut(cmap)[index]
+
+
+def to_clipped(values: np.ndarray) -> np.ndarray:
+    """Values clipped to 0..255 and rounded, as the tutorials showed their outputs."""
+    return np.clip(np.round(np.nan_to_num(np.asarray(values, dtype=np.float32))), 0, 255).astype(np.uint8)
+
+
+def to_minmax(values: np.ndarray) -> np.ndarray:
+    """Values stretched so their minimum is 0 and maximum 255 (per whole array)."""
+    values = np.nan_to_num(np.asarray(values, dtype=np.float32))
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-12:
+        return np.full(values.shape, 128, dtype=np.uint8)
+    return np.round((values - low) * (255.0 / (high - low))).astype(np.uint8)
+
+
+def render(values: np.ndarray, mode: str = "signed", *, limit: float | None = None) -> np.ndarray:
+    """Draw an op's output in one of `DISPLAY_MODES`: 'signed', 'clipped' (0..255), 'minmax'."""
+    if mode == "signed":
+        return to_signed(values, limit=limit)
+    if mode == "clipped":
+        return to_clipped(values)
+    if mode == "minmax":
+        return to_minmax(values)
+    raise InvalidInput(f"Display mode {mode!r} is not supported; use one of {', '.join(DISPLAY_MODES)}.")
+
+
+def colorbar(limit: float, *, width: int = 256, height: int = 14, cmap: str = "RdBu_r") -> np.ndarray:
+    """A horizontal colour bar from -limit to +limit with its three values written below it."""
+    import cv2
+
+    bar = np.repeat(colormap_lut(cmap)[np.linspace(0, 255, width).astype(np.uint8)][None], height, axis=0)
+    canvas = np.full((height + 18, width + 40, 3), 255, dtype=np.uint8)
+    canvas[:height, 20 : 20 + width] = bar
+    font, scale, ink = cv2.FONT_HERSHEY_SIMPLEX, 0.38, (40, 40, 40)
+    for text, x in ((f"{-limit:.4g}", 20), ("0", 20 + width // 2), (f"{limit:.4g}", 20 + width)):
+        (tw, _), _ = cv2.getTextSize(text, font, scale, 1)
+        x0 = int(np.clip(x - tw // 2, 0, canvas.shape[1] - tw))
+        cv2.putText(canvas, text, (x0, height + 13), font, scale, ink, 1, cv2.LINE_AA)
+    return canvas
+
+
+def enlarge(image: np.ndarray, *, min_side: int = 256) -> np.ndarray:
+    """Scale a small image up by a whole factor with nearest neighbour, so pixels stay crisp."""
+    image = np.asarray(image)
+    factor = max(1, min_side // max(1, min(image.shape[:2])))
+    if factor == 1:
+        return image
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def highlight_window(image: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndarray:
+    """An RGB copy of `image` with the (top, left, height, width) window outlined in yellow and the
+    rest dimmed; the window may hang over the edge (padding)."""
+    import cv2
+
+    rgb = np.asarray(image)
+    rgb = np.repeat(rgb[..., None], 3, axis=2) if rgb.ndim == 2 else rgb.copy()
+    factor = max(1, 256 // max(1, min(rgb.shape[:2])))
+    if factor > 1:
+        rgb = np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+    dim = (rgb.astype(np.float32) * 0.55).astype(np.uint8)
+    r0, c0 = max(top, 0) * factor, max(left, 0) * factor
+    r1, c1 = min(top + height, image.shape[0]) * factor, min(left + width, image.shape[1]) * factor
+    dim[r0:r1, c0:c1] = rgb[r0:r1, c0:c1]
+    thickness = max(1, min(rgb.shape[:2]) // 200)
+    cv2.rectangle(
+        dim,
+        (left * factor, top * factor),
+        ((left + width) * factor - 1, (top + height) * factor - 1),
+        (255, 210, 0),
+        thickness,
+    )
+    return dim
+
+
+def tile(images: list[np.ndarray], *, columns: int = 4, gap: int = 4, fill: int = 255) -> np.ndarray:
+    """Lay equal-sized uint8 images out in a grid (RGB), `columns` wide."""
+    if not images:
+        raise InvalidInput("There are no images to lay out.")
+    rgb = [np.repeat(i[..., None], 3, axis=2) if i.ndim == 2 else i for i in images]
+    height, width = rgb[0].shape[:2]
+    rows = -(-len(rgb) // columns)
+    cols = min(columns, len(rgb))
+    grid = np.full((rows * (height + gap) - gap, cols * (width + gap) - gap, 3), fill, dtype=np.uint8)
+    for n, image in enumerate(rgb):
+        r, c = divmod(n, columns)
+        grid[r * (height + gap) : r * (height + gap) + height, c * (width + gap) : c * (width + gap) + width] = image
+    return grid

@@ -1,0 +1,257 @@
+"""Decode user images safely, convert canvas drawings, resize, and load bundled samples.
+
+Every function returns uint8 arrays: (H, W) for grayscale, (H, W, 3) for RGB.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from cnnviz.errors import InvalidInput
+
+MAX_BYTES = 20 * 1024 * 1024  # an upload larger than this is refused before decoding
+MAX_PIXELS = 40_000_000  # width * height, checked from the header before any pixel is decoded
+MIN_SIDE = 3  # a 3x3 kernel needs at least this much image
+ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF")
+ACCEPTED_TEXT = "PNG, JPEG, BMP, WebP or GIF"
+
+DATA_DIR = Path(__file__).parent / "data"
+MNIST_DIR = DATA_DIR / "mnist"
+
+# Magic bytes of the accepted formats: content is judged by its bytes, never by a file name.
+# Pillow checks width * height from the header before decoding: past this it warns, past twice this
+# it raises. Both become InvalidInput below (the warning is turned into an error).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"BM", "BMP"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format named by the first bytes of `data`, or None if it is not an accepted one."""
+    for magic, name in _SIGNATURES:
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def load_image(data: bytes) -> np.ndarray:
+    """Decode an uploaded image into uint8 (H, W) grayscale or (H, W, 3) RGB.
+
+    Accepts PNG, JPEG, BMP, WebP and GIF (first frame). EXIF orientation is applied; transparent
+    pixels are composited onto white; 16-bit images are scaled to 8 bits; palette, CMYK and other
+    modes are converted. Size limits (`MAX_BYTES`, `MAX_PIXELS`) are checked before decoding.
+
+    Raises
+    ------
+    InvalidInput
+        For anything else, with a message naming the problem and what is accepted.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InvalidInput(f"Expected the bytes of an image file, got {type(data).__name__}.")
+    data = bytes(data)
+    if not data:
+        raise InvalidInput(f"The file is empty. Upload a {ACCEPTED_TEXT} image.")
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(
+            f"The file is {len(data) / 2**20:.1f} MB; images up to {MAX_BYTES // 2**20} MB are accepted."
+        )
+    kind = sniff_format(data)
+    if kind is None:
+        raise InvalidInput(f"This file is not an image this app reads. Upload a {ACCEPTED_TEXT} image.")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns about a decompression bomb below twice its limit: make it an error.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise InvalidInput(
+                    f"The image claims {width}x{height} pixels; at most {MAX_PIXELS // 1_000_000} "
+                    "megapixels are accepted."
+                )
+            if min(width, height) < MIN_SIDE:
+                raise InvalidInput(f"The image is {width}x{height} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed.")
+            image.load()  # decodes the first frame of an animated GIF or WebP
+            image = ImageOps.exif_transpose(image)
+            return _to_array(image)
+    except InvalidInput:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        claimed = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(claimed.group(1)):,} pixels" if claimed else "too many pixels"
+        raise InvalidInput(
+            f"The image claims {size}, too many to decode safely; at most {MAX_PIXELS // 1_000_000} "
+            "megapixels are accepted."
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
+        raise InvalidInput(
+            f"The {kind} file could not be decoded (it may be truncated or damaged: {exc}). "
+            f"Upload a complete {ACCEPTED_TEXT} image."
+        ) from None
+
+
+def _to_array(image: Image.Image) -> np.ndarray:
+    """Pillow image of any mode -> uint8 (H, W) or (H, W, 3)."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I") and values.max(initial=0) > 255 else 255.0
+        if mode == "F":
+            low, top = values.min(initial=0), values.max(initial=1)
+            values = (values - low) / max(top - low, 1e-12) * 255.0
+            top = 255.0
+        return np.clip(np.round(values * (255.0 / top)), 0, 255).astype(np.uint8)
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        image = image.convert("RGB")
+    elif mode == "1":
+        image = image.convert("L")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    mode = image.mode
+    if mode in ("RGBA", "LA", "La", "RGBa"):
+        # Transparent areas become white, as they look in a browser on a white page.
+        base = "L" if mode.startswith("L") else "RGB"
+        background = Image.new(base + "A", image.size, (255,) * len(base + "A"))
+        image = Image.alpha_composite(background, image.convert(base + "A")).convert(base)
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    return np.array(image, dtype=np.uint8)
+
+
+def to_grayscale(image: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) RGB -> uint8 (H, W) luma (ITU-R 601, as Pillow and OpenCV); (H, W) passes."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        return image
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) -> (H, W, 3) by repeating the channel; RGB passes unchanged."""
+    image = np.asarray(image)
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+
+
+def canvas_to_gray(rgba: np.ndarray, *, background: int = 0) -> np.ndarray:
+    """Canvas pixels (H, W, 4) uint8 RGBA -> (H, W) uint8 grayscale over a solid background.
+
+    The drawing canvas returns only the strokes, with alpha 0 where nothing was drawn; this
+    composites them onto `background` (0 = black, 255 = white) the way the canvas displays them.
+    """
+    rgba = np.asarray(rgba)
+    if rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise InvalidInput(f"Canvas data must be (H, W, 4) RGBA, got shape {rgba.shape}.")
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    colour = rgba[..., :3].astype(np.float32)
+    rgb = colour * alpha + float(background) * (1.0 - alpha)
+    return to_grayscale(np.clip(np.round(rgb), 0, 255).astype(np.uint8))
+
+
+def resize(image: np.ndarray, *, max_side: int | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Resize uint8 (H, W) or (H, W, 3): to `size=(height, width)`, or down so the longer side is at
+    most `max_side` (never up). Area interpolation when shrinking, bilinear when growing."""
+    import cv2
+
+    image = np.asarray(image)
+    height, width = image.shape[:2]
+    if size is None:
+        if max_side is None or max(height, width) <= max_side:
+            return image
+        scale = max_side / max(height, width)
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    new_h, new_w = size
+    if new_h < 1 or new_w < 1:
+        raise InvalidInput(f"Cannot resize to {new_h}x{new_w}: both sides must be at least 1 pixel.")
+    shrinking = new_h * new_w < height * width
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """uint8 (H, W) or (H, W, 3) RGB -> PNG bytes."""
+    import cv2
+
+    image = np.asarray(image)
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buffer = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:  # pragma: no cover - OpenCV only fails on shapes we never pass
+        raise InvalidInput(f"Could not encode an image of shape {image.shape} as PNG.")
+    return buffer.tobytes()
+
+
+# --- bundled samples ---------------------------------------------------------------------------
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read a gzip IDX file (the MNIST format): big-endian header, then uint8 data."""
+    with gzip.open(path, "rb") as handle:
+        raw = handle.read()
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    offset = 4 + 4 * ndim
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(dims)
+
+
+def _mnist_digit() -> np.ndarray:
+    images = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz")
+    return images[0].copy()  # a real handwritten 7, 28x28, white on black
+
+
+def _sklearn(name: str):
+    def load() -> np.ndarray:
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(name)
+
+    return load
+
+
+def _skimage(name: str):
+    def load() -> np.ndarray:
+        import skimage.data
+
+        return getattr(skimage.data, name)()
+
+    return load
+
+
+# name -> (loader, one line of what it is and where it comes from)
+SAMPLES = {
+    "camera": (_skimage("camera"), "Cameraman, 512x512 grayscale (scikit-image)"),
+    "astronaut": (_skimage("astronaut"), "Astronaut Eileen Collins, 512x512 colour (scikit-image, NASA)"),
+    "coins": (_skimage("coins"), "Greek coins, 303x384 grayscale (scikit-image)"),
+    "coffee": (_skimage("coffee"), "A cup of coffee, 400x600 colour (scikit-image)"),
+    "chelsea": (_skimage("chelsea"), "Chelsea the cat, 300x451 colour (scikit-image)"),
+    "china": (_sklearn("china.jpg"), "A temple in China, 427x640 colour (scikit-learn)"),
+    "flower": (_sklearn("flower.jpg"), "A flower, 427x640 colour (scikit-learn)"),
+    "mnist digit": (_mnist_digit, "A real handwritten 7 from MNIST, 28x28 (LeCun, Cortes, Burges)"),
+}
+
+
+def load_sample(name: str) -> np.ndarray:
+    """A bundled sample image by name (see `SAMPLES`), uint8 (H, W) or (H, W, 3)."""
+    if name not in SAMPLES:
+        raise InvalidInput(f"Unknown sample {name!r}; choose one of: {', '.join(SAMPLES)}.")
+    image = np.asarray(SAMPLES[name][0]())
+    return image.astype(np.uint8, copy=False)

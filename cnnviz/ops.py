@@ -1,0 +1,276 @@
+"""Convolution and pooling with exactly the semantics of `tf.nn.conv2d`, `tf.nn.max_pool2d` and
+`tf.nn.avg_pool2d`, computed with NumPy and OpenCV (no TensorFlow, no per-pixel Python loops).
+
+Images are (H, W) or (H, W, C); channels are processed independently (a per-channel, "depthwise"
+convolution), which is what the Convolution Lab shows. Outputs are float32.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnviz.errors import InvalidInput
+from cnnviz.kernels import validate_kernel
+
+PADDINGS = ("valid", "same")
+POSTPROCESS = ("none", "relu", "clip", "abs")
+MAX_STRIDE = 64
+
+
+# --- shapes -------------------------------------------------------------------------------------
+
+
+def _check_padding(padding: str) -> str:
+    mode = str(padding).lower()
+    if mode not in PADDINGS:
+        raise InvalidInput(f"Padding {padding!r} is not supported; use 'valid' or 'same'.")
+    return mode
+
+
+def _check_stride(stride) -> int:
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or not 1 <= stride <= MAX_STRIDE:
+        raise InvalidInput(f"Stride must be a whole number from 1 to {MAX_STRIDE}, got {stride!r}.")
+    return int(stride)
+
+
+def output_size(n: int, k: int, *, stride: int = 1, padding: str = "valid") -> int:
+    """Output length along one axis of input length `n`, window `k` (TensorFlow's rule)."""
+    stride, mode = _check_stride(stride), _check_padding(padding)
+    if mode == "same":
+        return math.ceil(n / stride)
+    return max(0, (n - k) // stride + 1) if n >= k else 0
+
+
+def same_padding(n: int, k: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's SAME split along one axis: (before, after), the extra pixel going after."""
+    out = math.ceil(n / stride)
+    total = max((out - 1) * stride + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def output_shape(shape, window, *, stride: int = 1, padding: str = "valid") -> tuple[tuple[int, ...], str]:
+    """Output shape of a convolution or pooling, and the formula that gives it, as text.
+
+    `shape` is (H, W) or (H, W, C); `window` is (kh, kw). Returns e.g.
+    ``((510, 510), "H' = floor((512 - 3) / 1) + 1 = 510, W' = floor((512 - 3) / 1) + 1 = 510")``.
+    """
+    stride, mode = _check_stride(stride), _check_padding(padding)
+    height, width = shape[:2]
+    out = []
+    parts = []
+    for label, n, k in (("H'", height, window[0]), ("W'", width, window[1])):
+        size = output_size(n, k, stride=stride, padding=mode)
+        out.append(size)
+        if mode == "same":
+            parts.append(f"{label} = ceil({n} / {stride}) = {size}")
+        else:
+            parts.append(f"{label} = floor(({n} - {k}) / {stride}) + 1 = {size}")
+    return tuple(out) + tuple(shape[2:]), ", ".join(parts)
+
+
+def _pad_amounts(shape, window, stride: int, mode: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    if mode == "valid":
+        return (0, 0), (0, 0)
+    return same_padding(shape[0], window[0], stride), same_padding(shape[1], window[1], stride)
+
+
+def _as_image(image) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise InvalidInput(f"An image must be (H, W) or (H, W, C) with pixels, got shape {array.shape}.")
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise InvalidInput(f"Image pixels must be real numbers, got dtype {array.dtype}.")
+    return array.astype(np.float32, copy=False)
+
+
+def _check_fits(shape, window, stride: int, mode: str, what: str) -> None:
+    out, _ = output_shape(shape, window, stride=stride, padding=mode)
+    if out[0] < 1 or out[1] < 1:
+        raise InvalidInput(
+            f"A {window[0]}x{window[1]} {what} does not fit in a {shape[0]}x{shape[1]} image with 'valid' "
+            "padding; use a smaller window, a larger image, or 'same' padding."
+        )
+
+
+# --- convolution --------------------------------------------------------------------------------
+
+
+def conv2d(image, kernel, *, stride: int = 1, padding: str = "valid") -> np.ndarray:
+    """Cross-correlate `image` with a 2-D `kernel`, per channel, as `tf.nn.conv2d` does.
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) array of numbers (uint8 0..255 or float).
+    kernel : (kh, kw) array of finite numbers, up to 15x15.
+    stride : int
+        Step between windows, the same along both axes.
+    padding : {'valid', 'same'}
+        'valid': windows lie wholly inside the image. 'same': zero padding split as TensorFlow does
+        (the odd pixel after), giving ceil(H / stride) x ceil(W / stride) outputs.
+
+    Returns
+    -------
+    float32 (H', W') or (H', W', C).
+
+    Examples
+    --------
+    >>> conv2d(np.arange(9.0).reshape(3, 3), np.ones((2, 2))).tolist()
+    [[8.0, 12.0], [20.0, 24.0]]
+    """
+    import cv2
+
+    image = _as_image(image)
+    kernel = validate_kernel(kernel)
+    stride, mode = _check_stride(stride), _check_padding(padding)
+    kh, kw = kernel.shape
+    _check_fits(image.shape, (kh, kw), stride, mode, "kernel")
+    if image.ndim == 3 and image.shape[2] == 1:  # OpenCV drops a single channel axis
+        return conv2d(image[..., 0], kernel, stride=stride, padding=mode)[..., None]
+    (top, bottom), (left, right) = _pad_amounts(image.shape, (kh, kw), stride, mode)
+    if top or bottom or left or right:
+        image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=0)
+    rows, cols = image.shape[0] - kh + 1, image.shape[1] - kw + 1  # full stride-1 output
+    channels = image.shape[2] if image.ndim == 3 else 1
+    if channels > 4:  # OpenCV filters at most 4 channels at once
+        planes = [conv2d(image[..., c], kernel, stride=stride) for c in range(channels)]
+        return np.stack(planes, axis=-1)
+    # filter2D is a correlation (no flip). With the anchor at the kernel's top-left corner, output
+    # pixel (r, c) is the window whose top-left is input (r, c): TensorFlow's VALID alignment.
+    full = cv2.filter2D(image, cv2.CV_32F, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    full = full.reshape(image.shape)[:rows, :cols]
+    return np.ascontiguousarray(full[::stride, ::stride])
+
+
+def postprocess(values: np.ndarray, mode: str = "none") -> np.ndarray:
+    """Apply an activation to a convolution output: 'none', 'relu', 'clip' (to 0..255, as the
+    tutorial did before showing the result) or 'abs' (edge strength whatever its sign)."""
+    if mode not in POSTPROCESS:
+        raise InvalidInput(f"Post-processing {mode!r} is not supported; use one of {', '.join(POSTPROCESS)}.")
+    values = np.asarray(values, dtype=np.float32)
+    if mode == "relu":
+        return np.maximum(values, 0)
+    if mode == "clip":
+        return np.clip(values, 0, 255)
+    if mode == "abs":
+        return np.abs(values)
+    return values
+
+
+# --- pooling ------------------------------------------------------------------------------------
+
+
+def _windows(image: np.ndarray, size: int, stride: int, fill: float, mode: str) -> np.ndarray:
+    """All pooling windows as a strided view: (H', W', C, size, size)."""
+    (top, bottom), (left, right) = _pad_amounts(image.shape, (size, size), stride, mode)
+    if top or bottom or left or right:
+        image = np.pad(image, ((top, bottom), (left, right), (0, 0)), constant_values=fill)
+    view = np.lib.stride_tricks.sliding_window_view(image, (size, size), axis=(0, 1))
+    return view[::stride, ::stride]
+
+
+def _pool(image, size, stride, padding, reduce: str) -> np.ndarray:
+    array = _as_image(image)
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 1 <= size <= MAX_STRIDE:
+        raise InvalidInput(f"Pool size must be a whole number from 1 to {MAX_STRIDE}, got {size!r}.")
+    size = int(size)
+    stride = _check_stride(size if stride is None else stride)
+    mode = _check_padding(padding)
+    _check_fits(array.shape, (size, size), stride, mode, "pooling window")
+    squeeze = array.ndim == 2
+    if squeeze:
+        array = array[..., None]  # (H, W, 1)
+    if reduce == "max":
+        # Padding never wins a max: TensorFlow ignores padded positions.
+        out = _windows(array, size, stride, -np.inf, mode).max(axis=(-2, -1))
+    else:
+        sums = _windows(array, size, stride, 0.0, mode).sum(axis=(-2, -1), dtype=np.float32)
+        if mode == "same":
+            # TensorFlow averages over the real pixels of each window only, not the padding.
+            ones = np.ones((*array.shape[:2], 1), dtype=np.float32)
+            counts = _windows(ones, size, stride, 0.0, mode).sum(axis=(-2, -1))
+        else:
+            counts = np.float32(size * size)
+        out = sums / counts
+    out = out.astype(np.float32, copy=False)
+    return out[..., 0] if squeeze else out
+
+
+def max_pool2d(image, size: int = 2, *, stride: int | None = None, padding: str = "valid") -> np.ndarray:
+    """Max pooling with `tf.nn.max_pool2d` semantics; `stride` defaults to `size`.
+
+    image (H, W) or (H, W, C) -> float32 (H', W') or (H', W', C).
+
+    Examples
+    --------
+    >>> max_pool2d(np.arange(16.0).reshape(4, 4)).tolist()
+    [[5.0, 7.0], [13.0, 15.0]]
+    """
+    return _pool(image, size, stride, padding, "max")
+
+
+def avg_pool2d(image, size: int = 2, *, stride: int | None = None, padding: str = "valid") -> np.ndarray:
+    """Average pooling with `tf.nn.avg_pool2d` semantics (SAME averages real pixels only)."""
+    return _pool(image, size, stride, padding, "avg")
+
+
+def global_avg_pool(image) -> np.ndarray:
+    """Mean of each channel over the whole image: (H, W, C) -> (C,), (H, W) -> () (Keras
+    GlobalAveragePooling2D)."""
+    return _as_image(image).mean(axis=(0, 1), dtype=np.float64).astype(np.float32)
+
+
+# --- the arithmetic of one output pixel ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PixelArithmetic:
+    """How one convolution output pixel is computed, for display.
+
+    The window is in input coordinates and may hang over the edge with 'same' padding; those
+    positions read as the zeros TensorFlow pads with.
+    """
+
+    row: int  # output pixel
+    col: int
+    top: int  # input coordinates of the window's top-left corner (negative: padding)
+    left: int
+    window: np.ndarray  # (kh, kw) input values under the kernel, zeros where padded
+    kernel: np.ndarray  # (kh, kw)
+    products: np.ndarray  # (kh, kw) window * kernel
+    total: float  # the sum of the products: the output value before post-processing
+
+    def equation(self, max_terms: int = 9) -> str:
+        """The sum written out, e.g. '(-1)x12 + 0x40 + ... = 87'."""
+        terms = [f"({k:g})x{w:g}" for k, w in zip(self.kernel.ravel(), self.window.ravel(), strict=True)]
+        shown = " + ".join(terms[:max_terms])
+        if len(terms) > max_terms:
+            shown += f" + ... ({len(terms) - max_terms} more terms)"
+        return f"{shown} = {self.total:g}"
+
+
+def pixel_arithmetic(image, kernel, row: int, col: int, *, stride: int = 1, padding: str = "valid") -> PixelArithmetic:
+    """The window, kernel, products and sum behind output pixel (`row`, `col`) of `conv2d`.
+
+    `image` must be 2-D (one channel); pass `image[..., c]` for channel c of a colour image.
+    """
+    image = _as_image(image)
+    if image.ndim != 2:
+        raise InvalidInput("The arithmetic of one pixel is shown for one channel: pass an (H, W) image.")
+    kernel = validate_kernel(kernel)
+    stride, mode = _check_stride(stride), _check_padding(padding)
+    kh, kw = kernel.shape
+    (out_h, out_w), _ = output_shape(image.shape, (kh, kw), stride=stride, padding=mode)
+    if not (0 <= row < out_h and 0 <= col < out_w):
+        raise InvalidInput(f"Output pixel ({row}, {col}) is outside the {out_h}x{out_w} output.")
+    (pad_top, _), (pad_left, _) = _pad_amounts(image.shape, (kh, kw), stride, mode)
+    top, left = row * stride - pad_top, col * stride - pad_left
+    window = np.zeros((kh, kw), dtype=np.float32)
+    r0, c0 = max(top, 0), max(left, 0)
+    r1, c1 = min(top + kh, image.shape[0]), min(left + kw, image.shape[1])
+    window[r0 - top : r1 - top, c0 - left : c1 - left] = image[r0:r1, c0:c1]
+    products = window * kernel
+    total = float(products.sum(dtype=np.float64))
+    return PixelArithmetic(row, col, top, left, window, kernel, products, total)

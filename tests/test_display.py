@@ -1,0 +1,57 @@
+"""cnnviz.display: how values become pixels."""
+
+import numpy as np
+import pytest
+
+from cnnviz.display import colorbar, enlarge, highlight_window, render, tile, to_clipped, to_minmax, to_signed
+from cnnviz.errors import InvalidInput
+
+
+def test_signed_maps_zero_to_white_and_signs_to_blue_and_red():
+    values = np.array([[-10.0, 0.0, 10.0]])
+    rgb = to_signed(values)
+    assert rgb.shape == (1, 3, 3) and rgb.dtype == np.uint8
+    negative, zero, positive = rgb[0]
+    assert negative[2] > negative[0]  # blue
+    assert positive[0] > positive[2]  # red
+    assert min(zero) > 240  # near white
+
+
+def test_clipped_and_minmax():
+    values = np.array([[-5.0, 100.4, 300.0]])
+    np.testing.assert_array_equal(to_clipped(values), [[0, 100, 255]])
+    np.testing.assert_array_equal(to_minmax(values), [[0, 88, 255]])
+    assert to_minmax(np.zeros((2, 2))).tolist() == [[128, 128], [128, 128]]
+    assert to_signed(np.zeros((2, 2))).shape == (2, 2, 3)  # flat data does not divide by zero
+
+
+def test_render_modes():
+    values = np.arange(12.0).reshape(3, 4)
+    assert render(values, "signed").shape == (3, 4, 3)
+    assert render(values, "clipped").shape == (3, 4)
+    with pytest.raises(InvalidInput, match="signed"):
+        render(values, "rainbow")
+
+
+def test_colorbar_and_enlarge():
+    bar = colorbar(12.5)
+    assert bar.ndim == 3 and bar.shape[1] > 256
+    assert enlarge(np.zeros((28, 28), np.uint8)).shape == (252, 252)
+    assert enlarge(np.zeros((300, 300), np.uint8)).shape == (300, 300)
+
+
+def test_highlight_window_keeps_the_window_bright():
+    image = np.full((10, 10), 200, dtype=np.uint8)
+    out = highlight_window(image, 2, 3, 3, 3)
+    factor = out.shape[0] // 10
+    assert out.shape[2] == 3
+    assert out[3 * factor + factor // 2, 4 * factor + factor // 2, 0] == 200  # inside: as it was
+    assert out[8 * factor, 8 * factor, 0] < 200  # outside: dimmed
+    highlight_window(image, -1, -1, 3, 3)  # hanging over the edge (padding) draws without error
+
+
+def test_tile():
+    grid = tile([np.zeros((4, 4), np.uint8)] * 5, columns=3, gap=2)
+    assert grid.shape == (4 * 2 + 2, 4 * 3 + 4, 3)
+    with pytest.raises(InvalidInput):
+        tile([])
