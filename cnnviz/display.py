@@ -25,11 +25,17 @@ def colormap_lut(name: str = "RdBu_r") -> np.ndarray:
     return (colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
 
 
-def signed_limit(values: np.ndarray) -> float:
-    """Symmetric colour limit for signed data: the largest magnitude (at least 1e-6)."""
+def signed_limit(values: np.ndarray, *, percentile: float = 99.5) -> float:
+    """Symmetric colour limit for signed data: the `percentile` of the magnitudes (at least 1e-6).
+
+    A few extreme responses would otherwise wash every other value out to white; the top 0.5%
+    saturate instead, and the colour bar says where.
+    """
     values = np.asarray(values, dtype=np.float32)
-    finite = values[np.isfinite(values)]
-    return float(max(np.abs(finite).max(initial=0.0), 1e-6))
+    magnitudes = np.abs(values[np.isfinite(values)])
+    if magnitudes.size == 0:
+        return 1e-6
+    return float(max(np.percentile(magnitudes, percentile), magnitudes.max() * 1e-3, 1e-6))
 
 
 def to_signed(values: np.ndarray, *, limit: float | None = None, cmap: str = "RdBu_r") -> np.ndarray:
@@ -107,14 +113,14 @@ def highlight_window(image: np.ndarray, top: int, left: int, height: int, width:
     r0, c0 = max(top, 0) * factor, max(left, 0) * factor
     r1, c1 = min(top + height, image.shape[0]) * factor, min(left + width, image.shape[1]) * factor
     dim[r0:r1, c0:c1] = rgb[r0:r1, c0:c1]
-    thickness = max(1, min(rgb.shape[:2]) // 200)
-    cv2.rectangle(
-        dim,
-        (left * factor, top * factor),
-        ((left + width) * factor - 1, (top + height) * factor - 1),
-        (255, 210, 0),
-        thickness,
-    )
+    thickness = max(2, min(rgb.shape[:2]) // 150)
+    x0, y0 = left * factor, top * factor
+    x1, y1 = (left + width) * factor - 1, (top + height) * factor - 1
+    cv2.rectangle(dim, (x0, y0), (x1, y1), (255, 210, 0), thickness)
+    # A 3x3 window on a 512x512 photo is a speck: ring it so the eye finds it.
+    radius = max(12, min(rgb.shape[:2]) // 20)
+    centre = ((x0 + x1) // 2, (y0 + y1) // 2)
+    cv2.circle(dim, centre, radius + max((x1 - x0), (y1 - y0)) // 2, (255, 210, 0), thickness, cv2.LINE_AA)
     return dim
 
 
@@ -131,3 +137,23 @@ def tile(images: list[np.ndarray], *, columns: int = 4, gap: int = 4, fill: int 
         r, c = divmod(n, columns)
         grid[r * (height + gap) : r * (height + gap) + height, c * (width + gap) : c * (width + gap) + width] = image
     return grid
+
+
+def zoom_window(image: np.ndarray, top: int, left: int, height: int, width: int, *, margin: int = 4) -> np.ndarray:
+    """An enlarged crop around a kernel window, with the window outlined; positions outside the
+    image (padding) are drawn as a grey checkerboard so they read as 'not part of the picture'."""
+    import cv2
+
+    rgb = np.asarray(image)
+    rgb = np.repeat(rgb[..., None], 3, axis=2) if rgb.ndim == 2 else rgb
+    rows = np.arange(top - margin, top + height + margin)
+    cols = np.arange(left - margin, left + width + margin)
+    inside = (rows[:, None] >= 0) & (rows[:, None] < rgb.shape[0]) & (cols[None] >= 0) & (cols[None] < rgb.shape[1])
+    checker = np.where((rows[:, None] + cols[None]) % 2 == 0, 90, 120).astype(np.uint8)
+    crop = np.repeat(checker[..., None], 3, axis=2)
+    crop[inside] = rgb[np.clip(rows, 0, rgb.shape[0] - 1)[:, None], np.clip(cols, 0, rgb.shape[1] - 1)[None]][inside]
+    factor = max(1, 240 // max(crop.shape[:2]))
+    big = np.repeat(np.repeat(crop, factor, axis=0), factor, axis=1)
+    y0, x0 = margin * factor, margin * factor
+    cv2.rectangle(big, (x0, y0), (x0 + width * factor - 1, y0 + height * factor - 1), (255, 210, 0), 2)
+    return big

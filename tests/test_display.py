@@ -55,3 +55,14 @@ def test_tile():
     assert grid.shape == (4 * 2 + 2, 4 * 3 + 4, 3)
     with pytest.raises(InvalidInput):
         tile([])
+
+
+def test_zoom_window_marks_padding():
+    from cnnviz.display import zoom_window
+
+    image = np.full((6, 6), 200, dtype=np.uint8)
+    big = zoom_window(image, -1, -1, 3, 3, margin=1)
+    factor = big.shape[0] // 5
+    assert big.shape[:2] == (5 * factor, 5 * factor)
+    assert big[factor // 2, factor // 2, 0] in (90, 120)  # row -2, col -2: padding
+    assert big[3 * factor + factor // 2, 3 * factor + factor // 2, 0] == 200  # image pixel (1, 1)

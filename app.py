@@ -1,0 +1,18 @@
+"""cnnviz: the entry point. Page config, the shared sidebar and navigation over `pages/`."""
+
+import streamlit as st
+
+st.set_page_config(page_title="cnnviz: see how CNNs work", page_icon=":material/grid_on:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/convolution_lab.py", title="Convolution lab", icon=":material/blur_on:"),
+]
+
+navigation = st.navigation(PAGES)
+with st.sidebar:
+    st.caption(
+        "cnnviz shows what a convolutional neural network computes, one picture at a time. "
+        "Samples: scikit-image, scikit-learn and MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0)."
+    )
+navigation.run()

@@ -1,0 +1,2 @@
+"""App-side helpers shared by the pages: widget groups, URL state, caching. Only this package and
+the pages import Streamlit; `cnnviz` stays UI-free."""

@@ -1,0 +1,71 @@
+"""Page settings that live in the URL (`st.query_params`) so a shared link opens the same view, and
+survive page switches in `st.session_state`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One URL-backed widget value: its session-state key, query-parameter name and default."""
+
+    key: str  # session-state key of the widget
+    param: str  # short name in the URL
+    default: Any
+    choices: tuple | None = None  # allowed values, when the widget offers a fixed list
+    bounds: tuple[float, float] | None = None  # inclusive range, for numbers
+
+    def parse(self, text: str) -> Any:
+        """The URL's text as this setting's type, or the default if it is not an allowed value."""
+        kind: Callable[[str], Any] = type(self.default)
+        try:
+            is_bool = isinstance(self.default, bool)
+            value = text.lower() in ("1", "true", "yes", "on") if is_bool else kind(text)
+        except (TypeError, ValueError):
+            return self.default
+        if self.choices is not None and value not in self.choices:
+            return self.default
+        if self.bounds is not None and not (self.bounds[0] <= value <= self.bounds[1]):
+            return self.default
+        return value
+
+    def encode(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def restore(settings: list[Setting]) -> None:
+    """Before the widgets are drawn: fill session state from the URL for each setting not yet set.
+
+    A value kept from earlier in the session wins, so moving between pages loses nothing; a value
+    from a shared link fills a fresh session.
+    """
+    params = st.query_params
+    for setting in settings:
+        if setting.key in st.session_state:
+            # Re-assigning keeps a widget's value when its page was not drawn on the last run.
+            st.session_state[setting.key] = st.session_state[setting.key]
+        elif setting.param in params:
+            st.session_state[setting.key] = setting.parse(params[setting.param])
+        else:
+            st.session_state[setting.key] = setting.default
+
+
+def publish(settings: list[Setting]) -> None:
+    """After the widgets: write every non-default value into the URL, and remove the others."""
+    wanted = {}
+    for setting in settings:
+        value = st.session_state.get(setting.key, setting.default)
+        if value != setting.default:
+            wanted[setting.param] = setting.encode(value)
+    current = {name: st.query_params[name] for name in st.query_params}
+    managed = {setting.param for setting in settings}
+    unchanged = {name: value for name, value in current.items() if name not in managed}
+    if {**unchanged, **wanted} != current:
+        st.query_params.from_dict({**unchanged, **wanted})

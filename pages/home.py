@@ -1,0 +1,30 @@
+"""Home: what each page teaches, with links. Paints without TensorFlow or OpenCV."""
+
+import streamlit as st
+
+from app_support.boot import run_through_navigation
+
+run_through_navigation()
+
+st.title("cnnviz: see how convolutional neural networks work")
+st.markdown(
+    "A convolutional neural network (CNN) looks at a picture through small grids of numbers called "
+    "**kernels**. Each kernel slides over the image and, at every position, multiplies what it covers "
+    "and adds the products up. Stack many of them, let training choose their numbers, and the network "
+    "learns to recognise digits, clothes or cats. These pages let you watch each step."
+)
+
+st.subheader("Convolution lab")
+st.markdown(
+    "Draw, upload, snap or pick an image, then choose a kernel: Sobel, Laplacian, sharpen, blur, line "
+    "detectors, or type your own. See the output change live; try stride, padding, ReLU and pooling; "
+    "click through the arithmetic of one output pixel; compare every kernel side by side. Share the "
+    "link: the settings travel in the URL."
+)
+st.page_link("pages/convolution_lab.py", label="Open the Convolution lab", icon=":material/blur_on:")
+
+st.divider()
+st.caption(
+    "Everything runs on this server with bundled images: scikit-image's and scikit-learn's sample "
+    "photos and real MNIST digits (Yann LeCun, Corinna Cortes and Christopher J.C. Burges, CC BY-SA 3.0)."
+)
