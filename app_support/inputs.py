@@ -55,11 +55,7 @@ def _canvas(prefix: str) -> tuple[np.ndarray | None, str]:
 
     generation = st.session_state.setdefault(f"{prefix}_canvas_generation", 0)
     kept = f"{prefix}_drawing_kept"
-    brush, clear = st.columns([3, 1], vertical_alignment="bottom")
-    brush.slider("Brush size", 2, 40, key=f"{prefix}_brush")
-    if clear.button("Clear", key=f"{prefix}_clear"):
-        st.session_state[f"{prefix}_canvas_generation"] = generation = generation + 1
-        st.session_state.pop(kept, None)
+    st.slider("Brush size", 2, 40, key=f"{prefix}_brush")
     canvas_key = f"{prefix}_canvas_{generation}"
     if canvas_key not in st.session_state:
         # (Re)mounting, e.g. back from another page: redraw the kept strokes. The value stays fixed
@@ -77,10 +73,16 @@ def _canvas(prefix: str) -> tuple[np.ndarray | None, str]:
         key=canvas_key,
     )
     data = result.image_data
-    if data is not None and data.ndim == 3 and data.shape[2] == 4 and data[..., 3].any():
+    if data is not None and data.ndim == 3 and data.shape[2] == 4:
         gray = images.canvas_to_gray(data)
         if gray.any():
             st.session_state[kept] = (result.json_data, gray)
+        else:  # the canvas was wiped with its own reset button
+            st.session_state.pop(kept, None)
+    if st.button("Clear drawing", key=f"{prefix}_clear", icon=":material/delete:"):
+        st.session_state[f"{prefix}_canvas_generation"] = generation + 1
+        st.session_state.pop(kept, None)
+        st.rerun()
     if kept in st.session_state:
         return st.session_state[kept][1], "your drawing"
     st.info("Draw on the black square with the mouse (white ink); the outputs update when you let go.")

@@ -31,5 +31,6 @@ def matrix_markdown(matrix: np.ndarray) -> str:
     matrix = np.asarray(matrix)
     header = "| " + " | ".join(f"*{c}*" for c in range(matrix.shape[1])) + " |"
     rule = "|" + "|".join(":-:" for _ in range(matrix.shape[1])) + "|"
-    rows = ["| " + " | ".join(f"{value:.4g}" for value in row) + " |" for row in matrix]
+    # `+ 0.0` turns -0.0 (from -1 x 0) into 0.0, which is what a learner expects to read.
+    rows = ["| " + " | ".join(f"{value + 0.0:.4g}" for value in row) + " |" for row in matrix]
     return "\n".join([header, rule, *rows])

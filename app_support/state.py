@@ -40,6 +40,18 @@ class Setting:
         return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+_KEPT = "_cnnviz_kept_settings"
+
+
+def keep_across_pages() -> None:
+    """Called by `app.py` on every run, whatever the page: re-assigning a widget's value keeps it
+    in session state while its page is not shown (Streamlit drops the state of widgets that a run
+    did not draw), so coming back to a page finds it as it was left."""
+    for key in st.session_state.get(_KEPT, ()):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def restore(settings: list[Setting]) -> None:
     """Before the widgets are drawn: fill session state from the URL for each setting not yet set.
 
@@ -47,22 +59,27 @@ def restore(settings: list[Setting]) -> None:
     from a shared link fills a fresh session.
     """
     params = st.query_params
+    st.session_state[_KEPT] = st.session_state.get(_KEPT, frozenset()) | {setting.key for setting in settings}
     for setting in settings:
         if setting.key in st.session_state:
-            # Re-assigning keeps a widget's value when its page was not drawn on the last run.
-            st.session_state[setting.key] = st.session_state[setting.key]
-        elif setting.param in params:
+            continue
+        if setting.param in params:
             st.session_state[setting.key] = setting.parse(params[setting.param])
         else:
             st.session_state[setting.key] = setting.default
 
 
-def publish(settings: list[Setting]) -> None:
-    """After the widgets: write every non-default value into the URL, and remove the others."""
+def publish(settings: list[Setting], *, implicit: dict[str, Any] | None = None) -> None:
+    """After the widgets: write every non-default value into the URL, and remove the others.
+
+    `implicit` maps keys to values that the page derives when the URL is silent (the centre pixel,
+    say): those values stay out of the URL too, so a link keeps meaning 'the centre'.
+    """
+    implicit = implicit or {}
     wanted = {}
     for setting in settings:
         value = st.session_state.get(setting.key, setting.default)
-        if value != setting.default:
+        if value != setting.default and value != implicit.get(setting.key, setting.default):
             wanted[setting.param] = setting.encode(value)
     current = {name: st.query_params[name] for name in st.query_params}
     managed = {setting.param for setting in settings}

@@ -105,6 +105,7 @@ with controls:
     )
     st.radio("Show outputs", list(DISPLAY_LABELS), format_func=DISPLAY_LABELS.get, key="lab_display", horizontal=True)
 
+centre = {}  # the pixel shown when the URL names none: the centre of the convolution output
 config = LabConfig(
     stride=st.session_state["lab_stride"],
     padding=st.session_state["lab_padding"],
@@ -125,16 +126,18 @@ with outputs:
     elif st.session_state["lab_view"] == "gallery":
         st.subheader("Every kernel on the same image")
         st.caption("Same stride, padding, activation and pooling for all. Which ones find edges? Which blur?")
-        columns = st.columns(4)
-        for index, (name, gallery_kernel) in enumerate(kernels.KERNELS.items()):
-            with columns[index % 4]:
-                try:
-                    result = run_lab(images.resize(image, max_side=256), gallery_kernel, config)
-                except InvalidInput as error:
-                    st.warning(f"{name}: {error}")
-                    continue
-                picture = display.render(result.output.values, mode)
-                st.image(picture, caption=f"{name}: {kernels.DESCRIPTIONS[name]}", width="stretch")
+        small = images.resize(image, max_side=256)
+        names = list(kernels.KERNELS)
+        for start in range(0, len(names), 4):
+            for column, name in zip(st.columns(4), names[start : start + 4], strict=False):
+                with column:
+                    try:
+                        result = run_lab(small, kernels.KERNELS[name], config)
+                    except InvalidInput as error:
+                        st.warning(f"{name}: {error}")
+                        continue
+                    st.image(display.render(result.output.values, mode), caption=name, width="stretch")
+                    st.caption(kernels.DESCRIPTIONS[name])
     elif kernel is None:
         st.info("Fix the kernel on the left to see the output.")
     else:
@@ -158,6 +161,7 @@ with outputs:
 
             st.subheader("The arithmetic of one output pixel")
             out_h, out_w = result.convolved.values.shape[:2]
+            centre = {"lab_row": out_h // 2, "lab_col": out_w // 2}
             for key, size in (("lab_row", out_h), ("lab_col", out_w)):
                 value = st.session_state[key]
                 st.session_state[key] = size // 2 if value < 0 else min(value, size - 1)
@@ -190,4 +194,4 @@ with outputs:
             if config.postprocess != "none":
                 st.markdown(f"After {POST_LABELS[config.postprocess]}: **{float(activated):g}**")
 
-publish(SETTINGS)
+publish(SETTINGS, implicit=centre)

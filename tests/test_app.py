@@ -1,0 +1,154 @@
+"""AppTest: every page runs without an exception, and the lab is driven through its non-canvas inputs."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz import images, kernels, ops
+from tests.conftest import ROOT
+
+TIMEOUT = 60
+LAB = "pages/convolution_lab.py"
+
+
+def lab(**query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(LAB).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_home_page_runs_and_links_every_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "see how convolutional neural networks work" in at.title[0].value
+    assert any("Convolution lab" in block.value for block in at.subheader)
+
+
+def test_home_page_and_library_do_not_import_tensorflow():
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "import cnnviz, cnnviz.images, cnnviz.ops, cnnviz.kernels, cnnviz.display, cnnviz.lab\n"
+        f"at = AppTest.from_file({str(ROOT / 'app.py')!r}, default_timeout=60).run()\n"
+        "assert not at.exception\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_lab_default_view_shows_shapes_and_arithmetic():
+    at = lab()
+    markdown = " ".join(block.value for block in at.markdown)
+    assert "512x512 -> 510x510" in markdown
+    # The default pixel is the centre of the output; its sum must equal our conv2d at that pixel.
+    camera = images.load_sample("camera")
+    expected = ops.conv2d(camera, kernels.KERNELS["sobel x"])[255, 255]
+    assert at.number_input(key="lab_row").value == 255
+    assert f"= {float(expected):g}`" in markdown
+    assert len(at.get("download_button")) == 1
+    assert len(at.get("image")) == 5  # input, output, colour bar, window, zoom
+
+
+def test_lab_kernel_change_updates_the_url_and_the_output():
+    at = lab()
+    at.selectbox(key="lab_kernel").set_value("laplacian 4").run()
+    assert not at.exception
+    assert at.query_params["kernel"] in ("laplacian 4", ["laplacian 4"])
+    assert any("Second derivative" in caption.value for caption in at.caption)
+
+
+def test_lab_opens_the_view_from_a_shared_link():
+    at = lab(kernel="box blur", stride="2", pad="same", pool="max", post="relu", colour="rgb", sample="astronaut")
+    assert at.selectbox(key="lab_kernel").value == "box blur"
+    assert at.number_input(key="lab_stride").value == 2
+    markdown = " ".join(block.value for block in at.markdown)
+    assert "512x512x3 -> 256x256x3 -> 128x128x3" in markdown
+    assert len(at.get("download_button")) == 3  # convolution, ReLU, pooling
+
+
+def test_lab_ignores_nonsense_in_the_url():
+    at = lab(kernel="<script>", stride="-4", weight="nan", pool="huge")
+    assert at.selectbox(key="lab_kernel").value == "sobel x"
+    assert at.number_input(key="lab_stride").value == 1
+    assert not at.error
+
+
+def test_lab_custom_kernel_good_and_bad():
+    at = lab(kernel="custom")
+    at.text_area(key="lab_custom").set_value("0 0 0; 0 2 0; 0 0 0").run()
+    assert not at.exception and not at.error
+    markdown = " ".join(block.value for block in at.markdown)
+    camera = images.load_sample("camera")
+    assert f"= {2 * float(camera[256, 256]):g}`" in markdown
+    at.text_area(key="lab_custom").set_value("1 2; 3").run()
+    assert not at.exception
+    assert "same number of entries" in at.error[0].value
+    assert any("Fix the kernel" in info.value for info in at.info)
+    at.text_area(key="lab_custom").set_value("1 nan 1").run()
+    assert "NaN" in at.error[0].value
+
+
+def test_lab_stride_padding_pooling_and_pixel_choice():
+    at = lab()
+    at.number_input(key="lab_stride").set_value(2).run()
+    at.selectbox(key="lab_padding").set_value("same").run()
+    at.selectbox(key="lab_pool").set_value("avg").run()
+    at.number_input(key="lab_row").set_value(0).run()
+    at.number_input(key="lab_col").set_value(0).run()
+    assert not at.exception
+    markdown = " ".join(block.value for block in at.markdown)
+    assert "512x512 -> 256x256 -> 128x128" in markdown
+    camera = images.load_sample("camera").astype(np.float32)
+    expected = ops.conv2d(camera, kernels.KERNELS["sobel x"], stride=2, padding="same")[0, 0]
+    assert f"= {float(expected):g}`" in markdown
+
+
+def test_lab_too_large_a_kernel_for_a_small_image_is_explained():
+    at = lab(sample="mnist digit", size="64")
+    at.selectbox(key="lab_kernel").set_value("vertical line 7x7").run()
+    at.number_input(key="lab_stride").set_value(8).run()
+    at.selectbox(key="lab_pool").set_value("max").run()
+    at.number_input(key="lab_pool_size").set_value(8).run()
+    assert not at.exception
+    assert at.error and "does not fit" in at.error[0].value
+
+
+def test_lab_gallery_shows_every_kernel():
+    at = lab(view="gallery", colour="rgb", sample="chelsea")
+    assert not at.exception
+    assert len(at.get("image")) == len(kernels.KERNELS)
+
+
+@pytest.mark.parametrize("name", list(kernels.KERNELS))
+def test_lab_every_kernel_runs(name):
+    at = lab(kernel=name, display="clipped")
+    assert not at.error, name
+
+
+def test_lab_other_sources_wait_for_input():
+    at = lab()
+    at.radio(key="lab_source").set_value("upload").run()
+    assert not at.exception
+    assert any("Choose an image" in info.value for info in at.info)
+    at.radio(key="lab_source").set_value("draw").run()
+    assert not at.exception
+
+
+def test_setting_round_trip_through_json():
+    # Query parameters are plain strings: the page's Setting encodes numbers and flags compactly.
+    from app_support.state import Setting
+
+    flag = Setting("k", "p", False)
+    assert flag.parse(flag.encode(True)) is True
+    number = Setting("k", "p", 1.0, bounds=(-5, 5))
+    assert number.parse("2.5") == 2.5 and number.parse("50") == 1.0 and number.parse("x") == 1.0
+    assert json.dumps(number.encode(0.1)) == '"0.1"'

@@ -1,0 +1,147 @@
+"""The app in a real Chromium (Debian's), driven by Playwright: draw, upload, change kernels, share links.
+
+Screenshots land in artifacts/ for a person to look at.
+"""
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import start_app
+
+pytestmark = pytest.mark.browser
+
+# The src of the image whose caption starts with `prefix`, or '' while there is none.
+IMAGE_SRC = """prefix => {
+    for (const figure of document.querySelectorAll('[data-testid="stImage"]')) {
+        const caption = figure.innerText || '';
+        const img = figure.querySelector('img');
+        if (img && caption.trim().startsWith(prefix) && img.complete && img.naturalWidth > 0) return img.src;
+    }
+    return '';
+}"""
+
+
+def image_src(page, prefix: str) -> str:
+    return page.evaluate(IMAGE_SRC, prefix)
+
+
+def wait_for_new_image(page, prefix: str, previous: str, timeout: float = 15_000) -> str:
+    page.wait_for_function(
+        f"([p, old]) => {{ const s = ({IMAGE_SRC})(p); return s && s !== old; }}",
+        arg=[prefix, previous],
+        timeout=timeout,
+    )
+    return image_src(page, prefix)
+
+
+def wait_until_idle(page, timeout: float = 20_000) -> None:
+    """Wait for Streamlit's script run to finish (the 'running' indicator gone)."""
+    page.wait_for_timeout(150)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label`."""
+    wait_until_idle(page)
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def draw_stroke(page, start: tuple[int, int], end: tuple[int, int]) -> None:
+    canvas = page.locator("canvas").last
+    box = canvas.bounding_box()
+    x0, y0 = box["x"] + start[0], box["y"] + start[1]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(x0 + (end[0] - start[0]) * step / 20, y0 + (end[1] - start[1]) * step / 20)
+    page.mouse.up()
+
+
+def test_home_to_lab_draw_and_change_kernel(page, app_url, artifacts):
+    page.goto(app_url)
+    page.get_by_text("Open the Convolution lab").click()
+    page.locator("h1", has_text="Convolution lab").wait_for()
+    page.wait_for_url("**/convolution_lab**")
+
+    page.get_by_text("Draw", exact=True).click()
+    page.locator("canvas").last.wait_for()
+    page.get_by_text("Draw on the black square").wait_for()
+    draw_stroke(page, (60, 60), (220, 200))
+    first = wait_for_new_image(page, "convolution", "")
+    page.screenshot(path=artifacts / "lab_drawn.png", full_page=True)
+
+    draw_stroke(page, (200, 40), (40, 240))  # a second stroke changes the output
+    second = wait_for_new_image(page, "convolution", first)
+
+    choose(page, "Kernel", "Laplacian 4")
+    third = wait_for_new_image(page, "convolution", second)
+    assert len({first, second, third}) == 3
+    assert "kernel=laplacian+4" in page.url or "kernel=laplacian%204" in page.url
+    page.get_by_text("Second derivative").first.wait_for()
+
+    # Away to the home page and back: the drawing is still there.
+    page.get_by_role("link", name="Home").first.click()
+    page.get_by_text("Open the Convolution lab").wait_for()
+    page.get_by_role("link", name="Convolution lab").first.click()
+    page.get_by_text("your drawing").first.wait_for(timeout=15_000)
+    wait_until_idle(page)
+    page.screenshot(path=artifacts / "lab_after_kernel_change.png", full_page=True)
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_upload_good_then_bad_file(page, app_url, artifacts):
+    page.goto(app_url + "/convolution_lab?src=upload")
+    uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
+    uploader.wait_for(state="attached")
+    checker = (np.indices((96, 128)).sum(axis=0) // 16 % 2 * 255).astype(np.uint8)
+    uploader.set_input_files(files=[{"name": "checker.png", "mimeType": "image/png", "buffer": png_bytes(checker)}])
+    good = wait_for_new_image(page, "convolution", "")
+    page.get_by_text(re.compile(r"96x128 (->|→) 94x126")).wait_for()
+
+    uploader.set_input_files(files=[{"name": "evil.png", "mimeType": "image/png", "buffer": b"MZ\x90\x00 not a png"}])
+    page.get_by_text("not an image this app reads").wait_for()
+    page.get_by_text("Still showing your last good image, checker.png").wait_for()
+    assert image_src(page, "convolution") == good  # the last good upload stays on screen
+    page.screenshot(path=artifacts / "lab_bad_upload.png", full_page=True)
+
+
+def test_shared_link_opens_the_same_view_on_a_fresh_server(browser, artifacts):
+    # The first session of a fresh server opens a page's URL directly: the classic shared link.
+    process, url = start_app()
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1600})
+        page = context.new_page()
+        page.goto(url + "/convolution_lab?kernel=emboss&colour=rgb&sample=coffee&pool=max&display=clipped")
+        page.get_by_text("A raised, stamped look").first.wait_for(timeout=30_000)
+        page.get_by_text(re.compile(r"341x512x3 (->|→) 339x510x3 (->|→) 169x255x3")).wait_for()
+        wait_for_new_image(page, "max pool", "")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert sidebar.get_by_text("Home", exact=True).count() == 1  # app.py's navigation, not pages/ names
+        assert "row=" not in page.url  # the default pixel (the centre) stays implicit
+        assert page.get_by_text("Page not found").count() == 0
+        wait_until_idle(page)
+        page.screenshot(path=artifacts / "lab_shared_link.png", full_page=True)
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_gallery_view(page, app_url, artifacts):
+    page.goto(app_url + "/convolution_lab?view=gallery&sample=chelsea")
+    page.get_by_text("Every kernel on the same image").wait_for()
+    wait_for_new_image(page, "horizontal line 7x7", "")
+    wait_until_idle(page)
+    page.screenshot(path=artifacts / "lab_gallery.png", full_page=True)
