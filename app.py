@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from app_support.state import keep_across_pages
-
 st.set_page_config(page_title="cnnviz: see how CNNs work", page_icon=":material/grid_on:", layout="wide")
 
 PAGES = [
@@ -11,7 +9,6 @@ PAGES = [
     st.Page("pages/convolution_lab.py", title="Convolution lab", icon=":material/blur_on:"),
 ]
 
-keep_across_pages()
 navigation = st.navigation(PAGES)
 with st.sidebar:
     st.caption(

@@ -1,23 +1,56 @@
-"""Small rendering helpers the pages share: an op's output as a picture with its download button,
-and matrices as Markdown tables."""
+"""Small rendering helpers the pages share: pictures through a fast, cached PNG path, an op's
+output with its colour bar and download, and matrices as Markdown tables."""
 
 from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
 
 from cnnviz import display, images
 
+_PNG_CACHE: OrderedDict[bytes, bytes] = OrderedDict()
+_PNG_CACHE_SIZE = 64  # about 20 MB at most; content-addressed, so sessions cannot see each other's
+_PNG_LOCK = threading.Lock()
+
+
+def png(image: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 image, remembered by content: an unchanged input or highlight is not
+    encoded again on the next rerun (hashing is ten times cheaper than encoding)."""
+    image = np.ascontiguousarray(image)
+    key = hashlib.blake2b(image.data, digest_size=16, person=str(image.shape).encode()[:16]).digest()
+    with _PNG_LOCK:
+        if key in _PNG_CACHE:
+            _PNG_CACHE.move_to_end(key)
+            return _PNG_CACHE[key]
+    data = images.encode_png(image)
+    with _PNG_LOCK:
+        _PNG_CACHE[key] = data
+        while len(_PNG_CACHE) > _PNG_CACHE_SIZE:
+            _PNG_CACHE.popitem(last=False)
+    return data
+
+
+def picture(image: np.ndarray | bytes, *, caption: str | None = None, container=st) -> None:
+    """Show a uint8 image (or PNG bytes). Streamlit's own path for arrays re-encodes through Pillow
+    at full compression on every rerun, several times slower for the lab's 512x512 views."""
+    data = image if isinstance(image, bytes) else png(image)
+    container.image(data, caption=caption, width="stretch")
+
 
 def output_picture(values: np.ndarray, mode: str, *, caption: str, file_name: str, key: str) -> None:
     """Show an op's output in display `mode`, with a colour bar for signed views and a PNG download."""
-    picture = display.enlarge(display.render(values, mode), min_side=200)
-    st.image(picture, caption=caption, width="stretch")
+    picture(display.render_png(values, mode, min_side=200), caption=caption)
     if mode == "signed":
-        st.image(display.colorbar(display.signed_limit(values)), width="stretch")
+        limit = display.signed_limit(values)
+        picture(display.colorbar(), caption=f"-{limit:.4g}  ·  0  ·  +{limit:.4g}")
     st.download_button(
         "Download PNG",
-        data=images.encode_png(picture),
+        # Deferred: the full-size PNG is made only when someone asks for it.
+        data=lambda: display.render_png(values, mode),
         file_name=file_name,
         mime="image/png",
         key=key,

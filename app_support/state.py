@@ -1,5 +1,5 @@
 """Page settings that live in the URL (`st.query_params`) so a shared link opens the same view, and
-survive page switches in `st.session_state`."""
+are saved in `st.session_state` so a trip to another page loses nothing."""
 
 from __future__ import annotations
 
@@ -40,31 +40,25 @@ class Setting:
         return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-_KEPT = "_cnnviz_kept_settings"
-
-
-def keep_across_pages() -> None:
-    """Called by `app.py` on every run, whatever the page: re-assigning a widget's value keeps it
-    in session state while its page is not shown (Streamlit drops the state of widgets that a run
-    did not draw), so coming back to a page finds it as it was left."""
-    for key in st.session_state.get(_KEPT, ()):
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+_SAVED = "_cnnviz_saved_settings"
 
 
 def restore(settings: list[Setting]) -> None:
-    """Before the widgets are drawn: fill session state from the URL for each setting not yet set.
+    """Before the widgets are drawn: give every setting its value for this run.
 
-    A value kept from earlier in the session wins, so moving between pages loses nothing; a value
-    from a shared link fills a fresh session.
+    In order: the widget's live value; else the URL's (a shared link); else the value saved when
+    this session last showed the page (Streamlit forgets the state of widgets on pages not shown,
+    so coming back from another page would otherwise reset everything); else the default.
     """
     params = st.query_params
-    st.session_state[_KEPT] = st.session_state.get(_KEPT, frozenset()) | {setting.key for setting in settings}
+    saved = st.session_state.get(_SAVED, {})
     for setting in settings:
         if setting.key in st.session_state:
             continue
         if setting.param in params:
             st.session_state[setting.key] = setting.parse(params[setting.param])
+        elif setting.key in saved:
+            st.session_state[setting.key] = saved[setting.key]
         else:
             st.session_state[setting.key] = setting.default
 
@@ -76,6 +70,11 @@ def publish(settings: list[Setting], *, implicit: dict[str, Any] | None = None) 
     say): those values stay out of the URL too, so a link keeps meaning 'the centre'.
     """
     implicit = implicit or {}
+    saved = dict(st.session_state.get(_SAVED, {}))
+    saved.update(
+        {setting.key: st.session_state[setting.key] for setting in settings if setting.key in st.session_state}
+    )
+    st.session_state[_SAVED] = saved
     wanted = {}
     for setting in settings:
         value = st.session_state.get(setting.key, setting.default)

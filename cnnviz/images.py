@@ -187,11 +187,23 @@ def resize(image: np.ndarray, *, max_side: int | None = None, size: tuple[int, i
     return cv2.resize(image, (new_w, new_h), interpolation=interpolation)
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """uint8 (H, W) or (H, W, 3) RGB -> PNG bytes."""
+def encode_png(image: np.ndarray, *, palette: np.ndarray | None = None) -> bytes:
+    """uint8 (H, W) or (H, W, 3) RGB -> PNG bytes, with light compression (fast to write).
+
+    With `palette` ((256, 3) uint8), a 2-D `image` holds palette indices and is written as an
+    8-bit palette PNG.
+    """
+    image = np.ascontiguousarray(image)
+    if palette is not None:
+        if image.ndim != 2:
+            raise InvalidInput(f"A palette image must be 2-D indices, got shape {image.shape}.")
+        picture = Image.frombytes("P", (image.shape[1], image.shape[0]), image.astype(np.uint8).tobytes())
+        picture.putpalette(np.asarray(palette, dtype=np.uint8).ravel().tolist())
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()
     import cv2
 
-    image = np.asarray(image)
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     ok, buffer = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])

@@ -113,7 +113,7 @@ def conv2d(image, kernel, *, stride: int = 1, padding: str = "valid") -> np.ndar
 
     Returns
     -------
-    float32 (H', W') or (H', W', C).
+    float32 (H', W') or (H', W', C); possibly a strided view of a larger buffer.
 
     Examples
     --------
@@ -129,19 +129,19 @@ def conv2d(image, kernel, *, stride: int = 1, padding: str = "valid") -> np.ndar
     _check_fits(image.shape, (kh, kw), stride, mode, "kernel")
     if image.ndim == 3 and image.shape[2] == 1:  # OpenCV drops a single channel axis
         return conv2d(image[..., 0], kernel, stride=stride, padding=mode)[..., None]
-    (top, bottom), (left, right) = _pad_amounts(image.shape, (kh, kw), stride, mode)
-    if top or bottom or left or right:
-        image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=0)
-    rows, cols = image.shape[0] - kh + 1, image.shape[1] - kw + 1  # full stride-1 output
-    channels = image.shape[2] if image.ndim == 3 else 1
-    if channels > 4:  # OpenCV filters at most 4 channels at once
-        planes = [conv2d(image[..., c], kernel, stride=stride) for c in range(channels)]
+    if image.ndim == 3 and image.shape[2] > 4:  # OpenCV filters at most 4 channels at once
+        planes = [conv2d(image[..., c], kernel, stride=stride, padding=mode) for c in range(image.shape[2])]
         return np.stack(planes, axis=-1)
-    # filter2D is a correlation (no flip). With the anchor at the kernel's top-left corner, output
-    # pixel (r, c) is the window whose top-left is input (r, c): TensorFlow's VALID alignment.
-    full = cv2.filter2D(image, cv2.CV_32F, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-    full = full.reshape(image.shape)[:rows, :cols]
-    return np.ascontiguousarray(full[::stride, ::stride])
+    (out_h, out_w, *_), _ = output_shape(image.shape, (kh, kw), stride=stride, padding=mode)
+    (top, _), (left, _) = _pad_amounts(image.shape, (kh, kw), stride, mode)
+    # filter2D correlates (no flip) and reads zeros outside the image (BORDER_CONSTANT). Placing
+    # its anchor at TensorFlow's (top, left) padding makes dst[y, x] the window whose top-left
+    # corner is input (y - top, x - left): dst[r * stride, c * stride] is TensorFlow's output
+    # (r, c). TensorFlow's padding before is at most kh - 1, so the anchor stays inside the kernel.
+    full = cv2.filter2D(image, cv2.CV_32F, kernel, anchor=(left, top), borderType=cv2.BORDER_CONSTANT)
+    # A strided view, not a copy: copying a fresh multi-megabyte array costs more in page faults
+    # than the convolution itself.
+    return full[: out_h * stride : stride, : out_w * stride : stride]
 
 
 def postprocess(values: np.ndarray, mode: str = "none") -> np.ndarray:
@@ -262,7 +262,7 @@ def pixel_arithmetic(image, kernel, row: int, col: int, *, stride: int = 1, padd
     kernel = validate_kernel(kernel)
     stride, mode = _check_stride(stride), _check_padding(padding)
     kh, kw = kernel.shape
-    (out_h, out_w), _ = output_shape(image.shape, (kh, kw), stride=stride, padding=mode)
+    (out_h, out_w, *_), _ = output_shape(image.shape, (kh, kw), stride=stride, padding=mode)
     if not (0 <= row < out_h and 0 <= col < out_w):
         raise InvalidInput(f"Output pixel ({row}, {col}) is outside the {out_h}x{out_w} output.")
     (pad_top, _), (pad_left, _) = _pad_amounts(image.shape, (kh, kw), stride, mode)

@@ -78,6 +78,8 @@ def app_url():
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CNNVIZ_REQUIRE_BROWSER"):
+            pytest.fail("CNNVIZ_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 

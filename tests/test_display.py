@@ -34,8 +34,9 @@ def test_render_modes():
 
 
 def test_colorbar_and_enlarge():
-    bar = colorbar(12.5)
-    assert bar.ndim == 3 and bar.shape[1] > 256
+    bar = colorbar()
+    assert bar.shape == (12, 256, 3)
+    assert bar[0, 0, 2] > bar[0, 0, 0] and bar[0, -1, 0] > bar[0, -1, 2]  # blue to red
     assert enlarge(np.zeros((28, 28), np.uint8)).shape == (252, 252)
     assert enlarge(np.zeros((300, 300), np.uint8)).shape == (300, 300)
 
@@ -66,3 +67,15 @@ def test_zoom_window_marks_padding():
     assert big.shape[:2] == (5 * factor, 5 * factor)
     assert big[factor // 2, factor // 2, 0] in (90, 120)  # row -2, col -2: padding
     assert big[3 * factor + factor // 2, 3 * factor + factor // 2, 0] == 200  # image pixel (1, 1)
+
+
+def test_render_png_is_lossless():
+    from cnnviz.display import render_png
+    from cnnviz.images import load_image
+
+    values = np.linspace(-50, 50, 12 * 14, dtype=np.float32).reshape(12, 14)
+    for mode in ("signed", "clipped", "minmax"):
+        decoded = load_image(render_png(values, mode))
+        expected = render(values, mode)
+        np.testing.assert_array_equal(decoded, expected)
+    assert load_image(render_png(values, "signed", min_side=48)).shape == (48, 56, 3)

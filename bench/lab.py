@@ -1,0 +1,154 @@
+"""Convolution Lab benchmarks: compute against TensorFlow and a per-pixel loop, browser latency of a
+kernel change against a minimal one-widget page, and cold start.
+
+Run: python bench/lab.py   (prints tables, then RESULT lines)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+from common import CHROMIUM, CHROMIUM_ARGS, median_time, percentile, start_app, table
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from cnnviz import images, kernels, ops
+
+CHANGES = 24  # kernel changes timed per page (issue: at least 20)
+
+
+def naive_conv(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The tutorial's way: two Python loops over every output pixel, per channel, VALID, stride 1."""
+    kh, kw = kernel.shape
+    rows, cols = image.shape[0] - kh + 1, image.shape[1] - kw + 1
+    out = np.zeros((rows, cols, image.shape[2]), dtype=np.float32)
+    for c in range(image.shape[2]):
+        plane = image[..., c]
+        for r in range(rows):
+            for q in range(cols):
+                out[r, q, c] = float((plane[r : r + kh, q : q + kw] * kernel).sum())
+    return out
+
+
+def compute() -> dict[str, float]:
+    import tensorflow as tf
+
+    image = images.load_sample("astronaut").astype(np.float32)  # 512x512x3
+    batch = tf.constant(np.transpose(image, (2, 0, 1))[..., None])  # per-channel: channels as a batch
+    rows, results = [], {}
+    for kernel_name in ("sobel x", "vertical line 7x7"):
+        kernel = kernels.KERNELS[kernel_name]
+        tf_kernel = tf.constant(kernel[..., None, None])
+        for stride in (1, 2):
+            for padding in ("valid", "same"):
+                ours = median_time(lambda k=kernel, s=stride, p=padding: ops.conv2d(image, k, stride=s, padding=p))
+                theirs = median_time(
+                    lambda k=tf_kernel, s=stride, p=padding: tf.nn.conv2d(batch, k, s, p.upper()).numpy()
+                )
+                size = f"{kernel.shape[0]}x{kernel.shape[1]}"
+                rows.append([size, stride, padding, ours * 1e3, theirs * 1e3, ours / theirs])
+                results[f"{size}_s{stride}_{padding}"] = ours / theirs
+    print("Compute, 512x512 RGB, per-channel convolution (median ms)")
+    print(table(["kernel", "stride", "padding", "cnnviz ms", "tf.nn.conv2d ms", "ratio"], rows))
+
+    small = image[:128, :128]
+    start = time.perf_counter()
+    naive_conv(small, kernels.KERNELS["sobel x"])
+    naive_128 = time.perf_counter() - start
+    naive_512 = naive_128 * (510 * 510) / (126 * 126)  # the loop's cost grows with the output pixels
+    ours = median_time(lambda: ops.conv2d(image, kernels.KERNELS["sobel x"]))
+    print(
+        f"\nPer-pixel Python loop (tutorial style), 3x3 VALID: {naive_128:.2f} s measured on 128x128x3, "
+        f"{naive_512:.1f} s scaled to 512x512x3; cnnviz is {naive_512 / ours:,.0f}x faster."
+    )
+    results["naive_vs_ours"] = naive_512 / ours
+    return results
+
+
+def kernel_change_latency(page, url: str, options: list[str]) -> list[float]:
+    """ms from picking another kernel to the new output image shown, over CHANGES changes."""
+    from tests.browser_helpers import image_src, wait_for_new_image
+
+    page.goto(url)
+    previous = wait_for_new_image(page, "convolution", "", timeout=60_000)
+    latencies = []
+    for n in range(CHANGES + 2):
+        option = options[(n + 1) % len(options)]
+        page.wait_for_timeout(250)  # let the last run settle: each change starts from an idle page
+        box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Kernel").first
+        box.click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        choice.wait_for()
+        start = time.perf_counter()
+        choice.click()
+        previous = wait_for_new_image(page, "convolution", previous)
+        elapsed = (time.perf_counter() - start) * 1e3
+        if n >= 2:  # the first two warm caches up
+            latencies.append(elapsed)
+        assert image_src(page, "convolution") == previous
+    return latencies
+
+
+def browser() -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    options = [name.capitalize() for name in kernels.KERNELS if kernels.KERNELS[name].shape == (3, 3)]
+    results = {}
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        rows = []
+        for label, script, path in (
+            ("minimal page", "bench/minimal_page.py", ""),
+            ("lab", "app.py", "/convolution_lab"),
+        ):
+            process, url = start_app(script)
+            try:
+                page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+                latencies = kernel_change_latency(page, url + path, options)
+                page.close()
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+            p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+            rows.append([label, len(latencies), p50, p95, max(latencies)])
+            results[label] = p95
+        print("\nBrowser: pick another kernel -> new output image shown (ms)")
+        print(table(["page", "changes", "p50 ms", "p95 ms", "max ms"], rows))
+
+        cold = []
+        for _ in range(3):
+            page = chromium.new_page()
+            start = time.perf_counter()
+            process, url = start_app("app.py")
+            try:
+                page.goto(url)
+                page.locator("h1", has_text="see how convolutional neural networks work").wait_for(timeout=60_000)
+                cold.append(time.perf_counter() - start)
+            finally:
+                page.close()
+                process.terminate()
+                process.wait(timeout=10)
+        print(f"\nCold start, `streamlit run app.py` to the home page painted: {', '.join(f'{c:.2f}' for c in cold)} s")
+        results["cold_start_s"] = float(np.median(cold))
+        chromium.close()
+    return results
+
+
+def main() -> None:
+    if "--browser-only" in sys.argv:  # for iterating on the page; the RESULT lines need the full run
+        browser()
+        return
+    compute_results = compute()
+    browser_results = browser()
+    print()
+    print(f"RESULT conv_vs_tf_ratio {compute_results['3x3_s1_valid']:.3f}")
+    print(f"RESULT lab_p95_ms {browser_results['lab']:.0f}")
+    print(f"RESULT lab_vs_minimal_p95_ratio {browser_results['lab'] / browser_results['minimal page']:.3f}")
+    print(f"RESULT cold_start_s {browser_results['cold_start_s']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
