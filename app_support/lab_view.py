@@ -165,8 +165,6 @@ def gallery_view(image: np.ndarray, config: LabConfig, mode: str) -> None:
 
 
 def stages_view(image: np.ndarray, image_name: str, result: LabResult, mode: str) -> None:
-    st.markdown(f"**Shapes:** {result.shape_chain()}")
-    st.caption("  \n".join(f"{stage.name}: {stage.formula}" for stage in result.stages if stage.formula))
     for index, (column, stage) in enumerate(zip(st.columns(len(result.stages)), result.stages, strict=True)):
         with column:
             caption = f"{stage.name}, {stage.shape_text}"
@@ -175,6 +173,9 @@ def stages_view(image: np.ndarray, image_name: str, result: LabResult, mode: str
             else:
                 file_name = stage.name.split(" (")[0].replace(" ", "_").replace(",", "") + ".png"
                 output_picture(stage.values, mode, caption=caption, file_name=file_name, key=f"lab_download_{index}")
+    # Below the pictures, so that the pictures reach the browser first.
+    st.markdown(f"**Shapes:** {result.shape_chain()}")
+    st.caption("  \n".join(f"{stage.name}: {stage.formula}" for stage in result.stages if stage.formula))
 
 
 def pixel_view(image: np.ndarray, result: LabResult, config: LabConfig) -> dict[str, int]:
