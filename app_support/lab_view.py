@@ -104,7 +104,7 @@ def _apply_grid_edit() -> None:
 
 
 def kernel_controls() -> None:
-    top = st.columns([1.3, 1.4, 0.8, 0.8], vertical_alignment="bottom")
+    top = st.columns([1.3, 1.4, 0.8, 1.0], vertical_alignment="bottom")
     top[0].radio("View", list(VIEWS), format_func=VIEWS.get, key="lab_view")
     one = st.session_state["lab_view"] == "one"
     name = top[1].selectbox("Kernel", KERNEL_NAMES, key="lab_kernel", format_func=str.capitalize, disabled=not one)
@@ -173,6 +173,11 @@ def stages_view(image: np.ndarray, image_name: str, result: LabResult, mode: str
             else:
                 file_name = stage.name.split(" (")[0].replace(" ", "_").replace(",", "") + ".png"
                 output_picture(stage.values, mode, caption=caption, file_name=file_name, key=f"lab_download_{index}")
+    if mode == "signed" and image.ndim == 3:
+        st.caption(
+            "The signed view of a colour output shows the mean of its R, G and B responses; "
+            "choose 'Clipped 0..255' to see the three channels as colour."
+        )
     # Below the pictures, so that the pictures reach the browser first.
     st.markdown(f"**Shapes:** {result.shape_chain()}")
     st.caption("  \n".join(f"{stage.name}: {stage.formula}" for stage in result.stages if stage.formula))
