@@ -7,6 +7,7 @@ st.set_page_config(page_title="cnnviz: see how CNNs work", page_icon=":material/
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/convolution_lab.py", title="Convolution lab", icon=":material/blur_on:"),
+    st.Page("pages/trainer.py", title="Trainer", icon=":material/model_training:"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -23,6 +23,16 @@ st.markdown(
 )
 st.page_link("pages/convolution_lab.py", label="Open the Convolution lab", icon=":material/blur_on:")
 
+st.subheader("Trainer")
+st.markdown(
+    "Pick a dataset (real MNIST digits, scikit-learn digits, synthetic shapes, MNIST, Fashion-MNIST or "
+    "CIFAR-10 when online, or a zip of your own pictures) and a network (the tutorials' presets or your "
+    "own blocks, with every layer's parameter count explained). Train it and watch the loss and accuracy "
+    "curves grow live; stop it, compare runs, see the confusion matrix and the mistakes, and take the "
+    "model and a plain-Keras script home."
+)
+st.page_link("pages/trainer.py", label="Open the Trainer", icon=":material/model_training:")
+
 st.divider()
 st.caption(
     "Everything runs on this server with bundled images: scikit-image's and scikit-learn's sample "

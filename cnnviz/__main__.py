@@ -1,0 +1,86 @@
+"""Command line: the Trainer's work without the browser.
+
+    python -m cnnviz train --dataset mnist-bundled --preset mnist-cnn --epochs 3 --out model.keras
+
+Given only --dataset and --out it uses the app's default preset and settings for that dataset.
+Ends with `RESULT test_accuracy <fraction>` on the dataset's held-out test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+
+
+def _train(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cnnviz import datasets, models, training
+
+    preset_name, config = training.default_setup(args.dataset)
+    preset_name = args.preset or preset_name
+    changes = {
+        key: value
+        for key, value in {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "optimizer": args.optimizer,
+            "seed": args.seed,
+            "validation_split": args.validation_split,
+        }.items()
+        if value is not None
+    }
+    config = dataclasses.replace(config, **changes).validate()
+    dataset = datasets.load(args.dataset)
+    blocks = models.preset(preset_name, dataset.input_shape)
+    model = models.build_model(
+        blocks, dataset.input_shape, dataset.num_classes, augmentation=config.augmentation, seed=config.seed
+    )
+    print(f"{dataset.name}: {len(dataset.x_train)} train / {len(dataset.x_test)} test, {dataset.input_shape}")
+    print(f"{preset_name}: {model.count_params():,} parameters; {config}")
+
+    def report(event: dict) -> None:
+        if event["kind"] == "epoch":
+            values = ", ".join(f"{k} {v:.4f}" for k, v in event.items() if k not in ("kind", "epoch", "t"))
+            print(f"epoch {event['epoch']:3d}  {event['t']:6.1f} s  {values}", flush=True)
+
+    result = training.train(model, dataset, config, on_event=report)
+    print(result.message)
+    evaluation = training.evaluate(model, dataset)
+    if args.out:
+        model.save(args.out)
+        print(f"saved {args.out}")
+    print(f"test loss {evaluation.test_loss:.4f}")
+    print(f"RESULT train_seconds {result.train_seconds:.1f}")
+    print(f"RESULT test_accuracy {evaluation.test_accuracy:.4f}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cnnviz import datasets, models, training
+    from cnnviz.errors import InvalidInput
+
+    parser = argparse.ArgumentParser(prog="python -m cnnviz", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train a CNN and save it")
+    train.add_argument("--dataset", required=True, choices=list(datasets.NAMES))
+    train.add_argument("--preset", choices=list(models.PRESETS))
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--optimizer", choices=list(training.OPTIMIZERS))
+    train.add_argument("--validation-split", type=float)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--out", help="where to save the trained model (.keras)")
+    args = parser.parse_args(argv)
+    try:
+        return _train(args)
+    except InvalidInput as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,395 @@
+"""CNN architectures: tutorial presets, a validated block builder with a per-layer summary (shapes,
+parameters and the formulas behind them, computed without TensorFlow), and Keras models built
+with the Functional API and named layers.
+
+An architecture is a list of blocks, plain dicts such as
+``{"type": "conv", "filters": 32, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"}``.
+The classifier (Dense with one unit per class and softmax) is always appended by `build_model`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnviz import ops
+from cnnviz.errors import InvalidInput
+
+BLOCK_TYPES = ("conv", "maxpool", "avgpool", "batchnorm", "dropout", "flatten", "gap", "dense")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "linear")
+MAX_PARAMS = 5_000_000  # a classroom server trains on CPUs: beyond this nobody waits for a result
+MAX_ACTIVATION_MB = 512  # one batch of 64 forward activations, float32
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of the architecture summary."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    formula: str  # how `params` comes about, e.g. "(3*3*1+1)*32 = 320"
+
+
+def _int(block: dict, key: str, default: int, low: int, high: int, where: str) -> int:
+    value = block.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or value != int(value):
+        raise InvalidInput(f"{where}: {key} must be a whole number, got {value!r}.")
+    value = int(value)
+    if not low <= value <= high:
+        raise InvalidInput(f"{where}: {key} must be from {low} to {high}, got {value}.")
+    return value
+
+
+def _describe(index: int, block: dict) -> str:
+    kind = block.get("type", "?")
+    return f"Block {index + 1} ({kind})"
+
+
+def summarize(
+    blocks: list[dict], input_shape: tuple[int, int, int], num_classes: int, *, max_params: int = MAX_PARAMS
+) -> list[LayerRow]:
+    """Validate an architecture and return its per-layer summary, classifier included.
+
+    Raises InvalidInput naming the block that is wrong: an unknown type, a setting out of range,
+    a window that no longer fits (too many pools for the input size), a Dense on an unflattened
+    map, or a network over the parameter or activation-memory budget.
+    """
+    if not isinstance(blocks, (list, tuple)) or not blocks:
+        raise InvalidInput("The architecture is empty: add at least a Flatten or GlobalAveragePooling block.")
+    if len(blocks) > 40:
+        raise InvalidInput(f"The architecture has {len(blocks)} blocks; at most 40 are accepted.")
+    if not 2 <= num_classes <= 1000:
+        raise InvalidInput(f"A classifier needs 2 to 1000 classes, got {num_classes}.")
+    height, width, channels = (int(n) for n in input_shape)
+    shape: tuple[int, ...] = (height, width, channels)
+    rows = [LayerRow("input", "Input", shape, 0, "")]
+    activations = height * width * channels
+    counters: dict[str, int] = {}
+    for index, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            raise InvalidInput(f"Block {index + 1} must be a dict with a 'type', got {type(block).__name__}.")
+        kind = block.get("type")
+        where = _describe(index, block)
+        if kind not in BLOCK_TYPES:
+            raise InvalidInput(f"{where}: unknown type; use one of {', '.join(BLOCK_TYPES)}.")
+        counters[kind] = counters.get(kind, 0) + 1
+        name = f"{kind}{counters[kind]}"
+        flat = len(shape) == 1
+        if kind in ("conv", "maxpool", "avgpool", "batchnorm", "flatten", "gap") and flat and kind != "batchnorm":
+            raise InvalidInput(f"{where}: needs a feature map, but the input here is already flat ({shape[0]}).")
+        if kind == "conv":
+            filters = _int(block, "filters", 32, 1, 1024, where)
+            kernel = _int(block, "kernel", 3, 1, 15, where)
+            stride = _int(block, "stride", 1, 1, 8, where)
+            padding = block.get("padding", "valid")
+            if padding not in ops.PADDINGS:
+                raise InvalidInput(f"{where}: padding must be 'valid' or 'same', got {padding!r}.")
+            if block.get("activation", "relu") not in ACTIVATIONS:
+                raise InvalidInput(f"{where}: activation must be one of {', '.join(ACTIVATIONS)}.")
+            h, w, c = shape
+            if padding == "valid" and (h < kernel or w < kernel):
+                raise InvalidInput(
+                    f"{where}: a {kernel}x{kernel} kernel does not fit the {h}x{w} map it gets here; "
+                    "use 'same' padding, a smaller kernel or fewer pooling blocks before it."
+                )
+            shape = (
+                ops.output_size(h, kernel, stride=stride, padding=padding),
+                ops.output_size(w, kernel, stride=stride, padding=padding),
+                filters,
+            )
+            params = (kernel * kernel * c + 1) * filters
+            formula = f"({kernel}*{kernel}*{c}+1)*{filters} = {params}"
+        elif kind in ("maxpool", "avgpool"):
+            size = _int(block, "size", 2, 1, 8, where)
+            h, w, c = shape
+            if h < size or w < size:
+                raise InvalidInput(
+                    f"{where}: a {size}x{size} pool does not fit the {h}x{w} map it gets here: too many pooling "
+                    f"blocks for a {height}x{width} input. Remove one or use a larger input."
+                )
+            shape = (h // size, w // size, c)
+            params, formula = 0, "no weights"
+        elif kind == "batchnorm":
+            c = shape[-1]
+            params = 4 * c
+            formula = f"4*{c} = {params} (scale, shift; mean, variance not trained)"
+        elif kind == "dropout":
+            rate = block.get("rate", 0.25)
+            if not isinstance(rate, (int, float)) or not 0 <= rate < 1 or not math.isfinite(rate):
+                raise InvalidInput(f"{where}: rate must be at least 0 and below 1, got {rate!r}.")
+            params, formula = 0, "no weights"
+        elif kind == "flatten":
+            shape = (int(np.prod(shape)),)
+            params, formula = 0, "no weights"
+        elif kind == "gap":
+            shape = (shape[-1],)
+            params, formula = 0, "no weights (one mean per channel)"
+        else:  # dense
+            if not flat:
+                raise InvalidInput(
+                    f"{where}: Dense needs a flat input, but gets a {'x'.join(map(str, shape))} map; "
+                    "add Flatten or GlobalAveragePooling before it."
+                )
+            units = _int(block, "units", 64, 1, 8192, where)
+            if block.get("activation", "relu") not in ACTIVATIONS:
+                raise InvalidInput(f"{where}: activation must be one of {', '.join(ACTIVATIONS)}.")
+            params = (shape[0] + 1) * units
+            formula = f"({shape[0]}+1)*{units} = {params}"
+            shape = (units,)
+        rows.append(LayerRow(name, kind, shape, params, formula))
+        activations += int(np.prod(shape))
+    if len(shape) != 1:
+        raise InvalidInput(
+            f"The network ends with a {'x'.join(map(str, shape))} feature map: add Flatten or "
+            "GlobalAveragePooling before the classifier."
+        )
+    params = (shape[0] + 1) * num_classes
+    rows.append(LayerRow("output", "dense", (num_classes,), params, f"({shape[0]}+1)*{num_classes} = {params}"))
+    total = sum(row.params for row in rows)
+    if total > max_params:
+        heavy = max(rows, key=lambda row: row.params)
+        raise InvalidInput(
+            f"The network has {total:,} parameters, over the budget of {max_params:,}; the largest layer is "
+            f"{heavy.name} with {heavy.params:,}. Add pooling before Flatten, or use fewer units or filters."
+        )
+    megabytes = activations * 64 * 4 / 2**20
+    if megabytes > MAX_ACTIVATION_MB:
+        raise InvalidInput(
+            f"One batch of 64 would need about {megabytes:,.0f} MB of activations, over {MAX_ACTIVATION_MB} MB; "
+            "use a smaller input, fewer filters or stride 2 early on."
+        )
+    return rows
+
+
+def total_params(rows: list[LayerRow]) -> int:
+    return sum(row.params for row in rows)
+
+
+# --- presets from the tutorials ----------------------------------------------------------------
+
+
+def _conv(filters, kernel=3, **extra):
+    return {
+        "type": "conv",
+        "filters": filters,
+        "kernel": kernel,
+        "stride": 1,
+        "padding": "valid",
+        "activation": "relu",
+        **extra,
+    }
+
+
+def _pool(size=2):
+    return {"type": "maxpool", "size": size}
+
+
+def _five_conv(input_shape) -> list[dict]:
+    # The horses-vs-humans net: conv+pool five times (16, 32, 64, 64, 64) then Dense 512, with as
+    # many conv+pool pairs as the input size allows (300x300 takes all five; 28x28 two).
+    blocks, side = [], min(input_shape[:2])
+    for filters in (16, 32, 64, 64, 64):
+        if (side - 2) // 2 < 3:
+            break
+        blocks += [_conv(filters), _pool()]
+        side = (side - 2) // 2
+    return [*blocks, {"type": "flatten"}, {"type": "dense", "units": 512, "activation": "relu"}]
+
+
+PRESETS = {
+    "mnist-cnn": (
+        "MNIST tutorial CNN: Conv32-Pool-Conv64-Pool-Conv64-Dense64 (reported 99.19% on MNIST).",
+        lambda shape: [
+            _conv(32),
+            _pool(),
+            _conv(64),
+            _pool(),
+            _conv(64),
+            {"type": "flatten"},
+            {"type": "dense", "units": 64, "activation": "relu"},
+        ],
+    ),
+    "fashion-cnn": (
+        "Fashion-MNIST tutorial CNN: Conv64-Pool-Conv64-Pool-Dense128 (reported 91.1%).",
+        lambda shape: [
+            _conv(64),
+            _pool(),
+            _conv(64),
+            _pool(),
+            {"type": "flatten"},
+            {"type": "dense", "units": 128, "activation": "relu"},
+        ],
+    ),
+    "fashion-deep": (
+        "Deeper Fashion-MNIST CNN with Dropout: Conv32-Pool-Drop-Conv64-Pool-Drop-Dense128-Drop.",
+        lambda shape: [
+            _conv(32),
+            _pool(),
+            {"type": "dropout", "rate": 0.25},
+            _conv(64),
+            _pool(),
+            {"type": "dropout", "rate": 0.25},
+            {"type": "flatten"},
+            {"type": "dense", "units": 128, "activation": "relu"},
+            {"type": "dropout", "rate": 0.5},
+        ],
+    ),
+    "horses-humans": ("Horses-vs-humans five-conv CNN, scaled to the input size.", _five_conv),
+    "tinyvgg": (
+        "TinyVGG as in CNN Explainer: two blocks of two 3x3 conv (10 filters) and a max pool.",
+        lambda shape: [_conv(10), _conv(10), _pool(), _conv(10), _conv(10), _pool(), {"type": "flatten"}],
+    ),
+    "mnist-fast": (
+        "The app's default for MNIST: Conv32-Pool-Conv64-Pool-Dense128 with dropout (about 99% on bundled MNIST).",
+        lambda shape: [
+            _conv(32),
+            _pool(),
+            _conv(64),
+            _pool(),
+            {"type": "flatten"},
+            {"type": "dropout", "rate": 0.4},
+            {"type": "dense", "units": 128, "activation": "relu"},
+            {"type": "dropout", "rate": 0.4},
+        ],
+    ),
+}
+
+
+def preset(name: str, input_shape: tuple[int, int, int]) -> list[dict]:
+    """The blocks of a preset for this input shape."""
+    if name not in PRESETS:
+        raise InvalidInput(f"Unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
+    return [dict(block) for block in PRESETS[name][1](input_shape)]
+
+
+# --- Keras ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random changes to training images, as the tutorials' ImageDataGenerator made (Keras 3
+    preprocessing layers, active only while training)."""
+
+    rotation: float = 0.0  # degrees, either way
+    shift: float = 0.0  # fraction of the height and width, either way
+    zoom: float = 0.0  # fraction, in or out
+    flip: bool = False  # mirror left-right
+
+    @property
+    def active(self) -> bool:
+        return bool(self.rotation or self.shift or self.zoom or self.flip)
+
+
+def _keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras
+
+
+def augmentation_layers(augmentation: Augmentation, *, seed: int = 0) -> list:
+    keras = _keras()
+    layers = []
+    if augmentation.flip:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed, name="augment_flip"))
+    if augmentation.rotation:
+        layers.append(keras.layers.RandomRotation(augmentation.rotation / 360.0, seed=seed, name="augment_rotation"))
+    if augmentation.shift:
+        s = augmentation.shift
+        layers.append(keras.layers.RandomTranslation(s, s, seed=seed, name="augment_shift"))
+    if augmentation.zoom:
+        layers.append(keras.layers.RandomZoom(augmentation.zoom, seed=seed, name="augment_zoom"))
+    return layers
+
+
+def build_model(
+    blocks: list[dict],
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    *,
+    augmentation: Augmentation = Augmentation(),
+    first_conv_kernels: list[np.ndarray] | None = None,
+    freeze_first_conv: bool = False,
+    seed: int = 0,
+):
+    """A Keras Functional model with named layers: input (0..255) -> optional augmentation ->
+    rescaling to 0..1 -> the blocks -> Dense(num_classes, softmax) named 'output'.
+
+    `first_conv_kernels` sets the first conv layer's filters to these 2-D kernels (one filter each,
+    the same kernel on every input channel), e.g. Sobel x and y from the Convolution Lab;
+    `freeze_first_conv` keeps them fixed while the rest learns.
+    """
+    blocks = [dict(block) for block in blocks]
+    if first_conv_kernels is not None:
+        first = next((b for b in blocks if b.get("type") == "conv"), None)
+        if first is None:
+            raise InvalidInput("There is no conv block to initialise with kernels.")
+        if not first_conv_kernels:
+            raise InvalidInput("Choose at least one kernel for the first conv layer.")
+        sizes = {np.asarray(k).shape for k in first_conv_kernels}
+        if len(sizes) != 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
+            raise InvalidInput("The kernels for the first conv layer must all be square and of one size.")
+        first["filters"] = len(first_conv_kernels)
+        first["kernel"] = next(iter(sizes))[0]
+    summarize(blocks, input_shape, num_classes)
+    keras = _keras()
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = inputs
+    for layer in augmentation_layers(augmentation, seed=seed):
+        x = layer(x)
+    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
+    counters: dict[str, int] = {}
+    first_conv = None
+    for block in blocks:
+        kind = block["type"]
+        counters[kind] = counters.get(kind, 0) + 1
+        name = f"{kind}{counters[kind]}"
+        if kind == "conv":
+            layer = keras.layers.Conv2D(
+                block.get("filters", 32),
+                block.get("kernel", 3),
+                strides=block.get("stride", 1),
+                padding=block.get("padding", "valid"),
+                activation=block.get("activation", "relu"),
+                name=name,
+            )
+            first_conv = first_conv or layer
+        elif kind == "maxpool":
+            layer = keras.layers.MaxPooling2D(block.get("size", 2), name=name)
+        elif kind == "avgpool":
+            layer = keras.layers.AveragePooling2D(block.get("size", 2), name=name)
+        elif kind == "batchnorm":
+            layer = keras.layers.BatchNormalization(name=name)
+        elif kind == "dropout":
+            layer = keras.layers.Dropout(block.get("rate", 0.25), name=name)
+        elif kind == "flatten":
+            layer = keras.layers.Flatten(name=name)
+        elif kind == "gap":
+            layer = keras.layers.GlobalAveragePooling2D(name=name)
+        else:
+            layer = keras.layers.Dense(block.get("units", 64), activation=block.get("activation", "relu"), name=name)
+        x = layer(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="output")(x)
+    model = keras.Model(inputs, outputs, name="cnnviz_cnn")
+    if first_conv_kernels is not None:
+        weights, bias = first_conv.get_weights()
+        for i, kernel in enumerate(first_conv_kernels):
+            kernel = np.asarray(kernel, dtype=np.float32)
+            # The input is rescaled to 0..1: scale each kernel to unit L1 norm so the first layer's
+            # responses start in the range that random initialisation would give.
+            kernel = kernel / max(float(np.abs(kernel).sum()), 1e-6)
+            weights[..., i] = kernel[:, :, None] / weights.shape[2]
+        first_conv.set_weights([weights, np.zeros_like(bias)])
+        first_conv.trainable = not freeze_first_conv
+    return model
+
+
+def keras_summary(model) -> list[tuple[str, tuple, int]]:
+    """(layer name, output shape without the batch axis, parameter count) per layer."""
+    return [(layer.name, tuple(layer.output.shape[1:]), layer.count_params()) for layer in model.layers]

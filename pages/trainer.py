@@ -1,0 +1,99 @@
+"""Trainer: pick a dataset and an architecture, train a small CNN and watch it learn."""
+
+import streamlit as st
+
+from app_support import trainer_view as view
+from app_support.boot import run_through_navigation
+from app_support.runs import dataset as cached_dataset
+from app_support.runs import owner, run_manager
+from cnnviz.errors import InvalidInput
+
+run_through_navigation()
+
+st.title("Trainer")
+st.caption(
+    "Pick a dataset and a network, press Train, and watch the loss fall and the accuracy rise. Runs keep "
+    "going while you look at other pages; stop one whenever you like."
+)
+manager = run_manager()  # also starts a warm worker, so the first run begins at once
+
+st.subheader("1. Dataset")
+data = view.choose_dataset()
+dataset_name = st.session_state["trainer_dataset"]
+if data is not None:
+    view.show_dataset(data)
+
+blocks = config = None
+lab_kernels, freeze = (), False
+if data is not None:
+    st.subheader("2. Architecture")
+    blocks, rows = view.architecture(data)
+    lab_kernels, freeze = view.lab_kernels_experiment()
+    st.subheader("3. Training")
+    config = view.settings(dataset_name)
+    if config is not None:
+        with st.expander("Preview the augmentation"):
+            if st.button("Show augmented samples", key="trainer_preview"):
+                view.augmentation_preview(data, config.augmentation)
+    ready = blocks is not None and config is not None
+    if st.button("Train", type="primary", disabled=not ready, key="trainer_train", icon=":material/play_arrow:"):
+        try:
+            job = view.job_for(dataset_name, data, blocks, config, lab_kernels, freeze)
+            run = manager.submit(owner(), job)
+        except InvalidInput as error:
+            st.error(str(error))
+        else:
+            st.session_state["trainer_run"] = run.id
+
+st.subheader("4. Runs")
+runs = manager.runs_for(owner())
+active = [run.id for run in runs if not run.done]
+
+
+def run_dataset(run):
+    """The dataset a run trained on, for its results (None if it is no longer at hand)."""
+    if run.job.dataset == "file":
+        kept = st.session_state.get("trainer_zip_kept")
+        return kept[1] if kept else None
+    try:
+        return cached_dataset(run.job.dataset, dict(run.job.dataset_options).get("size", 28))
+    except InvalidInput:
+        return None
+
+
+@st.fragment(run_every=1.0 if active else None)
+def live_runs(was_active: list[str]) -> None:
+    """Redrawn every second while a run trains: the curves grow as the worker reports."""
+    runs = manager.runs_for(owner())
+    if not runs:
+        st.caption("No runs yet: press Train.")
+        return
+    by_id = {run.id: run for run in reversed(runs)}
+    if st.session_state.get("trainer_run") not in by_id:
+        st.session_state["trainer_run"] = next(iter(by_id))
+    chosen = st.selectbox("Run", list(by_id), format_func=lambda i: by_id[i].label, key="trainer_run")
+    run = by_id[chosen]
+    view.run_status(run)
+    if not run.done and st.button("Stop", key="trainer_stop", icon=":material/stop:"):
+        manager.stop(run.id, owner())
+    view.live_curves(run)
+    if run.done:
+        data = run_dataset(run)
+        view.results(run, data)
+        view.downloads(run, data)
+    finished = [run for run in runs if run.epochs]
+    if len(finished) > 1:
+        st.markdown("**Compare runs**")
+        labels = {run.id: run.label for run in finished}
+        picked = st.multiselect(
+            "Runs", list(labels), default=list(labels)[-3:], format_func=labels.get, key="trainer_cmp"
+        )
+        chosen_runs = [run for run in finished if run.id in picked]
+        left, right = st.columns(2)
+        left.plotly_chart(view.charts.compare(chosen_runs, "accuracy"), key="compare_acc")
+        right.plotly_chart(view.charts.compare(chosen_runs, "loss"), key="compare_loss")
+    if was_active and not any(not r.done for r in runs):
+        st.rerun(scope="app")  # the last run ended: stop refreshing, show its results everywhere
+
+
+live_runs(active)
