@@ -50,7 +50,7 @@ def _train(args: argparse.Namespace) -> int:
     print(result.message)
     evaluation = training.evaluate(model, dataset)
     if args.out:
-        model.save(args.out)
+        models.save_for_inference(model, args.out)
         print(f"saved {args.out}")
     print(f"test loss {evaluation.test_loss:.4f}")
     print(f"RESULT train_seconds {result.train_seconds:.1f}")

@@ -21,7 +21,7 @@ from cnnviz.errors import InvalidInput
 BLOCK_TYPES = ("conv", "maxpool", "avgpool", "batchnorm", "dropout", "flatten", "gap", "dense")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "linear")
 MAX_PARAMS = 5_000_000  # a classroom server trains on CPUs: beyond this nobody waits for a result
-MAX_ACTIVATION_MB = 512  # one batch of 64 forward activations, float32
+MAX_ACTIVATION_MB = 2048  # forward activations of one batch of 64, float32; training needs about 3x
 
 
 @dataclass(frozen=True)
@@ -393,3 +393,11 @@ def build_model(
 def keras_summary(model) -> list[tuple[str, tuple, int]]:
     """(layer name, output shape without the batch axis, parameter count) per layer."""
     return [(layer.name, tuple(layer.output.shape[1:]), layer.count_params()) for layer in model.layers]
+
+
+def save_for_inference(model, path) -> None:
+    """Save a model without its optimizer state (a third of the size): for exploring and predicting."""
+    _keras()
+    fresh = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer to save
+    fresh.set_weights(model.get_weights())
+    fresh.save(path)

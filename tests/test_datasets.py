@@ -1,0 +1,156 @@
+"""cnnviz.datasets: bundled data, the zip loader's rules, and keras.datasets offline and cached."""
+
+import gzip
+import io
+import stat
+import struct
+import urllib.request
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnviz import datasets
+from cnnviz.errors import InvalidInput
+
+
+def test_mnist_bundled_is_the_real_test_set_split_8000_2000():
+    data = datasets.mnist_bundled()
+    assert data.x_train.shape == (8000, 28, 28, 1) and data.x_test.shape == (2000, 28, 28, 1)
+    assert data.x_train.dtype == np.uint8 and data.y_train.dtype == np.int64
+    totals = [train + test for train, test in data.counts().values()]
+    assert totals == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # the README's class counts
+    again = datasets.mnist_bundled()
+    np.testing.assert_array_equal(again.y_test, data.y_test)  # a fixed seed: the same split every time
+
+
+def test_digits_and_shapes():
+    digits = datasets.digits()
+    assert digits.input_shape == (28, 28, 1) and digits.num_classes == 10
+    shapes = datasets.shapes(size=32, count=200, seed=3)
+    assert shapes.input_shape == (32, 32, 1) and shapes.class_names == datasets.SHAPES
+    assert len(shapes.x_train) + len(shapes.x_test) == 200
+    assert shapes.x_train.max() > 200  # the outlines are bright
+    with pytest.raises(InvalidInput, match="28, 32 or 64"):
+        datasets.shapes(size=30)
+    with pytest.raises(InvalidInput, match="Unknown dataset"):
+        datasets.load("imagenet")
+
+
+def test_sample_grid_has_a_row_per_class():
+    data = datasets.shapes(count=80)
+    grid = datasets.sample_grid(data, per_class=5)
+    assert grid.shape == (4 * 28 + 3 * 2, 5 * 28 + 4 * 2, 3)
+
+
+# --- zips of class folders ------------------------------------------------------------------------
+
+
+def png(value: int, size=(20, 16), mode="RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, (value, 0, 0) if mode == "RGB" else value).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_zip(entries: dict[str, bytes], *, symlink: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+GOOD = {f"horses/h{i}.png": png(200) for i in range(5)} | {f"humans/p{i}.jpg": png(30) for i in range(5)}
+
+
+def test_zip_of_class_folders():
+    entries = {f"data/{name}": value for name, value in GOOD.items()} | {"data/.DS_Store": b"x", "__MACOSX/x": b"y"}
+    data = datasets.load_image_folder_zip(make_zip(entries), image_size=32)
+    assert data.class_names == ("horses", "humans")
+    assert data.input_shape == (32, 32, 3)
+    assert sum(train + test for train, test in data.counts().values()) == 10
+    horses = data.x_train[data.y_train == 0]
+    assert horses[..., 0].mean() > 150  # red horses stayed red, resized
+    gray = datasets.load_image_folder_zip(make_zip(GOOD), image_size=16, grayscale=True)
+    assert gray.input_shape == (16, 16, 1)
+
+
+@pytest.mark.parametrize(
+    ("entries", "symlink", "message"),
+    [
+        (GOOD | {"/etc/evil.png": png(1)}, None, "outside the archive"),
+        (GOOD | {"horses/../../evil.png": png(1)}, None, "outside the archive"),
+        (GOOD, "horses/link.png", "symbolic link"),
+        (GOOD | {"horses/more.zip": b"PK\x03\x04"}, None, "another archive"),
+        (GOOD | {"horses/notes.txt": b"hello"}, None, "not an image"),
+        (GOOD | {"loose.png": png(1)}, None, "class folder"),
+        ({f"horses/h{i}.png": png(9) for i in range(4)}, None, "at least 2 are needed"),
+        (GOOD | {"zebras/z.png": png(1)}, None, r"zebras \(1\)"),
+        (GOOD | {"horses/broken.png": png(1)[:30]}, None, "horses/broken.png"),
+        (GOOD | {"horses/fake.png": b"MZ" + b"\0" * 100}, None, "not an image this app reads"),
+    ],
+)
+def test_zip_refusals(entries, symlink, message):
+    with pytest.raises(InvalidInput, match=message):
+        datasets.load_image_folder_zip(make_zip(entries, symlink=symlink))
+
+
+def test_zip_bomb_is_refused_while_streaming():
+    # 50 MB of zeros compresses to ~50 KB: far past the ratio a real image has.
+    bomb = make_zip(GOOD | {"horses/bomb.png": b"\0" * (50 * 1024 * 1024)})
+    assert len(bomb) < 1024 * 1024
+    with pytest.raises(InvalidInput, match="unpacks to more than"):
+        datasets.load_image_folder_zip(bomb)
+
+
+def test_not_a_zip():
+    for data in (b"", b"hello", png(3)):
+        with pytest.raises(InvalidInput):
+            datasets.load_image_folder_zip(data)
+
+
+# --- keras.datasets -----------------------------------------------------------------------------
+
+
+def test_keras_dataset_offline_says_what_is_needed(tmp_path, monkeypatch):
+    import keras.src.backend.config as keras_config
+
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))
+
+    def no_network(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    with pytest.raises(datasets.DatasetUnavailable, match="not downloaded yet") as error:
+        datasets.keras_dataset("fashion-mnist")
+    assert "bundled" in str(error.value) and "internet" in str(error.value)
+
+
+def idx(array: np.ndarray) -> bytes:
+    kind = 0x08
+    header = struct.pack(">HBB", 0, kind, array.ndim) + b"".join(struct.pack(">I", n) for n in array.shape)
+    return gzip.compress(header + array.astype(np.uint8).tobytes())
+
+
+def test_keras_dataset_reads_the_cache(tmp_path, monkeypatch):
+    # Files we make, laid out as keras.datasets caches Fashion-MNIST: no network is touched.
+    import keras.src.backend.config as keras_config
+
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))  # KERAS_HOME, as read when keras loads
+    folder = tmp_path / "datasets" / "fashion-mnist"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, count in (("train", 30), ("t10k", 10)):
+        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(idx(rng.integers(0, 256, (count, 28, 28))))
+        (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(idx(np.arange(count) % 10))
+    import keras.src.utils.file_utils as file_utils
+
+    monkeypatch.setattr(file_utils, "urlretrieve", lambda *a, **k: pytest.fail("tried to download"))
+    data = datasets.load("fashion-mnist")
+    assert data.x_train.shape == (30, 28, 28, 1) and data.x_test.shape == (10, 28, 28, 1)
+    assert data.class_names[9] == "Ankle boot"

@@ -1,0 +1,86 @@
+"""cnnviz.models: the summary's shapes and parameter counts equal Keras's; bad architectures are named."""
+
+import numpy as np
+import pytest
+
+from cnnviz import kernels, models
+from cnnviz.errors import InvalidInput
+
+
+@pytest.mark.parametrize("name", list(models.PRESETS))
+@pytest.mark.parametrize("shape", [(28, 28, 1), (64, 64, 3)])
+def test_summary_matches_keras(tf, name, shape):
+    blocks = models.preset(name, shape)
+    rows = models.summarize(blocks, shape, 10)
+    model = models.build_model(blocks, shape, 10)
+    keras_rows = {layer: (out, params) for layer, out, params in models.keras_summary(model)}
+    for row in rows[1:]:
+        out, params = keras_rows[row.name]
+        assert (out, params) == (row.output_shape, row.params), row.name
+    assert models.total_params(rows) == model.count_params()
+
+
+def test_summary_formula_is_the_tutorials():
+    rows = models.summarize(models.preset("fashion-cnn", (28, 28, 1)), (28, 28, 1), 10)
+    assert rows[1].formula == "(3*3*1+1)*64 = 640"
+    assert rows[3].formula == "(3*3*64+1)*64 = 36928"
+    assert rows[-1].formula == "(128+1)*10 = 1290"
+
+
+def test_horses_humans_scales_with_the_input():
+    small = [b for b in models.preset("horses-humans", (28, 28, 3)) if b["type"] == "conv"]
+    large = [b for b in models.preset("horses-humans", (300, 300, 3)) if b["type"] == "conv"]
+    assert len(small) == 2 and len(large) == 5
+    models.summarize(models.preset("horses-humans", (300, 300, 3)), (300, 300, 3), 2)
+
+
+CONV = {"type": "conv", "filters": 8, "kernel": 3}
+POOL = {"type": "maxpool", "size": 2}
+
+
+@pytest.mark.parametrize(
+    ("blocks", "message"),
+    [
+        ([CONV, POOL, CONV, POOL, CONV, POOL, POOL, {"type": "flatten"}], r"Block 7 \(maxpool\).*too many pooling"),
+        ([CONV, {"type": "dense", "units": 4}], r"Block 2 \(dense\).*Flatten"),
+        ([CONV], "ends with a 26x26x8 feature map"),
+        ([{"type": "lstm"}], r"Block 1 \(lstm\): unknown type"),
+        ([{**CONV, "kernel": 40}, {"type": "flatten"}], "kernel must be from 1 to 15"),
+        ([{**CONV, "filters": 2.5}, {"type": "flatten"}], "whole number"),
+        ([{**CONV, "padding": "full"}, {"type": "flatten"}], "padding"),
+        ([{"type": "dropout", "rate": 1.5}, {"type": "flatten"}], "rate"),
+        ([{"type": "flatten"}, {"type": "dense", "units": 8000}, {"type": "dense", "units": 8000}], "budget"),
+        ([], "empty"),
+    ],
+)
+def test_bad_architectures_name_the_block(blocks, message):
+    with pytest.raises(InvalidInput, match=message):
+        models.summarize(blocks, (28, 28, 1), 10)
+
+
+def test_activation_memory_budget():
+    huge = [{"type": "conv", "filters": 1024, "kernel": 3, "padding": "same"}, {"type": "gap"}]
+    with pytest.raises(InvalidInput, match="MB of activations"):
+        models.summarize(huge, (256, 256, 3), 10)  # 256*256*1024 floats per image
+
+
+def test_first_conv_from_lab_kernels(tf):
+    chosen = [kernels.KERNELS["sobel x"], kernels.KERNELS["sobel y"]]
+    model = models.build_model(
+        models.preset("mnist-cnn", (28, 28, 1)), (28, 28, 1), 10, first_conv_kernels=chosen, freeze_first_conv=True
+    )
+    conv = model.get_layer("conv1")
+    weights, bias = conv.get_weights()
+    assert weights.shape == (3, 3, 1, 2) and not conv.trainable
+    np.testing.assert_allclose(weights[:, :, 0, 0], chosen[0] / np.abs(chosen[0]).sum())
+    np.testing.assert_array_equal(bias, 0)
+    with pytest.raises(InvalidInput, match="square"):
+        models.build_model([CONV, {"type": "flatten"}], (28, 28, 1), 10, first_conv_kernels=[np.ones((3, 5))])
+
+
+def test_model_layers_are_named_and_take_raw_pixels(tf):
+    model = models.build_model(models.preset("tinyvgg", (28, 28, 1)), (28, 28, 1), 4)
+    names = [layer.name for layer in model.layers]
+    assert names[:3] == ["image", "rescale", "conv1"] and names[-1] == "output"
+    probabilities = model.predict(np.full((2, 28, 28, 1), 255, np.uint8), verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)

@@ -1,0 +1,143 @@
+"""cnnviz.training, the exported script and the command line: real runs on bundled data."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cnnviz import datasets, models, training
+from cnnviz.export import save_npz, training_script
+from cnnviz.runs import TrainJob
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return datasets.mnist_bundled()
+
+
+def model_for(data, preset="mnist-cnn", **options):
+    return models.build_model(models.preset(preset, data.input_shape), data.input_shape, data.num_classes, **options)
+
+
+def test_short_run_learns_real_digits(tf, mnist):
+    events = []
+    model = model_for(mnist)
+    config = training.TrainConfig(epochs=3, batch_size=32, validation_split=0.1)
+    result = training.train(model, mnist, config, on_event=events.append)
+    assert result.status == "completed" and result.epochs_run == 3
+    evaluation = training.evaluate(model, mnist)
+    assert evaluation.test_accuracy >= 0.95  # three epochs on 7,200 real digits (the tutorial: 96.8%)
+    assert evaluation.confusion.sum() == 2000
+    assert evaluation.per_class_accuracy.min() > 0.7
+    epochs = [e for e in events if e["kind"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3] and "val_accuracy" in epochs[0]
+    batches = [e for e in events if e["kind"] == "batch"]
+    assert batches and all(np.isfinite(b["loss"]) for b in batches)
+    assert len(batches) < 3 * 225  # throttled: not one point per batch
+
+
+def test_stop_keeps_what_was_learned(tf, mnist, tmp_path):
+    model = model_for(mnist)
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) > 30
+
+    result = training.train(
+        model, mnist, training.TrainConfig(epochs=5), should_stop=should_stop, checkpoint_dir=tmp_path
+    )
+    assert result.status == "stopped" and result.epochs_run <= 1
+    assert training.evaluate(model, mnist).test_accuracy > 0.5  # 30 batches already learn something
+
+
+def test_divergence_stops_with_advice(tf, mnist):
+    result = training.train(model_for(mnist), mnist, training.TrainConfig(epochs=3, learning_rate=10.0))
+    assert result.status == "diverged"
+    assert "learning rate 10 times smaller" in result.message
+
+
+def test_time_limit_and_target(tf):
+    shapes = datasets.shapes(count=400)
+    result = training.train(model_for(shapes, "tinyvgg"), shapes, training.TrainConfig(epochs=200, time_limit_s=2))
+    assert result.status == "timed_out" and result.epochs_run < 200
+    easy = training.TrainConfig(epochs=50, target_accuracy=0.3, learning_rate=3e-3)
+    result = training.train(model_for(shapes, "tinyvgg"), shapes, easy)
+    assert result.status == "target_reached" and result.epochs_run < 50
+
+
+def test_checkpoints_every_epoch(tf, tmp_path):
+    shapes = datasets.shapes(count=200)
+    events = []
+    training.train(
+        model_for(shapes, "tinyvgg"),
+        shapes,
+        training.TrainConfig(epochs=2),
+        on_event=events.append,
+        checkpoint_dir=tmp_path,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_001.keras", "epoch_002.keras"]
+    assert [e["epoch"] for e in events if e["kind"] == "checkpoint"] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"learning_rate": float("nan")}, "Learning rate"),
+        ({"optimizer": "adagrad"}, "adagrad"),
+        ({"batch_size": 0}, "Batch size"),
+        ({"validation_split": 0.0, "early_stopping_patience": 2}, "validation split"),
+        ({"augmentation": models.Augmentation(rotation=400)}, "rotation"),
+    ],
+)
+def test_bad_settings_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        training.TrainConfig(**change).validate()
+
+
+def test_default_settings_for_bundled_mnist():
+    preset, config = training.default_setup("mnist-bundled")
+    assert preset == "mnist-fast" and config.augmentation.active
+    config.validate()
+
+
+def test_exported_script_runs_and_trains(tmp_path):
+    shapes = datasets.shapes(count=120)
+    save_npz(shapes, tmp_path / "dataset.npz")
+    job = TrainJob(
+        "shapes",
+        tuple(models.preset("tinyvgg", shapes.input_shape)),
+        training.TrainConfig(epochs=1, augmentation=models.Augmentation(rotation=10, flip=True)),
+        first_conv_kernels=("sobel x", "sobel y"),
+        title="an exported tinyvgg",
+    )
+    script = training_script(job, input_shape=shapes.input_shape, num_classes=4)
+    (tmp_path / "train_cnn.py").write_text(script)
+    result = subprocess.run(
+        [sys.executable, "train_cnn.py", "--epochs", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test accuracy" in result.stdout and (tmp_path / "model.keras").exists()
+    assert "cnnviz" not in script.split('"""', 2)[2].replace("saved by cnnviz", "")  # plain Keras: no cnnviz import
+
+
+def test_command_line_trains_and_reports(tmp_path):
+    out = tmp_path / "model.keras"
+    command = [sys.executable, "-m", "cnnviz", "train", "--dataset", "shapes", "--preset", "tinyvgg", "--epochs", "2"]
+    result = subprocess.run([*command, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    last = result.stdout.strip().splitlines()[-1].split()
+    assert last[:2] == ["RESULT", "test_accuracy"] and 0 <= float(last[2]) <= 1
+    assert out.exists()
+    bad = subprocess.run([*command[:-2], "--epochs", "0"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "Epochs must be 1 to 500" in bad.stderr
+
+
+def test_default_model_is_shipped_and_good(tf, mnist):
+    import keras
+
+    model = keras.models.load_model(ROOT / "cnnviz" / "data" / "models" / "mnist_default.keras")
+    accuracy = training.evaluate(model, mnist).test_accuracy
+    assert accuracy >= 0.985
