@@ -39,19 +39,20 @@ STATE_LABELS = {
 # --- 1. dataset ---------------------------------------------------------------------------------
 
 
-def choose_dataset() -> datasets.Dataset | None:
+def choose_dataset() -> tuple[str, datasets.Dataset | None]:
+    """The dataset picker: returns the chosen name and the dataset (None while unavailable)."""
     names = {**datasets.NAMES, UPLOAD: "Your images (a zip of class folders)"}
     name = st.selectbox("Dataset", list(names), format_func=names.get, key="trainer_dataset")
     if name == UPLOAD:
-        return _uploaded_dataset()
+        return name, _uploaded_dataset()
     size = 28
     if name == "shapes":
         size = st.select_slider("Shape image size", [28, 32, 64], key="trainer_shape_size")
     try:
-        return cached_dataset(name, size)
+        return name, cached_dataset(name, size)
     except InvalidInput as error:
         st.error(str(error))
-        return None
+        return name, None
 
 
 def _uploaded_dataset() -> datasets.Dataset | None:

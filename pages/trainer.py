@@ -18,8 +18,7 @@ st.caption(
 manager = run_manager()  # also starts a warm worker, so the first run begins at once
 
 st.subheader("1. Dataset")
-data = view.choose_dataset()
-dataset_name = st.session_state["trainer_dataset"]
+dataset_name, data = view.choose_dataset()
 if data is not None:
     view.show_dataset(data)
 
@@ -61,9 +60,8 @@ def run_dataset(run):
         return None
 
 
-@st.fragment(run_every=1.0 if active else None)
 def live_runs(was_active: list[str]) -> None:
-    """Redrawn every second while a run trains: the curves grow as the worker reports."""
+    """The runs panel: status, curves, stop, results, comparison."""
     runs = manager.runs_for(owner())
     if not runs:
         st.caption("No runs yet: press Train.")
@@ -96,4 +94,19 @@ def live_runs(was_active: list[str]) -> None:
         st.rerun(scope="app")  # the last run ended: stop refreshing, show its results everywhere
 
 
-live_runs(active)
+# Two fragments rather than one with a changing `run_every`: an idle page does not poll the server.
+@st.fragment(run_every=1.0)
+def live_runs_refreshing(was_active: list[str]) -> None:
+    """Redrawn every second while a run trains: the curves grow as the worker reports."""
+    live_runs(was_active)
+
+
+@st.fragment
+def live_runs_idle() -> None:
+    live_runs([])
+
+
+if active:
+    live_runs_refreshing(active)
+else:
+    live_runs_idle()

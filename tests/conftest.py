@@ -21,6 +21,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
     "--disable-quic",
+    # Streamlit's live refresh runs on page timers: keep them running in an unfocused test page.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
 ]
 ARTIFACTS = ROOT / "artifacts"
 

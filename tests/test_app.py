@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from tests.conftest import ROOT
 
 TIMEOUT = 60
 LAB = "pages/convolution_lab.py"
+TRAINER = "pages/trainer.py"
 
 
 def lab(**query) -> AppTest:
@@ -28,7 +30,9 @@ def test_home_page_runs_and_links_every_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert "see how convolutional neural networks work" in at.title[0].value
-    assert any("Convolution lab" in block.value for block in at.subheader)
+    assert [block.value for block in at.subheader] == ["Convolution lab", "Trainer"]
+    at.switch_page(TRAINER).run()
+    assert not at.exception and at.title[0].value == "Trainer"
 
 
 def test_home_page_and_library_do_not_import_tensorflow():
@@ -153,3 +157,48 @@ def test_setting_round_trip_through_json():
     number = Setting("k", "p", 1.0, bounds=(-5, 5))
     assert number.parse("2.5") == 2.5 and number.parse("50") == 1.0 and number.parse("x") == 1.0
     assert json.dumps(number.encode(0.1)) == '"0.1"'
+
+
+# --- Trainer ------------------------------------------------------------------------------------
+
+
+def trainer() -> AppTest:
+    # The page alone: AppTest loses button clicks on a page reached through switch_page.
+    at = AppTest.from_file(str(ROOT / TRAINER), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_trainer_shows_the_dataset_and_explains_parameters():
+    at = trainer()
+    assert at.selectbox(key="trainer_dataset").value == "mnist-bundled"
+    assert at.selectbox(key="trainer_preset_mnist-bundled").value == "mnist-fast"
+    tables = [frame.value for frame in at.dataframe]
+    summary = next(t for t in tables if "how" in t.columns)
+    assert "(3*3*1+1)*32 = 320" in summary["how"].tolist()
+    assert summary["parameters"].sum() == 225_034
+
+
+def test_trainer_run_survives_reruns_and_finishes():
+    at = trainer()
+    at.selectbox(key="trainer_dataset").set_value("shapes").run()
+    at.number_input(key="trainer_epochs_shapes").set_value(2).run()
+    at.button(key="trainer_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="trainer_run").value is not None
+    deadline = time.monotonic() + 120
+    while not any("Finished" in s.value for s in at.success):
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(1)
+        at.run()  # reruns, as a widget click or the live refresh would cause: the run goes on
+        assert not at.exception, [e.message for e in at.exception]
+    assert len(at.selectbox(key="trainer_run").options) == 1  # reruns did not duplicate the run
+    assert any(m.label == "Test accuracy" for m in at.metric)
+
+
+def test_trainer_refuses_a_broken_architecture_and_settings():
+    at = trainer()
+    at.number_input(key="trainer_lr_mnist-bundled").set_value(0.0).run()
+    assert any("Learning rate" in e.value for e in at.error)
+    assert at.button(key="trainer_train").disabled

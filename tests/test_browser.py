@@ -99,3 +99,36 @@ def test_gallery_view(page, app_url, artifacts):
     wait_for_new_image(page, "horizontal line 7x7", "")
     wait_until_idle(page)
     page.screenshot(path=artifacts / "lab_gallery.png", full_page=True)
+
+
+def test_trainer_streams_curves_and_stops(page, app_url, artifacts):
+    page.goto(app_url + "/trainer")
+    page.locator("h1", has_text="Trainer").wait_for()
+    choose(page, "Dataset", "Shapes (synthetic)")
+    wait_until_idle(page)
+    page.get_by_text("3,474 parameters in all.").wait_for()  # the shapes page is drawn (tinyvgg, 4 classes)
+    epochs = page.locator('[data-testid="stNumberInput"]').filter(has_text="Epochs").locator("input")
+    for _ in range(3):  # a rerun that lands while typing can reset the field: type again
+        epochs.fill("100")
+        epochs.press("Enter")
+        page.wait_for_timeout(500)
+        wait_until_idle(page)
+        if epochs.input_value() == "100":
+            break
+    assert epochs.input_value() == "100"
+    page.get_by_test_id("stBaseButton-primary").filter(has_text="Train").click()
+    # The panel refreshes every second and an epoch takes about half of one: any epoch past the first.
+    page.get_by_text(re.compile(r"Training, epoch ([2-9]|\d\d) of 100")).wait_for(timeout=60_000)
+    page.wait_for_function(  # batch and epoch points have reached the charts
+        "() => [...document.querySelectorAll('.js-plotly-plot')]"
+        ".some(p => (p.data || []).reduce((n, t) => n + (t.x || []).length, 0) >= 3)",
+        timeout=20_000,
+    )
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "trainer_live.png", full_page=True)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text(re.compile(r"Stopped\. Stopped on request")).wait_for(timeout=15_000)
+    page.get_by_text("Test accuracy", exact=True).wait_for(timeout=15_000)
+    wait_until_idle(page)
+    page.get_by_text("Test accuracy", exact=True).scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "trainer_stopped.png", full_page=True)

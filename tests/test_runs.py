@@ -1,0 +1,95 @@
+"""cnnviz.runs: runs live in worker processes, queue when the server is busy, stop on request, and a
+crashed or runaway worker never takes the manager down."""
+
+import time
+
+import pytest
+
+from cnnviz import models, training
+from cnnviz.errors import InvalidInput
+from cnnviz.runs import RunManager, TrainJob
+
+BLOCKS = tuple(models.preset("tinyvgg", (28, 28, 1)))
+
+
+def job(epochs=2, dataset="shapes", **config):
+    return TrainJob(dataset, BLOCKS, training.TrainConfig(epochs=epochs, **config), title="test")
+
+
+def wait(predicate, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def manager(tmp_path_factory):
+    manager = RunManager(tmp_path_factory.mktemp("runs"), max_active=1, spares=1, time_limit_s=60, grace_s=5)
+    yield manager
+    manager.shutdown()
+
+
+def test_a_run_trains_and_reports(manager):
+    run = manager.submit("alice", job())
+    wait(lambda: run.done)
+    assert run.state == "done", run.message
+    assert run.first_point is not None and len(run.epochs) == 2 and len(run.checkpoints) == 2
+    assert 0 <= run.evaluation.test_accuracy <= 1 and run.filters.shape == (3, 3, 1, 10)
+    assert run.model_path.endswith("model.keras")
+
+
+def test_sessions_see_only_their_own_runs_and_queue(manager):
+    first = manager.submit("bob", job(epochs=3))
+    second = manager.submit("carol", job(epochs=1))
+    assert manager.position(second) >= 1  # one trains at a time here: carol waits
+    assert [r.id for r in manager.runs_for("carol")] == [second.id]
+    assert all(r.owner == "bob" for r in manager.runs_for("bob"))
+    assert manager.get(first.id, "carol") is None and not manager.stop(first.id, "carol")
+    wait(lambda: first.done and second.done)
+    assert first.state == second.state == "done"
+
+
+def test_stop_within_two_seconds_keeps_the_model(manager):
+    run = manager.submit("dave", job(epochs=50))
+    wait(lambda: len(run.batches) >= 2)
+    asked = time.monotonic()
+    assert manager.stop(run.id, "dave")
+    wait(lambda: run.done)
+    assert run.state == "stopped" and time.monotonic() - asked < 2.0 + 1.0  # + evaluation and saving
+    assert run.model_path and run.evaluation is not None
+
+
+def test_cancel_a_queued_run(manager):
+    running = manager.submit("erin", job(epochs=50))
+    queued = manager.submit("erin", job(epochs=1))
+    assert manager.stop(queued.id, "erin") and queued.state == "stopped"
+    manager.stop(running.id, "erin")
+    wait(lambda: running.done)
+
+
+def test_a_killed_worker_is_reported_and_the_manager_goes_on(manager):
+    run = manager.submit("frank", job(epochs=50))
+    wait(lambda: run.batches)
+    for worker in manager._workers:
+        if worker.run_id == run.id:
+            worker.process.kill()
+    wait(lambda: run.done)
+    assert run.state == "crashed" and "ended unexpectedly" in run.message
+    after = manager.submit("frank", job(epochs=1))
+    wait(lambda: after.done)
+    assert after.state == "done"
+
+
+def test_failures_are_explained(manager):
+    run = manager.submit("gina", job(dataset="no-such-data"))
+    wait(lambda: run.done)
+    assert run.state == "failed" and "Unknown dataset" in run.message
+    with pytest.raises(InvalidInput, match="Epochs"):
+        manager.submit("gina", job(epochs=0))
+
+
+def test_time_limit(manager):
+    run = manager.submit("hank", job(epochs=500, time_limit_s=3))
+    wait(lambda: run.done)
+    assert run.state == "timed_out" and run.model_path
