@@ -171,6 +171,8 @@ def _stream_callback(
                 step_in_run = step
                 values = {key: float(value) for key, value in self.model.get_metrics_result().items()}
                 loss = values.get("loss", float("nan"))
+                if loss == 0.0:  # the metrics were just reset for a new epoch: no batch counted yet
+                    continue
                 if not math.isfinite(loss) or (step > 20 and loss > runaway):
                     other = ", or Adam instead of SGD" if config.optimizer == "sgd" else ""
                     self._stop(
