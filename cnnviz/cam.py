@@ -1,0 +1,222 @@
+"""Class-activation maps: which part of the image made the model decide.
+
+One base class does the plumbing (find the layer, run the model, resize and normalise the map);
+each method overrides one hook, how to weight the layer's channels:
+
+- Grad-CAM: the mean gradient of the class score per channel (Selvaraju et al., 2017).
+- Grad-CAM++: gradients weighted to favour pixels that raise the score (Chattopadhay et al., 2018).
+- Score-CAM: each channel's own effect on the score when it masks the input (Wang et al., 2020).
+
+Plus `saliency`, the gradient of the class score with respect to the input pixels (Simonyan et al., 2014).
+Computation returns numpy; drawing the overlay lives in `overlay`.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from cnnviz.errors import InvalidInput
+from cnnviz.features import _as_batch
+
+_GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+EPS = 1e-8
+
+
+def last_conv_layer(model) -> str:
+    """The name of the last layer with a 4-D (feature map) output: where CAMs look by default."""
+    import keras
+
+    for layer in reversed(model.layers):
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        shape = getattr(layer, "output", None)
+        if shape is not None and len(layer.output.shape) == 4:
+            return layer.name
+    raise InvalidInput("This model has no layer with a feature map (H, W, C) output, so no class-activation map.")
+
+
+def _graph(model, layer_name: str):
+    """(model input -> [layer activation, class scores]), built once per model and layer.
+
+    Scores are the logits when the model ends in a softmax Dense layer: gradients of a saturated
+    probability vanish, those of the logit do not.
+    """
+    import keras
+
+    cache = _GRAPHS.setdefault(model, {})
+    if layer_name not in cache:
+        try:
+            target = model.get_layer(layer_name)
+        except ValueError:
+            raise InvalidInput(f"The model has no layer named {layer_name!r}.") from None
+        if len(target.output.shape) != 4:
+            raise InvalidInput(f"Layer {layer_name!r} gives {tuple(target.output.shape[1:])}, not a feature map.")
+        last = model.layers[-1]
+        softmax = isinstance(last, keras.layers.Dense) and getattr(last.activation, "__name__", "") == "softmax"
+        outputs = [target.output, last.input if softmax else model.outputs[0]]
+        cache[layer_name] = (keras.Model(model.inputs, outputs), last if softmax else None)
+    return cache[layer_name]
+
+
+def _scores(head, features):
+    import tensorflow as tf
+
+    if head is None:
+        return features
+    kernel, bias = head.kernel, head.bias
+    return tf.matmul(features, kernel) + (bias if bias is not None else 0.0)
+
+
+class BaseCAM:
+    """Plumbing shared by every CAM method; subclasses override `channel_weights`."""
+
+    name = "cam"
+
+    def __init__(self, model, layer: str | None = None):
+        self.model = model
+        self.layer = layer or last_conv_layer(model)
+
+    def channel_weights(self, activations, gradients, batch, class_index) -> np.ndarray:
+        """(C,) weights for the (H', W', C) activations. Override this."""
+        raise NotImplementedError
+
+    def __call__(self, image, *, class_index: int | None = None) -> np.ndarray:
+        import tensorflow as tf
+
+        batch = tf.constant(_as_batch(self.model, image))
+        graph, head = _graph(self.model, self.layer)
+        with tf.GradientTape() as tape:
+            activations, features = graph(batch, training=False)
+            scores = _scores(head, features)
+            index = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
+            if not 0 <= index < scores.shape[-1]:
+                raise InvalidInput(f"Class {index} does not exist; the model has {scores.shape[-1]} classes.")
+            score = scores[:, index]
+        gradients = tape.gradient(score, activations)
+        activations, gradients = np.asarray(activations)[0], np.asarray(gradients)[0]  # (H', W', C)
+        weights = self.channel_weights(activations, gradients, batch, index)
+        cam = np.maximum((activations * weights).sum(axis=-1), 0)  # only what argues for the class
+        return finish(cam, np.asarray(batch).shape[1:3])
+
+
+def finish(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a coarse map to the image size and scale it to [0, 1]; a flat or dead map is all 0."""
+    import cv2
+
+    cam = np.nan_to_num(np.asarray(cam, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    cam = cv2.resize(cam, (int(size[1]), int(size[0])), interpolation=cv2.INTER_LINEAR)
+    cam = np.maximum(cam, 0)
+    top = float(cam.max())
+    return (cam / top).astype(np.float32) if top > EPS else np.zeros(cam.shape, dtype=np.float32)
+
+
+class GradCAM(BaseCAM):
+    """Selvaraju et al., 2017: weight each channel by its mean gradient."""
+
+    name = "Grad-CAM"
+
+    def channel_weights(self, activations, gradients, batch, class_index):
+        return gradients.mean(axis=(0, 1))
+
+
+class GradCAMPlusPlus(BaseCAM):
+    """Chattopadhay et al., 2018: positive gradients, weighted per pixel by the alpha coefficients."""
+
+    name = "Grad-CAM++"
+
+    def channel_weights(self, activations, gradients, batch, class_index):
+        g2, g3 = gradients**2, gradients**3
+        total = activations.sum(axis=(0, 1))
+        alpha = g2 / np.where(2 * g2 + total * g3 != 0, 2 * g2 + total * g3, EPS)
+        alpha = np.where(gradients != 0, alpha, 0)
+        return (np.maximum(gradients, 0) * alpha).sum(axis=(0, 1))
+
+
+class ScoreCAM(BaseCAM):
+    """Wang et al., 2020: mask the input with each upsampled channel and keep its gain in score."""
+
+    name = "Score-CAM"
+    max_channels = 256
+
+    def channel_weights(self, activations, gradients, batch, class_index):
+        import cv2
+        import tensorflow as tf
+
+        height, width = batch.shape[1:3]
+        channels = activations.shape[-1]
+        order = np.argsort(activations.mean(axis=(0, 1)))[::-1][: self.max_channels]
+        masks = []
+        for c in order:
+            up = cv2.resize(activations[..., c].astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+            low, high = up.min(), up.max()
+            masks.append((up - low) / (high - low) if high - low > EPS else np.zeros_like(up))
+        masks = np.stack(masks)[..., None]  # (K, H, W, 1)
+        graph, head = _graph(self.model, self.layer)
+        baseline = float(_scores(head, graph(batch, training=False)[1])[0, class_index])
+        scores = []
+        for start in range(0, len(masks), 64):
+            masked = np.asarray(batch) * masks[start : start + 64]
+            logits = _scores(head, graph(tf.constant(masked), training=False)[1])
+            scores.append(np.asarray(logits)[:, class_index])
+        gains = np.concatenate(scores) - baseline
+        weights = np.zeros(channels, dtype=np.float64)
+        weights[order] = np.exp(gains - gains.max()) / np.exp(gains - gains.max()).sum()  # softmax of the gains
+        return weights
+
+
+METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "scorecam": ScoreCAM}
+
+
+def grad_cam(model, image, *, class_index: int | None = None, layer: str | None = None) -> np.ndarray:
+    """Grad-CAM heatmap, float32 (H, W) with the spatial size of `image`, values in [0, 1].
+
+    `image` is one input as the model takes it, without the batch axis. `class_index` defaults to
+    the predicted class, `layer` to the last layer with a feature map.
+    """
+    return GradCAM(model, layer)(image, class_index=class_index)
+
+
+def class_activation_map(model, image, method: str = "gradcam", *, class_index=None, layer=None) -> np.ndarray:
+    """Any method of `METHODS` by name, with `grad_cam`'s contract."""
+    if method not in METHODS:
+        raise InvalidInput(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    return METHODS[method](model, layer)(image, class_index=class_index)
+
+
+def saliency(model, image, *, class_index: int | None = None) -> np.ndarray:
+    """Simonyan et al., 2014: |d score / d pixel|, max over channels, lightly blurred, scaled to
+    [0, 1], (H, W)."""
+    import tensorflow as tf
+
+    batch = tf.constant(_as_batch(model, image))
+    last = model.layers[-1]
+    with tf.GradientTape() as tape:
+        tape.watch(batch)
+        scores = model(batch, training=False)
+        if getattr(getattr(last, "activation", None), "__name__", "") == "softmax":
+            scores = tf.math.log(scores + EPS)  # log-probabilities: gradients that do not vanish at p = 1
+        index = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
+        score = scores[:, index]
+    gradient = np.abs(np.asarray(tape.gradient(score, batch))[0]).max(axis=-1)
+    # Raw input gradients speckle from pixel to pixel; a light blur (about 1/30 of the image)
+    # shows the regions they mark, which is what a learner is asked to read.
+    import cv2
+
+    sigma = max(0.8, min(gradient.shape) / 30)
+    return finish(cv2.GaussianBlur(gradient.astype(np.float32), (0, 0), sigma), gradient.shape)
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, *, opacity: float = 0.4) -> np.ndarray:
+    """The heatmap in OpenCV's JET colours blended onto the image, as the tutorials did (uint8 RGB)."""
+    import cv2
+
+    image = np.asarray(image)
+    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
+    if rgb.shape[-1] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    heat = cv2.resize(np.asarray(heatmap, dtype=np.float32), (rgb.shape[1], rgb.shape[0]))
+    colours = cv2.applyColorMap(np.uint8(255 * np.clip(heat, 0, 1)), cv2.COLORMAP_JET)[..., ::-1]
+    blended = rgb.astype(np.float32) * (1 - opacity) + colours.astype(np.float32) * opacity
+    return np.clip(blended, 0, 255).astype(np.uint8)

@@ -1,0 +1,79 @@
+"""What each layer of a Keras model sees: activations of every layer for one input, and grids of a
+layer's channels normalised as the tutorials did."""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+
+import numpy as np
+
+from cnnviz.errors import InvalidInput
+
+_SUBMODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _as_batch(model, image) -> np.ndarray:
+    array = np.asarray(image, dtype=np.float32)
+    expected = tuple(model.inputs[0].shape[1:])
+    if array.ndim == len(expected) - 1 and expected[-1] == 1:
+        array = array[..., None]  # a grayscale (H, W) image for a (H, W, 1) model
+    if array.shape != expected:
+        raise InvalidInput(f"The model takes images of shape {expected}; this one is {array.shape}.")
+    return array[None]
+
+
+def activation_model(model):
+    """A model from `model.inputs` to the output of every layer after the input (built once)."""
+    import keras
+
+    if model not in _SUBMODELS:
+        layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+        _SUBMODELS[model] = (
+            keras.Model(model.inputs, [layer.output for layer in layers]),
+            [layer.name for layer in layers],
+        )
+    return _SUBMODELS[model]
+
+
+def feature_maps(model, image) -> OrderedDict:
+    """Layer name -> activation array without the batch axis, for every layer after the input, in order.
+
+    `image` is one input as the model takes it (no batch axis); a (H, W) image is accepted for a
+    model with one input channel. The values are exactly those of the model's own forward pass
+    (inference mode: dropout and augmentation layers pass their input through).
+    """
+    submodel, names = activation_model(model)
+    outputs = submodel(_as_batch(model, image), training=False)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return OrderedDict((name, np.asarray(output)[0]) for name, output in zip(names, outputs, strict=True))
+
+
+def normalize_channel(channel: np.ndarray, mode: str = "tutorial") -> np.ndarray:
+    """One (H, W) activation map -> uint8 for display.
+
+    'tutorial': (x - mean) / std * 64 + 128, clipped to 0..255, as the Keras tutorials drew every
+    channel; 'minmax': stretched from its minimum to its maximum. A flat channel becomes mid-grey.
+    """
+    x = np.asarray(channel, dtype=np.float64)
+    if mode == "tutorial":
+        std = x.std()
+        out = np.full(x.shape, 128.0) if std < 1e-12 else (x - x.mean()) / std * 64 + 128
+    elif mode == "minmax":
+        low, high = x.min(), x.max()
+        out = np.full(x.shape, 128.0) if high - low < 1e-12 else (x - low) / (high - low) * 255
+    else:
+        raise InvalidInput(f"Normalisation {mode!r} is not offered; use 'tutorial' or 'minmax'.")
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def channel_grid(activation: np.ndarray, *, mode: str = "tutorial", columns: int = 8, max_channels: int = 64):
+    """Every channel of an (H, W, C) activation as a grid of normalised tiles (uint8 RGB)."""
+    from cnnviz.display import tile
+
+    activation = np.asarray(activation)
+    if activation.ndim != 3:
+        raise InvalidInput(f"A channel grid needs an (H, W, C) activation, got shape {activation.shape}.")
+    channels = min(activation.shape[2], max_channels)
+    return tile([normalize_channel(activation[..., c], mode) for c in range(channels)], columns=columns, gap=1)

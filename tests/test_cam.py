@@ -1,0 +1,125 @@
+"""cnnviz.features and cnnviz.cam: activations equal a forward pass; every CAM method points at the
+evidence in a model trained here, on images where the evidence sits at a known place."""
+
+import numpy as np
+import pytest
+
+from cnnviz import cam, features
+from cnnviz.errors import InvalidInput
+
+SIDE, BOX = 32, 7
+
+
+def make_images(count: int, seed: int):
+    """Noise with one object at a random place: a filled square (class 0) or an X (class 1)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 60, size=(count, SIDE, SIDE, 1)).astype(np.uint8)
+    y = np.arange(count) % 2
+    boxes = []
+    for i in range(count):
+        top, left = rng.integers(0, SIDE - BOX, size=2)
+        if y[i] == 0:
+            x[i, top : top + BOX, left : left + BOX, 0] = 255
+        else:
+            for k in range(BOX):
+                x[i, top + k, left + k, 0] = x[i, top + k, left + BOX - 1 - k, 0] = 255
+        boxes.append((top, left))
+    return x, y, boxes
+
+
+@pytest.fixture(scope="module")
+def trained(tf):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((SIDE, SIDE, 1), name="image")
+    h = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(h)
+    h = keras.layers.MaxPooling2D(name="pool1")(h)
+    h = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(h)
+    h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
+    outputs = keras.layers.Dense(2, activation="softmax", name="output")(h)
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y, _ = make_images(1200, seed=1)
+    model.fit(x, y, epochs=12, batch_size=32, verbose=0)
+    return model
+
+
+def test_feature_maps_have_declared_shapes_and_forward_values(trained):
+    x, _, _ = make_images(1, seed=9)
+    maps = features.feature_maps(trained, x[0])
+    assert list(maps) == ["rescale", "conv1", "pool1", "conv2", "gap", "output"]
+    for layer in trained.layers[1:]:
+        assert maps[layer.name].shape == tuple(layer.output.shape[1:])
+    np.testing.assert_allclose(maps["output"], trained.predict(x, verbose=0)[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(maps["rescale"][..., 0], x[0, ..., 0] / 255, rtol=1e-6)
+    assert features.feature_maps(trained, x[0, ..., 0])["conv1"].shape == (32, 32, 8)  # (H, W) accepted
+    with pytest.raises(InvalidInput, match="shape"):
+        features.feature_maps(trained, np.zeros((28, 28)))
+
+
+def test_channel_normalisation_is_the_tutorials():
+    channel = np.array([[0.0, 1.0], [2.0, 3.0]])
+    expected = np.clip((channel - 1.5) / channel.std() * 64 + 128, 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(features.normalize_channel(channel), expected)
+    assert features.normalize_channel(np.zeros((3, 3))).tolist() == [[128] * 3] * 3
+    assert features.channel_grid(np.zeros((4, 4, 10)), columns=5).shape == (9, 24, 3)
+
+
+@pytest.mark.parametrize("method", [*cam.METHODS, "saliency"])
+def test_every_method_points_at_the_evidence(trained, method):
+    x, y, boxes = make_images(60, seed=2)
+    predicted = trained.predict(x, verbose=0).argmax(axis=1)
+    assert (predicted == y).mean() > 0.9  # the model learned the task
+    hits = total = 0
+    for image, label, guess, (top, left) in zip(x, y, predicted, boxes, strict=True):
+        if guess != label:
+            continue
+        if method == "saliency":
+            heat = cam.saliency(trained, image)
+        else:
+            heat = cam.class_activation_map(trained, image, method)
+        assert heat.shape == (SIDE, SIDE) and heat.dtype == np.float32
+        assert heat.min() >= 0 and heat.max() <= 1 and np.isfinite(heat).all()
+        row, col = np.unravel_index(heat.argmax(), heat.shape)
+        hits += top - 3 <= row < top + BOX + 3 and left - 3 <= col < left + BOX + 3
+        total += 1
+    # Input gradients are famously speckled (Adebayo et al., 2018): most images for saliency, 80% for CAMs.
+    needed = 0.5 if method == "saliency" else 0.8
+    assert hits / total >= needed, f"{method}: the peak fell on the object in {hits} of {total} images"
+
+
+def test_grad_cam_contract_and_layers(trained):
+    x, _, _ = make_images(1, seed=5)
+    heat = cam.grad_cam(trained, x[0], class_index=1, layer="conv1")
+    assert heat.shape == (SIDE, SIDE) and heat.dtype == np.float32 and 0 <= heat.min() <= heat.max() <= 1
+    assert cam.last_conv_layer(trained) == "conv2"
+    with pytest.raises(InvalidInput, match="no layer named"):
+        cam.grad_cam(trained, x[0], layer="conv9")
+    with pytest.raises(InvalidInput, match="not a feature map"):
+        cam.grad_cam(trained, x[0], layer="gap")
+    with pytest.raises(InvalidInput, match="Class 7"):
+        cam.grad_cam(trained, x[0], class_index=7)
+
+
+def test_an_untrained_or_dead_model_gives_a_flat_map(tf):
+    import keras
+
+    inputs = keras.Input((16, 16, 1))
+    h = keras.layers.Conv2D(4, 3, activation="relu", kernel_initializer="zeros", name="conv")(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(h))
+    dead = keras.Model(inputs, outputs)
+    for method in cam.METHODS:
+        heat = cam.class_activation_map(dead, np.ones((16, 16, 1)), method)
+        assert np.isfinite(heat).all() and heat.max() == 0
+
+
+def test_overlay_blends_jet_colours():
+    image = np.zeros((10, 10), dtype=np.uint8)
+    heat = np.zeros((5, 5), dtype=np.float32)
+    heat[2, 2] = 1.0
+    out = cam.overlay(image, heat, opacity=0.5)
+    assert out.shape == (10, 10, 3) and out.dtype == np.uint8
+    assert out[5, 5, 0] > out[0, 0, 0]  # hot (red) in the middle, cold (blue) at the corner
+    assert out[0, 0, 2] > out[0, 0, 0]
