@@ -267,3 +267,44 @@ def load_sample(name: str) -> np.ndarray:
         raise InvalidInput(f"Unknown sample {name!r}; choose one of: {', '.join(SAMPLES)}.")
     image = np.asarray(SAMPLES[name][0]())
     return image.astype(np.uint8, copy=False)
+
+
+def prepare_digit(
+    image: np.ndarray, *, size: int = 28, box: int = 20
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Turn a drawing or photo of one digit into an MNIST-like `size` x `size` uint8 image: white
+    ink on black, the ink scaled to fit a `box` square and centred by its centre of mass (how the
+    MNIST digits were made). Returns the result and the steps, as (title, image) pairs to show.
+    """
+    import cv2
+
+    steps = []
+    gray = to_grayscale(np.asarray(image))
+    steps.append(("grayscale", gray))
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if border.mean() > 127:  # dark ink on a light page: MNIST is light ink on black
+        gray = 255 - gray
+        steps.append(("inverted", gray))
+    ink = gray > max(40, int(gray.max()) // 4)
+    if not ink.any():
+        raise InvalidInput(
+            "No digit found: the image is blank. Draw or upload one digit, dark on light or light on dark."
+        )
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    steps.append(("cropped to the ink", crop))
+    scale = box / max(crop.shape)
+    new_h, new_w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
+    small = cv2.resize(crop, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((size, size), dtype=np.float32)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    canvas[top : top + new_h, left : left + new_w] = small
+    mass = canvas.sum()
+    if mass > 0:  # shift so the centre of mass sits in the middle, as MNIST's preparation did
+        ys, xs = np.indices(canvas.shape)
+        dy, dx = size / 2 - 0.5 - (ys * canvas).sum() / mass, size / 2 - 0.5 - (xs * canvas).sum() / mass
+        shift = np.float32([[1, 0, np.clip(dx, -4, 4)], [0, 1, np.clip(dy, -4, 4)]])
+        canvas = cv2.warpAffine(canvas, shift, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+    result = np.clip(np.round(canvas), 0, 255).astype(np.uint8)
+    steps.append((f"{box}x{box} box in {size}x{size}, centred by mass", result))
+    return result, steps

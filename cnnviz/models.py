@@ -401,3 +401,126 @@ def save_for_inference(model, path) -> None:
     fresh = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer to save
     fresh.set_weights(model.get_weights())
     fresh.save(path)
+
+
+# --- opening model files safely ------------------------------------------------------------------
+
+MAX_MODEL_BYTES = 200 * 1024 * 1024
+# Layer classes a model file may contain: Keras's own building blocks, nothing that runs user code.
+ALLOWED_LAYERS = frozenset(
+    {
+        "Functional",
+        "Sequential",
+        "Model",
+        "InputLayer",
+        "Conv2D",
+        "DepthwiseConv2D",
+        "SeparableConv2D",
+        "Conv2DTranspose",
+        "Dense",
+        "MaxPooling2D",
+        "AveragePooling2D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling2D",
+        "BatchNormalization",
+        "LayerNormalization",
+        "Dropout",
+        "SpatialDropout2D",
+        "Flatten",
+        "Reshape",
+        "Activation",
+        "ReLU",
+        "LeakyReLU",
+        "Softmax",
+        "ELU",
+        "PReLU",
+        "Rescaling",
+        "Normalization",
+        "Resizing",
+        "CenterCrop",
+        "ZeroPadding2D",
+        "Cropping2D",
+        "UpSampling2D",
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Concatenate",
+        "RandomFlip",
+        "RandomRotation",
+        "RandomTranslation",
+        "RandomZoom",
+        "RandomContrast",
+        "RandomBrightness",
+        "RandomCrop",
+    }
+)
+
+
+def _check_config(node) -> None:
+    """Walk a Keras config and refuse what could run code when loaded: objects from modules other
+    than Keras's own (custom classes), registered custom objects, and layers outside
+    `ALLOWED_LAYERS` (Lambda, TFSMLayer...). Nothing in the file is loaded before this passes."""
+    if isinstance(node, list):
+        for value in node:
+            _check_config(value)
+        return
+    if not isinstance(node, dict):
+        return
+    module, name, registered = node.get("module"), node.get("class_name"), node.get("registered_name")
+    if module is not None and not str(module).startswith("keras"):
+        raise InvalidInput(f"The model file refers to code from {module!r}; only Keras's own objects are accepted.")
+    if isinstance(registered, str) and ">" in registered:
+        raise InvalidInput(f"The model file uses the custom object {registered!r}; custom objects are not accepted.")
+    if str(module).startswith("keras.layers") and name not in ALLOWED_LAYERS:
+        raise InvalidInput(
+            f"The model file contains a {name!r} layer, which is not accepted: only Keras's own layers "
+            "(no Lambda, TFSMLayer or custom layers), because loading those could run code."
+        )
+    for value in node.values():
+        _check_config(value)
+
+
+def load_model_file(data: bytes):
+    """Open an uploaded `.keras` model safely and return it (uncompiled).
+
+    Only the native Keras format is accepted (a zip with config.json): not HDF5 `.h5`. Its
+    config.json is read first and every layer class checked against `ALLOWED_LAYERS`; then Keras
+    loads it with `safe_mode=True`. Raises InvalidInput, with a message, for anything refused.
+    """
+    import io
+    import json
+    import tempfile
+    import zipfile
+
+    if not isinstance(data, (bytes, bytearray, memoryview)) or not data:
+        raise InvalidInput("Upload a non-empty .keras model file.")
+    data = bytes(data)
+    if len(data) > MAX_MODEL_BYTES:
+        raise InvalidInput(f"The model file is {len(data) / 2**20:.0f} MB; at most {MAX_MODEL_BYTES // 2**20} MB.")
+    if data.startswith(b"\x89HDF"):
+        raise InvalidInput("HDF5 (.h5) model files are not accepted; save the model with model.save('name.keras').")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo("config.json")
+            if info.file_size > 20 * 1024 * 1024:
+                raise InvalidInput("The model's config.json is over 20 MB; that is not a CNN this app can show.")
+            config = json.loads(archive.read(info))
+    except KeyError:
+        raise InvalidInput("This zip has no config.json: it is not a .keras model file.") from None
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as error:
+        raise InvalidInput(f"This is not a readable .keras model file ({error}).") from None
+    _check_config(config)
+    keras = _keras()
+    with tempfile.NamedTemporaryFile(suffix=".keras") as handle:
+        handle.write(data)
+        handle.flush()
+        try:
+            model = keras.saving.load_model(handle.name, compile=False, safe_mode=True)
+        except Exception as error:
+            raise InvalidInput(f"The model file could not be loaded ({type(error).__name__}: {error}).") from None
+    if not isinstance(model, keras.Model) or len(model.inputs) != 1 or len(model.inputs[0].shape) != 4:
+        raise InvalidInput("The app opens models with one image input of shape (height, width, channels).")
+    return model
