@@ -191,12 +191,10 @@ def saliency(model, image, *, class_index: int | None = None) -> np.ndarray:
     import tensorflow as tf
 
     batch = tf.constant(_as_batch(model, image))
-    last = model.layers[-1]
+    graph, head = _graph(model, last_conv_layer(model))
     with tf.GradientTape() as tape:
         tape.watch(batch)
-        scores = model(batch, training=False)
-        if getattr(getattr(last, "activation", None), "__name__", "") == "softmax":
-            scores = tf.math.log(scores + EPS)  # log-probabilities: gradients that do not vanish at p = 1
+        scores = _scores(head, graph(batch, training=False)[1])  # logits: no saturation at p = 1
         index = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
         score = scores[:, index]
     gradient = np.abs(np.asarray(tape.gradient(score, batch))[0]).max(axis=-1)

@@ -77,3 +77,27 @@ def channel_grid(activation: np.ndarray, *, mode: str = "tutorial", columns: int
         raise InvalidInput(f"A channel grid needs an (H, W, C) activation, got shape {activation.shape}.")
     channels = min(activation.shape[2], max_channels)
     return tile([normalize_channel(activation[..., c], mode) for c in range(channels)], columns=columns, gap=1)
+
+
+def filter_similarity(filters: np.ndarray) -> list[tuple[str, float]]:
+    """For each learned filter (kh, kw, c_in, n), the Convolution Lab kernel it resembles most and
+    the cosine similarity (-1..1; negative: the same pattern with the signs flipped), comparing the
+    filter's mean over input channels with every gallery kernel of its size."""
+    from cnnviz.kernels import KERNELS
+
+    filters = np.asarray(filters, dtype=np.float64)
+    if filters.ndim != 4:
+        raise InvalidInput(f"Filters must be (kh, kw, c_in, n), got shape {filters.shape}.")
+    candidates = {name: k.astype(np.float64).ravel() for name, k in KERNELS.items() if k.shape == filters.shape[:2]}
+    candidates.pop("identity", None)
+    results = []
+    for i in range(filters.shape[3]):
+        vector = filters[:, :, :, i].mean(axis=2).ravel()
+        best = ("none of the gallery's", 0.0)
+        for name, kernel in candidates.items():
+            denominator = np.linalg.norm(vector) * np.linalg.norm(kernel)
+            score = float(vector @ kernel / denominator) if denominator > 1e-12 else 0.0
+            if abs(score) > abs(best[1]):
+                best = (name, score)
+        results.append(best)
+    return results

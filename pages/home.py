@@ -33,6 +33,23 @@ st.markdown(
 )
 st.page_link("pages/trainer.py", label="Open the Trainer", icon=":material/model_training:")
 
+st.subheader("Inside the network")
+st.markdown(
+    "Open a trained CNN (the shipped MNIST model, a run from the Trainer at any epoch, or your own "
+    ".keras file) and look inside: every channel of every layer for up to three images, the learned "
+    "filters next to the classic kernels they resemble, and Grad-CAM, Grad-CAM++, Score-CAM and "
+    "saliency heatmaps of where the network looked."
+)
+st.page_link("pages/inside.py", label="Open Inside the network", icon=":material/layers:")
+
+st.subheader("Upload & predict")
+st.markdown(
+    "A picture in (upload, camera or a drawing), the preparation the model needs shown step by step, "
+    "the top classes and the heatmap of why out; many pictures at once as a table you can download, "
+    "or a labelled zip scored class by class. The model says when it is not sure."
+)
+st.page_link("pages/predict.py", label="Open Upload & predict", icon=":material/image_search:")
+
 st.divider()
 st.caption(
     "Everything runs on this server with bundled images: scikit-image's and scikit-learn's sample "

@@ -30,7 +30,12 @@ def test_home_page_runs_and_links_every_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert "see how convolutional neural networks work" in at.title[0].value
-    assert [block.value for block in at.subheader] == ["Convolution lab", "Trainer"]
+    assert [block.value for block in at.subheader] == [
+        "Convolution lab",
+        "Trainer",
+        "Inside the network",
+        "Upload & predict",
+    ]
     at.switch_page(TRAINER).run()
     assert not at.exception and at.title[0].value == "Trainer"
 
@@ -202,3 +207,33 @@ def test_trainer_refuses_a_broken_architecture_and_settings():
     at.number_input(key="trainer_lr_mnist-bundled").set_value(0.0).run()
     assert any("Learning rate" in e.value for e in at.error)
     assert at.button(key="trainer_train").disabled
+
+
+# --- Inside the network, Upload & predict ---------------------------------------------------------
+
+
+def test_inside_opens_the_default_model_on_a_test_image():
+    at = AppTest.from_file(str(ROOT / "pages" / "inside.py"), default_timeout=120).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("Prediction:" in s.value for s in at.success)
+    assert at.selectbox(key="inside_layer").value == "conv1"  # input preparation layers are left out
+    at.selectbox(key="inside_layer").set_value("conv2").run()
+    at.selectbox(key="inside_cam_layer").set_value("conv1").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("conv2: " in c.value for c in at.caption)
+
+
+def test_inside_with_three_test_images_and_the_filters():
+    at = AppTest.from_file(str(ROOT / "pages" / "inside.py"), default_timeout=120).run()
+    at.multiselect(key="inside_test_images").set_value([0, 1, 2]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    tables = [frame.value for frame in at.dataframe]
+    assert any("most like" in t.columns and len(t) == 32 for t in tables)  # conv1's 32 filters matched
+
+
+def test_predict_page_waits_for_input_and_takes_a_sample():
+    at = AppTest.from_file(str(ROOT / "pages" / "predict.py"), default_timeout=120).run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.selectbox(key="predict_sample").set_value("mnist digit").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(s.value.startswith("**7**") for s in at.success)  # MNIST's first test digit is a 7

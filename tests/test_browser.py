@@ -133,3 +133,35 @@ def test_trainer_streams_curves_and_stops(page, app_url, artifacts):
     wait_until_idle(page)
     page.get_by_text("Test accuracy", exact=True).scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "trainer_stopped.png", full_page=True)
+
+
+def test_upload_and_predict_shows_the_class_and_the_overlay(page, app_url, artifacts):
+    import cv2
+
+    drawing = np.full((280, 280), 255, np.uint8)  # a 7 in thick strokes, dark on white
+    cv2.line(drawing, (70, 60), (210, 60), 0, 22)
+    cv2.line(drawing, (210, 60), (120, 240), 0, 22)
+    page.goto(app_url + "/predict")
+    page.locator("h1", has_text="Upload & predict").wait_for(timeout=60_000)
+    page.get_by_text("Upload", exact=True).click()
+    uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
+    uploader.wait_for(state="attached")
+    uploader.set_input_files(files=[{"name": "seven.png", "mimeType": "image/png", "buffer": png_bytes(drawing)}])
+    wait_for_new_image(page, "Grad-CAM for 7", "", timeout=60_000)
+    page.get_by_text("100.0% sure").or_(page.get_by_text("% sure")).first.wait_for()
+    wait_until_idle(page)
+    page.screenshot(path=artifacts / "predict_upload.png", full_page=True)
+
+
+def test_inside_the_network_feature_maps_of_another_layer(page, app_url, artifacts):
+    page.goto(app_url + "/inside")
+    page.get_by_text("Prediction:").wait_for(timeout=60_000)
+    first = wait_for_new_image(page, "test #0", "", timeout=60_000)
+    choose(page, "Layer", "conv2")
+    wait_for_new_image(page, "test #0", first)
+    page.get_by_text(re.compile(r"conv2: 11x11 map, 64 channels")).wait_for()
+    wait_until_idle(page)
+    page.screenshot(path=artifacts / "inside_feature_maps.png", full_page=True)
+    page.get_by_role("tab", name="Heatmaps (why this class?)").click()
+    wait_for_new_image(page, "Score-CAM", "", timeout=60_000)
+    page.screenshot(path=artifacts / "inside_heatmaps.png", full_page=True)

@@ -1,0 +1,119 @@
+"""Sections of Upload & Predict: one image explained, many images in a table, a labelled zip scored."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app_support.inside_view import show_steps
+from app_support.model_source import ModelChoice
+from app_support.render import picture
+from cnnviz import cam, datasets, display, images
+from cnnviz.errors import InvalidInput
+from cnnviz.predict import predict, prepare_input
+
+
+def top_chart(verdict) -> go.Figure:
+    names = [name for name, _ in verdict.top][::-1]
+    values = [p for _, p in verdict.top][::-1]
+    figure = go.Figure(go.Bar(x=values, y=names, orientation="h", text=[f"{v:.1%}" for v in values]))
+    figure.update_layout(height=60 + 40 * len(names), margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    figure.update_xaxes(range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(type="category")  # class names such as "7" are labels, not numbers
+    return figure
+
+
+def explain_one(model, choice: ModelChoice, image: np.ndarray, name: str, *, k: int, opacity: float) -> None:
+    try:
+        prepared, steps = prepare_input(image, tuple(model.inputs[0].shape[1:]), digit_like=choice.digit_like)
+    except InvalidInput as error:
+        st.error(f"{name}: {error}")
+        return
+    show_steps(steps)
+    probabilities = model.predict(prepared[None], verbose=0)[0]
+    verdict = predict(probabilities, choice.class_names, k=k, stats=choice.stats, image=prepared)
+    left, right = st.columns(2)
+    with left:
+        if verdict.sure:
+            st.success(f"**{verdict.label}**, {verdict.top[0][1]:.1%} sure")
+        else:
+            st.warning(f"Not sure. {verdict.reason}")
+        st.plotly_chart(top_chart(verdict), key=f"top_{name}")
+    with right:
+        heat = cam.grad_cam(model, prepared)
+        shown = prepared[..., 0] if prepared.shape[-1] == 1 else prepared
+        picture(
+            display.enlarge(cam.overlay(shown, heat, opacity=opacity), min_side=240),
+            caption=f"Grad-CAM for {verdict.label}: where the evidence was",
+        )
+
+
+def _thumbnail(image: np.ndarray) -> str:
+    small = images.resize(image, max_side=64)
+    return "data:image/png;base64," + base64.b64encode(images.encode_png(small)).decode()
+
+
+def many(model, choice: ModelChoice, files) -> None:
+    rows = []
+    for file in files:
+        try:
+            image = images.load_image(file.getvalue())
+            prepared, _ = prepare_input(image, tuple(model.inputs[0].shape[1:]), digit_like=choice.digit_like)
+        except InvalidInput as error:
+            rows.append({"image": None, "file": file.name, "prediction": "", "confidence": None, "note": str(error)})
+            continue
+        probabilities = model.predict(prepared[None], verbose=0)[0]
+        verdict = predict(probabilities, choice.class_names, stats=choice.stats, image=prepared)
+        rows.append(
+            {
+                "image": _thumbnail(image),
+                "file": file.name,
+                "prediction": verdict.label,
+                "confidence": round(verdict.top[0][1], 4),
+                "note": "" if verdict.sure else f"not sure: {verdict.reason}",
+            }
+        )
+    table = pd.DataFrame(rows)
+    st.dataframe(table, column_config={"image": st.column_config.ImageColumn("image")}, hide_index=True)
+    st.download_button(
+        "Predictions (.csv)",
+        table.drop(columns="image").to_csv(index=False),
+        file_name="predictions.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="predict_csv",
+    )
+
+
+def labelled_zip(model, choice: ModelChoice, data: bytes) -> None:
+    height, _, channels = (int(n) for n in model.inputs[0].shape[1:])
+    try:
+        labelled = datasets.load_image_folder_zip(data, image_size=height, grayscale=channels == 1, test_fraction=0.0)
+    except InvalidInput as error:
+        st.error(str(error))
+        return
+    unknown = [name for name in labelled.class_names if name not in choice.class_names]
+    if unknown:
+        st.error(
+            f"These folders are not classes of this model: {', '.join(unknown)}. Its classes are: "
+            f"{', '.join(choice.class_names)}. Name the folders after them."
+        )
+        return
+    x = np.concatenate([labelled.x_train, labelled.x_test])
+    y = np.concatenate([labelled.y_train, labelled.y_test])
+    truth = np.array([choice.class_names.index(labelled.class_names[i]) for i in y])
+    guesses = model.predict(x, verbose=0, batch_size=128).argmax(axis=1)
+    rows = []
+    for name in labelled.class_names:
+        mine = truth == choice.class_names.index(name)
+        rows.append(
+            {"class": name, "images": int(mine.sum()), "accuracy": float((guesses[mine] == truth[mine]).mean())}
+        )
+    st.metric("Accuracy on your labelled images", f"{(guesses == truth).mean():.1%}", help=f"{len(y)} images")
+    st.dataframe(
+        pd.DataFrame(rows), hide_index=True, column_config={"accuracy": st.column_config.NumberColumn(format="percent")}
+    )

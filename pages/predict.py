@@ -1,0 +1,44 @@
+"""Upload & Predict: a picture in, the top classes and the heatmap of why out."""
+
+import streamlit as st
+
+from app_support import predict_view as view
+from app_support.boot import run_through_navigation
+from app_support.inputs import image_input
+from app_support.model_source import choose_model
+
+run_through_navigation()
+
+st.title("Upload & predict")
+st.caption(
+    "Give the model a picture: it shows how the picture is prepared, its top guesses, and a heatmap of "
+    "where it found the evidence. It says when it is not sure."
+)
+controls, body = st.columns([1, 2.4], gap="large")
+modes = {"one": "One image", "many": "Many images", "zip": "A labelled zip (accuracy per class)"}
+with controls:
+    choice = choose_model("predict")
+    mode = st.radio("What to predict", list(modes), format_func=modes.get, key="predict_mode")
+    k = st.slider("Top classes shown", 1, 10, 3, key="predict_k")
+    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="predict_opacity")
+    image = files = zipped = None
+    if choice is not None and mode == "one":
+        image, name = image_input("predict", max_side=512)
+    elif choice is not None and mode == "many":
+        files = st.file_uploader(
+            "Images", type=["png", "jpg", "jpeg", "bmp", "webp", "gif"], accept_multiple_files=True, key="predict_files"
+        )
+    elif choice is not None:
+        zipped = st.file_uploader("A zip with one folder per class", type=["zip"], key="predict_zip")
+
+with body:
+    if choice is None:
+        st.info("Choose a model on the left.")
+    elif mode == "one" and image is not None:
+        view.explain_one(choice.model, choice, image, name, k=k, opacity=opacity)
+    elif mode == "many" and files:
+        view.many(choice.model, choice, files)
+    elif mode == "zip" and zipped is not None:
+        view.labelled_zip(choice.model, choice, zipped.getvalue())
+    else:
+        st.info("Give the model something to look at on the left.")
