@@ -98,7 +98,9 @@ def feature_map_view(model, inputs, prefix: str) -> None:
     st.caption(
         f"{layer}: {shape[0]}x{shape[1]} map, {shape[2]} channels; layer {position + 1} of {len(spatial)} with maps."
     )
-    channel = columns[2].number_input("Enlarge channel", 0, shape[2] - 1, 0, key=f"{prefix}_channel")
+    # Fixed bounds, clamped below: bounds that change with the layer would make a new widget each time.
+    wanted = columns[2].number_input("Enlarge channel", 0, 1023, 0, key=f"{prefix}_channel")
+    channel = min(int(wanted), shape[2] - 1)
     for column, (name, _, _), maps in zip(st.columns(len(inputs)), inputs, activations, strict=True):
         with column:
             values = maps[layer]
@@ -112,7 +114,7 @@ def feature_map_view(model, inputs, prefix: str) -> None:
             single = values[..., channel]
             big = display.to_signed(single) if mode == "signed" else features.normalize_channel(single, mode)
             picture(display.enlarge(big, min_side=160), caption=f"channel {channel}, enlarged", container=one)
-    with st.expander("The whole network at a glance (first 8 channels of every layer, first image)"):
+    if st.toggle("The whole network at a glance (first 8 channels of every layer, first image)", key=f"{prefix}_all"):
         for name in spatial:
             values = activations[0][name]
             tiles = [features.normalize_channel(values[..., c]) for c in range(min(8, values.shape[2]))]

@@ -31,9 +31,10 @@ with body:
         view.show_steps(inputs[0][2])
         predicted = view.prediction_line(model, choice, inputs[0][1])
         maps, filters, heatmaps = st.tabs(["Feature maps", "Learned filters", "Heatmaps (why this class?)"])
+        # Each tab is a fragment: choosing another layer or class reruns that tab alone.
         with maps:
-            view.feature_map_view(model, inputs, "inside")
+            st.fragment(view.feature_map_view)(model, inputs, "inside")
         with filters:
-            view.filter_view(model, "inside")
+            st.fragment(view.filter_view)(model, "inside")
         with heatmaps:
-            view.heatmap_view(model, choice, inputs, predicted, "inside")
+            st.fragment(view.heatmap_view)(model, choice, inputs, predicted, "inside")
