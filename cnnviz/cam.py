@@ -88,7 +88,7 @@ class BaseCAM:
         batch = tf.constant(_as_batch(self.model, image))
         graph, head = _graph(self.model, self.layer)
         with tf.GradientTape() as tape:
-            activations, features = graph(batch, training=False)
+            activations, features = graph([batch], training=False)
             scores = _scores(head, features)
             index = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
             if not 0 <= index < scores.shape[-1]:
@@ -154,11 +154,11 @@ class ScoreCAM(BaseCAM):
             masks.append((up - low) / (high - low) if high - low > EPS else np.zeros_like(up))
         masks = np.stack(masks)[..., None]  # (K, H, W, 1)
         graph, head = _graph(self.model, self.layer)
-        baseline = float(_scores(head, graph(batch, training=False)[1])[0, class_index])
+        baseline = float(_scores(head, graph([batch], training=False)[1])[0, class_index])
         scores = []
         for start in range(0, len(masks), 64):
             masked = np.asarray(batch) * masks[start : start + 64]
-            logits = _scores(head, graph(tf.constant(masked), training=False)[1])
+            logits = _scores(head, graph([tf.constant(masked)], training=False)[1])
             scores.append(np.asarray(logits)[:, class_index])
         gains = np.concatenate(scores) - baseline
         weights = np.zeros(channels, dtype=np.float64)
@@ -194,7 +194,7 @@ def saliency(model, image, *, class_index: int | None = None) -> np.ndarray:
     graph, head = _graph(model, last_conv_layer(model))
     with tf.GradientTape() as tape:
         tape.watch(batch)
-        scores = _scores(head, graph(batch, training=False)[1])  # logits: no saturation at p = 1
+        scores = _scores(head, graph([batch], training=False)[1])  # logits: no saturation at p = 1
         index = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
         score = scores[:, index]
     gradient = np.abs(np.asarray(tape.gradient(score, batch))[0]).max(axis=-1)

@@ -44,7 +44,7 @@ def feature_maps(model, image) -> OrderedDict:
     (inference mode: dropout and augmentation layers pass their input through).
     """
     submodel, names = activation_model(model)
-    outputs = submodel(_as_batch(model, image), training=False)
+    outputs = submodel([_as_batch(model, image)], training=False)  # a list, as the model names its inputs
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return OrderedDict((name, np.asarray(output)[0]) for name, output in zip(names, outputs, strict=True))
