@@ -69,7 +69,7 @@ def browser() -> list[float]:
             for n in range(CHANGES // 2 + 2):
                 previous = pick("Layer", layers[n % len(layers)], "test #0", previous)
             del latencies[:2]  # warm-up
-            page.get_by_role("tab", name="Heatmaps (why this class?)").click()
+            page.get_by_text("Heatmaps (why this class?)").click()
             heat = wait_for_new_image(page, "Grad-CAM", "", timeout=60_000)
             for n in range(CHANGES // 2):
                 heat = pick("Class", str((n + 2) % 10), "Grad-CAM", heat)

@@ -30,11 +30,13 @@ with body:
     else:
         view.show_steps(inputs[0][2])
         predicted = view.prediction_line(model, choice, inputs[0][1])
-        maps, filters, heatmaps = st.tabs(["Feature maps", "Learned filters", "Heatmaps (why this class?)"])
-        # Each tab is a fragment: choosing another layer or class reruns that tab alone.
-        with maps:
-            st.fragment(view.feature_map_view)(model, inputs, "inside")
-        with filters:
+        views = {"maps": "Feature maps", "filters": "Learned filters", "heatmaps": "Heatmaps (why this class?)"}
+        # One view at a time (tabs would keep all three drawn); each is a fragment, so choosing another
+        # layer or class reruns that view alone.
+        shown = st.segmented_control("View", list(views), format_func=views.get, key="inside_view", default="maps")
+        if shown == "filters":
             st.fragment(view.filter_view)(model, "inside")
-        with heatmaps:
+        elif shown == "heatmaps":
             st.fragment(view.heatmap_view)(model, choice, inputs, predicted, "inside")
+        else:
+            st.fragment(view.feature_map_view)(model, inputs, "inside")

@@ -218,14 +218,18 @@ def test_inside_opens_the_default_model_on_a_test_image():
     assert any("Prediction:" in s.value for s in at.success)
     assert at.selectbox(key="inside_layer").value == "conv1"  # input preparation layers are left out
     at.selectbox(key="inside_layer").set_value("conv2").run()
+    assert any("conv2: " in c.value for c in at.caption)
+    at.session_state["inside_view"] = "heatmaps"
+    at.run()
     at.selectbox(key="inside_cam_layer").set_value("conv1").run()
     assert not at.exception, [e.message for e in at.exception]
-    assert any("conv2: " in c.value for c in at.caption)
 
 
 def test_inside_with_three_test_images_and_the_filters():
     at = AppTest.from_file(str(ROOT / "pages" / "inside.py"), default_timeout=120).run()
     at.multiselect(key="inside_test_images").set_value([0, 1, 2]).run()
+    at.session_state["inside_view"] = "filters"
+    at.run()
     assert not at.exception, [e.message for e in at.exception]
     tables = [frame.value for frame in at.dataframe]
     assert any("most like" in t.columns and len(t) == 32 for t in tables)  # conv1's 32 filters matched

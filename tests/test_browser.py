@@ -162,6 +162,6 @@ def test_inside_the_network_feature_maps_of_another_layer(page, app_url, artifac
     page.get_by_text(re.compile(r"conv2: 11x11 map, 64 channels")).wait_for()
     wait_until_idle(page)
     page.screenshot(path=artifacts / "inside_feature_maps.png", full_page=True)
-    page.get_by_role("tab", name="Heatmaps (why this class?)").click()
+    page.get_by_text("Heatmaps (why this class?)").click()
     wait_for_new_image(page, "Score-CAM", "", timeout=60_000)
     page.screenshot(path=artifacts / "inside_heatmaps.png", full_page=True)
