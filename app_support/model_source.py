@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_support.runs import dataset as cached_dataset
-from app_support.runs import owner, run_manager
+from app_support.runs import owner, run_dataset, run_manager
 from cnnviz import models
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import InputStats
@@ -77,13 +77,8 @@ def choose_model(prefix: str) -> ModelChoice | None:
         classes = int(model.output_shape[-1])
         return ModelChoice(model, kept[1], tuple(f"class {i}" for i in range(classes)))
     run = next(r for r in runs if f"run:{r.id}" == key)
-    data = None
-    try:
-        if run.job.dataset != "file":
-            data = cached_dataset(run.job.dataset, dict(run.job.dataset_options).get("size", 28))
-    except InvalidInput:
-        data = None
-    classes = data.class_names if data is not None else tuple(f"class {i}" for i in range(10))
+    model, data = load_path(run.model_path), run_dataset(run)
+    classes = data.class_names if data is not None else tuple(f"class {i}" for i in range(model.output_shape[-1]))
     stats = InputStats.of(data.x_train) if data is not None else None
     digit_like = run.job.dataset in ("mnist-bundled", "mnist", "digits")
-    return ModelChoice(load_path(run.model_path), run.label, classes, data, stats, list(run.checkpoints), digit_like)
+    return ModelChoice(model, run.label, classes, data, stats, list(run.checkpoints), digit_like)

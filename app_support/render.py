@@ -43,9 +43,9 @@ def picture(image: np.ndarray | bytes, *, caption: str | None = None, container=
 
 def output_picture(values: np.ndarray, mode: str, *, caption: str, file_name: str, key: str) -> None:
     """Show an op's output in display `mode`, with a colour bar for signed views and a PNG download."""
-    picture(display.render_png(values, mode, min_side=200), caption=caption)
+    limit = display.signed_limit(values) if mode == "signed" else None  # one percentile for picture and bar
+    picture(display.render_png(values, mode, min_side=200, limit=limit), caption=caption)
     if mode == "signed":
-        limit = display.signed_limit(values)
         picture(display.colorbar(), caption=f"-{limit:.4g}  ·  0  ·  +{limit:.4g}")
     st.download_button(
         "Download PNG",

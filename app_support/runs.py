@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz import datasets
+from cnnviz.errors import InvalidInput
 from cnnviz.runs import RunManager
 
 
@@ -46,3 +47,14 @@ def saved_upload(data: datasets.Dataset) -> str:
     if not path.exists():
         save_npz(data, path)
     return str(path)
+
+
+def run_dataset(run) -> datasets.Dataset | None:
+    """The dataset a run trained on (None if it is no longer at hand, e.g. a zip from another visit)."""
+    if run.job.dataset == "file":
+        kept = st.session_state.get("trainer_zip_kept")
+        return kept[1] if kept else None
+    try:
+        return dataset(run.job.dataset, dict(run.job.dataset_options).get("size", 28))
+    except InvalidInput:
+        return None

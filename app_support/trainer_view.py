@@ -383,7 +383,7 @@ def downloads(run: Run, data: datasets.Dataset | None) -> None:
         columns[1].download_button(
             "Training script (.py)", script, file_name="train_cnn.py", key=f"dl_script_{run.id}", on_click="ignore"
         )
-        if run.job.dataset not in ("mnist", "fashion-mnist", "cifar10"):
+        if run.job.dataset not in datasets.KERAS_DATASETS:  # those the script downloads itself
 
             def npz() -> bytes:
                 import io

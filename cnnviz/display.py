@@ -90,7 +90,9 @@ def colorbar(*, width: int = 256, height: int = 12, cmap: str = "RdBu_r") -> np.
     return bar
 
 
-def render_png(values: np.ndarray, mode: str = "signed", *, min_side: int = 0, cmap: str = "RdBu_r") -> bytes:
+def render_png(
+    values: np.ndarray, mode: str = "signed", *, min_side: int = 0, limit: float | None = None, cmap: str = "RdBu_r"
+) -> bytes:
     """`render` straight to PNG bytes, enlarged (nearest neighbour) to at least `min_side`.
 
     Signed views are written as 8-bit palette PNGs of the colormap: lossless, about a third of
@@ -99,7 +101,7 @@ def render_png(values: np.ndarray, mode: str = "signed", *, min_side: int = 0, c
     from cnnviz.images import encode_png
 
     if mode == "signed":
-        return encode_png(enlarge(signed_index(values), min_side=min_side), palette=colormap_lut(cmap))
+        return encode_png(enlarge(signed_index(values, limit=limit), min_side=min_side), palette=colormap_lut(cmap))
     return encode_png(enlarge(render(values, mode), min_side=min_side))
 
 

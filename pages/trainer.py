@@ -4,8 +4,7 @@ import streamlit as st
 
 from app_support import trainer_view as view
 from app_support.boot import run_through_navigation
-from app_support.runs import dataset as cached_dataset
-from app_support.runs import owner, run_manager
+from app_support.runs import owner, run_dataset, run_manager
 from cnnviz.errors import InvalidInput
 
 run_through_navigation()
@@ -47,17 +46,6 @@ if data is not None:
 st.subheader("4. Runs")
 runs = manager.runs_for(owner())
 active = [run.id for run in runs if not run.done]
-
-
-def run_dataset(run):
-    """The dataset a run trained on, for its results (None if it is no longer at hand)."""
-    if run.job.dataset == "file":
-        kept = st.session_state.get("trainer_zip_kept")
-        return kept[1] if kept else None
-    try:
-        return cached_dataset(run.job.dataset, dict(run.job.dataset_options).get("size", 28))
-    except InvalidInput:
-        return None
 
 
 def live_runs(was_active: list[str]) -> None:
