@@ -14,6 +14,7 @@ from cnnviz.errors import InvalidInput
 from cnnviz.predict import predict, prepare_input
 
 METHOD_LABELS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "scorecam": "Score-CAM", "saliency": "Saliency"}
+BIG_MODEL = 2_000_000  # parameters: above this, Score-CAM is off by default (one forward pass per channel)
 
 
 def at_epoch(choice: ModelChoice, prefix: str):
@@ -77,9 +78,12 @@ def prediction_line(model, choice: ModelChoice, image) -> int:
 
 def map_layers(model) -> list[str]:
     """Layers with feature maps, leaving out input preparation (augmentation, rescaling)."""
-    skip = ("InputLayer", "Rescaling", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom")
     return [
-        layer.name for layer in model.layers if layer.__class__.__name__ not in skip and len(layer.output.shape) == 4
+        layer.name
+        for layer in model.layers
+        if layer.__class__.__name__ != "InputLayer"
+        and ".preprocessing." not in type(layer).__module__
+        and len(features.output_shape(model, layer)) == 3
     ]
 
 
@@ -152,7 +156,7 @@ def filter_view(model, prefix: str) -> None:
 
 
 def heatmap_view(model, choice: ModelChoice, inputs, predicted: int, prefix: str) -> None:
-    spatial = map_layers(model)
+    spatial = cam.conv_layers(model)  # also the layers of a nested base model, as 'base/layer'
     if not spatial:
         st.info("Class-activation maps need a layer with feature maps.")
         return
@@ -163,13 +167,19 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: int, prefix: str
     )
     layer = columns[1].selectbox("Layer", spatial, index=len(spatial) - 1, key=f"{prefix}_cam_layer")
     opacity = columns[2].slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"{prefix}_opacity")
+    big = model.count_params() > BIG_MODEL
     methods = st.multiselect(
         "Methods",
         list(METHOD_LABELS),
-        default=list(METHOD_LABELS),
+        default=[m for m in METHOD_LABELS if not (big and m == "scorecam")],
         format_func=METHOD_LABELS.get,
-        key=f"{prefix}_methods",
+        key=f"{prefix}_methods{'_big' if big else ''}",
     )
+    if big and "scorecam" not in methods:
+        st.caption(
+            "Score-CAM runs the network once for each of up to 256 channels: on a network this size "
+            "that takes tens of seconds, so it is off until you add it."
+        )
     for name, image, _ in inputs:
         st.markdown(f"**{name}**")
         cells = st.columns(max(1, len(methods)))

@@ -1,5 +1,6 @@
-"""Which model to open: the shipped default, one of this session's runs (at any saved epoch), or an
-uploaded .keras file; with its class names and what its training images looked like."""
+"""Which model to open: the shipped default, one of this session's runs (at any saved epoch), a
+pretrained ImageNet network, or an uploaded .keras file; with its class names and what its
+training images looked like."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app_support.runs import owner, run_dataset, run_manager
 from cnnviz import models
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import InputStats
+from cnnviz.pretrained import ARCHITECTURES, ModelUnavailable
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "cnnviz" / "data" / "models" / "mnist_default.keras"
 
@@ -36,6 +38,18 @@ def load_path(path: str):
     return keras.models.load_model(path, compile=False)
 
 
+@st.cache_resource(max_entries=3, show_spinner=False)
+def load_pretrained(name: str):
+    """A keras.applications network with ImageNet weights (downloaded once), shared by every session,
+    with its class names and a note when they are numbers. Raises ModelUnavailable (not cached, so
+    it is tried again once the machine is online)."""
+    from cnnviz import pretrained
+
+    net = pretrained.load(name)
+    names, note = net.class_names()
+    return net.model, names, note
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def training_stats(name: str, size: int = 28) -> InputStats:
     return InputStats.of(cached_dataset(name, size).x_train)
@@ -46,6 +60,10 @@ def choose_model(prefix: str) -> ModelChoice | None:
     runs = [run for run in run_manager().runs_for(owner()) if run.model_path]
     options = {"default": "Default: the shipped MNIST model (98.75% on held-out digits)"}
     options |= {f"run:{run.id}": f"{run.label} (this session)" for run in runs}
+    options |= {
+        f"imagenet:{name}": f"ImageNet: {name} (pretrained; downloads {spec[4]} once)"
+        for name, spec in ARCHITECTURES.items()
+    }
     options |= {"upload": "Upload a .keras model"}
     key = st.selectbox("Model", list(options), format_func=options.get, key=f"{prefix}_model")
     if key == "default":
@@ -58,6 +76,17 @@ def choose_model(prefix: str) -> ModelChoice | None:
             training_stats("mnist-bundled"),
             digit_like=True,
         )
+    if key.startswith("imagenet:"):
+        name = key.partition(":")[2]
+        try:
+            with st.spinner(f"Loading {name} (the first time downloads its ImageNet weights)..."):
+                model, names, note = load_pretrained(name)
+        except ModelUnavailable as error:
+            st.error(str(error))
+            return None
+        if note:
+            st.warning(f"Class numbers instead of names: {note}")
+        return ModelChoice(model, f"{name} (ImageNet)", names)
     if key == "upload":
         uploaded = st.file_uploader("A .keras model (Keras 3 format)", type=["keras"], key=f"{prefix}_model_file")
         kept = st.session_state.get(f"{prefix}_model_kept")

@@ -18,45 +18,98 @@ import weakref
 import numpy as np
 
 from cnnviz.errors import InvalidInput
-from cnnviz.features import _as_batch
+from cnnviz.features import _as_batch, _node, layer_input, layer_output
 
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 EPS = 1e-8
 
 
-def last_conv_layer(model) -> str:
-    """The name of the last layer with a 4-D (feature map) output: where CAMs look by default."""
+def conv_layers(model) -> list[str]:
+    """Every layer with a 4-D (feature map) output, in order: where a CAM can look.
+
+    A nested model (a pretrained base in transfer learning) is opened: its layers appear as
+    'base/layer'. Preprocessing layers (rescaling, augmentation) are left out: they pass no
+    gradient, and a map of the input itself says nothing about the model.
+    """
     import keras
 
-    for layer in reversed(model.layers):
+    names = []
+    for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        shape = getattr(layer, "output", None)
-        if shape is not None and len(layer.output.shape) == 4:
-            return layer.name
-    raise InvalidInput("This model has no layer with a feature map (H, W, C) output, so no class-activation map.")
+        if isinstance(layer, keras.Model):
+            names += [f"{layer.name}/{inner}" for inner in conv_layers(layer) if "/" not in inner]
+        elif ".preprocessing." not in type(layer).__module__ and len(layer_output(model, layer).shape) == 4:
+            names.append(layer.name)
+    return names
+
+
+def last_conv_layer(model) -> str:
+    """The last layer with a 4-D (feature map) output, also inside a nested base model: where CAMs
+    look by default."""
+    names = conv_layers(model)
+    if not names:
+        raise InvalidInput("This model has no layer with a feature map (H, W, C) output, so no class-activation map.")
+    return names[-1]
+
+
+def _get(model, name: str):
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        raise InvalidInput(f"The model has no layer named {name!r}.") from None
+
+
+class _Chain:
+    """model input -> [activation of a layer inside a nested model, class scores], as three models:
+    the outer model up to the nested one, the nested one tapped at the layer, and the rest."""
+
+    def __init__(self, before, inside, after):
+        self.before, self.inside, self.after = before, inside, after
+
+    def __call__(self, inputs, training=False):
+        x = inputs if self.before is None else [self.before(inputs, training=training)]
+        activation, out = self.inside(x, training=training)
+        return activation, (out if self.after is None else self.after([out], training=training))
 
 
 def _graph(model, layer_name: str):
     """(model input -> [layer activation, class scores]), built once per model and layer.
 
     Scores are the logits when the model ends in a softmax Dense layer: gradients of a saturated
-    probability vanish, those of the logit do not.
+    probability vanish, those of the logit do not. 'base/layer' names a layer inside a nested model.
     """
     import keras
 
     cache = _GRAPHS.setdefault(model, {})
-    if layer_name not in cache:
-        try:
-            target = model.get_layer(layer_name)
-        except ValueError:
-            raise InvalidInput(f"The model has no layer named {layer_name!r}.") from None
-        if len(target.output.shape) != 4:
-            raise InvalidInput(f"Layer {layer_name!r} gives {tuple(target.output.shape[1:])}, not a feature map.")
-        last = model.layers[-1]
-        softmax = isinstance(last, keras.layers.Dense) and getattr(last.activation, "__name__", "") == "softmax"
-        outputs = [target.output, last.input if softmax else model.outputs[0]]
-        cache[layer_name] = (keras.Model(model.inputs, outputs), last if softmax else None)
+    if layer_name in cache:
+        return cache[layer_name]
+    last = model.layers[-1]
+    softmax = isinstance(last, keras.layers.Dense) and getattr(last.activation, "__name__", "") == "softmax"
+    scores = layer_input(model, last) if softmax else model.outputs[0]
+    head = last if softmax else None
+    outer, _, inner = layer_name.partition("/")
+    if not inner:
+        target = _get(model, layer_name)
+        activation = layer_output(model, target)
+        if len(activation.shape) != 4:
+            raise InvalidInput(f"Layer {layer_name!r} gives {tuple(activation.shape[1:])}, not a feature map.")
+        cache[layer_name] = (keras.Model(model.inputs, [activation, scores]), head)
+        return cache[layer_name]
+    base = _get(model, outer)
+    if not isinstance(base, keras.Model) or "/" in inner:
+        raise InvalidInput(f"{layer_name!r}: only layers one nested model deep can be named 'model/layer'.")
+    target = _get(base, inner)
+    if len(target.output.shape) != 4:
+        raise InvalidInput(f"Layer {layer_name!r} gives {tuple(target.output.shape[1:])}, not a feature map.")
+    node = _node(model, base)
+    if node is None or len(node.input_tensors) != 1:
+        raise InvalidInput(f"The nested model {outer!r} must be called once, on one input.")
+    given, made = node.input_tensors[0], node.output_tensors[0]
+    before = None if given is model.inputs[0] else keras.Model(model.inputs, given)
+    after = None if made is scores else keras.Model([made], scores)
+    inside = keras.Model(base.inputs, [target.output, base.outputs[0]])
+    cache[layer_name] = (_Chain(before, inside, after), head)
     return cache[layer_name]
 
 
@@ -95,6 +148,8 @@ class BaseCAM:
                 raise InvalidInput(f"Class {index} does not exist; the model has {scores.shape[-1]} classes.")
             score = scores[:, index]
         gradients = tape.gradient(score, activations)
+        if gradients is None:  # the score does not depend on this layer: a flat map
+            gradients = tf.zeros_like(activations)
         activations, gradients = np.asarray(activations)[0], np.asarray(gradients)[0]  # (H', W', C)
         weights = self.channel_weights(activations, gradients, batch, index)
         cam = np.maximum((activations * weights).sum(axis=-1), 0)  # only what argues for the class

@@ -23,6 +23,38 @@ def _as_batch(model, image) -> np.ndarray:
     return array[None]
 
 
+def _node(model, layer):
+    """The one place `model` calls `layer` (a layer shared with another model has several)."""
+    by_depth = getattr(model, "_nodes_by_depth", {})
+    nodes = [node for depth in by_depth.values() for node in depth if node.operation is layer]
+    if not nodes:
+        return None
+    if len(nodes) > 1:
+        raise InvalidInput(f"Layer {layer.name!r} is called {len(nodes)} times in this model; pick another layer.")
+    return nodes[0]
+
+
+def layer_output(model, layer):
+    """The symbolic output of `layer` as `model` calls it.
+
+    A nested model's own `.output` belongs to its inner graph, and a layer shared with another
+    model (a pretrained network re-called on preprocessed input) has one output per call; this is
+    the one in `model`'s graph.
+    """
+    node = _node(model, layer)
+    return layer.output if node is None else node.output_tensors[0]
+
+
+def layer_input(model, layer):
+    node = _node(model, layer)
+    return layer.input if node is None else node.input_tensors[0]
+
+
+def output_shape(model, layer) -> tuple:
+    """(H, W, C) or (units,) of a layer as `model` calls it, without the batch axis."""
+    return tuple(layer_output(model, layer).shape[1:])
+
+
 def activation_model(model):
     """A model from `model.inputs` to the output of every layer after the input (built once)."""
     import keras
@@ -30,7 +62,7 @@ def activation_model(model):
     if model not in _SUBMODELS:
         layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
         _SUBMODELS[model] = (
-            keras.Model(model.inputs, [layer.output for layer in layers]),
+            keras.Model(model.inputs, [layer_output(model, layer) for layer in layers]),
             [layer.name for layer in layers],
         )
     return _SUBMODELS[model]

@@ -1,6 +1,10 @@
 """Pretrained ImageNet models from `keras.applications`, as in the tutorials' elephant and ResNet-50
 examples: each with its own preprocessing and `decode_predictions`. Weights download once (from
-Keras's servers) into the Keras cache; offline without a cached copy, a clear message says so."""
+Keras's servers) into the Keras cache; offline without a cached copy, a clear message says so.
+
+The model the app opens takes plain 0..255 RGB pixels, like every other model in cnnviz: the
+network's own preprocessing is its first layer ('preprocess'), and the pretrained layers follow in
+the same flat graph, so feature maps and CAMs reach every layer of it."""
 
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from cnnviz.datasets import _socket_timeout
 from cnnviz.errors import InvalidInput
 
 ARCHITECTURES = {
-    # name -> (keras.applications module, constructor, input side)
-    "MobileNetV2": ("mobilenet_v2", "MobileNetV2", 224),
-    "VGG16": ("vgg16", "VGG16", 224),
-    "ResNet50": ("resnet50", "ResNet50", 224),
+    # name -> (keras.applications module, constructor, input side, preprocessing mode, download size)
+    "MobileNetV2": ("mobilenet_v2", "MobileNetV2", 224, "tf", "14 MB"),
+    "VGG16": ("vgg16", "VGG16", 224, "caffe", "528 MB"),
+    "ResNet50": ("resnet50", "ResNet50", 224, "caffe", "98 MB"),
 }
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
 class ModelUnavailable(InvalidInput):
@@ -27,7 +32,7 @@ class ModelUnavailable(InvalidInput):
 @dataclass
 class Pretrained:
     name: str
-    model: object
+    model: object  # takes (224, 224, 3) RGB pixels 0..255; its first layer is the preprocessing
     module: object  # keras.applications.<module>, for preprocess_input and decode_predictions
 
     @property
@@ -35,7 +40,8 @@ class Pretrained:
         return ARCHITECTURES[self.name][2]
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, 3) at the model's size -> what the model takes (its own scaling)."""
+        """uint8 (H, W, 3) at the model's size -> what the original network takes (its own scaling):
+        what the 'preprocess' layer computes, for comparison."""
         return self.module.preprocess_input(np.asarray(image, dtype=np.float32)[None])
 
     def decode(self, probabilities: np.ndarray, top: int = 5) -> list[tuple[str, str, float]]:
@@ -50,6 +56,35 @@ class Pretrained:
             ) from None
         return [(wnid, name, float(p)) for wnid, name, p in decoded]
 
+    def class_names(self) -> tuple[tuple[str, ...], str]:
+        """The 1000 ImageNet class names, and '' or a note saying why they are numbers instead."""
+        one_hot = np.eye(1000, dtype=np.float32)
+        try:
+            self.decode(one_hot[0], top=1)
+        except ModelUnavailable as error:
+            return tuple(f"ImageNet class {i}" for i in range(1000)), str(error)
+        import keras.src.applications.imagenet_utils as imagenet_utils
+
+        index = imagenet_utils.CLASS_INDEX
+        return tuple(index[str(i)][1].replace("_", " ") for i in range(1000)), ""
+
+
+def preprocess_layer(mode: str):
+    """The network's preprocessing as a plain Keras layer on 0..255 RGB pixels (no Lambda):
+    'tf' scales to -1..1; 'caffe' swaps RGB to BGR and subtracts ImageNet's mean, as a fixed 1x1
+    convolution."""
+    import keras
+
+    if mode == "tf":
+        return keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess")
+    swap = np.zeros((1, 1, 3, 3), dtype=np.float32)
+    for out in range(3):
+        swap[0, 0, 2 - out, out] = 1.0
+    layer = keras.layers.Conv2D(3, 1, name="preprocess", trainable=False)
+    layer.build((None, None, None, 3))
+    layer.set_weights([swap, -np.asarray(CAFFE_MEAN_BGR, dtype=np.float32)])
+    return layer
+
 
 def load(name: str, *, weights: str | None = "imagenet") -> Pretrained:
     """Build a keras.applications model. `weights=None` gives random weights (no download), for tests."""
@@ -58,19 +93,23 @@ def load(name: str, *, weights: str | None = "imagenet") -> Pretrained:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import importlib
 
-    import keras  # noqa: F401 - keras.applications needs keras loaded
+    import keras
 
-    module_name, constructor, _ = ARCHITECTURES[name]
+    module_name, constructor, side, mode, size = ARCHITECTURES[name]
     module = importlib.import_module(f"keras.applications.{module_name}")
     try:
         with _socket_timeout(30.0):
-            model = getattr(module, constructor)(weights=weights)
+            network = getattr(module, constructor)(weights=weights)
     except Exception as error:
         if weights is None:
             raise
         raise ModelUnavailable(
             f"{name}'s ImageNet weights are not downloaded yet and could not be fetched ({type(error).__name__}). "
-            "They need the internet once; after that they are read from the Keras cache "
+            f"They need the internet once ({size}); after that they are read from the Keras cache "
             "(~/.keras/models, or $KERAS_HOME/models). The shipped MNIST model works offline."
         ) from None
-    return Pretrained(name, model, module)
+    pixels = keras.Input((side, side, 3), name="image")
+    # Functional.call on a symbolic tensor re-calls the network's own layers (their weights are
+    # shared, not copied) after the preprocessing layer: one flat graph.
+    outputs = network.call(preprocess_layer(mode)(pixels))
+    return Pretrained(name, keras.Model(pixels, outputs, name=network.name), module)

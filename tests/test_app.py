@@ -235,6 +235,58 @@ def test_inside_with_three_test_images_and_the_filters():
     assert any("most like" in t.columns and len(t) == 32 for t in tables)  # conv1's 32 filters matched
 
 
+def test_inside_offline_imagenet_model_says_how_to_get_it(tmp_path, monkeypatch):
+    import urllib.request
+
+    import keras.src.backend.config as keras_config
+
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))  # an empty Keras cache, no network
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    at = AppTest.from_file(str(ROOT / "pages" / "inside.py"), default_timeout=120).run()
+    at.selectbox(key="inside_model").set_value("imagenet:MobileNetV2").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("need the internet once (14 MB)" in e.value for e in at.error)
+    at.selectbox(key="inside_model").set_value("default").run()  # and back: nothing lost
+    assert any("Prediction:" in s.value for s in at.success)
+
+
+def test_inside_opens_an_imagenet_model_on_a_photo(tmp_path, monkeypatch):
+    """The ImageNet path with random weights (no download): the photo is resized to 224x224 RGB,
+    feature maps start after the preprocessing layer, heatmaps default to the last conv layer."""
+    import urllib.request
+
+    import keras.src.backend.config as keras_config
+
+    from app_support.model_source import load_pretrained
+    from cnnviz import pretrained
+
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    real_load = pretrained.load
+    monkeypatch.setattr(pretrained, "load", lambda name: real_load(name, weights=None))
+    load_pretrained.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "pages" / "inside.py"), default_timeout=180).run()
+        at.selectbox(key="inside_model").set_value("imagenet:MobileNetV2").run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any("Class numbers instead of names" in w.value for w in at.warning)
+        assert any("input 224x224x3, 1000 classes" in c.value for c in at.caption)
+        assert at.selectbox(key="inside_layer").value == "Conv1"
+        at.session_state["inside_view"] = "heatmaps"
+        at.run()
+        assert at.selectbox(key="inside_cam_layer").value == "out_relu"
+        assert "scorecam" not in at.multiselect(key="inside_methods_big").value  # too slow by default here
+        assert not at.exception, [e.message for e in at.exception]
+        at = AppTest.from_file(str(ROOT / "pages" / "predict.py"), default_timeout=180).run()
+        at.selectbox(key="predict_model").set_value("imagenet:MobileNetV2").run()
+        at.selectbox(key="predict_sample").set_value("chelsea").run()
+        assert not at.exception, [e.message for e in at.exception]
+        verdicts = [m.value for m in [*at.success, *at.warning]]
+        assert any("ImageNet class" in v or "Not sure" in v for v in verdicts), verdicts
+    finally:
+        load_pretrained.clear()
+
+
 def test_predict_page_waits_for_input_and_takes_a_sample():
     at = AppTest.from_file(str(ROOT / "pages" / "predict.py"), default_timeout=120).run()
     assert not at.exception, [e.message for e in at.exception]

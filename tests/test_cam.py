@@ -103,6 +103,50 @@ def test_grad_cam_contract_and_layers(trained):
         cam.grad_cam(trained, x[0], class_index=7)
 
 
+def as_transfer_model(trained, tmp_path):
+    """The trained model rebuilt the way transfer learning builds one: a base model nested as one layer,
+    with the head on top; the same weights, saved and loaded back."""
+    import keras
+
+    base_in = keras.Input((SIDE, SIDE, 1))
+    h = keras.layers.Rescaling(1 / 255, name="rescale")(base_in)
+    for name in ("conv1", "pool1", "conv2"):
+        h = keras.layers.deserialize(keras.layers.serialize(trained.get_layer(name)))(h)
+    base = keras.Model(base_in, h, name="base")
+    inputs = keras.Input((SIDE, SIDE, 1), name="image")
+    h = keras.layers.GlobalAveragePooling2D(name="gap")(base(inputs))
+    outputs = keras.layers.Dense(2, activation="softmax", name="output")(h)
+    model = keras.Model(inputs, outputs)
+    for name in ("conv1", "conv2"):
+        base.get_layer(name).set_weights(trained.get_layer(name).get_weights())
+    model.get_layer("output").set_weights(trained.get_layer("output").get_weights())
+    model.save(tmp_path / "transfer.keras")
+    return keras.models.load_model(tmp_path / "transfer.keras", compile=False)
+
+
+def test_cams_reach_inside_a_nested_base_model(trained, tmp_path):
+    nested = as_transfer_model(trained, tmp_path)
+    assert cam.conv_layers(nested) == ["base/conv1", "base/pool1", "base/conv2"]
+    assert cam.last_conv_layer(nested) == "base/conv2"
+    x, _, _ = make_images(4, seed=6)
+    for image in x:
+        for method in cam.METHODS:
+            for flat_layer in ("conv1", "conv2"):
+                np.testing.assert_allclose(
+                    cam.class_activation_map(nested, image, method, layer=f"base/{flat_layer}"),
+                    cam.class_activation_map(trained, image, method, layer=flat_layer),
+                    atol=1e-4,
+                )
+        np.testing.assert_allclose(cam.grad_cam(nested, image), cam.grad_cam(trained, image), atol=1e-4)
+        np.testing.assert_allclose(cam.saliency(nested, image), cam.saliency(trained, image), atol=1e-4)
+    maps = features.feature_maps(nested, x[0])
+    assert list(maps) == ["base", "gap", "output"] and maps["base"].shape == (16, 16, 16)
+    with pytest.raises(InvalidInput, match="no layer named"):
+        cam.grad_cam(nested, x[0], layer="base/conv9")
+    with pytest.raises(InvalidInput, match="one nested model deep"):
+        cam.grad_cam(nested, x[0], layer="gap/conv1")
+
+
 def test_an_untrained_or_dead_model_gives_a_flat_map(tf):
     import keras
 

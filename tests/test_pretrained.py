@@ -5,7 +5,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from cnnviz import cam, pretrained
+from cnnviz import cam, features, pretrained
 from cnnviz.errors import InvalidInput
 
 
@@ -21,15 +21,33 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
 
 
-def test_mobilenet_with_random_weights_predicts_and_explains(tf):
-    net = pretrained.load("MobileNetV2", weights=None)
-    image = np.random.default_rng(0).integers(0, 256, (net.side, net.side, 3)).astype(np.uint8)
-    batch = net.preprocess(image)
-    assert batch.shape == (1, 224, 224, 3) and batch.min() >= -1.0 and batch.max() <= 1.0
-    probabilities = net.model.predict(batch, verbose=0)[0]
-    assert probabilities.shape == (1000,)
-    heat = cam.grad_cam(net.model, batch[0])
+def test_mobilenet_from_a_weights_file_takes_pixels_and_explains(tf, tmp_path):
+    """The real loading path with a weights file the test makes: the app's model (preprocessing as its
+    first layer, 0..255 pixels in) gives exactly what the original network gives on preprocess_input."""
+    import keras
+
+    original = keras.applications.MobileNetV2(weights=None)
+    original.save_weights(tmp_path / "mobilenet.weights.h5")
+    net = pretrained.load("MobileNetV2", weights=str(tmp_path / "mobilenet.weights.h5"))
+    images = np.random.default_rng(0).integers(0, 256, (2, net.side, net.side, 3)).astype(np.float32)
+    expected = original.predict(keras.applications.mobilenet_v2.preprocess_input(images.copy()), verbose=0)
+    np.testing.assert_allclose(net.model.predict(images, verbose=0), expected, rtol=1e-4, atol=1e-6)
+    assert net.model.layers[1].name == "preprocess" and net.model.count_params() == original.count_params()
+    assert cam.last_conv_layer(net.model) == "out_relu"
+    heat = cam.grad_cam(net.model, images[0])
     assert heat.shape == (224, 224) and np.isfinite(heat).all()
+    maps = features.feature_maps(net.model, images[0])
+    assert maps["preprocess"].min() >= -1.0 and maps["preprocess"].max() <= 1.0
+    assert maps["predictions"].shape == (1000,)
+
+
+def test_caffe_preprocessing_layer_equals_keras():
+    import keras
+
+    images = np.random.default_rng(1).integers(0, 256, (2, 8, 8, 3)).astype(np.float32)
+    layer = pretrained.preprocess_layer("caffe")
+    expected = keras.applications.resnet50.preprocess_input(images.copy())
+    np.testing.assert_allclose(np.asarray(layer(images)), expected, rtol=1e-5, atol=1e-3)
 
 
 def test_offline_weights_say_what_is_needed(tf, offline):
@@ -44,6 +62,15 @@ def test_offline_class_names_say_what_is_needed(tf, offline):
     imagenet_utils.CLASS_INDEX = None
     with pytest.raises(pretrained.ModelUnavailable, match="class names"):
         net.decode(np.full(1000, 1e-3))
+
+
+def test_offline_class_names_fall_back_to_numbers(tf, offline):
+    import keras.src.applications.imagenet_utils as imagenet_utils
+
+    imagenet_utils.CLASS_INDEX = None
+    net = pretrained.Pretrained("VGG16", None, __import__("keras").applications.vgg16)
+    names, note = net.class_names()
+    assert names[3] == "ImageNet class 3" and len(names) == 1000 and "class names" in note
 
 
 def test_unknown_model():
