@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from app_support.boot import settle_heap
+
 st.set_page_config(page_title="cnnviz: see how CNNs work", page_icon=":material/grid_on:", layout="wide")
 
 PAGES = [
@@ -19,3 +21,4 @@ with st.sidebar:
         "Samples: scikit-image, scikit-learn and MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0)."
     )
 navigation.run()
+settle_heap()  # after a page that imported TensorFlow, before fragments rerun on their own

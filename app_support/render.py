@@ -38,7 +38,9 @@ def picture(image: np.ndarray | bytes, *, caption: str | None = None, container=
     """Show a uint8 image (or PNG bytes). Streamlit's own path for arrays re-encodes through Pillow
     at full compression on every rerun, several times slower for the lab's 512x512 views."""
     data = image if isinstance(image, bytes) else png(image)
-    container.image(data, caption=caption, width="stretch")
+    # output_format="PNG": with "auto", Streamlit decodes our PNG and re-encodes it as a JPEG (blurred
+    # pixels on small feature maps, and time).
+    container.image(data, caption=caption, width="stretch", output_format="PNG")
 
 
 def output_picture(values: np.ndarray, mode: str, *, caption: str, file_name: str, key: str) -> None:
