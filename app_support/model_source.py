@@ -92,8 +92,8 @@ def choose_model(prefix: str) -> ModelChoice | None:
         kept = st.session_state.get(f"{prefix}_model_kept")
         if uploaded is not None and (kept is None or kept[0] != uploaded.file_id):
             try:
-                with st.spinner("Checking and loading the model..."):
-                    model = models.load_model_file(uploaded.getvalue())
+                with st.spinner("Checking the model in a separate process, then loading it (a few seconds)..."):
+                    model = models.load_model_file_isolated(uploaded.getvalue())
             except InvalidInput as error:
                 st.error(f"{uploaded.name}: {error}")
             else:

@@ -94,6 +94,23 @@ def test_bad_model_files(data, message):
         models.load_model_file(data)
 
 
+def test_isolated_loading_loads_good_files_and_refuses_bad_ones(tf, tmp_path):
+    model = models.load_model_file_isolated(DEFAULT.read_bytes())
+    assert model.output_shape == (None, 10)
+    source = zipfile.ZipFile(io.BytesIO(DEFAULT.read_bytes()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for item in source.infolist():  # the config passes; the weights are garbage
+            target.writestr(item, b"garbage" * 100 if item.filename.endswith(".h5") else source.read(item))
+    with pytest.raises(InvalidInput, match="could not be loaded"):
+        models.load_model_file_isolated(buffer.getvalue())
+
+
+def test_isolated_loading_has_a_time_limit():
+    with pytest.raises(InvalidInput, match="took over 0 s to load in a separate process"):
+        models.load_model_file_isolated(DEFAULT.read_bytes(), timeout_s=0.01)
+
+
 def test_a_zip_without_config_is_refused():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
