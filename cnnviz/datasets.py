@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from cnnviz import images
-from cnnviz.errors import InvalidInput
+from cnnviz.errors import InvalidInput, zip_read_errors
 
 
 @dataclass(frozen=True)
@@ -263,6 +263,8 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -
 def _class_and_name(info: zipfile.ZipInfo) -> tuple[str, str] | None:
     """(class folder, file name) for an image entry, None for entries to skip; raises for unsafe ones."""
     name = info.filename
+    if not name or "\0" in name:
+        raise InvalidInput(f"The zip has an entry with an empty or broken name ({name!r}); refusing the zip.")
     path = PurePosixPath(name.replace("\\", "/"))
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in path.parts:
         raise InvalidInput(f"The zip entry {name!r} points outside the archive; refusing the zip.")
@@ -308,7 +310,7 @@ def load_image_folder_zip(
     try:
         archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
+    except zip_read_errors() as error:
         raise InvalidInput(f"This is not a readable zip file ({error}). Upload a .zip of class folders.") from None
     if len(infos) > ZIP_MAX_ENTRIES:
         raise InvalidInput(f"The zip has {len(infos):,} entries; at most {ZIP_MAX_ENTRIES:,} are accepted.")
@@ -323,7 +325,7 @@ def load_image_folder_zip(
             raise InvalidInput(f"{info.filename} is encrypted; upload a zip without a password.")
         try:
             raw = _read_capped(archive, info, budget)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:
+        except zip_read_errors() as error:
             if isinstance(error, InvalidInput):
                 raise
             raise InvalidInput(f"{info.filename} could not be read from the zip ({error}).") from None

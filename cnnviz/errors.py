@@ -10,3 +10,24 @@ class InvalidInput(CnnvizError, ValueError):
 
     The message names what was wrong and what is accepted; it is safe to show to a user.
     """
+
+
+def zip_read_errors() -> tuple[type[BaseException], ...]:
+    """Everything reading a damaged or crafted zip can raise from the standard library: a bad
+    directory, a broken deflate/bzip2/LZMA stream, odd compression methods, encryption, sizes."""
+    import lzma
+    import zipfile
+    import zlib
+
+    return (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+        OverflowError,
+    )

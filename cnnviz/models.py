@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnviz import ops
-from cnnviz.errors import InvalidInput
+from cnnviz.errors import InvalidInput, zip_read_errors
 
 BLOCK_TYPES = ("conv", "maxpool", "avgpool", "batchnorm", "dropout", "flatten", "gap", "dense")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "linear")
@@ -520,11 +520,11 @@ def check_model_file(data: bytes) -> dict:
             config = json.loads(archive.read(info))
     except KeyError:
         raise InvalidInput("This zip has no config.json: it is not a .keras model file.") from None
+    except InvalidInput:
+        raise
     except RecursionError:
         raise InvalidInput("The model's config.json is nested too deeply to be a model.") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
-        raise InvalidInput(f"This is not a readable .keras model file ({error}).") from None
-    except (OSError, EOFError, NotImplementedError, RuntimeError) as error:  # truncated, odd compression, encrypted
+    except zip_read_errors() as error:  # includes JSON and UTF-8 errors (ValueError)
         raise InvalidInput(f"This is not a readable .keras model file ({type(error).__name__}: {error}).") from None
     if not isinstance(config, dict):
         raise InvalidInput("The model's config.json does not describe a model (it is not a JSON object).")

@@ -119,6 +119,30 @@ def lie_about_size(data: bytes, name: bytes, claimed: int) -> bytes:
     return bytes(out)
 
 
+def corrupt_stream(data: bytes, name: bytes) -> bytes:
+    """Overwrite the compressed bytes of entry `name` (deflate then fails: zlib.error, found by the fuzzer)."""
+    out = bytearray(data)
+    position = out.find(b"PK\x03\x04")
+    while position != -1:
+        name_length, extra_length = struct.unpack_from("<HH", out, position + 26)
+        start = position + 30 + name_length + extra_length
+        if bytes(out[position + 30 : position + 30 + name_length]) == name:
+            size = struct.unpack_from("<I", out, position + 18)[0]
+            out[start : start + size] = bytes([0xFF, 0x07]) * (size // 2) + b"\xff" * (size % 2)
+        position = out.find(b"PK\x03\x04", position + 4)
+    return bytes(out)
+
+
+def with_unnamed_entry(entries: dict[str, bytes]) -> bytes:
+    """A zip whose first entry has an empty name (zipfile's is_dir() then fails: IndexError, found by the fuzzer)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), b"x")
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 GOOD_FOLDERS = {f"cats/c{i}.png": _png(200) for i in range(3)} | {f"dogs/d{i}.png": _png(30) for i in range(3)}
 
 
@@ -156,6 +180,8 @@ def zips() -> list[tuple[str, bytes]]:
         ("too many entries", zip_of({f"cats/{i}.png": b"" for i in range(20_001)}, method=zipfile.ZIP_STORED)),
         ("only one class", zip_of({f"cats/c{i}.png": _png() for i in range(4)})),
         ("encrypted entries", encrypted_flag(good)),
+        ("entry with an empty name", with_unnamed_entry(GOOD_FOLDERS)),
+        ("broken deflate stream", corrupt_stream(good, b"cats/c1.png")),
         ("images loose at the top", zip_of({f"c{i}.png": _png() for i in range(6)})),
     ]
 
@@ -204,6 +230,7 @@ def models() -> list[tuple[str, bytes]]:
         ("too many entries", _model_zip(_functional(), extra={f"x{i}": b"" for i in range(100)})),
         ("unpacks to 4 GB", lie_about_size(_model_zip(_functional()), b"model.weights.h5", 2**32 - 1)),
         ("truncated", _model_zip(_functional())[:100]),
+        ("broken deflate stream in config.json", corrupt_stream(_model_zip(_functional()), b"config.json")),
         ("encrypted", encrypted_flag(_model_zip(_functional(_layer("Dense"))))),
     ]
 
