@@ -3,7 +3,10 @@ session's identity for them."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
+import time
 import uuid
 
 import numpy as np
@@ -21,9 +24,66 @@ def run_manager() -> RunManager:
     return RunManager(max_active=2, spares=1, time_limit_s=600)
 
 
+class Departures:
+    """Notices sessions that have left (tab closed, no reconnect within Streamlit's window) and tells
+    the run manager to forget their runs, so a class's runs do not pile up in the server for ever.
+
+    A thread looks every `every_s` seconds; it only reads Streamlit's runtime, never calls `st.*`.
+    """
+
+    def __init__(self, manager: RunManager, *, grace_s: float, every_s: float = 10.0):
+        self.manager, self.grace_s = manager, grace_s
+        self._seen: dict[str, tuple[str, float]] = {}  # owner -> (session id, when last active)
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        thread = threading.Thread(target=self._loop, args=(every_s,), daemon=True, name="cnnviz-departures")
+        thread.start()
+
+    def touch(self, owner_key: str, session_id: str) -> None:
+        with self._lock:
+            self._seen[owner_key] = (session_id, time.monotonic())
+
+    def sweep(self) -> int:
+        """Forget the runs of every owner whose session is gone; returns how many owners were forgotten."""
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return 0
+        runtime, now, gone = Runtime.instance(), time.monotonic(), 0
+        for owner_key in self.manager.owners():
+            with self._lock:
+                session_id, seen = self._seen.get(owner_key, ("", self._started))
+            if session_id and runtime.is_active_session(session_id):
+                self.touch(owner_key, session_id)
+            elif now - seen > self.grace_s and self.manager.forget(owner_key) == 0:
+                with self._lock:
+                    self._seen.pop(owner_key, None)
+                gone += 1
+        return gone
+
+    def _loop(self, every_s: float) -> None:
+        while True:
+            time.sleep(every_s)
+            with contextlib.suppress(Exception):  # a failed sweep must not end the thread; the next one retries
+                self.sweep()
+
+
+@st.cache_resource(show_spinner=False)
+def departures() -> Departures:
+    # Longer than Streamlit keeps a disconnected session for its reconnection (a flaky school network).
+    grace = float(st.get_option("server.disconnectedSessionTTL")) + 30.0
+    return Departures(run_manager(), grace_s=grace)
+
+
 def owner() -> str:
     """This browser session's key to its own runs."""
-    return st.session_state.setdefault("_cnnviz_owner", uuid.uuid4().hex)
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    key = st.session_state.setdefault("_cnnviz_owner", uuid.uuid4().hex)
+    context = get_script_run_ctx()
+    if context is not None:
+        departures().touch(key, context.session_id)
+    return key
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the dataset...")

@@ -261,6 +261,28 @@ class RunManager:
                 run.state, run.message = "stopping", "Stopping after the current batch..."
             return True
 
+    def owners(self) -> set[str]:
+        with self._lock:
+            return {run.owner for run in self._runs.values()}
+
+    def forget(self, owner: str) -> int:
+        """Someone left: stop their training runs, cancel their queued ones, and drop every run of
+        theirs (curves, evaluation, checkpoint files) once it is no longer training. Returns how many
+        runs remain to be dropped (still stopping); call again later for those."""
+        with self._lock:
+            remaining = 0
+            for run in [run for run in self._runs.values() if run.owner == owner]:
+                if not run.done:
+                    self.stop(run.id, owner)
+                if run.done:
+                    del self._runs[run.id]
+                    shutil.rmtree(self.workdir / run.id, ignore_errors=True)
+                else:
+                    remaining += 1
+            if not remaining:
+                self._numbers.pop(owner, None)
+            return remaining
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             busy = sum(1 for w in self._workers if w.run_id is not None)

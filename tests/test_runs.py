@@ -68,6 +68,42 @@ def test_cancel_a_queued_run(manager):
     wait(lambda: running.done)
 
 
+def test_forgetting_someone_who_left_stops_and_drops_their_runs(manager):
+    training_run = manager.submit("frank", job(epochs=50))
+    queued = manager.submit("frank", job(epochs=1))
+    kept = manager.submit("grace", job(epochs=1))
+    wait(lambda: len(training_run.batches) >= 1)
+    assert manager.forget("frank") >= 1  # the training one is still stopping
+    assert queued.state == "stopped"
+    wait(lambda: manager.forget("frank") == 0)
+    assert manager.runs_for("frank") == [] and "frank" not in manager.owners()
+    assert not (manager.workdir / training_run.id).exists()
+    assert [r.id for r in manager.runs_for("grace")] == [kept.id]  # nobody else's runs are touched
+    wait(lambda: kept.done)
+
+
+def test_departures_forget_sessions_that_are_gone(manager, monkeypatch):
+    from streamlit.runtime import Runtime
+
+    from app_support.runs import Departures
+
+    class FakeRuntime:
+        @staticmethod
+        def is_active_session(session_id):
+            return session_id == "s-here"
+
+    monkeypatch.setattr(Runtime, "exists", staticmethod(lambda: True))
+    monkeypatch.setattr(Runtime, "instance", staticmethod(lambda: FakeRuntime))
+    here, gone = manager.submit("heidi", job(epochs=1)), manager.submit("ivan", job(epochs=1))
+    wait(lambda: here.done and gone.done)
+    departures = Departures(manager, grace_s=0.0, every_s=3600)
+    for name in manager.owners():  # everyone from the other tests is still here
+        departures.touch(name, "s-here")
+    departures.touch("ivan", "s-left")
+    assert departures.sweep() == 1
+    assert manager.runs_for("ivan") == [] and [r.id for r in manager.runs_for("heidi")] == [here.id]
+
+
 def test_a_killed_worker_is_reported_and_the_manager_goes_on(manager):
     run = manager.submit("frank", job(epochs=50))
     wait(lambda: run.batches)
