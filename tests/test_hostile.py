@@ -79,3 +79,37 @@ def test_odd_but_valid_images_open():
     ):
         image = images.load_image(data)
         assert image.dtype == np.uint8 and image.shape[:2] == (10, 12)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "nan", "1 2 3; 4 inf 6; 7 8 9", "1e309", "1 2; 3", "[[1, 2], [3]]", "1e7", "; ; ;",
+     "1 " * 16, "\n".join(["1"] * 16), "import os", "1/0"],
+)  # fmt: skip
+def test_hostile_kernels_are_refused(text):
+    from cnnviz import kernels
+
+    with pytest.raises(InvalidInput) as refusal:
+        kernels.parse_kernel(text)
+    assert len(str(refusal.value)) > 20
+
+
+def test_networks_that_would_not_fit_are_refused_before_building():
+    too_many_params = [{"type": "flatten"}, {"type": "dense", "units": 4096}, {"type": "dense", "units": 4096}]
+    with pytest.raises(InvalidInput, match="parameters"):
+        models.summarize(too_many_params, (256, 256, 3), 10)
+    huge_maps = [{"type": "conv", "filters": 512, "kernel": 3, "padding": "same"}] * 3 + [{"type": "gap"}]
+    with pytest.raises(InvalidInput, match="MB of activations"):
+        models.summarize(huge_maps, (256, 256, 3), 10)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [{"learning_rate": float("nan")}, {"learning_rate": float("inf")}, {"learning_rate": -1.0}, {"batch_size": 0},
+     {"batch_size": 10**9}, {"epochs": 0}, {"epochs": 10**9}],
+)  # fmt: skip
+def test_hostile_training_settings_are_refused(setting):
+    from cnnviz.training import TrainConfig
+
+    with pytest.raises(InvalidInput):
+        TrainConfig(**setting).validate()

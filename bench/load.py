@@ -1,0 +1,297 @@
+"""A full classroom on one server: forty students at once, each in their own browser session (one
+Chromium, a context per student, on loopback), for three rounds.
+
+Each student: opens the Convolution Lab and uploads a picture of their own, changes the kernel
+(timed: a non-training interaction while other students' runs train), trains a small CNN in the
+Trainer (timed: how long it waited in the queue), opens it in Inside the Network and computes its
+heatmap, checks that the model list holds only their own run, and leaves. The server's memory
+(its process plus the training workers) is sampled throughout, and again after everyone left
+and the server let their sessions and runs go.
+
+Run: python bench/load.py [--students 40] [--rounds 3]   (prints tables, then RESULT lines)
+The server runs with server.disconnectedSessionTTL=10 so that departures are noticed within a
+minute instead of three; nothing else differs from `streamlit run app.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from common import CHROMIUM, CHROMIUM_ARGS, ROOT, percentile, table
+
+from tests.browser_helpers import IMAGE_SRC
+
+SESSION_TTL_S = 10
+# After a round: the app's grace (TTL + 30 s) and one sweep of its departures thread.
+DEPARTED_WAIT_S = int(os.environ.get("CNNVIZ_LOAD_SETTLE_S", SESSION_TTL_S + 30 + 15))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
+        "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
+        f"--server.disconnectedSessionTTL={SESSION_TTL_S}",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+
+    for _ in range(600):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the server did not start")
+
+
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """(RSS of the server process, RSS of it and all its descendants), in MB, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+
+    def rss(p: int) -> float:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        total += rss(current)
+        stack.extend(children.get(current, []))
+    return rss(pid), total
+
+
+class MemorySampler(threading.Thread):
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak_server, self.peak_total, self.running = pid, 0.0, 0.0, True
+
+    def run(self) -> None:
+        while self.running:
+            server, total = tree_rss_mb(self.pid)
+            self.peak_server, self.peak_total = max(self.peak_server, server), max(self.peak_total, total)
+            time.sleep(0.5)
+
+
+def student_picture(index: int) -> bytes:
+    """A picture nobody else has: stripes at the student's own angle."""
+    import numpy as np
+    from PIL import Image
+
+    y, x = np.mgrid[0:96, 0:128]
+    angle = index * 0.37
+    stripes = (np.sin((x * np.cos(angle) + y * np.sin(angle)) / 4.0) > 0) * 200 + 30
+    buffer = io.BytesIO()
+    Image.fromarray(stripes.astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def new_image(page, prefix: str, previous: str, timeout: float) -> str:
+    await page.wait_for_function(
+        f"([p, old]) => {{ const s = ({IMAGE_SRC})(p); return s && s !== old; }}", arg=[prefix, previous],
+        timeout=timeout,
+    )  # fmt: skip
+    return await page.evaluate(IMAGE_SRC, prefix)
+
+
+async def idle(page, timeout: float = 120_000) -> None:
+    await page.wait_for_timeout(150)
+    await page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+async def choose(page, label: str, option) -> None:
+    await idle(page)
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    await box.scroll_into_view_if_needed()
+    await box.click()
+    target = (
+        page.get_by_role("option", name=option)
+        if isinstance(option, re.Pattern)
+        else page.get_by_role("option", name=option, exact=True)
+    )
+    await target.first.click()
+
+
+async def go_to(page, title: str) -> None:
+    """Follow the sidebar link: the same session (a page load would start a new one, without your runs)."""
+    await idle(page)
+    await page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+
+
+async def student(browser, url: str, index: int, result: dict) -> None:
+    context = await browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = await context.new_page()
+    step = "lab"
+    try:
+        await page.goto(url + "/convolution_lab?src=upload&size=128", timeout=180_000)
+        uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
+        await uploader.wait_for(state="attached", timeout=180_000)
+        await uploader.set_input_files(
+            files=[{"name": f"student{index}.png", "mimeType": "image/png", "buffer": student_picture(index)}]
+        )
+        before = await new_image(page, "convolution", "", 180_000)
+        step = "kernel"
+        await idle(page)
+        start = time.perf_counter()
+        await choose(page, "Kernel", "Laplacian 4")
+        await new_image(page, "convolution", before, 60_000)
+        result["interaction_ms"] = (time.perf_counter() - start) * 1e3
+
+        step = "trainer"
+        await go_to(page, "Trainer")
+        await page.locator("h1", has_text="Trainer").wait_for(timeout=180_000)
+        await choose(page, "Dataset", "Shapes (synthetic)")
+        await page.get_by_text("3,474 parameters in all.").wait_for(timeout=120_000)
+        await idle(page)
+        epochs = page.locator('[data-testid="stNumberInput"]').filter(has_text="Epochs").locator("input")
+        await epochs.fill("2")
+        await epochs.press("Enter")
+        await idle(page)
+        clicked = time.monotonic()
+        await page.get_by_test_id("stBaseButton-primary").filter(has_text="Train").click()
+        left_queue = None
+        deadline = clicked + 900
+        while time.monotonic() < deadline:
+            text = await page.locator("body").inner_text()
+            if (
+                left_queue is None
+                and "in the queue" not in text
+                and re.search(r"Starting|Training, epoch|Finished", text)
+            ):
+                left_queue = time.monotonic()
+            if re.search(r"Run \d+[^\n]*: (Finished|Stopped|Reached)", text) or "Test accuracy" in text:
+                left_queue = left_queue or time.monotonic()
+                break
+            if re.search(r": (Crashed|Failed|Diverged)", text):
+                raise RuntimeError("the run failed: " + text[-300:])
+            await page.wait_for_timeout(500)
+        else:
+            raise TimeoutError("the run did not finish in 15 minutes")
+        result["queue_wait_s"] = left_queue - clicked
+        result["train_total_s"] = time.monotonic() - clicked
+
+        step = "inside"
+        await go_to(page, "Inside the network")
+        await page.get_by_text("Prediction:").wait_for(timeout=180_000)
+        await idle(page)
+        box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").first
+        await box.click()
+        mine = page.get_by_role("option", name=re.compile(r"\(this session\)"))
+        await mine.first.wait_for(timeout=30_000)
+        result["own_runs_listed"] = await mine.count()
+        await mine.first.click()
+        await idle(page)
+        await page.get_by_text("Heatmaps (why this class?)").click()
+        await new_image(page, "Grad-CAM", "", 180_000)
+        result["ok"] = result["own_runs_listed"] == 1
+    except Exception as error:  # one student's failure is a result, not the end of the bench
+        result["error"] = f"{step}: {type(error).__name__}: {str(error)[:200]}"
+        result["ok"] = False
+    finally:
+        await context.close()  # the student leaves
+
+
+async def one_round(url: str, students: int, stagger_s: float) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    results = [{"index": i} for i in range(students)]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        async def arrive(i: int) -> None:
+            await asyncio.sleep(i * stagger_s)
+            await student(browser, url, i, results[i])
+
+        await asyncio.gather(*(arrive(i) for i in range(students)))
+        await browser.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--stagger", type=float, default=0.5, help="seconds between arrivals (default 0.5)")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    process, url = start_server()
+    rows, everyone, after = [], [], []
+    try:
+        time.sleep(3)
+        start_server_mb, start_total_mb = tree_rss_mb(process.pid)
+        print(f"server started: {start_server_mb:.0f} MB (with workers {start_total_mb:.0f} MB)", flush=True)
+        for number in range(1, args.rounds + 1):
+            sampler = MemorySampler(process.pid)
+            sampler.start()
+            began = time.perf_counter()
+            results = asyncio.run(one_round(url, args.students, args.stagger))
+            took = time.perf_counter() - began
+            time.sleep(DEPARTED_WAIT_S)  # sessions released, runs forgotten
+            sampler.running = False
+            server_mb, total_mb = tree_rss_mb(process.pid)
+            after.append(server_mb)
+            everyone += results
+            ok = sum(r.get("ok", False) for r in results)
+            for r in results:
+                if not r.get("ok"):
+                    print(f"round {number} student {r['index']}: {r.get('error', 'saw other runs')}", flush=True)
+            waits = [r["queue_wait_s"] for r in results if "queue_wait_s" in r]
+            clicks = [r["interaction_ms"] for r in results if "interaction_ms" in r]
+            rows.append([
+                number, f"{ok}/{len(results)}", took, percentile(clicks, 95) if clicks else float("nan"),
+                percentile(waits, 95) if waits else float("nan"), sampler.peak_server, sampler.peak_total,
+                server_mb, total_mb,
+            ])  # fmt: skip
+            print(f"round {number} done in {took:.0f} s", flush=True)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    headers = ["round", "sessions ok", "wall s", "kernel p95 ms", "queue p95 s", "peak server MB", "peak +workers MB",
+               "after server MB", "after +workers MB"]  # fmt: skip
+    print(table(headers, rows))
+    print(f"memory at start: server {start_server_mb:.0f} MB, with workers {start_total_mb:.0f} MB")
+    waits = [r["queue_wait_s"] for r in everyone if "queue_wait_s" in r]
+    clicks = [r["interaction_ms"] for r in everyone if "interaction_ms" in r]
+    growth = (after[-1] - after[-2]) / after[-2] * 100 if len(after) >= 2 else float("nan")
+    print()
+    print(f"RESULT sessions_ok {min(int(row[1].split('/')[0]) for row in rows)}")  # the worst round
+    print(f"RESULT sessions_total {args.students}")
+    print(f"RESULT peak_rss_mb {max(row[6] for row in rows):.0f}")
+    print(f"RESULT rss_after_mb {after[-1]:.0f}")
+    print(f"RESULT interaction_p95_ms {percentile(clicks, 95) if clicks else float('nan'):.0f}")
+    print(f"RESULT queue_wait_p95_s {percentile(waits, 95) if waits else float('nan'):.1f}")
+    print(f"RESULT memory_growth_round3_pct {growth:.1f}")
+
+
+if __name__ == "__main__":
+    main()
