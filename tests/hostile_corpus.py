@@ -104,18 +104,14 @@ def zip_of(entries: dict[str, bytes], *, symlink: str | None = None, method=zipf
 def lie_about_size(data: bytes, name: bytes, claimed: int) -> bytes:
     """Rewrite the uncompressed size that the local and central headers give for entry `name`."""
     out = bytearray(data)
-    position = 0
-    while (position := out.find(b"PK\x03\x04", position)) != -1:
-        name_length = struct.unpack_from("<H", out, position + 26)[0]
-        if bytes(out[position + 30 : position + 30 + name_length]) == name:
-            struct.pack_into("<I", out, position + 22, claimed)
-        position += 4
-    position = 0
-    while (position := out.find(b"PK\x01\x02", position)) != -1:
-        name_length = struct.unpack_from("<H", out, position + 28)[0]
-        if bytes(out[position + 46 : position + 46 + name_length]) == name:
-            struct.pack_into("<I", out, position + 24, claimed)
-        position += 4
+    # (signature, offset of the name length, of the name, of the uncompressed size) in each header
+    for signature, length_at, name_at, size_at in ((b"PK\x03\x04", 26, 30, 22), (b"PK\x01\x02", 28, 46, 24)):
+        position = 0
+        while (position := out.find(signature, position)) != -1:
+            name_length = struct.unpack_from("<H", out, position + length_at)[0]
+            if bytes(out[position + name_at : position + name_at + name_length]) == name:
+                struct.pack_into("<I", out, position + size_at, claimed)
+            position += 4
     return bytes(out)
 
 
@@ -133,17 +129,18 @@ def corrupt_stream(data: bytes, name: bytes) -> bytes:
     return bytes(out)
 
 
+GOOD_FOLDERS = {f"cats/c{i}.png": _png(200) for i in range(3)} | {f"dogs/d{i}.png": _png(30) for i in range(3)}
+
+
 def with_unnamed_entry(entries: dict[str, bytes]) -> bytes:
-    """A zip whose first entry has an empty name (zipfile's is_dir() then fails: IndexError, found by the fuzzer)."""
+    """A zip whose first entry has an empty name (zipfile's is_dir() then fails: IndexError, found by the fuzzer).
+    Written by hand: `zip_of` passes names as strings, and zipfile's writestr fails on an empty one."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(zipfile.ZipInfo(""), b"x")
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
-
-
-GOOD_FOLDERS = {f"cats/c{i}.png": _png(200) for i in range(3)} | {f"dogs/d{i}.png": _png(30) for i in range(3)}
 
 
 def encrypted_flag(data: bytes) -> bytes:

@@ -2,10 +2,8 @@
 
 import gzip
 import io
-import stat
 import struct
 import urllib.request
-import zipfile
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from PIL import Image
 
 from cnnviz import datasets
 from cnnviz.errors import InvalidInput
+from tests.hostile_corpus import zip_of
 
 
 def test_mnist_bundled_is_the_real_test_set_split_8000_2000():
@@ -53,30 +52,18 @@ def png(value: int, size=(20, 16), mode="RGB") -> bytes:
     return buffer.getvalue()
 
 
-def make_zip(entries: dict[str, bytes], *, symlink: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
-
-
 GOOD = {f"horses/h{i}.png": png(200) for i in range(5)} | {f"humans/p{i}.jpg": png(30) for i in range(5)}
 
 
 def test_zip_of_class_folders():
     entries = {f"data/{name}": value for name, value in GOOD.items()} | {"data/.DS_Store": b"x", "__MACOSX/x": b"y"}
-    data = datasets.load_image_folder_zip(make_zip(entries), image_size=32)
+    data = datasets.load_image_folder_zip(zip_of(entries), image_size=32)
     assert data.class_names == ("horses", "humans")
     assert data.input_shape == (32, 32, 3)
     assert sum(train + test for train, test in data.counts().values()) == 10
     horses = data.x_train[data.y_train == 0]
     assert horses[..., 0].mean() > 150  # red horses stayed red, resized
-    gray = datasets.load_image_folder_zip(make_zip(GOOD), image_size=16, grayscale=True)
+    gray = datasets.load_image_folder_zip(zip_of(GOOD), image_size=16, grayscale=True)
     assert gray.input_shape == (16, 16, 1)
 
 
@@ -97,12 +84,12 @@ def test_zip_of_class_folders():
 )
 def test_zip_refusals(entries, symlink, message):
     with pytest.raises(InvalidInput, match=message):
-        datasets.load_image_folder_zip(make_zip(entries, symlink=symlink))
+        datasets.load_image_folder_zip(zip_of(entries, symlink=symlink))
 
 
 def test_zip_bomb_is_refused_while_streaming():
     # 50 MB of zeros compresses to ~50 KB: far past the ratio a real image has.
-    bomb = make_zip(GOOD | {"horses/bomb.png": b"\0" * (50 * 1024 * 1024)})
+    bomb = zip_of(GOOD | {"horses/bomb.png": b"\0" * (50 * 1024 * 1024)})
     assert len(bomb) < 1024 * 1024
     with pytest.raises(InvalidInput, match="unpacks to more than"):
         datasets.load_image_folder_zip(bomb)
