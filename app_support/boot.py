@@ -8,13 +8,23 @@ freshly started server), Streamlit runs the page file alone, without `app.py`: n
 sidebar, the folder's file names as navigation. Every page calls `run_through_navigation()` first;
 it clears that flag, as `st.navigation` itself would, and reruns, so `app.py` takes over.
 
-Garbage collection: Streamlit runs a full `gc.collect()` after every script run, fragments included.
-Once TensorFlow and Keras are imported, that walks some 430,000 objects: 200 ms alone, 450 ms in the
-server, and the finished run's pictures wait behind it. `settle_heap` moves what is alive after new
-imports into the collector's permanent generation (`gc.freeze`), so later collections look only at
-what came since: a loaded model and its sub-models add ~6,000 objects (under 1 ms; MobileNetV2 6 ms).
-Models are not frozen on purpose (an evicted model must still be collectable); whatever happens to
-be alive when a module is first imported is, a one-time cost.
+Garbage collection: by default Streamlit runs a full `gc.collect()` after every script run,
+fragments included. Once TensorFlow and Keras are imported, that walks some 430,000 objects: 200 ms
+alone, 450 ms in the server, and the finished run's pictures wait behind it; with forty students it
+was a third of the server's time. `.streamlit/config.toml` turns it off (`runner.postScriptGC`), and
+`settle_heap` moves what is alive after new imports into the collector's permanent generation
+(`gc.freeze`), so Python's own collections (and the post-run ones, where a deployment turns them back
+on) look only at what came since: a loaded model and its sub-models add ~6,000 objects (under 1 ms;
+MobileNetV2 6 ms). Models are not frozen on purpose (an evicted model must still be collectable);
+whatever happens to be alive when a module is first imported is, a one-time cost.
+
+Keras: after every script run Streamlit calls `keras.backend.clear_session()` whenever Keras is
+imported (`script_runner._clean_problem_modules`, meant for one-user notebooks-as-apps). On a shared
+server that is process-wide: it empties TensorFlow's kernel cache under every other session's
+computation and runs another full `gc.collect()`, after every run of every session (a tenth of the
+server's time with forty students). Importing this module turns that off; nothing in cnnviz relies on
+it (models are built with their own names and never in Keras's global graph), and the app never uses
+pyplot's global figures, the other thing that function closes.
 """
 
 import gc
@@ -38,6 +48,15 @@ def settle_heap() -> None:
             gc.collect()
             gc.freeze()
             _settled_modules = len(sys.modules)
+
+
+def _keep_keras_state() -> None:
+    from streamlit.runtime.scriptrunner import script_runner
+
+    script_runner._clean_problem_modules = lambda: None
+
+
+_keep_keras_state()
 
 
 def run_through_navigation() -> None:

@@ -11,7 +11,7 @@ from app_support.model_source import ModelChoice, load_path
 from app_support.render import picture
 from cnnviz import cam, display, features
 from cnnviz.errors import InvalidInput
-from cnnviz.predict import predict, prepare_input
+from cnnviz.predict import class_probabilities, predict, prepare_input
 
 METHOD_LABELS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "scorecam": "Score-CAM", "saliency": "Saliency"}
 BIG_MODEL = 2_000_000  # parameters: above this, Score-CAM is off by default (one forward pass per channel)
@@ -67,7 +67,7 @@ def show_steps(steps) -> None:
 
 
 def prediction_line(model, choice: ModelChoice, image) -> int:
-    probabilities = model.predict(image[None], verbose=0)[0]
+    probabilities = class_probabilities(model, image[None])[0]
     verdict = predict(probabilities, choice.class_names, stats=choice.stats, image=image)
     top = ", ".join(f"{name}: {p:.0%}" for name, p in verdict.top)
     (st.success if verdict.sure else st.warning)(

@@ -14,7 +14,7 @@ from app_support.model_source import ModelChoice
 from app_support.render import picture
 from cnnviz import cam, datasets, display, images
 from cnnviz.errors import InvalidInput
-from cnnviz.predict import predict, prepare_input
+from cnnviz.predict import class_probabilities, predict, prepare_input
 
 
 def top_chart(verdict) -> go.Figure:
@@ -34,7 +34,7 @@ def explain_one(model, choice: ModelChoice, image: np.ndarray, name: str, *, k: 
         st.error(f"{name}: {error}")
         return
     show_steps(steps)
-    probabilities = model.predict(prepared[None], verbose=0)[0]
+    probabilities = class_probabilities(model, prepared[None])[0]
     verdict = predict(probabilities, choice.class_names, k=k, stats=choice.stats, image=prepared)
     left, right = st.columns(2)
     with left:
@@ -66,7 +66,7 @@ def many(model, choice: ModelChoice, files) -> None:
         except InvalidInput as error:
             rows.append({"image": None, "file": file.name, "prediction": "", "confidence": None, "note": str(error)})
             continue
-        probabilities = model.predict(prepared[None], verbose=0)[0]
+        probabilities = class_probabilities(model, prepared[None])[0]
         verdict = predict(probabilities, choice.class_names, stats=choice.stats, image=prepared)
         rows.append(
             {

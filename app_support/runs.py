@@ -4,6 +4,7 @@ session's identity for them."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import threading
 import time
@@ -59,6 +60,10 @@ class Departures:
                 with self._lock:
                     self._seen.pop(owner_key, None)
                 gone += 1
+        if gone:
+            # What they left (sessions, models, pictures) is mostly reference cycles; with Streamlit's
+            # collection after every run turned off (.streamlit/config.toml), collect once here.
+            gc.collect()
         return gone
 
     def _loop(self, every_s: float) -> None:

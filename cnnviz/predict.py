@@ -34,6 +34,13 @@ class InputStats:
         return cls(float(means.mean()), float(max(means.std(), 1.0)))
 
 
+def class_probabilities(model, images: np.ndarray) -> np.ndarray:
+    """The model's output for a small batch, (N, classes) float32. A direct call, not `model.predict`:
+    for one picture that is 7 ms instead of 54 (predict builds a dataset iterator and a compiled
+    function for every new model), the same numbers."""
+    return np.asarray(model(np.asarray(images), training=False), dtype=np.float32)
+
+
 def predict(probabilities, class_names, *, k: int = 3, stats: InputStats | None = None, image=None) -> Prediction:
     """Top-k classes of one probability vector, with a 'not sure' verdict and its reason."""
     probabilities = np.asarray(probabilities, dtype=np.float64).ravel()

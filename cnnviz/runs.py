@@ -10,6 +10,7 @@ workers into `Run` records, which the app reads; nothing here touches Streamlit.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import multiprocessing as mp
 import shutil
@@ -131,6 +132,10 @@ def _worker_main(conn, stop_event) -> None:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Below the web server: on a machine with few cores a class's clicks come before the training
+    # runs (which take whatever the server leaves, so they are as fast as before when nobody clicks).
+    with contextlib.suppress(OSError):
+        os.nice(10)
     import keras  # noqa: F401 - the slow import happens while the worker waits as a spare
 
     conn.send({"kind": "ready"})

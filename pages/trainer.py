@@ -45,10 +45,12 @@ if data is not None:
 
 st.subheader("4. Runs")
 runs = manager.runs_for(owner())
-active = [run.id for run in runs if not run.done]
+# Which runs train and which wait, as this page was drawn: the live panel redraws the whole page when
+# that changes, so it can switch between polling fast (curves growing) and slowly (a queue position).
+phase = tuple((run.id, run.state == "queued") for run in runs if not run.done)
 
 
-def live_runs(was_active: list[str]) -> None:
+def live_runs(was: tuple) -> None:
     """The runs panel: status, curves, stop, results, comparison."""
     runs = manager.runs_for(owner())
     if not runs:
@@ -62,7 +64,8 @@ def live_runs(was_active: list[str]) -> None:
     view.run_status(run)
     if not run.done and st.button("Stop", key="trainer_stop", icon=":material/stop:"):
         manager.stop(run.id, owner())
-    view.live_curves(run)
+    if run.state != "queued":  # a waiting run has no curves yet
+        view.live_curves(run)
     if run.done:
         data = run_dataset(run)
         view.results(run, data)
@@ -78,23 +81,32 @@ def live_runs(was_active: list[str]) -> None:
         left, right = st.columns(2)
         left.plotly_chart(view.charts.compare(chosen_runs, "accuracy"), key="compare_acc")
         right.plotly_chart(view.charts.compare(chosen_runs, "loss"), key="compare_loss")
-    if was_active and not any(not r.done for r in runs):
-        st.rerun(scope="app")  # the last run ended: stop refreshing, show its results everywhere
+    if was and tuple((r.id, r.state == "queued") for r in runs if not r.done) != was:
+        st.rerun(scope="app")  # a run left the queue or ended: poll at the new pace, show results everywhere
 
 
-# Two fragments rather than one with a changing `run_every`: an idle page does not poll the server.
+# Three fragments rather than one with a changing `run_every`: an idle page does not poll the server,
+# and forty students waiting in the queue do not redraw empty charts every second.
 @st.fragment(run_every=1.0)
-def live_runs_refreshing(was_active: list[str]) -> None:
+def live_runs_training(was: tuple) -> None:
     """Redrawn every second while a run trains: the curves grow as the worker reports."""
-    live_runs(was_active)
+    live_runs(was)
+
+
+@st.fragment(run_every=3.0)
+def live_runs_queued(was: tuple) -> None:
+    """Every run of this session waits for a free trainer: only the queue position changes."""
+    live_runs(was)
 
 
 @st.fragment
 def live_runs_idle() -> None:
-    live_runs([])
+    live_runs(())
 
 
-if active:
-    live_runs_refreshing(active)
-else:
+if not phase:
     live_runs_idle()
+elif all(queued for _, queued in phase):
+    live_runs_queued(phase)
+else:
+    live_runs_training(phase)

@@ -40,6 +40,17 @@ def test_home_page_runs_and_links_every_page():
     assert not at.exception and at.title[0].value == "Trainer"
 
 
+def test_script_runs_leave_keras_state_alone():
+    """Streamlit calls keras.backend.clear_session() after each run when Keras is imported; the app
+    turns that off (app_support.boot): process-wide, it would reset every other session's Keras."""
+    import keras
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    first = keras.backend.get_uid("cnnviz_probe")
+    at.run()
+    assert keras.backend.get_uid("cnnviz_probe") == first + 1
+
+
 def test_home_page_and_library_do_not_import_tensorflow():
     script = (
         "import sys\n"
@@ -200,6 +211,29 @@ def test_trainer_run_survives_reruns_and_finishes():
         assert not at.exception, [e.message for e in at.exception]
     assert len(at.selectbox(key="trainer_run").options) == 1  # reruns did not duplicate the run
     assert any(m.label == "Test accuracy" for m in at.metric)
+
+
+def test_trainer_queued_run_shows_its_place_without_charts_then_trains():
+    from app_support.runs import run_manager
+
+    manager = run_manager()  # the server's own (cached resource), shared with the page
+    at = trainer()
+    at.selectbox(key="trainer_dataset").set_value("shapes").run()
+    at.number_input(key="trainer_epochs_shapes").set_value(1).run()
+    manager.max_active = 0  # every trainer busy: the run waits
+    try:
+        at.button(key="trainer_train").click().run()
+        assert any("number 1 in the queue" in info.value for info in at.info), [i.value for i in at.info]
+        assert not at.get("plotly_chart")  # nothing to draw yet, so nothing redrawn every poll
+    finally:
+        manager.max_active = 2
+    deadline = time.monotonic() + 120
+    while not any("Finished" in s.value for s in at.success):
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(1)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+    assert len(at.get("plotly_chart")) >= 2  # the curves, once it trained
 
 
 def test_trainer_refuses_a_broken_architecture_and_settings():

@@ -84,3 +84,14 @@ def test_model_layers_are_named_and_take_raw_pixels(tf):
     assert names[:3] == ["image", "rescale", "conv1"] and names[-1] == "output"
     probabilities = model.predict(np.full((2, 28, 28, 1), 255, np.uint8), verbose=0)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_class_probabilities_equal_predict(tf):
+    from cnnviz.predict import class_probabilities
+
+    model = models.build_model(models.preset("mnist-cnn", (28, 28, 1)), (28, 28, 1), 10)
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
+    direct = class_probabilities(model, images)
+    assert direct.shape == (3, 10) and direct.dtype == np.float32
+    np.testing.assert_allclose(direct, model.predict(images, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(direct.sum(axis=1), 1.0, atol=1e-5)
