@@ -1,14 +1,19 @@
-"""A full classroom on one server: forty students at once, each in their own browser session (one
-Chromium, a context per student, on loopback), for three rounds.
+"""A full classroom on one server: forty students at once, each in their own session, for three rounds,
+on loopback.
 
-Each student: opens the Convolution Lab and uploads a picture of their own, changes the kernel
-(timed: a non-training interaction while other students' runs train), trains a small CNN in the
-Trainer (timed: how long it waited in the queue), opens it in Inside the Network and computes its
-heatmap, checks that the model list holds only their own run, and leaves. The server's memory
-(its process plus the training workers) is sampled throughout, and again after everyone left
-and the server let their sessions and runs go.
+Each student: opens the Convolution Lab and uploads a picture of their own, changes the kernel, trains
+a small CNN in the Trainer (timed: how long it waited in the queue), opens it in Inside the Network
+(the model's prediction and feature maps) and its heatmaps, checks that the model list holds only
+their own run, and leaves. The upload, kernel, model and heatmap steps are timed: non-training
+interactions while other students' runs train. The server's memory (its process plus the training
+workers) is sampled throughout, and again after everyone left and the server let their sessions and
+runs go.
 
-Run: python bench/load.py [--students 40] [--rounds 3]   (prints tables, then RESULT lines)
+Students speak Streamlit's own websocket protocol by default (bench/stclient.py: the same messages a
+browser sends, the pictures fetched as an <img> would), because forty Chromium renderers would take
+the two cores from the server being measured; `--client browser` runs them as Chromium contexts.
+
+Run: python bench/load.py [--students 40] [--rounds 3] [--client protocol|browser]
 The server runs with server.disconnectedSessionTTL=10 so that departures are noticed within a
 minute instead of three; nothing else differs from `streamlit run app.py`.
 """
