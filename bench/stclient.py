@@ -180,11 +180,16 @@ class StreamlitSession:
         state.is_auto_rerun = auto
         widgets = {**self.values, **({trigger.id: trigger} if trigger else {})}
         state.widget_states.widgets.extend(widgets.values())
-        kind = bool(fragment_id)
-        finished = self._finished[kind]
+        before = dict(self._finished)
         await self._socket.send(message.SerializeToString())
-        if not auto:  # wait for a run of the kind asked for (an auto-rerun may finish in between)
-            await self.wait_for(lambda: self._finished[kind] > finished and not self.running, timeout)
+        if not auto:
+            # Wait for a run of the kind asked for, or a full run (which a fragment's st.rerun(scope="app")
+            # becomes); a fragment's auto-rerun finishing in between does not end a full run's wait.
+            def done() -> bool:
+                fragment_done = bool(fragment_id) and self._finished[True] > before[True]
+                return (fragment_done or self._finished[False] > before[False]) and not self.running
+
+            await self.wait_for(done, timeout)
 
     async def _auto_rerun_loop(self) -> None:
         """The frontend's timers for `st.fragment(run_every=...)`."""

@@ -64,8 +64,8 @@ def live_runs(was: tuple) -> None:
     view.run_status(run)
     if not run.done and st.button("Stop", key="trainer_stop", icon=":material/stop:"):
         manager.stop(run.id, owner())
-    if run.state != "queued":  # a waiting run has no curves yet
-        view.live_curves(run)
+    if run.state != "queued" and not (run.done and not run.batches and not run.epochs):
+        view.live_curves(run)  # not for a run still waiting, or one cancelled before it began: nothing to draw
     if run.done:
         data = run_dataset(run)
         view.results(run, data)

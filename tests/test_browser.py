@@ -125,7 +125,9 @@ def test_trainer_streams_curves_and_stops(page, app_url, artifacts):
         ".some(p => (p.data || []).reduce((n, t) => n + (t.x || []).length, 0) >= 3)",
         timeout=20_000,
     )
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    # In one step: the panel redraws every second, and a chart replaced between finding it and
+    # scrolling to it would be 'not attached to the DOM'.
+    page.evaluate("() => document.querySelector('.js-plotly-plot')?.scrollIntoView()")
     page.screenshot(path=artifacts / "trainer_live.png", full_page=True)
     page.get_by_role("button", name="Stop").click()
     page.get_by_text(re.compile(r"Stopped\. Stopped on request")).wait_for(timeout=15_000)
