@@ -40,7 +40,9 @@ def choose_inputs(choice: ModelChoice, shape, prefix: str) -> list[tuple[str, np
             list(range(count)),
             default=[0],
             max_selections=3,
-            key=f"{prefix}_test_images",
+            # One selection per model: the browser sends a selection by its labels ("#0: 7"), which
+            # another model's test set does not have, and the page would be left with no input.
+            key=f"{prefix}_test_images_{choice.title}",
             format_func=lambda i: f"#{i}: {choice.class_names[choice.dataset.y_test[i]]}",
         )
         return [

@@ -153,6 +153,22 @@ async def go_to(page, title: str) -> None:
     await page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
 
 
+async def watch_run(page_text, clicked: float) -> float:
+    """Read the Trainer's text (`await page_text()`) every half second until the run ends; returns how
+    long it waited in the queue. Raises if it failed or did not finish in 15 minutes."""
+    left_queue = None
+    while time.monotonic() < clicked + 900:
+        text = await page_text()
+        if left_queue is None and "in the queue" not in text and re.search(r"Starting|Training, epoch|Finished", text):
+            left_queue = time.monotonic()
+        if re.search(r"Run \d+[^\n]*: (Finished|Stopped|Reached)", text) or "Test accuracy" in text:
+            return (left_queue or time.monotonic()) - clicked
+        if re.search(r": (Crashed|Failed|Diverged)", text):
+            raise RuntimeError("the run failed: " + text[-300:])
+        await asyncio.sleep(0.5)
+    raise TimeoutError("the run did not finish in 15 minutes")
+
+
 async def student(browser, url: str, index: int, result: dict) -> None:
     context = await browser.new_context(viewport={"width": 1300, "height": 1000})
     page = await context.new_page()
@@ -184,25 +200,7 @@ async def student(browser, url: str, index: int, result: dict) -> None:
         await idle(page)
         clicked = time.monotonic()
         await page.get_by_test_id("stBaseButton-primary").filter(has_text="Train").click()
-        left_queue = None
-        deadline = clicked + 900
-        while time.monotonic() < deadline:
-            text = await page.locator("body").inner_text()
-            if (
-                left_queue is None
-                and "in the queue" not in text
-                and re.search(r"Starting|Training, epoch|Finished", text)
-            ):
-                left_queue = time.monotonic()
-            if re.search(r"Run \d+[^\n]*: (Finished|Stopped|Reached)", text) or "Test accuracy" in text:
-                left_queue = left_queue or time.monotonic()
-                break
-            if re.search(r": (Crashed|Failed|Diverged)", text):
-                raise RuntimeError("the run failed: " + text[-300:])
-            await page.wait_for_timeout(500)
-        else:
-            raise TimeoutError("the run did not finish in 15 minutes")
-        result["queue_wait_s"] = left_queue - clicked
+        result["queue_wait_s"] = await watch_run(lambda: page.locator("body").inner_text(), clicked)
         result["train_total_s"] = time.monotonic() - clicked
 
         step = "inside"
@@ -222,6 +220,7 @@ async def student(browser, url: str, index: int, result: dict) -> None:
     except Exception as error:  # one student's failure is a result, not the end of the bench
         result["error"] = f"{step}: {type(error).__name__}: {str(error)[:200]}"
         result["ok"] = False
+        await page.screenshot(path=ROOT / "artifacts" / f"load_student{index}.png", full_page=True)  # what they saw
     finally:
         await context.close()  # the student leaves
 
@@ -257,25 +256,7 @@ async def student_protocol(url: str, index: int, result: dict) -> None:
         await session.set_value("Epochs", double_value=2, timeout=120)
         clicked = time.monotonic()
         await session.click("Train", timeout=120)
-        left_queue = None
-        deadline = clicked + 900
-        while time.monotonic() < deadline:
-            text = session.text()
-            if (
-                left_queue is None
-                and "in the queue" not in text
-                and re.search(r"Starting|Training, epoch|Finished", text)
-            ):
-                left_queue = time.monotonic()
-            if re.search(r"Run \d+[^\n]*: (Finished|Stopped|Reached)", text) or "Test accuracy" in text:
-                left_queue = left_queue or time.monotonic()
-                break
-            if re.search(r": (Crashed|Failed|Diverged)", text):
-                raise RuntimeError("the run failed: " + text[-300:])
-            await asyncio.sleep(0.5)
-        else:
-            raise TimeoutError("the run did not finish in 15 minutes")
-        result["queue_wait_s"] = left_queue - clicked
+        result["queue_wait_s"] = await watch_run(session.page_text, clicked)
         result["train_total_s"] = time.monotonic() - clicked
 
         step = "inside"

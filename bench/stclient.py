@@ -152,6 +152,9 @@ class StreamlitSession:
                 parts.extend(element.selectbox.options)
         return "\n".join(parts)
 
+    async def page_text(self) -> str:
+        return self.text()
+
     def options(self, label: str) -> list[str]:
         for _, element in self.elements.values():
             if element.WhichOneof("type") == "selectbox" and element.selectbox.label == label:

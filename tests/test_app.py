@@ -261,7 +261,7 @@ def test_inside_opens_the_default_model_on_a_test_image():
 
 def test_inside_with_three_test_images_and_the_filters():
     at = AppTest.from_file(str(ROOT / "pages" / "inside.py"), default_timeout=120).run()
-    at.multiselect(key="inside_test_images").set_value([0, 1, 2]).run()
+    next(m for m in at.multiselect if m.label.startswith("Test images")).set_value([0, 1, 2]).run()
     at.session_state["inside_view"] = "filters"
     at.run()
     assert not at.exception, [e.message for e in at.exception]
