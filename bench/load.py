@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import re
@@ -220,7 +221,8 @@ async def student(browser, url: str, index: int, result: dict) -> None:
     except Exception as error:  # one student's failure is a result, not the end of the bench
         result["error"] = f"{step}: {type(error).__name__}: {str(error)[:200]}"
         result["ok"] = False
-        await page.screenshot(path=ROOT / "artifacts" / f"load_student{index}.png", full_page=True)  # what they saw
+        with contextlib.suppress(Exception):  # what they saw, if the page can still show it
+            await page.screenshot(path=ROOT / "artifacts" / f"load_student{index}.png", full_page=True)
     finally:
         await context.close()  # the student leaves
 
@@ -283,25 +285,23 @@ async def student_protocol(url: str, index: int, result: dict) -> None:
 
 async def one_round(url: str, students: int, stagger_s: float, client: str) -> list[dict]:
     results = [{"index": i} for i in range(students)]
-    if client == "protocol":
 
+    async def everyone(visit) -> None:
         async def arrive(i: int) -> None:
             await asyncio.sleep(i * stagger_s)
-            await student_protocol(url, i, results[i])
+            await visit(i, results[i])
 
         await asyncio.gather(*(arrive(i) for i in range(students)))
+
+    if client == "protocol":
+        await everyone(lambda i, result: student_protocol(url, i, result))
         return results
 
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-        async def arrive_in_browser(i: int) -> None:
-            await asyncio.sleep(i * stagger_s)
-            await student(browser, url, i, results[i])
-
-        await asyncio.gather(*(arrive_in_browser(i) for i in range(students)))
+        await everyone(lambda i, result: student(browser, url, i, result))
         await browser.close()
     return results
 

@@ -120,19 +120,23 @@ class StreamlitSession:
 
     # --- what the page shows ----------------------------------------------------------------------
 
-    def widget(self, label: str) -> tuple[str, str]:
-        """(widget id, fragment id) of the widget whose label is `label`."""
+    def _labelled(self, label: str) -> tuple[str, object]:
+        """(fragment id, widget proto) of the widget whose label is `label`."""
         for fragment, element in self.elements.values():
             kind = element.WhichOneof("type")
             proto = getattr(element, kind) if kind else None
             if getattr(proto, "label", None) == label and getattr(proto, "id", ""):
-                return proto.id, fragment
+                return fragment, proto
         raise LookupError(f"no widget labelled {label!r} on the page")
+
+    def widget(self, label: str) -> tuple[str, str]:
+        """(widget id, fragment id) of the widget whose label is `label`."""
+        fragment, proto = self._labelled(label)
+        return proto.id, fragment
 
     def image_url(self, caption_prefix: str) -> str:
         """The URL of the first picture whose caption starts with `caption_prefix` ('' if none)."""
-        for _, element in sorted(self.elements.items()):
-            _, element = element
+        for _, (_, element) in sorted(self.elements.items()):
             if element.WhichOneof("type") == "imgs":
                 for image in element.imgs.imgs:
                     if image.caption.startswith(caption_prefix):
@@ -156,10 +160,8 @@ class StreamlitSession:
         return self.text()
 
     def options(self, label: str) -> list[str]:
-        for _, element in self.elements.values():
-            if element.WhichOneof("type") == "selectbox" and element.selectbox.label == label:
-                return list(element.selectbox.options)
-        raise LookupError(f"no selectbox labelled {label!r}")
+        """The options of the selectbox labelled `label`."""
+        return list(self._labelled(label)[1].options)
 
     async def wait_for(self, predicate: Callable[[], object], timeout: float):
         """Wait until `predicate()` is truthy (checked after every message); returns its value."""

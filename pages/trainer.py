@@ -44,10 +44,15 @@ if data is not None:
             st.session_state["trainer_run"] = run.id
 
 st.subheader("4. Runs")
-runs = manager.runs_for(owner())
-# Which runs train and which wait, as this page was drawn: the live panel redraws the whole page when
-# that changes, so it can switch between polling fast (curves growing) and slowly (a queue position).
-phase = tuple((run.id, run.state == "queued") for run in runs if not run.done)
+
+
+def phase_of(runs) -> tuple:
+    """Which runs train and which wait. The live panel redraws the whole page when this changes from
+    what the page was drawn with, so it can poll fast (curves growing) or slowly (a queue position)."""
+    return tuple((run.id, run.state == "queued") for run in runs if not run.done)
+
+
+phase = phase_of(manager.runs_for(owner()))
 
 
 def live_runs(was: tuple) -> None:
@@ -81,7 +86,7 @@ def live_runs(was: tuple) -> None:
         left, right = st.columns(2)
         left.plotly_chart(view.charts.compare(chosen_runs, "accuracy"), key="compare_acc")
         right.plotly_chart(view.charts.compare(chosen_runs, "loss"), key="compare_loss")
-    if was and tuple((r.id, r.state == "queued") for r in runs if not r.done) != was:
+    if was and phase_of(runs) != was:
         st.rerun(scope="app")  # a run left the queue or ended: poll at the new pace, show results everywhere
 
 
