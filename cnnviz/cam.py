@@ -21,7 +21,30 @@ from cnnviz.errors import InvalidInput
 from cnnviz.features import _as_batch, _node, layer_input, layer_output
 
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its `_map_layers`
 EPS = 1e-8
+
+
+def _map_layers(model) -> list[tuple[str, object, tuple]]:
+    """(name, layer, (H, W, C)) of every layer with a feature map, in order (see `conv_layers`)."""
+    import keras
+
+    if model in _LAYERS:
+        return _LAYERS[model]
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.Model):
+            found += [
+                (f"{layer.name}/{name}", inner, shape) for name, inner, shape in _map_layers(layer) if "/" not in name
+            ]
+        elif ".preprocessing." not in type(layer).__module__:
+            shape = tuple(layer_output(model, layer).shape[1:])
+            if len(shape) == 3:
+                found.append((layer.name, layer, shape))
+    _LAYERS[model] = found
+    return found
 
 
 def conv_layers(model) -> list[str]:
@@ -31,26 +54,48 @@ def conv_layers(model) -> list[str]:
     'base/layer'. Preprocessing layers (rescaling, augmentation) are left out: they pass no
     gradient, and a map of the input itself says nothing about the model.
     """
-    import keras
+    return [name for name, _, _ in _map_layers(model)]
 
-    names = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        if isinstance(layer, keras.Model):
-            names += [f"{layer.name}/{inner}" for inner in conv_layers(layer) if "/" not in inner]
-        elif ".preprocessing." not in type(layer).__module__ and len(layer_output(model, layer).shape) == 4:
-            names.append(layer.name)
-    return names
+
+def map_shape(model, layer: str) -> tuple[int, int, int]:
+    """(H, W, C) of the feature map of `layer`, named as `conv_layers` names it."""
+    for name, _, shape in _map_layers(model):
+        if name == layer:
+            return shape
+    raise InvalidInput(f"The model has no layer with a feature map named {layer!r}.")
 
 
 def last_conv_layer(model) -> str:
-    """The last layer with a 4-D (feature map) output, also inside a nested base model: where CAMs
-    look by default."""
-    names = conv_layers(model)
-    if not names:
+    """Where CAMs look by default: the output of the last convolution, also inside a nested base model.
+
+    That is the last convolution layer, followed through the layers after it that keep its map
+    (batch norm, activation, residual add: MobileNetV2's Conv_1 -> Conv_1_bn -> out_relu), as the
+    Grad-CAM paper and the keras.io example take it (Xception's 'block14_sepconv2_act'). Not a
+    pooling layer after it: on the shipped MNIST model that would be 5x5 instead of conv2's 11x11,
+    a coarser map of the same evidence. A model without convolutions gets its last feature map.
+    """
+    import keras
+
+    found = _map_layers(model)
+    if not found:
         raise InvalidInput("This model has no layer with a feature map (H, W, C) output, so no class-activation map.")
-    return names[-1]
+    kinds = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D)
+    convolutions = [i for i, (_, layer, _) in enumerate(found) if isinstance(layer, kinds)]
+    if not convolutions:
+        return found[-1][0]
+    i = convolutions[-1]
+    while i + 1 < len(found) and found[i + 1][2] == found[i][2]:
+        i += 1
+    return found[i][0]
+
+
+def heat_colorbar(*, width: int = 256, height: int = 12) -> np.ndarray:
+    """The colours `overlay` paints, as a bar: 0 (blue, no evidence for the class) on the left to
+    1 (red, the most) on the right. (height, width, 3) uint8."""
+    import cv2
+
+    ramp = np.linspace(0, 255, width).round().astype(np.uint8)[None]  # (1, width)
+    return np.repeat(cv2.applyColorMap(ramp, cv2.COLORMAP_JET)[..., ::-1], height, axis=0)
 
 
 def _get(model, name: str):

@@ -154,6 +154,29 @@ def tile(images: list[np.ndarray], *, columns: int = 4, gap: int = 4, fill: int 
     return grid
 
 
+def tile_at(
+    x: float, y: float, *, shown: tuple[float, float], tile_shape: tuple[int, int], count: int, columns: int, gap: int
+) -> int | None:
+    """Which tile of a `tile` grid a click at (x, y) fell on, or None (past the last tile, off the grid).
+
+    (x, y) are pixels of the grid as shown, `shown` its (width, height) on screen: whatever it was
+    enlarged or scaled by, the click is first taken back to the grid's own pixels. `tile_shape` is
+    one tile's (height, width); `count`, `columns` and `gap` are those `tile` laid out. A click on
+    the gap after a tile counts as that tile (a 1-pixel gap is narrower than a finger).
+    """
+    height, width = tile_shape
+    cols = min(columns, count)
+    rows = -(-count // columns)
+    grid_width, grid_height = cols * (width + gap) - gap, rows * (height + gap) - gap
+    if shown[0] <= 0 or shown[1] <= 0 or count <= 0:
+        return None
+    gx, gy = x * grid_width / shown[0], y * grid_height / shown[1]  # (column, row) in grid pixels
+    if not (0 <= gx < grid_width and 0 <= gy < grid_height):
+        return None
+    index = int(gy // (height + gap)) * columns + int(gx // (width + gap))
+    return index if index < count else None
+
+
 def zoom_window(image: np.ndarray, top: int, left: int, height: int, width: int, *, margin: int = 4) -> np.ndarray:
     """An enlarged crop around a kernel window, with the window outlined; positions outside the
     image (padding) are drawn as a grey checkerboard so they read as 'not part of the picture'."""

@@ -100,15 +100,45 @@ def normalize_channel(channel: np.ndarray, mode: str = "tutorial") -> np.ndarray
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def channel_grid(activation: np.ndarray, *, mode: str = "tutorial", columns: int = 8, max_channels: int = 64):
-    """Every channel of an (H, W, C) activation as a grid of normalised tiles (uint8 RGB)."""
-    from cnnviz.display import tile
+GRID_COLUMNS, GRID_GAP = 8, 1  # the layout of `channel_grid`, which a click on the grid is mapped back through
+
+
+def channel_image(channel: np.ndarray, mode: str = "tutorial", *, limit: float | None = None) -> np.ndarray:
+    """One (H, W) activation map drawn in `mode`: 'tutorial' or 'minmax' as `normalize_channel`
+    ((H, W) uint8), or 'signed': red positive, white 0, blue negative up to +-`limit`
+    ((H, W, 3) uint8; default limit: `display.signed_limit` of this channel)."""
+    from cnnviz.display import to_signed
+
+    if mode == "signed":
+        return to_signed(channel, limit=limit)
+    return normalize_channel(channel, mode)
+
+
+def channel_grid(
+    activation: np.ndarray,
+    *,
+    mode: str = "tutorial",
+    columns: int = GRID_COLUMNS,
+    max_channels: int = 64,
+    limit: float | None = None,
+):
+    """Every channel of an (H, W, C) activation as a grid of tiles (uint8 RGB), `columns` wide with
+    `GRID_GAP` pixels between tiles.
+
+    'tutorial' and 'minmax' stretch each channel on its own (its pattern, not its size); 'signed'
+    draws every channel on one scale, +-`limit` (default: `display.signed_limit` of the channels
+    shown), so a colour bar can say what the colours mean and a weak channel looks weak.
+    """
+    from cnnviz.display import signed_limit, tile
 
     activation = np.asarray(activation)
     if activation.ndim != 3:
         raise InvalidInput(f"A channel grid needs an (H, W, C) activation, got shape {activation.shape}.")
     channels = min(activation.shape[2], max_channels)
-    return tile([normalize_channel(activation[..., c], mode) for c in range(channels)], columns=columns, gap=1)
+    if mode == "signed" and limit is None:
+        limit = signed_limit(activation[..., :channels])
+    tiles = [channel_image(activation[..., c], mode, limit=limit) for c in range(channels)]
+    return tile(tiles, columns=columns, gap=GRID_GAP)
 
 
 def filter_similarity(filters: np.ndarray) -> list[tuple[str, float]]:

@@ -67,6 +67,29 @@ def test_channel_normalisation_is_the_tutorials():
     assert features.channel_grid(np.zeros((4, 4, 10)), columns=5).shape == (9, 24, 3)
 
 
+def test_signed_channel_grid_draws_every_channel_on_one_scale():
+    from cnnviz import display
+
+    activation = np.zeros((2, 3, 2), dtype=np.float32)
+    activation[0, 0] = [2.0, 1.0]  # channel 0 twice as strong as channel 1
+    activation[1, 2] = [-2.0, -1.0]
+    grid = features.channel_grid(activation, mode="signed", limit=2.0)
+    assert grid.shape == (2, 3 * 2 + features.GRID_GAP, 3)
+    lut = display.colormap_lut("RdBu_r")
+    np.testing.assert_array_equal(grid[0, 0], lut[255])  # +2 at the limit: the reddest red
+    np.testing.assert_array_equal(grid[0, 3 + features.GRID_GAP], lut[191])  # +1: (1 / 2 + 1) * 127.5
+    np.testing.assert_array_equal(grid[1, 2], lut[0])  # -2: the bluest blue
+    # Without a limit: one for all channels shown (the 99.5th percentile of the magnitudes).
+    limit = display.signed_limit(activation)
+    np.testing.assert_array_equal(
+        features.channel_grid(activation, mode="signed"), features.channel_grid(activation, mode="signed", limit=limit)
+    )
+    assert features.channel_image(activation[..., 1], "signed", limit=2.0).shape == (2, 3, 3)
+    np.testing.assert_array_equal(
+        features.channel_image(activation[..., 1], "minmax"), [[255, 127, 127], [127, 127, 0]]
+    )
+
+
 @pytest.mark.parametrize("method", [*cam.METHODS, "saliency"])
 def test_every_method_points_at_the_evidence(trained, method):
     x, y, boxes = make_images(60, seed=2)
@@ -167,3 +190,44 @@ def test_overlay_blends_jet_colours():
     assert out.shape == (10, 10, 3) and out.dtype == np.uint8
     assert out[5, 5, 0] > out[0, 0, 0]  # hot (red) in the middle, cold (blue) at the corner
     assert out[0, 0, 2] > out[0, 0, 0]
+
+
+def test_heat_colorbar_is_the_overlay_colours():
+    bar = cam.heat_colorbar()
+    assert bar.shape == (12, 256, 3) and bar.dtype == np.uint8
+    black = np.zeros((4, 4), dtype=np.uint8)
+    cold = cam.overlay(black, np.zeros((4, 4), np.float32), opacity=1.0)[0, 0]
+    hot = cam.overlay(black, np.ones((4, 4), np.float32), opacity=1.0)[0, 0]
+    np.testing.assert_array_equal(bar[0, 0], cold)
+    np.testing.assert_array_equal(bar[0, -1], hot)
+    assert cold.tolist() == [0, 0, 128] and hot.tolist() == [128, 0, 0]  # OpenCV's JET: dark blue to dark red
+
+
+def test_the_default_layer_is_the_last_convolution_not_the_pooling_after_it(tf):
+    """The shipped model's shape: conv -> pool -> conv (11x11) -> pool (5x5) -> dense. Grad-CAM
+    looks at conv2's 11x11 map; through batch norm and activation layers that keep the map, it
+    takes the block's output, as keras.io does."""
+    import keras
+
+    inputs = keras.Input((28, 28, 1))
+    h = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(inputs)
+    h = keras.layers.MaxPooling2D(name="pool1")(h)
+    h = keras.layers.Conv2D(8, 3, activation="relu", name="conv2")(h)
+    h = keras.layers.MaxPooling2D(name="pool2")(h)
+    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(h))
+    plain = keras.Model(inputs, outputs)
+    assert cam.conv_layers(plain) == ["conv1", "pool1", "conv2", "pool2"]
+    assert cam.last_conv_layer(plain) == "conv2"
+    assert cam.map_shape(plain, "conv2") == (11, 11, 8) and cam.map_shape(plain, "pool2") == (5, 5, 8)
+    with pytest.raises(InvalidInput, match="conv9"):
+        cam.map_shape(plain, "conv9")
+
+    h = keras.layers.Conv2D(8, 3, name="conv")(inputs)
+    h = keras.layers.BatchNormalization(name="bn")(h)
+    h = keras.layers.ReLU(name="relu")(h)
+    h = keras.layers.MaxPooling2D(name="pool")(h)
+    block = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(h)))
+    assert cam.last_conv_layer(block) == "relu"
+
+    h = keras.layers.MaxPooling2D(name="only_pool")(inputs)  # no convolution at all: the last map
+    assert cam.last_conv_layer(keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(h)))) == "only_pool"

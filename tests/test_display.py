@@ -3,7 +3,17 @@
 import numpy as np
 import pytest
 
-from cnnviz.display import colorbar, enlarge, highlight_window, render, tile, to_clipped, to_minmax, to_signed
+from cnnviz.display import (
+    colorbar,
+    enlarge,
+    highlight_window,
+    render,
+    tile,
+    tile_at,
+    to_clipped,
+    to_minmax,
+    to_signed,
+)
 from cnnviz.errors import InvalidInput
 
 
@@ -56,6 +66,28 @@ def test_tile():
     assert grid.shape == (4 * 2 + 2, 4 * 3 + 4, 3)
     with pytest.raises(InvalidInput):
         tile([])
+
+
+def test_tile_at_finds_the_tile_under_a_click_on_the_enlarged_grid():
+    # 5 tiles of 4x6 (height x width), 3 columns, gap 2: the grid is 10 rows by 22 columns of pixels.
+    tiles = [np.full((4, 6), 10 * (n + 1), np.uint8) for n in range(5)]
+    grid = enlarge(tile(tiles, columns=3, gap=2), min_side=30)  # shown 3x larger: 30 x 66
+    layout = {"tile_shape": (4, 6), "count": 5, "columns": 3, "gap": 2}
+    shown = (grid.shape[1], grid.shape[0])
+    for n in range(5):  # the centre of every tile, on screen, takes us back to that tile
+        row, col = divmod(n, 3)
+        x, y = (col * 8 + 3) * 3, (row * 6 + 2) * 3
+        assert grid[y, x, 0] == 10 * (n + 1)
+        assert tile_at(x, y, shown=shown, **layout) == n
+    assert tile_at(0, 0, shown=shown, **layout) == 0
+    assert tile_at(6 * 3 + 1, 0, shown=shown, **layout) == 0  # the gap after tile 0 counts as tile 0
+    assert tile_at(8 * 3, 0, shown=shown, **layout) == 1  # first pixel of tile 1
+    assert tile_at(20 * 3, 8 * 3, shown=shown, **layout) is None  # the empty sixth cell
+    assert tile_at(66, 5, shown=shown, **layout) is None  # off the right edge
+    assert tile_at(-1, 5, shown=shown, **layout) is None
+    # Shown by the browser at half the grid's size (11 x 5): (6, 4) is grid pixel (12, 8), row 1, column 1.
+    assert tile_at(6, 4, shown=(11, 5), **layout) == 4
+    assert tile_at(5, 5, shown=(0, 0), **layout) is None
 
 
 def test_zoom_window_marks_padding():
