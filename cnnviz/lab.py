@@ -15,6 +15,7 @@ from cnnviz.errors import InvalidInput
 from cnnviz.kernels import scale_kernel
 
 POOLS = ("none", "max", "avg")
+CONV_MODES = ("filter", "depthwise")  # how a colour image meets the kernel; see LabConfig.conv_mode
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,18 @@ class LabConfig:
     pool: str = "none"  # 'none', 'max' or 'avg'
     pool_size: int = 2
     pool_stride: int | None = None  # None: the same as pool_size, as in TensorFlow
+    # On a colour image: 'filter' is what a Conv2D layer does (one kernel slice per channel, the three
+    # products summed into one map); 'depthwise' convolves each channel alone (three output maps).
+    conv_mode: str = "filter"
+    bias: float = 0.0  # added to every convolution output, as a Conv2D layer's bias
 
     def __post_init__(self):
         if self.pool not in POOLS:
             raise InvalidInput(f"Pooling {self.pool!r} is not supported; use one of {', '.join(POOLS)}.")
+        if self.conv_mode not in CONV_MODES:
+            raise InvalidInput(f"Mode {self.conv_mode!r} is not supported; use one of {', '.join(CONV_MODES)}.")
+        if not np.isfinite(self.bias) or abs(self.bias) > 1e6:
+            raise InvalidInput("The bias must be a finite number between -1e6 and 1e6.")
 
 
 @dataclass(frozen=True)
@@ -70,14 +79,49 @@ class LabResult:
         return " -> ".join(chain)
 
 
+def as_filter(kernel: np.ndarray, channels: int) -> np.ndarray:
+    """A 2-D kernel repeated on every channel, or a (kh, kw, C) filter as it is: (kh, kw, C)."""
+    kernel = np.asarray(kernel, dtype=np.float32)
+    return kernel if kernel.ndim == 3 else np.repeat(kernel[..., None], channels, axis=2)
+
+
 def run_lab(image: np.ndarray, kernel: np.ndarray, config: LabConfig = LabConfig()) -> LabResult:
-    """Apply the whole Convolution Lab pipeline to uint8 (H, W) or (H, W, 3) `image`."""
-    applied = scale_kernel(kernel, weight=config.weight, normalize=config.normalize)
+    """Apply the whole Convolution Lab pipeline to uint8 (H, W) or (H, W, 3) `image`.
+
+    `kernel` is (kh, kw), or (kh, kw, 3) on a colour image: one slice per channel. On a colour
+    image in 'filter' mode the convolution is one map, as one filter of a Conv2D layer makes.
+    """
     source = np.asarray(image, dtype=np.float32)
+    kernel = np.asarray(kernel)
+    if kernel.ndim == 3 and source.ndim != 3:
+        raise InvalidInput("One kernel slice per channel needs a colour image; choose RGB or one kernel.")
+    if kernel.ndim == 3:
+        slices = [scale_kernel(kernel[..., c], weight=config.weight, normalize=False) for c in range(kernel.shape[2])]
+        applied = np.stack(slices, axis=-1)
+        if config.normalize:  # one filter, normalised as a whole
+            applied = _normalized(applied)
+    else:
+        applied = scale_kernel(kernel, weight=config.weight, normalize=config.normalize)
+    colour_filter = source.ndim == 3 and config.conv_mode == "filter"
     stages = [Stage("input", source, "")]
-    convolved = ops.conv2d(source, applied, stride=config.stride, padding=config.padding)
-    _, formula = ops.output_shape(source.shape, applied.shape, stride=config.stride, padding=config.padding)
-    stages.append(Stage(f"convolution ({config.padding}, stride {config.stride})", convolved, formula))
+    if colour_filter:
+        applied = as_filter(applied, source.shape[2])
+        convolved = ops.conv2d(source, applied, stride=config.stride, padding=config.padding)
+    elif applied.ndim == 3:  # depthwise with a slice per channel
+        planes = [
+            ops.conv2d(source[..., c], applied[..., c], stride=config.stride, padding=config.padding)
+            for c in range(source.shape[2])
+        ]
+        convolved = np.stack(planes, axis=-1)
+    else:
+        convolved = ops.conv2d(source, applied, stride=config.stride, padding=config.padding)
+    if config.bias:
+        convolved = convolved + np.float32(config.bias)
+    _, formula = ops.output_shape(source.shape, applied.shape[:2], stride=config.stride, padding=config.padding)
+    if colour_filter:
+        formula += f", one map: the {source.shape[2]} channels' products are summed"
+    name = "convolution" if source.ndim == 2 else f"convolution ({'one filter' if colour_filter else 'per channel'})"
+    stages.append(Stage(f"{name} ({config.padding}, stride {config.stride})", convolved, formula))
     current = convolved
     if config.postprocess != "none":
         current = ops.postprocess(convolved, config.postprocess)
@@ -92,3 +136,56 @@ def run_lab(image: np.ndarray, kernel: np.ndarray, config: LabConfig = LabConfig
             Stage(f"{config.pool} pool {config.pool_size}x{config.pool_size}, stride {stride}", pooled, formula)
         )
     return LabResult(applied, tuple(stages))
+
+
+def _normalized(kernel: np.ndarray) -> np.ndarray:
+    """`scale_kernel`'s normalisation for a whole (kh, kw, C) filter: by its sum, else its positive sum."""
+    total, positive = float(kernel.sum()), float(kernel[kernel > 0].sum())
+    if abs(total) > 1e-9:
+        return (kernel / total).astype(np.float32)
+    return (kernel / positive).astype(np.float32) if positive > 0 else kernel
+
+
+def suggested_display(kernel: np.ndarray, *, summed_channels: int = 1) -> str:
+    """How to show what `kernel` gives: 'signed' when its weights sum to about 0 (an edge or line
+    detector answers with positive and negative values around 0); 'clipped' 0..255 when they sum to
+    about 1 on one channel (blur, sharpen, identity keep the picture's brightness); else 'minmax'
+    (the 7x7 line kernels sum to 7, a filter summing three channels of a blur reaches 765: clipped,
+    both would be a white wash)."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    total = kernel.sum()
+    if abs(total) <= 0.05 * np.abs(kernel).sum():
+        return "signed"
+    return "clipped" if summed_channels == 1 and abs(total - 1) <= 0.1 else "minmax"
+
+
+def informative_pixel(image: np.ndarray, result: LabResult) -> tuple[int, int]:
+    """An output pixel worth explaining: in the middle half of the output, where the kernel responds
+    most (edge detectors) or, for kernels that keep the picture (sum not about 0), where the input
+    under the window varies most: an edge, not a flat patch whose products are all alike."""
+    import cv2
+
+    values = result.convolved.values
+    score = np.abs(values) if values.ndim == 2 else np.abs(values).sum(axis=2)
+    if suggested_display(result.kernel) != "signed":
+        gray = np.asarray(image, dtype=np.float32)
+        gray = gray.mean(axis=2) if gray.ndim == 3 else gray
+        kh, kw = result.kernel.shape[:2]
+        mean = cv2.blur(gray, (kw, kh))
+        spread = cv2.blur(gray * gray, (kw, kh)) - mean * mean  # the variance under each window
+        score = cv2.resize(spread, (score.shape[1], score.shape[0]), interpolation=cv2.INTER_AREA)
+    height, width = score.shape
+    r0, r1, c0, c1 = height // 4, max(height // 4 + 1, 3 * height // 4), width // 4, max(width // 4 + 1, 3 * width // 4)
+    middle = score[r0:r1, c0:c1]
+    if not np.isfinite(middle).all() or middle.max() <= middle.min():
+        return height // 2, width // 2
+    row, col = np.unravel_index(int(np.argmax(middle)), middle.shape)
+    return int(row + r0), int(col + c0)
+
+
+def rescaled_pixel(pixel: tuple[int, int], old_shape: tuple[int, int], new_shape: tuple[int, int]) -> tuple[int, int]:
+    """The same place in an output whose shape changed (another stride, size or padding), inside it."""
+    return tuple(
+        min(max(int((p + 0.5) * new / max(old, 1)), 0), new - 1)
+        for p, old, new in zip(pixel, old_shape, new_shape, strict=True)
+    )

@@ -1,8 +1,9 @@
 """Convolution and pooling with exactly the semantics of `tf.nn.conv2d`, `tf.nn.max_pool2d` and
 `tf.nn.avg_pool2d`, computed with NumPy and OpenCV (no TensorFlow, no per-pixel Python loops).
 
-Images are (H, W) or (H, W, C); channels are processed independently (a per-channel, "depthwise"
-convolution), which is what the Convolution Lab shows. Outputs are float32.
+Images are (H, W) or (H, W, C). A 2-D kernel is applied to each channel on its own (a per-channel,
+"depthwise" convolution); a (kh, kw, C) kernel is one Conv2D filter: one slice per input channel, the
+C products summed into a single output map. Outputs are float32.
 """
 
 from __future__ import annotations
@@ -99,12 +100,15 @@ def _check_fits(shape, window, stride: int, mode: str, what: str) -> None:
 
 
 def conv2d(image, kernel, *, stride: int = 1, padding: str = "valid") -> np.ndarray:
-    """Cross-correlate `image` with a 2-D `kernel`, per channel, as `tf.nn.conv2d` does.
+    """Cross-correlate `image` with `kernel` as `tf.nn.conv2d` does.
 
     Parameters
     ----------
     image : (H, W) or (H, W, C) array of numbers (uint8 0..255 or float).
-    kernel : (kh, kw) array of finite numbers, up to 15x15.
+    kernel : (kh, kw) or (kh, kw, C) array of finite numbers, up to 15x15.
+        A 2-D kernel is applied to every channel on its own (`tf.nn.conv2d` with the image's channels
+        as a batch). A 3-D kernel is one filter of a Conv2D layer: slice c meets channel c and the C
+        products are summed into one map (`tf.nn.conv2d` with the filter as (kh, kw, C, 1)).
     stride : int
         Step between windows, the same along both axes.
     padding : {'valid', 'same'}
@@ -113,16 +117,22 @@ def conv2d(image, kernel, *, stride: int = 1, padding: str = "valid") -> np.ndar
 
     Returns
     -------
-    float32 (H', W') or (H', W', C); possibly a strided view of a larger buffer.
+    float32 (H', W') or (H', W', C) for a 2-D kernel (possibly a strided view of a larger buffer);
+    float32 (H', W') for a 3-D kernel.
 
     Examples
     --------
     >>> conv2d(np.arange(9.0).reshape(3, 3), np.ones((2, 2))).tolist()
     [[8.0, 12.0], [20.0, 24.0]]
+    >>> rgb = np.stack([np.arange(9.0).reshape(3, 3)] * 3, axis=-1)
+    >>> conv2d(rgb, np.ones((2, 2, 3))).tolist()  # the three channels' sums added up
+    [[24.0, 36.0], [60.0, 72.0]]
     """
     import cv2
 
     image = _as_image(image)
+    if np.ndim(kernel) == 3:
+        return _conv2d_filter(image, kernel, stride=stride, padding=padding)
     kernel = validate_kernel(kernel)
     stride, mode = _check_stride(stride), _check_padding(padding)
     kh, kw = kernel.shape
@@ -142,6 +152,32 @@ def conv2d(image, kernel, *, stride: int = 1, padding: str = "valid") -> np.ndar
     # A strided view, not a copy: copying a fresh multi-megabyte array costs more in page faults
     # than the convolution itself.
     return full[: out_h * stride : stride, : out_w * stride : stride]
+
+
+def check_filter(kernel, channels: int) -> np.ndarray:
+    """Check a (kh, kw, C) Conv2D filter for an image of `channels` channels; return it as float32."""
+    array = np.asarray(kernel)
+    if array.ndim != 3 or array.shape[2] != channels:
+        raise InvalidInput(
+            f"A filter for a {channels}-channel image must be (kh, kw, {channels}): one kernel slice per "
+            f"channel; got shape {array.shape}."
+        )
+    return np.stack([validate_kernel(array[..., c]) for c in range(channels)], axis=-1)
+
+
+def _conv2d_filter(image: np.ndarray, kernel, *, stride: int, padding: str) -> np.ndarray:
+    """One Conv2D filter: each channel with its own slice, then the C maps summed."""
+    if image.ndim != 3:
+        raise InvalidInput(
+            f"A (kh, kw, C) filter needs an (H, W, C) image, got shape {image.shape}; use a 2-D kernel on a "
+            "grayscale image."
+        )
+    kernel = check_filter(kernel, image.shape[2])
+    total = None
+    for c in range(image.shape[2]):
+        plane = conv2d(image[..., c], kernel[..., c], stride=stride, padding=padding)
+        total = np.array(plane) if total is None else np.add(total, plane, out=total)
+    return total
 
 
 def postprocess(values: np.ndarray, mode: str = "none") -> np.ndarray:
@@ -230,20 +266,32 @@ class PixelArithmetic:
     """How one convolution output pixel is computed, for display.
 
     The window is in input coordinates and may hang over the edge with 'same' padding; those
-    positions read as the zeros TensorFlow pads with.
+    positions read as the zeros TensorFlow pads with. For a (kh, kw, C) filter on an (H, W, C)
+    image, `window`, `kernel` and `products` carry the channel axis last and `total` sums all three.
     """
 
     row: int  # output pixel
     col: int
     top: int  # input coordinates of the window's top-left corner (negative: padding)
     left: int
-    window: np.ndarray  # (kh, kw) input values under the kernel, zeros where padded
-    kernel: np.ndarray  # (kh, kw)
-    products: np.ndarray  # (kh, kw) window * kernel
-    total: float  # the sum of the products: the output value before post-processing
+    window: np.ndarray  # (kh, kw) or (kh, kw, C) input values under the kernel, zeros where padded
+    kernel: np.ndarray  # (kh, kw) or (kh, kw, C)
+    products: np.ndarray  # window * kernel, the same shape
+    total: float  # the sum of the products: the output value before bias and activation
 
-    def equation(self, max_terms: int = 9) -> str:
-        """The sum written out, e.g. '(-1)x12 + 0x40 + ... = 87'."""
+    @property
+    def channel_sums(self) -> list[float]:
+        """The sum of the products of each channel (one entry for a 2-D kernel)."""
+        products = self.products if self.products.ndim == 3 else self.products[..., None]
+        return [float(products[..., c].sum(dtype=np.float64)) for c in range(products.shape[2])]
+
+    def equation(self, max_terms: int = 9, *, channel_names: str = "RGB") -> str:
+        """The sum written out, e.g. '(-1)x12 + 0x40 + ... = 87'; for a filter, per channel:
+        'R 12 + G -3 + B 40 = 49'."""
+        if self.kernel.ndim == 3:
+            names = channel_names if len(channel_names) == self.kernel.shape[2] else "0123456789"
+            shown = " + ".join(f"{names[c]} {s + 0.0:g}" for c, s in enumerate(self.channel_sums))
+            return f"{shown} = {self.total:g}"
         terms = [f"({k:g})x{w:g}" for k, w in zip(self.kernel.ravel(), self.window.ravel(), strict=True)]
         shown = " + ".join(terms[:max_terms])
         if len(terms) > max_terms:
@@ -254,23 +302,69 @@ class PixelArithmetic:
 def pixel_arithmetic(image, kernel, row: int, col: int, *, stride: int = 1, padding: str = "valid") -> PixelArithmetic:
     """The window, kernel, products and sum behind output pixel (`row`, `col`) of `conv2d`.
 
-    `image` must be 2-D (one channel); pass `image[..., c]` for channel c of a colour image.
+    A 2-D kernel takes a 2-D image (pass `image[..., c]` for channel c of a colour image); a
+    (kh, kw, C) filter takes the whole (H, W, C) image, as one Conv2D filter sees it.
     """
     image = _as_image(image)
-    if image.ndim != 2:
+    filter_mode = np.ndim(kernel) == 3
+    if filter_mode:
+        if image.ndim != 3:
+            raise InvalidInput(f"A (kh, kw, C) filter needs an (H, W, C) image, got shape {image.shape}.")
+        kernel = check_filter(kernel, image.shape[2])
+    elif image.ndim != 2:
         raise InvalidInput("The arithmetic of one pixel is shown for one channel: pass an (H, W) image.")
-    kernel = validate_kernel(kernel)
+    else:
+        kernel = validate_kernel(kernel)
     stride, mode = _check_stride(stride), _check_padding(padding)
-    kh, kw = kernel.shape
+    kh, kw = kernel.shape[:2]
     (out_h, out_w, *_), _ = output_shape(image.shape, (kh, kw), stride=stride, padding=mode)
     if not (0 <= row < out_h and 0 <= col < out_w):
         raise InvalidInput(f"Output pixel ({row}, {col}) is outside the {out_h}x{out_w} output.")
     (pad_top, _), (pad_left, _) = _pad_amounts(image.shape, (kh, kw), stride, mode)
     top, left = row * stride - pad_top, col * stride - pad_left
-    window = np.zeros((kh, kw), dtype=np.float32)
+    window = np.zeros(kernel.shape, dtype=np.float32)
     r0, c0 = max(top, 0), max(left, 0)
     r1, c1 = min(top + kh, image.shape[0]), min(left + kw, image.shape[1])
     window[r0 - top : r1 - top, c0 - left : c1 - left] = image[r0:r1, c0:c1]
     products = window * kernel
     total = float(products.sum(dtype=np.float64))
     return PixelArithmetic(row, col, top, left, window, kernel, products, total)
+
+
+@dataclass(frozen=True)
+class PoolArithmetic:
+    """How one pooling output pixel is computed: its window of the input and the max or mean."""
+
+    row: int  # pooled output pixel
+    col: int
+    top: int  # input coordinates of the window's top-left corner
+    left: int
+    window: np.ndarray  # (size, size) input values, for one channel
+    kind: str  # 'max' or 'avg'
+    value: float  # what came out
+
+    @property
+    def winner(self) -> tuple[int, int] | None:
+        """For max pooling, the (row, col) inside the window that won; None for average pooling."""
+        if self.kind != "max":
+            return None
+        flat = int(np.argmax(self.window))
+        return divmod(flat, self.window.shape[1])
+
+
+def pool_arithmetic(image, size: int, row: int, col: int, *, stride: int | None = None, kind: str = "max"):
+    """The window and result behind output pixel (`row`, `col`) of VALID `max_pool2d` / `avg_pool2d`
+    on a 2-D `image` (one channel)."""
+    image = _as_image(image)
+    if image.ndim != 2:
+        raise InvalidInput("The arithmetic of one pooled pixel is shown for one channel: pass an (H, W) image.")
+    if kind not in ("max", "avg"):
+        raise InvalidInput(f"Pooling {kind!r} is not supported; use 'max' or 'avg'.")
+    stride = _check_stride(size if stride is None else stride)
+    (out_h, out_w), _ = output_shape(image.shape, (size, size), stride=stride)
+    if not (0 <= row < out_h and 0 <= col < out_w):
+        raise InvalidInput(f"Pooled pixel ({row}, {col}) is outside the {out_h}x{out_w} output.")
+    top, left = row * stride, col * stride
+    window = image[top : top + size, left : left + size]
+    value = float(window.max()) if kind == "max" else float(window.mean(dtype=np.float64))
+    return PoolArithmetic(row, col, top, left, window.copy(), kind, value)

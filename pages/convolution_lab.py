@@ -2,12 +2,10 @@
 
 import streamlit as st
 
-from app_support import lab_view
+from app_support import lab_outputs, lab_view
 from app_support.boot import run_through_navigation
 from app_support.inputs import image_input
 from app_support.state import publish, restore
-from cnnviz.errors import InvalidInput
-from cnnviz.lab import run_lab
 
 run_through_navigation()
 restore(lab_view.SETTINGS)
@@ -23,7 +21,7 @@ with controls:
     st.subheader("1. Image")
     image, image_name = image_input("lab", max_side=st.session_state["lab_size"])
     lab_view.image_options()
-    st.subheader("3. Convolution and pooling")
+    st.subheader("3. Convolution settings")
     lab_view.conv_controls()
 
 
@@ -31,27 +29,13 @@ with controls:
 def kernel_and_outputs(image, image_name: str) -> None:
     """The kernel and everything it changes. A fragment: picking another kernel or output pixel
     reruns this part alone, so the browser redraws only what changed."""
+    # Streamlit forgets the value of a widget that a run did not draw (the pixel inputs while every
+    # kernel is shown, say): give each setting its value again before reading any.
+    restore(lab_view.SETTINGS)
     st.subheader("2. Kernel")
     lab_view.kernel_controls()
-    kernel, problem = lab_view.current_kernel()
-    config = lab_view.current_config()
-    mode = st.session_state["lab_display"]
-    centre = {}
-    if image is None:
-        st.info("Choose an image on the left to start.")
-    elif st.session_state["lab_view"] == "gallery":
-        lab_view.gallery_view(image, config, mode)
-    elif kernel is None:
-        st.error(f"Kernel: {problem}")
-    else:
-        try:
-            result = run_lab(image, kernel, config)
-        except InvalidInput as error:
-            st.error(str(error))
-        else:
-            lab_view.stages_view(image, image_name, result, mode)
-            centre = lab_view.pixel_view(image, result, config)
-    publish(lab_view.SETTINGS, implicit=centre)
+    lab_outputs.show(image, image_name)
+    publish(lab_view.SETTINGS)
 
 
 with outputs:

@@ -1,0 +1,46 @@
+"""A picture you can click: `streamlit-image-coordinates` fed with the app's cached PNGs.
+
+The component (a small, dependency-free frontend kept by a Streamlit engineer) returns where the
+picture was clicked, in displayed pixels, with the picture's displayed size; `position` turns that
+into a (row, col) of any grid laid over the picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+from app_support.render import png
+
+
+class _Png:
+    """What the component accepts as a picture: an object with `save`. It gets our PNG bytes, encoded
+    once and cached by content (the component would re-encode an array uncompressed, several times
+    the bytes)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def save(self, buffer, **_options) -> None:
+        buffer.write(self.data)
+
+
+def clickable_picture(image: np.ndarray, *, key: str, on_click: Callable[[], None], caption: str = "") -> None:
+    """Show uint8 `image` as wide as its column; a click calls `on_click` (read the click with `position`)."""
+    from streamlit_image_coordinates import streamlit_image_coordinates
+
+    streamlit_image_coordinates(_Png(png(image)), key=key, width="stretch", on_click=on_click, cursor="crosshair")
+    if caption:
+        st.caption(caption)
+
+
+def position(key: str, shape: tuple[int, int]) -> tuple[int, int] | None:
+    """The (row, col) of a `shape` grid (rows, cols) laid over the picture under the last click, or None."""
+    click = st.session_state.get(key)
+    if not click or not click.get("width") or not click.get("height"):
+        return None
+    row = int(click["y"] / click["height"] * shape[0])
+    col = int(click["x"] / click["width"] * shape[1])
+    return min(max(row, 0), shape[0] - 1), min(max(col, 0), shape[1] - 1)
