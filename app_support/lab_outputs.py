@@ -190,7 +190,7 @@ def chosen_pixel(image: np.ndarray, image_name: str, result: LabResult) -> tuple
     changes (stride, size, padding), or, until one is chosen or after a new image, an informative one."""
     state = st.session_state
     shape = result.convolved.values.shape[:2]
-    picture_id = (image_name, image.shape)
+    picture_id = (state["lab_source"], image_name)  # the same picture at another size or in colour counts as one
     if state.get(PICK_IMAGE, picture_id) != picture_id:
         state["lab_pick_row"] = state["lab_pick_col"] = -1  # another picture: start again where it is interesting
     state[PICK_IMAGE] = picture_id

@@ -12,6 +12,7 @@ from cnnviz.ops import (
     output_shape,
     output_size,
     pixel_arithmetic,
+    pool_arithmetic,
     postprocess,
     same_padding,
 )
@@ -218,3 +219,77 @@ def test_conv2d_matches_the_naive_loop():
         for padding in ("valid", "same"):
             got = conv2d(image, kernel, stride=stride, padding=padding)
             np.testing.assert_allclose(got, naive_conv2d(image, kernel, stride, padding), rtol=1e-4, atol=1e-3)
+
+
+# --- one Conv2D filter over colour channels ----------------------------------------------------
+
+
+def test_filter_known_answer_sums_the_channels():
+    # Channel c holds the value c + 1 everywhere; slice c weighs it by 10 ** c: each output is
+    # 4 pixels x (1 + 20 + 300) = 1284, one map for three channels.
+    image = np.stack([np.full((3, 3), c + 1.0) for c in range(3)], axis=-1)
+    kernel = np.stack([np.full((2, 2), 10.0**c) for c in range(3)], axis=-1)
+    out = conv2d(image, kernel)
+    assert out.shape == (2, 2) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, np.full((2, 2), 1284.0))
+
+
+def test_filter_with_one_live_slice_sees_one_channel():
+    """A 'red edges only' filter: Sobel x on red, zeros on green and blue."""
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (12, 10, 3)).astype(np.float32)
+    sobel = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
+    kernel = np.stack([sobel, np.zeros((3, 3)), np.zeros((3, 3))], axis=-1)
+    np.testing.assert_allclose(conv2d(image, kernel, padding="same"), conv2d(image[..., 0], sobel, padding="same"))
+
+
+@pytest.mark.parametrize(
+    ("image", "kernel", "message"),
+    [
+        (np.zeros((5, 5)), np.ones((3, 3, 3)), r"needs an \(H, W, C\) image"),
+        (np.zeros((5, 5, 3)), np.ones((3, 3, 2)), "one kernel slice per channel"),
+        (np.zeros((5, 5, 3)), np.full((3, 3, 3), np.nan), "NaN"),
+    ],
+)
+def test_filter_rejects_mismatched_input(image, kernel, message):
+    with pytest.raises(InvalidInput, match=message):
+        conv2d(image, kernel)
+
+
+@pytest.mark.parametrize(("padding", "stride"), [("valid", 1), ("same", 2), ("same", 1), ("valid", 3)])
+def test_filter_matches_tensorflow(tf, padding, stride):
+    """The values of tf.nn.conv2d with the filter as (kh, kw, C, 1)."""
+    rng = np.random.default_rng(stride)
+    for kh, kw in ((3, 3), (5, 2), (7, 7)):
+        image = rng.integers(0, 256, (17, 14, 3)).astype(np.float32)
+        kernel = rng.normal(size=(kh, kw, 3)).astype(np.float32)
+        ours = conv2d(image, kernel, stride=stride, padding=padding)
+        theirs = tf.nn.conv2d(image[None], kernel[..., None], stride, padding.upper()).numpy()[0, ..., 0]
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-2)
+
+
+@pytest.mark.parametrize(("padding", "stride"), [("valid", 1), ("same", 2)])
+def test_filter_pixel_arithmetic_matches_conv2d(padding, stride):
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, 256, (9, 8, 3)).astype(np.float32)
+    kernel = rng.normal(size=(3, 3, 3)).astype(np.float32)
+    out = conv2d(image, kernel, stride=stride, padding=padding)
+    for row, col in ((0, 0), (out.shape[0] - 1, out.shape[1] - 1), (2, 1)):
+        sums = pixel_arithmetic(image, kernel, row, col, stride=stride, padding=padding)
+        assert sums.window.shape == sums.products.shape == (3, 3, 3)
+        assert sums.total == pytest.approx(float(out[row, col]), rel=1e-5, abs=1e-3)
+        assert sum(sums.channel_sums) == pytest.approx(sums.total)
+        assert sums.equation().startswith("R ") and " + G " in sums.equation() and " + B " in sums.equation()
+
+
+def test_pool_arithmetic_matches_pooling():
+    image = np.array([[1, 5, 2, 0], [3, 4, 8, 1], [0, 0, 1, 1], [9, 2, 1, 0]], dtype=np.float32)
+    biggest = pool_arithmetic(image, 2, 0, 1)
+    assert biggest.value == 8 == max_pool2d(image)[0, 1]
+    assert (biggest.top, biggest.left) == (0, 2) and biggest.winner == (1, 0)
+    mean = pool_arithmetic(image, 2, 1, 0, kind="avg")
+    assert mean.value == pytest.approx(avg_pool2d(image)[1, 0]) and mean.winner is None
+    assert pool_arithmetic(image, 2, 1, 1, stride=1).value == max_pool2d(image, 2, stride=1)[1, 1]
+    with pytest.raises(InvalidInput, match="outside the 2x2 output"):
+        pool_arithmetic(image, 2, 2, 0)
