@@ -1,0 +1,107 @@
+"""The Convolution lab in Chromium: click a picture to choose the pixel, and a 7x7 kernel's arithmetic
+readable on a projector-sized window (no element overlapping another). Screenshots land in artifacts/."""
+
+import re
+
+import pytest
+
+from tests.browser_helpers import wait_until_idle
+
+pytestmark = pytest.mark.browser
+
+COORDINATES = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+OUTPUT_PIXEL = re.compile(r"Output pixel \((\d+), (\d+)\)")
+
+
+def picked(page) -> tuple[int, int]:
+    text = page.get_by_text(OUTPUT_PIXEL).first.inner_text()
+    row, col = OUTPUT_PIXEL.search(text).groups()
+    return int(row), int(col)
+
+
+def click_picture(page, index: int, fx: float, fy: float) -> None:
+    """Click the `index`-th clickable picture at a fraction (fx, fy) of its width and height."""
+    frame = page.locator(COORDINATES).nth(index)
+    frame.scroll_into_view_if_needed()
+    image = page.frame_locator(COORDINATES).nth(index).locator("#image")
+    box = image.bounding_box()
+    image.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+
+
+def test_click_the_output_then_the_input_to_choose_the_pixel(page, app_url, artifacts):
+    page.goto(app_url + "/convolution_lab")
+    page.get_by_text(OUTPUT_PIXEL).first.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    before = picked(page)
+    click_picture(page, 1, 0.25, 0.75)  # the output, 510x510: near (382, 127)
+    page.wait_for_function("() => /Output pixel \\((3[6-9]\\d), (1[0-4]\\d)\\)/.test(document.body.innerText)")
+    row, col = picked(page)
+    assert (row, col) != before and 370 <= row <= 395 and 115 <= col <= 140
+    page.wait_for_function(f"() => location.search.includes('row={row}')")  # chosen: it goes into the link
+    click_picture(page, 0, 0.5, 0.5)  # the input, 512x512: the window centred on (256, 256) is output (255, 255)
+    page.wait_for_function("() => /Output pixel \\(25[4-6], 25[4-6]\\)/.test(document.body.innerText)")
+    # The window's arithmetic follows: its first grid is the 3x3 input window at the new place.
+    page.get_by_text(re.compile(r"Input: the window starts at \(25[3-5], 25[3-5]\)")).wait_for()
+    # A change of stride keeps the pixel at the same place of the picture.
+    stride = page.get_by_role("spinbutton", name="Stride", exact=True)
+    stride.fill("2")
+    stride.press("Enter")
+    page.wait_for_function("() => /Output pixel \\(12[6-8], 12[6-8]\\)/.test(document.body.innerText)")
+    wait_until_idle(page)
+    page.screenshot(path=artifacts / "lab_pixel_clicked.png", full_page=True)
+
+
+def test_pooled_pixel_click_shows_its_window(page, app_url, artifacts):
+    page.goto(app_url + "/convolution_lab?pool=max&post=relu")
+    page.get_by_text("Pooling that pixel").wait_for(timeout=60_000)
+    wait_until_idle(page)
+    click_picture(page, 2, 0.5, 0.5)  # the pooled map, 255x255
+    page.wait_for_function("() => /Pooled pixel \\(12[6-8], 12[6-8]\\)/.test(document.body.innerText)")
+    # The conv pixel moves to the window's winner: inside the 2x2 window of (127, 127).
+    row, col = picked(page)
+    assert 252 <= row <= 257 and 252 <= col <= 257
+    page.get_by_text(re.compile(r"Max of the window: \d")).wait_for()
+
+
+def overlaps(boxes: list[dict]) -> list[tuple[int, int]]:
+    pairs = []
+    for i, a in enumerate(boxes):
+        for j, b in enumerate(boxes[i + 1 :], start=i + 1):
+            if (
+                a["x"] < b["x"] + b["width"] - 1
+                and b["x"] < a["x"] + a["width"] - 1
+                and a["y"] < b["y"] + b["height"] - 1
+                and b["y"] < a["y"] + a["height"] - 1
+            ):
+                pairs.append((i, j))
+    return pairs
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 640), (1440, 900)])
+@pytest.mark.parametrize("query", ["kernel=vertical+line+7x7", "kernel=vertical+line+7x7&colour=rgb&sample=astronaut"])
+def test_seven_by_seven_arithmetic_is_readable(browser, app_url, artifacts, width, height, query):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{app_url}/convolution_lab?{query}")
+    page.locator("table.cnv-grid").first.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    grids = page.locator("table.cnv-grid")
+    count = grids.count()
+    assert count in (3, 9)
+    grids.first.scroll_into_view_if_needed()
+    boxes = [grids.nth(i).bounding_box() for i in range(count)]
+    assert overlaps(boxes) == []
+    main = page.locator('[data-testid="stMain"]').bounding_box()
+    for box in boxes:  # inside the page: nothing runs off the right edge
+        assert box["x"] >= main["x"] and box["x"] + box["width"] <= main["x"] + main["width"] + 1
+    # The numbers are shown (a 7x7 grid is read, not hovered) and each fits in its cell.
+    spans = page.evaluate(
+        """() => [...document.querySelectorAll('table.cnv-grid td span')].map(s => {
+            const cell = s.parentElement.getBoundingClientRect(), text = s.getBoundingClientRect();
+            return [getComputedStyle(s).display, text.width <= cell.width + 0.5, s.textContent]; })"""
+    )
+    assert spans and all(display == "inline" for display, _, _ in spans)
+    assert all(fits for _, fits, _ in spans), [text for _, fits, text in spans if not fits][:5]
+    name = "rgb" if "rgb" in query else "gray"
+    page.screenshot(path=artifacts / f"lab_7x7_{name}_{width}.png")
+    context.close()
