@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app_support.inputs import image_input
 from app_support.model_source import ModelChoice, load_path
-from app_support.render import picture
+from app_support.render import clickable_picture, legend, picture, small_picture
 from cnnviz import cam, display, features
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import class_probabilities, predict, prepare_input
 
 METHOD_LABELS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "scorecam": "Score-CAM", "saliency": "Saliency"}
+MAX_TILES = 64  # channels in a grid: past 64, tiles get too small to read
 BIG_MODEL = 2_000_000  # parameters: above this, Score-CAM is off by default (one forward pass per channel)
 
 
@@ -32,23 +35,32 @@ def choose_inputs(choice: ModelChoice, shape, prefix: str) -> list[tuple[str, np
     sources = ["test"] if choice.dataset is not None else []
     sources.append("own")
     labels = {"test": "Test images", "own": "Your image"}
-    source = st.radio("Input", sources, format_func=labels.get, horizontal=True, key=f"{prefix}_input")
-    if source == "test":
-        count = len(choice.dataset.x_test)
-        picked = st.multiselect(
-            "Test images (up to 3, side by side)",
-            list(range(count)),
-            default=[0],
-            max_selections=3,
-            # One selection per model: the browser sends a selection by its labels ("#0: 7"), which
-            # another model's test set does not have, and the page would be left with no input.
-            key=f"{prefix}_test_images_{choice.title}",
-            format_func=lambda i: f"#{i}: {choice.class_names[choice.dataset.y_test[i]]}",
-        )
-        return [
-            (f"test #{i} ({choice.class_names[choice.dataset.y_test[i]]})", choice.dataset.x_test[i], [])
-            for i in picked
-        ]
+    # Fixed widths in a wrapping row: side by side when they fit, the second under the first when not.
+    with st.container(horizontal=True, gap="small"):
+        with st.container(width=200):
+            source = st.radio("Input", sources, format_func=labels.get, horizontal=True, key=f"{prefix}_input")
+        with st.container(width=300):
+            return _test_inputs(choice, prefix) if source == "test" else _own_input(choice, shape, prefix)
+
+
+def _test_inputs(choice: ModelChoice, prefix: str):
+    def label(i: int) -> str:
+        return choice.class_names[choice.dataset.y_test[i]]
+
+    picked = st.multiselect(
+        "Test images (up to 3, side by side)",
+        list(range(len(choice.dataset.x_test))),
+        default=[0],
+        max_selections=3,
+        # One selection per model: the browser sends a selection by its labels ("#0: 7"), which
+        # another model's test set does not have, and the page would be left with no input.
+        key=f"{prefix}_test_images_{choice.title}",
+        format_func=lambda i: f"#{i}: {label(i)}",
+    )
+    return [(f"test #{i} (labelled {label(i)})", choice.dataset.x_test[i], []) for i in picked]
+
+
+def _own_input(choice: ModelChoice, shape, prefix: str):
     image, name = image_input(f"{prefix}_own", max_side=512)
     if image is None:
         return []
@@ -66,6 +78,29 @@ def show_steps(steps) -> None:
     st.caption("How the picture was prepared for the model:")
     for column, (title, image) in zip(st.columns(len(steps)), steps, strict=True):
         picture(display.enlarge(image, min_side=96), caption=title, container=column)
+
+
+def show_inputs(model, choice: ModelChoice, inputs) -> list[int]:
+    """Each input (or how it was prepared) with its name and what the model predicts for it, side by
+    side; returns the predicted class of each."""
+    predicted = []
+    for column, (name, image, steps) in zip(st.columns(len(inputs)), inputs, strict=True):
+        with column, st.container(horizontal=True, gap="small"):
+            if len(steps) > 1:
+                with st.container(width=110 * len(steps)):
+                    show_steps(steps)
+            else:
+                small_picture(display.enlarge(as_picture(image), min_side=84), width=84)
+            with st.container(width="stretch"):
+                st.caption(f"Input: {name}")
+                predicted.append(prediction_line(model, choice, image))
+    return predicted
+
+
+def as_picture(image: np.ndarray) -> np.ndarray:
+    """An input as the model takes it, (H, W, 1 or 3) uint8, as a picture to show."""
+    image = np.asarray(image)
+    return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
 
 
 def prediction_line(model, choice: ModelChoice, image) -> int:
@@ -89,37 +124,91 @@ def map_layers(model) -> list[str]:
     ]
 
 
+def _pick_channel(grid_key: str, channel_key: str, layout: dict) -> None:
+    """On a click on a channel grid (before the rerun): the channel under it becomes the one enlarged,
+    through the same number input a keyboard uses, so the two never disagree."""
+    click = st.session_state.get(grid_key)
+    if not click:
+        return
+    channel = display.tile_at(click["x"], click["y"], shown=(click["width"], click["height"]), **layout)
+    if channel is not None:
+        st.session_state[channel_key] = channel
+
+
 def feature_map_view(model, inputs, prefix: str) -> None:
     spatial = map_layers(model)
     if not spatial:
         st.info("This model has no layers with feature maps.")
         return
-    columns = st.columns([2, 2, 1])
+    columns = st.columns([2, 3, 1.4])
     layer = columns[0].selectbox("Layer", spatial, key=f"{prefix}_layer")
-    modes = {"tutorial": "(x - mean) / std * 64 + 128", "minmax": "min..max", "signed": "signed (colour bar)"}
-    mode = columns[1].radio("Normalise", list(modes), format_func=modes.get, key=f"{prefix}_norm", horizontal=True)
+    modes = {
+        "tutorial": "contrast per channel (tutorials)",
+        "minmax": "min..max per channel",
+        "signed": "signed, one scale (colour bar)",
+    }
+    mode = columns[1].selectbox(
+        "Brightness",
+        list(modes),
+        format_func=modes.get,
+        key=f"{prefix}_norm",
+        help="Contrast per channel: (x - mean) / std * 64 + 128, as the Keras tutorials drew channels. "
+        "Min..max: each channel's lowest value black, highest white. Both show a channel's pattern, not its "
+        "strength. Signed: every channel on one scale, red positive, blue negative, white 0.",
+    )
     position = spatial.index(layer)
     activations = [features.feature_maps(model, image) for _, image, _ in inputs]
-    shape = activations[0][layer].shape
-    st.caption(
-        f"{layer}: {shape[0]}x{shape[1]} map, {shape[2]} channels; layer {position + 1} of {len(spatial)} with maps."
-    )
+    maps = [every[layer] for every in activations]  # (H, W, C) each
+    height, width, channels = maps[0].shape
+    shown = min(channels, MAX_TILES)
     # Fixed bounds, clamped below: bounds that change with the layer would make a new widget each time.
-    wanted = columns[2].number_input("Enlarge channel", 0, 1023, 0, key=f"{prefix}_channel")
-    channel = min(int(wanted), shape[2] - 1)
-    for column, (name, _, _), maps in zip(st.columns(len(inputs)), inputs, activations, strict=True):
+    channel_key = f"{prefix}_channel"
+    wanted = columns[2].number_input(
+        "Channel", 0, 1023, 0, key=channel_key, help="The channel shown enlarged; or click its tile."
+    )
+    channel = min(int(wanted), channels - 1)
+    st.caption(
+        f"{layer}: {height}x{width} map, {channels} channels; layer {position + 1} of {len(spatial)} with maps. "
+        + (
+            "Click a channel to enlarge it."
+            if shown == channels
+            else f"The first {shown} shown; click one to enlarge it."
+        )
+    )
+    # Signed: one scale for every channel of every image, so the colour bar reads the same everywhere.
+    limit = display.signed_limit(np.stack([m[..., :shown] for m in maps])) if mode == "signed" else None
+    layout_of_tiles = {"tile_shape": (height, width), "columns": features.GRID_COLUMNS, "gap": features.GRID_GAP}
+    layout = {**layout_of_tiles, "count": shown}
+    single = len(inputs) == 1
+    for n, (column, (name, image, _), values) in enumerate(zip(st.columns(len(inputs)), inputs, maps, strict=True)):
         with column:
-            values = maps[layer]
-            if mode == "signed":
-                tiles = [display.to_signed(values[..., c]) for c in range(min(values.shape[2], 64))]
-                grid = display.tile(tiles, columns=8, gap=1)
-            else:
-                grid = features.channel_grid(values, mode=mode)
-            every, one = st.columns([3, 1]) if len(inputs) == 1 else (st.container(), st.container())
-            picture(display.enlarge(grid, min_side=300), caption=f"{name}: every channel of {layer}", container=every)
-            single = values[..., channel]
-            big = display.to_signed(single) if mode == "signed" else features.normalize_channel(single, mode)
-            picture(display.enlarge(big, min_side=160), caption=f"channel {channel}, enlarged", container=one)
+            every, side = st.columns([3, 1]) if single else (st.container(), st.columns(2))
+            grid_key = f"{prefix}_grid_{n}"
+            grid = features.channel_grid(values, mode=mode, limit=limit, max_channels=MAX_TILES)
+            shown_grid = display.enlarge_to(grid, width=800)
+            if channel < shown:  # frame the tile that is enlarged, so the grid says which it is
+                scale = shown_grid.shape[1] // grid.shape[1]
+                shown_grid = display.outline_tile(shown_grid, channel, **layout_of_tiles, scale=scale)
+            clickable_picture(
+                shown_grid,
+                key=grid_key,
+                on_click=functools.partial(_pick_channel, grid_key, channel_key, layout),
+                container=every,
+            )
+            every.caption(f"{name}: every channel of {layer}")
+            big = display.enlarge(features.channel_image(values[..., channel], mode, limit=limit), min_side=160)
+            source = display.enlarge(as_picture(image), min_side=160)
+            if single:
+                picture(big, caption=f"{name}: channel {channel} of {layer}, enlarged", container=side)
+                picture(source, caption="the input it sees", container=side)
+            else:  # narrow columns: short captions, the grid's caption names the image
+                picture(big, caption=f"channel {channel}", container=side[0])
+                picture(source, caption="input", container=side[1])
+    if mode == "signed":
+        legend(
+            display.colorbar(),
+            caption=f"-{limit:.3g} (blue) · 0 (white) · +{limit:.3g} (red); the strongest 0.5% saturate",
+        )
     if st.toggle("The whole network at a glance (first 8 channels of every layer, first image)", key=f"{prefix}_all"):
         for name in spatial:
             values = activations[0][name]
@@ -157,17 +246,29 @@ def filter_view(model, prefix: str) -> None:
     st.dataframe(table, hide_index=True, height=min(36 * (count + 1), 360))
 
 
-def heatmap_view(model, choice: ModelChoice, inputs, predicted: int, prefix: str) -> None:
+def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefix: str) -> None:
     spatial = cam.conv_layers(model)  # also the layers of a nested base model, as 'base/layer'
     if not spatial:
         st.info("Class-activation maps need a layer with feature maps.")
         return
     columns = st.columns(3)
-    names = list(range(len(choice.class_names)))
+    own = "predicted"  # each image explained for the class the model gave it
+    names = [own, *range(len(choice.class_names))]
     target = columns[0].selectbox(
-        "Class", names, index=predicted, format_func=choice.class_names.__getitem__, key=f"{prefix}_class"
+        "Class",
+        names,
+        format_func=lambda c: "predicted class" if c == own else choice.class_names[c],
+        key=f"{prefix}_class",
     )
-    layer = columns[1].selectbox("Layer", spatial, index=len(spatial) - 1, key=f"{prefix}_cam_layer")
+    # The last convolution, as the tutorials and keras.io take it: a finer map than the pooling after it.
+    default = cam.last_conv_layer(model)
+    layer = columns[1].selectbox(
+        "Layer",
+        spatial,
+        index=spatial.index(default),
+        key=f"{prefix}_cam_layer",
+        help=f"Default: {default}, the last convolution.",
+    )
     opacity = columns[2].slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"{prefix}_opacity")
     big = model.count_params() > BIG_MODEL
     methods = st.multiselect(
@@ -182,22 +283,29 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: int, prefix: str
             "Score-CAM runs the network once for each of up to 256 channels: on a network this size "
             "that takes tens of seconds, so it is off until you add it."
         )
-    for name, image, _ in inputs:
-        st.markdown(f"**{name}**")
-        cells = st.columns(max(1, len(methods)))
-        for column, method in zip(cells, methods, strict=False):
+    legend(cam.heat_colorbar(), caption="blue: no evidence for the class · red: the strongest evidence")
+    map_height, map_width, _ = cam.map_shape(model, layer)
+    where = f"on {layer} ({map_height}x{map_width})"
+    for (name, image, _), guess in zip(inputs, predicted, strict=True):
+        index = guess if target == own else target
+        cells = st.columns(1 + max(1, len(methods)))
+        picture(
+            display.enlarge(as_picture(image), min_side=200),
+            caption=f"{name}: why {choice.class_names[index]}?",
+            container=cells[0],
+        )
+        for column, method in zip(cells[1:], methods, strict=False):
             try:
                 if method == "saliency":
-                    heat = cam.saliency(model, image, class_index=target)
+                    heat = cam.saliency(model, image, class_index=index)
                 else:
-                    heat = cam.class_activation_map(model, image, method, class_index=target, layer=layer)
+                    heat = cam.class_activation_map(model, image, method, class_index=index, layer=layer)
             except InvalidInput as error:
                 column.error(str(error))
                 continue
-            shown = image[..., 0] if image.shape[-1] == 1 else image
             picture(
-                display.enlarge(cam.overlay(shown, heat, opacity=opacity), min_side=200),
-                caption=METHOD_LABELS[method],
+                display.enlarge(cam.overlay(as_picture(image), heat, opacity=opacity), min_side=200),
+                caption=f"{METHOD_LABELS[method]} " + ("(pixel gradients)" if method == "saliency" else where),
                 container=column,
             )
             if heat.max() == 0:

@@ -114,6 +114,14 @@ def enlarge(image: np.ndarray, *, min_side: int = 256) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
+def enlarge_to(image: np.ndarray, *, width: int) -> np.ndarray:
+    """`enlarge` by the smallest whole factor that makes `image` at least `width` pixels wide: a
+    grid the browser then shrinks to its column stays crisp, where one it stretched would blur."""
+    image = np.asarray(image)
+    factor = max(1, -(-int(width) // max(1, image.shape[1])))
+    return enlarge(image, min_side=factor * min(image.shape[:2]))
+
+
 def highlight_window(image: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndarray:
     """An RGB copy of `image` with the (top, left, height, width) window outlined in yellow and the
     rest dimmed; the window may hang over the edge (padding)."""
@@ -175,6 +183,35 @@ def tile_at(
         return None
     index = int(gy // (height + gap)) * columns + int(gx // (width + gap))
     return index if index < count else None
+
+
+def outline_tile(
+    grid: np.ndarray,
+    index: int,
+    *,
+    tile_shape: tuple[int, int],
+    columns: int,
+    gap: int,
+    scale: int = 1,
+    colour: tuple[int, int, int] = (255, 210, 0),
+) -> np.ndarray:
+    """A copy of a `tile` grid (RGB) with tile `index` framed in `colour`, drawn on the tile's own
+    outer pixels so the frame shows at the grid's edges too. `scale`: the whole factor the grid
+    was enlarged by since `tile` made it."""
+    height, width = tile_shape
+    row, col = divmod(index, columns)
+    top, left = row * (height + gap) * scale, col * (width + gap) * scale
+    bottom, right = top + height * scale, left + width * scale
+    thickness = max(1, scale // 2)
+    framed = np.array(grid, copy=True)
+    for rows, cols in (
+        (slice(top, top + thickness), slice(left, right)),
+        (slice(bottom - thickness, bottom), slice(left, right)),
+        (slice(top, bottom), slice(left, left + thickness)),
+        (slice(top, bottom), slice(right - thickness, right)),
+    ):
+        framed[rows, cols] = colour
+    return framed
 
 
 def zoom_window(image: np.ndarray, top: int, left: int, height: int, width: int, *, margin: int = 4) -> np.ndarray:

@@ -6,7 +6,9 @@ import pytest
 from cnnviz.display import (
     colorbar,
     enlarge,
+    enlarge_to,
     highlight_window,
+    outline_tile,
     render,
     tile,
     tile_at,
@@ -49,6 +51,8 @@ def test_colorbar_and_enlarge():
     assert bar[0, 0, 2] > bar[0, 0, 0] and bar[0, -1, 0] > bar[0, -1, 2]  # blue to red
     assert enlarge(np.zeros((28, 28), np.uint8)).shape == (252, 252)
     assert enlarge(np.zeros((300, 300), np.uint8)).shape == (300, 300)
+    assert enlarge_to(np.zeros((107, 215, 3), np.uint8), width=800).shape == (428, 860, 3)  # x4: 4 * 215 >= 800
+    assert enlarge_to(np.zeros((903, 903, 3), np.uint8), width=800).shape == (903, 903, 3)  # wide enough already
 
 
 def test_highlight_window_keeps_the_window_bright():
@@ -88,6 +92,19 @@ def test_tile_at_finds_the_tile_under_a_click_on_the_enlarged_grid():
     # Shown by the browser at half the grid's size (11 x 5): (6, 4) is grid pixel (12, 8), row 1, column 1.
     assert tile_at(6, 4, shown=(11, 5), **layout) == 4
     assert tile_at(5, 5, shown=(0, 0), **layout) is None
+
+
+def test_outline_tile_frames_the_chosen_tile_of_an_enlarged_grid():
+    tiles = [np.full((4, 6), 10 * (n + 1), np.uint8) for n in range(5)]
+    grid = enlarge(tile(tiles, columns=3, gap=2), min_side=30)  # x3
+    framed = outline_tile(grid, 4, tile_shape=(4, 6), columns=3, gap=2, scale=3, colour=(1, 2, 3))
+    top, left = 6 * 3, 8 * 3  # tile 4: row 1, column 1
+    assert framed[top, left].tolist() == [1, 2, 3] and framed[top + 11, left + 17].tolist() == [1, 2, 3]
+    assert framed[top + 6, left + 9].tolist() == [50, 50, 50]  # the inside is untouched
+    assert framed[top - 1, left].tolist() == [255, 255, 255]  # the gap above too
+    assert framed[top, left - 1].tolist() == [255, 255, 255]  # and the gap on its left
+    assert (framed != grid).any(axis=2).sum() == 2 * 18 + 2 * 12 - 4  # a 1-pixel (3 // 2) frame
+    assert grid[top, left, 0] == 50  # the grid itself is left alone
 
 
 def test_zoom_window_marks_padding():
