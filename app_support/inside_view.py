@@ -16,6 +16,9 @@ from cnnviz.errors import InvalidInput
 from cnnviz.predict import class_probabilities, predict, prepare_input
 
 METHOD_LABELS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "scorecam": "Score-CAM", "saliency": "Saliency"}
+# The choices of a view outlive it: a learner who looks at the heatmaps and comes back to the maps (or
+# leaves the page and returns) finds the layer, channel and settings as they were.
+KEEP = "session"
 MAX_TILES = 64  # channels in a grid: past 64, tiles get too small to read
 BIG_MODEL = 2_000_000  # parameters: above this, Score-CAM is off by default (one forward pass per channel)
 
@@ -38,7 +41,9 @@ def choose_inputs(choice: ModelChoice, shape, prefix: str) -> list[tuple[str, np
     # Fixed widths in a wrapping row: side by side when they fit, the second under the first when not.
     with st.container(horizontal=True, gap="small"):
         with st.container(width=200):
-            source = st.radio("Input", sources, format_func=labels.get, horizontal=True, key=f"{prefix}_input")
+            source = st.radio(
+                "Input", sources, format_func=labels.get, horizontal=True, key=f"{prefix}_input", persist_state=KEEP
+            )
         with st.container(width=300):
             return _test_inputs(choice, prefix) if source == "test" else _own_input(choice, shape, prefix)
 
@@ -55,6 +60,7 @@ def _test_inputs(choice: ModelChoice, prefix: str):
         # One selection per model: the browser sends a selection by its labels ("#0: 7"), which
         # another model's test set does not have, and the page would be left with no input.
         key=f"{prefix}_test_images_{choice.title}",
+        persist_state=KEEP,
         format_func=lambda i: f"#{i}: {label(i)}",
     )
     return [(f"test #{i} (labelled {label(i)})", choice.dataset.x_test[i], []) for i in picked]
@@ -141,7 +147,7 @@ def feature_map_view(model, inputs, prefix: str) -> None:
         st.info("This model has no layers with feature maps.")
         return
     columns = st.columns([2, 3, 1.4])
-    layer = columns[0].selectbox("Layer", spatial, key=f"{prefix}_layer")
+    layer = columns[0].selectbox("Layer", spatial, key=f"{prefix}_layer", persist_state=KEEP)
     modes = {
         "tutorial": "contrast per channel (tutorials)",
         "minmax": "min..max per channel",
@@ -152,6 +158,7 @@ def feature_map_view(model, inputs, prefix: str) -> None:
         list(modes),
         format_func=modes.get,
         key=f"{prefix}_norm",
+        persist_state=KEEP,
         help="Contrast per channel: (x - mean) / std * 64 + 128, as the Keras tutorials drew channels. "
         "Min..max: each channel's lowest value black, highest white. Both show a channel's pattern, not its "
         "strength. Signed: every channel on one scale, red positive, blue negative, white 0.",
@@ -164,7 +171,13 @@ def feature_map_view(model, inputs, prefix: str) -> None:
     # Fixed bounds, clamped below: bounds that change with the layer would make a new widget each time.
     channel_key = f"{prefix}_channel"
     wanted = columns[2].number_input(
-        "Channel", 0, 1023, 0, key=channel_key, help="The channel shown enlarged; or click its tile."
+        "Channel",
+        0,
+        1023,
+        0,
+        key=channel_key,
+        persist_state=KEEP,
+        help="The channel shown enlarged; or click its tile.",
     )
     channel = min(int(wanted), channels - 1)
     st.caption(
@@ -209,7 +222,11 @@ def feature_map_view(model, inputs, prefix: str) -> None:
             display.colorbar(),
             caption=f"-{limit:.3g} (blue) · 0 (white) · +{limit:.3g} (red); the strongest 0.5% saturate",
         )
-    if st.toggle("The whole network at a glance (first 8 channels of every layer, first image)", key=f"{prefix}_all"):
+    if st.toggle(
+        "The whole network at a glance (first 8 channels of every layer, first image)",
+        key=f"{prefix}_all",
+        persist_state=KEEP,
+    ):
         for name in spatial:
             values = activations[0][name]
             tiles = [features.normalize_channel(values[..., c]) for c in range(min(8, values.shape[2]))]
@@ -222,7 +239,7 @@ def filter_view(model, prefix: str) -> None:
     if not convs:
         st.info("This model has no Conv2D layers.")
         return
-    name = st.selectbox("Conv layer", [c.name for c in convs], key=f"{prefix}_filter_layer")
+    name = st.selectbox("Conv layer", [c.name for c in convs], key=f"{prefix}_filter_layer", persist_state=KEEP)
     weights = np.asarray(model.get_layer(name).get_weights()[0])  # (kh, kw, c_in, n)
     count = min(weights.shape[3], 64)
     if weights.shape[2] == 3:  # a first layer on colour input: show each filter as a colour patch
@@ -259,6 +276,7 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
         names,
         format_func=lambda c: "predicted class" if c == own else choice.class_names[c],
         key=f"{prefix}_class",
+        persist_state=KEEP,
     )
     # The last convolution, as the tutorials and keras.io take it: a finer map than the pooling after it.
     default = cam.last_conv_layer(model)
@@ -267,9 +285,10 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
         spatial,
         index=spatial.index(default),
         key=f"{prefix}_cam_layer",
+        persist_state=KEEP,
         help=f"Default: {default}, the last convolution.",
     )
-    opacity = columns[2].slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"{prefix}_opacity")
+    opacity = columns[2].slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"{prefix}_opacity", persist_state=KEEP)
     big = model.count_params() > BIG_MODEL
     methods = st.multiselect(
         "Methods",
@@ -277,6 +296,7 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
         default=[m for m in METHOD_LABELS if not (big and m == "scorecam")],
         format_func=METHOD_LABELS.get,
         key=f"{prefix}_methods{'_big' if big else ''}",
+        persist_state=KEEP,
     )
     if big and "scorecam" not in methods:
         st.caption(

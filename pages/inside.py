@@ -34,7 +34,9 @@ else:
     views = {"maps": "Feature maps", "filters": "Learned filters", "heatmaps": "Heatmaps (why this class?)"}
     # One view at a time (tabs would keep all three drawn); each is a fragment, so choosing another
     # layer or class reruns that view alone.
-    shown = st.segmented_control("View", list(views), format_func=views.get, key="inside_view", default="maps")
+    shown = st.segmented_control(
+        "View", list(views), format_func=views.get, key="inside_view", default="maps", persist_state=view.KEEP
+    )
     if shown == "filters":
         st.fragment(view.filter_view)(model, "inside")
     elif shown == "heatmaps":
