@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -128,7 +129,13 @@ def run_job(job: TrainJob, workdir: Path, send, should_stop) -> None:
     )
 
 
-def _worker_main(conn, stop_event) -> None:
+# What a worker runs for a job: target(job, workdir, send, should_stop). `send(event)` reports to the
+# manager (events as `run_job` sends them); `should_stop()` turns true when the run is asked to stop.
+Target = Callable[[TrainJob, Path, Callable[[dict], None], Callable[[], bool]], None]
+
+
+def _worker_main(conn, stop_event, target: Target, warm: tuple[str, ...]) -> None:
+    import importlib
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -136,7 +143,8 @@ def _worker_main(conn, stop_event) -> None:
     # runs (which take whatever the server leaves, so they are as fast as before when nobody clicks).
     with contextlib.suppress(OSError):
         os.nice(10)
-    import keras  # noqa: F401 - the slow import happens while the worker waits as a spare
+    for module in warm:  # the slow imports (Keras: seconds) happen while the worker waits as a spare
+        importlib.import_module(module)
 
     conn.send({"kind": "ready"})
     try:
@@ -153,7 +161,7 @@ def _worker_main(conn, stop_event) -> None:
             conn.send(event)
 
     try:
-        run_job(job, Path(workdir), send, stop_event.is_set)
+        target(job, Path(workdir), send, stop_event.is_set)
     except InvalidInput as error:
         send({"kind": "error", "message": str(error)})
     except Exception as error:
@@ -185,6 +193,9 @@ class RunManager:
     spares : worker processes kept started (TensorFlow imported) for the next run.
     time_limit_s : no run trains longer; a worker that does not end by then plus `grace_s` is killed.
     keep_per_owner : finished runs kept per session; older ones and their files are removed.
+    target : what a worker runs for each job (`run_job`: build, train, evaluate); a module-level
+        function, since workers are spawned. Tests give one that trains nothing.
+    warm : modules a spare worker imports before its job arrives.
     """
 
     def __init__(
@@ -197,11 +208,14 @@ class RunManager:
         time_limit_s: float = 600,
         grace_s: float = 60,
         keep_per_owner: int = 10,
+        target: Target = run_job,
+        warm: tuple[str, ...] = ("keras",),
     ):
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cnnviz-runs-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.max_active, self.max_queued, self.spares = max_active, max_queued, spares
         self.time_limit_s, self.grace_s, self.keep_per_owner = time_limit_s, grace_s, keep_per_owner
+        self.target, self.warm = target, tuple(warm)
         self._context = mp.get_context("spawn")
         self._lock = threading.RLock()
         self._runs: dict[str, Run] = {}
@@ -328,7 +342,9 @@ class RunManager:
         for _ in range(max(0, wanted - idle)):
             parent, child = self._context.Pipe()
             stop_event = self._context.Event()
-            process = self._context.Process(target=_worker_main, args=(child, stop_event), daemon=True)
+            process = self._context.Process(
+                target=_worker_main, args=(child, stop_event, self.target, self.warm), daemon=True
+            )
             process.start()
             child.close()
             self._workers.append(_Worker(process, parent, stop_event))

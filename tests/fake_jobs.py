@@ -1,0 +1,56 @@
+"""A worker target for RunManager tests that trains nothing: it reports epochs as `run_job` does, in
+milliseconds, so the queue, stop, crash and time-limit bookkeeping is tested without Keras.
+
+`job.dataset` says how it behaves: "fake" trains `epochs` short epochs; "crash" ends its process
+mid-run; "hang" ignores stop requests and its time limit; "fail" raises the message a bad dataset
+gives. Spawned workers import this module by name, so it lives at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from cnnviz.errors import InvalidInput
+
+EPOCH_S = 0.05  # one fake epoch; 'stop within 2 s' and the queue are tested at this pace
+
+
+def run(job, workdir: Path, send, should_stop) -> None:
+    if job.dataset == "fail":
+        raise InvalidInput("Unknown dataset 'fail'.")
+    send({"kind": "started", "params": 1234})
+    start, status, message = time.monotonic(), "completed", ""
+    for epoch in range(1, job.config.epochs + 1):
+        for batch in range(4):
+            if job.dataset == "crash" and epoch == 2:
+                os._exit(3)
+            if job.dataset == "hang":
+                time.sleep(3600)
+            time.sleep(EPOCH_S / 4)
+            send({"kind": "batch", "progress": epoch - 1 + (batch + 1) / 4, "loss": 1.0 / epoch, "accuracy": 0.5})
+            if should_stop():
+                status, message = "stopped", "Stopped on request."
+                break
+        if status == "completed" and job.config.time_limit_s and time.monotonic() - start > job.config.time_limit_s:
+            status, message = "timed_out", f"Stopped at the time limit ({job.config.time_limit_s:g} s)."
+        path = workdir / f"epoch_{epoch}.keras"
+        path.write_bytes(b"fake")
+        send({"kind": "epoch", "epoch": epoch, "loss": 1.0 / epoch, "accuracy": 0.5})
+        send({"kind": "checkpoint", "epoch": epoch, "path": str(path)})
+        if status != "completed":
+            break
+    model = workdir / "model.keras"
+    model.write_bytes(b"fake")
+    send(
+        {
+            "kind": "result",
+            "status": status,
+            "message": message,
+            "model_path": str(model),
+            "train_seconds": time.monotonic() - start,
+            "evaluation": {"test_accuracy": 0.5},
+            "filters": None,
+        }
+    )
