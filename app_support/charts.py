@@ -54,31 +54,64 @@ def compare(runs: list[Run], metric: str) -> go.Figure:
     return figure
 
 
-def confusion(matrix: np.ndarray, class_names: tuple[str, ...]) -> go.Figure:
+def confusion(matrix: np.ndarray, class_names: tuple[str, ...], *, chosen: tuple[int, int] | None = None) -> go.Figure:
+    """The confusion matrix (rows: true class, columns: predicted) with every class named on both axes,
+    the cell `chosen` = (true, predicted) outlined, and one clickable point per cell.
+
+    Plotly heatmaps send no selection events (streamlit/streamlit#8760), so an invisible marker sits
+    on each cell centre: a click on a cell selects its marker, and the point's x and y name the cell.
+    """
     names = list(class_names)
+    k = len(names)
+    rows, columns = np.indices((k, k))
     figure = go.Figure(
         go.Heatmap(
-            z=matrix,
-            x=names,
-            y=names,
-            colorscale="Blues",
-            text=matrix,
-            texttemplate="%{text}",
-            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            z=matrix, x=names, y=names, colorscale="Blues", text=matrix, texttemplate="%{text}", hoverinfo="skip"
         )
     )
-    figure.update_layout(
-        title="Confusion matrix (rows: true class)",
-        xaxis_title="predicted",
-        yaxis_title="true",
-        yaxis_autorange="reversed",
-        **{**_LAYOUT, "height": 420},
+    figure.add_scatter(
+        x=[names[c] for c in columns.ravel()],
+        y=[names[r] for r in rows.ravel()],
+        customdata=matrix.ravel(),
+        mode="markers",
+        marker={"size": max(8, 300 // k), "symbol": "square", "opacity": 0},
+        selected={"marker": {"opacity": 0}},  # the outline shows the chosen cell, also when chosen in the lists
+        unselected={"marker": {"opacity": 0}},
+        hovertemplate="true %{y}, predicted %{x}: %{customdata}<br>click to see these images<extra></extra>",
+        showlegend=False,
     )
+    # Categories, all of them named: digit names would otherwise become a numeric axis, and Plotly
+    # leaves out tick labels that it thinks are crowded.
+    axis = {"type": "category", "tickmode": "array", "tickvals": names, "ticktext": names, "automargin": True}
+    figure.update_xaxes(title="predicted", constrain="domain", **axis)
+    figure.update_yaxes(title="true", autorange="reversed", scaleanchor="x", constrain="domain", **axis)
+    if chosen is not None:
+        true, predicted = chosen
+        figure.add_shape(
+            type="rect",
+            x0=predicted - 0.5,
+            x1=predicted + 0.5,
+            y0=true - 0.5,
+            y1=true + 0.5,
+            line={"color": "#f97316", "width": 3},
+        )
+    figure.update_layout(
+        title="Confusion matrix: click a cell",
+        hovermode="closest",
+        dragmode=False,
+        clickmode="event+select",
+        **{**_LAYOUT, "height": max(420, 120 + 18 * k)},
+    )
+    figure.update_xaxes(tickfont={"size": 12 if k <= 20 else 9})
+    figure.update_yaxes(tickfont={"size": 12 if k <= 20 else 9})
+    figure.update_traces(textfont={"size": 11 if k <= 12 else 8}, selector={"type": "heatmap"})
     return figure
 
 
 def per_class(accuracy: np.ndarray, class_names: tuple[str, ...]) -> go.Figure:
     figure = go.Figure(go.Bar(x=list(class_names), y=accuracy, text=[f"{a:.1%}" for a in accuracy]))
     figure.update_layout(title="Test accuracy per class", **_LAYOUT)
+    names = list(class_names)  # every class named, and digit names kept as names, not numbers
+    figure.update_xaxes(type="category", tickmode="array", tickvals=names, ticktext=names)
     figure.update_yaxes(range=[0, 1.05], tickformat=".0%")
     return figure

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -18,8 +16,6 @@ from cnnviz.export import save_npz, training_script
 from cnnviz.runs import Run, TrainJob
 
 UPLOAD = "upload"
-COLUMNS = ["type", "filters", "kernel", "stride", "padding", "activation", "size", "rate", "units"]
-INT_COLUMNS = ("filters", "kernel", "stride", "size", "units")
 STATE_LABELS = {
     "queued": "Waiting in the queue",
     "starting": "Starting",
@@ -96,29 +92,135 @@ def show_dataset(data: datasets.Dataset) -> None:
 # --- 2. architecture ----------------------------------------------------------------------------
 
 
-def _frame(blocks: list[dict]) -> pd.DataFrame:
-    rows = [{column: block.get(column) for column in COLUMNS} for block in blocks]
-    return pd.DataFrame(rows, columns=COLUMNS)
+MAX_BLOCKS = 40  # as many as `models.summarize` accepts
 
 
-def _blocks(frame: pd.DataFrame) -> list[dict]:
-    blocks = []
-    for index, row in enumerate(frame.to_dict("records")):
-        kind = row.get("type")
-        if kind is None or (isinstance(kind, float) and math.isnan(kind)):
-            raise InvalidInput(f"Block {index + 1} has no type; choose one of {', '.join(models.BLOCK_TYPES)}.")
-        block = {"type": kind}
-        for column in COLUMNS[1:]:
-            value = row.get(column)
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                continue
-            block[column] = value
-            if column in INT_COLUMNS:
-                if not float(value).is_integer():
-                    raise InvalidInput(f"Block {index + 1} ({kind}): {column} must be a whole number, got {value}.")
-                block[column] = int(value)
-        blocks.append(block)
-    return blocks
+def _architecture_store(preset: str, input_shape: tuple[int, int, int]) -> dict:
+    """The blocks being edited for this preset and input shape, kept in the session. Each block
+    carries an "id" that names its widgets, so a block moved up or down keeps its own values."""
+    store = st.session_state.setdefault("trainer_architectures", {})
+    name = f"{preset}_{'x'.join(map(str, input_shape))}"
+    if name not in store:
+        store[name] = {"name": name, "preset": preset, "shape": tuple(input_shape), "blocks": [], "next": 0}
+        _load_preset(store[name])
+    return store[name]
+
+
+def _new_block(arch: dict, block: dict) -> dict:
+    arch["next"] += 1  # ids are never reused, so a new block never inherits an old widget's value
+    return {**block, "id": arch["next"]}
+
+
+def _load_preset(arch: dict) -> None:
+    arch["blocks"] = [_new_block(arch, block) for block in models.preset(arch["preset"], arch["shape"])]
+
+
+def _move(arch: dict, block_id: int, step: int) -> None:
+    blocks = arch["blocks"]
+    index = next(i for i, block in enumerate(blocks) if block["id"] == block_id)
+    other = index + step
+    if 0 <= other < len(blocks):
+        blocks[index], blocks[other] = blocks[other], blocks[index]
+
+
+def _remove(arch: dict, block_id: int) -> None:
+    arch["blocks"] = [block for block in arch["blocks"] if block["id"] != block_id]
+
+
+def _add(arch: dict) -> None:
+    kind = st.session_state.get("trainer_add_type", "conv")
+    position = st.session_state.get("trainer_add_position")
+    position = len(arch["blocks"]) if position is None else min(int(position), len(arch["blocks"]))
+    arch["blocks"].insert(position, _new_block(arch, models.block_defaults(kind)))
+
+
+def _widget_key(arch: dict, block: dict, setting: str) -> str:
+    return f"trainer_block_{arch['name']}_{block['id']}_{setting}"
+
+
+SETTING_WIDTH = {"activation": 120, "padding": 110}  # pixels; numbers get 105
+
+
+def _setting_widget(container, arch: dict, block: dict, setting: models.BlockSetting):
+    """One setting of one block: a number box with the accepted range, or a choice."""
+    key = _widget_key(arch, block, f"{block['type']}_{setting.name}")
+    st.session_state.setdefault(key, block.get(setting.name, setting.default))
+    width = SETTING_WIDTH.get(setting.name, 105)
+    if setting.options:
+        return container.selectbox(setting.name, setting.options, key=key, help=setting.help, width=width)
+    if setting.step is None:  # whole numbers
+        return int(
+            container.number_input(
+                setting.name, int(setting.low), int(setting.high), step=1, key=key, help=setting.help, width=width
+            )
+        )
+    return float(
+        container.number_input(
+            setting.name,
+            float(setting.low),
+            float(setting.high),
+            step=setting.step,
+            format="%.2f",
+            key=key,
+            help=setting.help,
+            width=width,
+        )
+    )
+
+
+def _block_row(arch: dict, index: int, block: dict) -> dict:
+    """One block as a row: its type, only the settings that type has, and move / remove buttons.
+    The row wraps onto a second line where the page is narrow. Returns the block as left (with its id)."""
+    count = len(arch["blocks"])
+    type_key = _widget_key(arch, block, "type")
+    st.session_state.setdefault(type_key, block["type"])
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    kind = row.selectbox(
+        f"Block {index + 1}",
+        models.BLOCK_TYPES,
+        key=type_key,
+        format_func=lambda k: models.BLOCKS[k].label,
+        help=models.BLOCKS[st.session_state[type_key]].help,
+        width=190,
+    )
+    if kind != block["type"]:  # a new type: its own settings, keeping those the old one shared (activation...)
+        kept = {key: value for key, value in block.items() if key in models.block_defaults(kind)}
+        block = {**models.block_defaults(kind), **kept, "type": kind, "id": block["id"]}
+    edited = {"type": kind, "id": block["id"]}
+    for setting in models.BLOCKS[kind].settings:
+        edited[setting.name] = _setting_widget(row, arch, block, setting)
+    buttons = row.container(horizontal=True, wrap=False, gap=None, width="content")
+    name, block_id = arch["name"], block["id"]
+    buttons.button(
+        "",
+        icon=":material/arrow_upward:",
+        key=f"trainer_up_{name}_{block_id}",
+        help="Move this block up",
+        type="tertiary",
+        disabled=index == 0,
+        on_click=_move,
+        args=(arch, block_id, -1),
+    )
+    buttons.button(
+        "",
+        icon=":material/arrow_downward:",
+        key=f"trainer_down_{name}_{block_id}",
+        help="Move this block down",
+        type="tertiary",
+        disabled=index == count - 1,
+        on_click=_move,
+        args=(arch, block_id, 1),
+    )
+    buttons.button(
+        "",
+        icon=":material/delete:",
+        key=f"trainer_remove_{name}_{block_id}",
+        help="Remove this block",
+        type="tertiary",
+        on_click=_remove,
+        args=(arch, block_id),
+    )
+    return edited
 
 
 def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[models.LayerRow] | None]:
@@ -131,30 +233,45 @@ def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[models
         index=names.index(default_preset),
         key=f"trainer_preset_{data.name}",  # one choice per dataset, each starting at its default
         format_func=lambda n: f"{n}: {models.PRESETS[n][0]}",
+        help="A network from a tutorial, to train as it is or to change below.",
     )
     st.session_state["trainer_preset"] = preset
-    generation = st.session_state.get("trainer_blocks_generation", 0)
-    edited = st.data_editor(
-        _frame(models.preset(preset, data.input_shape)),
-        key=f"trainer_blocks_{preset}_{data.input_shape}_{generation}",
-        num_rows="dynamic",
-        width="stretch",
-        column_config={
-            "type": st.column_config.SelectboxColumn("type", options=list(models.BLOCK_TYPES), required=True),
-            "padding": st.column_config.SelectboxColumn("padding", options=["valid", "same"]),
-            "activation": st.column_config.SelectboxColumn("activation", options=list(models.ACTIVATIONS)),
-            "rate": st.column_config.NumberColumn("rate", min_value=0.0, max_value=0.95, step=0.05),
-        },
-    )
+    arch = _architecture_store(preset, data.input_shape)
     st.caption(
-        "Edit cells, add rows at the bottom, delete rows with the row menu. The classifier (Dense, one unit per "
-        "class, softmax) is added at the end for you."
+        "Each row is one layer, applied top to bottom to the image; the (?) next to a block says what it does. "
+        "The classifier (Dense, one unit per class, softmax) is added at the end for you."
     )
-    if st.button("Reset to the preset", key="trainer_reset_blocks"):
-        st.session_state["trainer_blocks_generation"] = generation + 1
-        st.rerun()
+    arch["blocks"] = [_block_row(arch, index, block) for index, block in enumerate(arch["blocks"])]
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    row.selectbox(
+        "Add a block",
+        models.BLOCK_TYPES,
+        key="trainer_add_type",
+        format_func=lambda k: models.BLOCKS[k].label,
+        width=190,
+        help="\n".join(f"- **{kind.label}**: {kind.help}" for kind in models.BLOCKS.values()),
+    )
+    count = len(arch["blocks"])
+    row.selectbox(
+        "Where",
+        range(count + 1),
+        index=count,
+        key="trainer_add_position",
+        format_func=lambda i: "at the start" if i == 0 else ("at the end" if i == count else f"after block {i}"),
+        width=150,
+    )
+    row.button(
+        "Add", icon=":material/add:", key="trainer_add", on_click=_add, args=(arch,), disabled=count >= MAX_BLOCKS
+    )
+    row.button(
+        "Reset to the preset",
+        key="trainer_reset_blocks",
+        on_click=_load_preset,
+        args=(arch,),
+        help="Throw away the changes above and start again from the preset.",
+    )
+    blocks = [{key: value for key, value in block.items() if key != "id"} for block in arch["blocks"]]
     try:
-        blocks = _blocks(edited)
         rows = models.summarize(blocks, data.input_shape, data.num_classes)
     except InvalidInput as error:
         st.error(f"Architecture: {error}")
@@ -187,11 +304,37 @@ def lab_kernels_experiment() -> tuple[tuple[str, ...], bool]:
 # --- 3. settings --------------------------------------------------------------------------------
 
 
+HELP = {
+    "optimizer": "How the weights are changed after each batch: adam adapts the step for every weight and is the "
+    "safe choice; sgd is the classic method (with momentum).",
+    "learning_rate": "How big each change to the weights is: too small learns slowly, too large makes the loss "
+    "jump or blow up. About 0.001 suits adam.",
+    "batch_size": "How many images the network looks at before each change to its weights. Larger batches make "
+    "an epoch faster, with fewer, smoother steps.",
+    "epochs": "How many times the network sees every training image. More epochs learn more, up to a point, and "
+    "take longer: see the time estimate above the Train button.",
+    "validation_split": "The share of training images held back and never trained on: after each epoch they show "
+    "how the network does on images it has not learned from (the val curves).",
+    "target": "End the run once an epoch's training accuracy reaches this (0.99 = 99%). 0 trains every epoch.",
+    "patience": "End the run when the validation loss has not improved for this many epochs in a row, keeping the "
+    "best weights. 0 trains every epoch.",
+    "time_limit": "The run stops after this many seconds whatever else is set, and keeps what it learned.",
+    "rotation": "Turn each training image by a random angle, up to this many degrees either way, so that a tilted "
+    "digit still counts as the same digit.",
+    "shift": "Move each training image by a random amount, up to this share of its width and height.",
+    "zoom": "Enlarge or shrink each training image by a random amount, up to this share.",
+    "flip": "Mirror half of the training images left to right. Good for photos of objects; wrong for digits and "
+    "letters (a mirrored 2 is not a 2).",
+}
+
+
 def settings(dataset_name: str) -> training.TrainConfig | None:
     """Training settings; each dataset keeps its own, starting from the app's defaults for it."""
     _, default = training.default_setup(dataset_name)
     columns = st.columns(4)
-    optimizer = columns[0].selectbox("Optimizer", training.OPTIMIZERS, key=f"trainer_optimizer_{dataset_name}")
+    optimizer = columns[0].selectbox(
+        "Optimizer", training.OPTIMIZERS, key=f"trainer_optimizer_{dataset_name}", help=HELP["optimizer"]
+    )
     rate = columns[1].number_input(
         "Learning rate",
         min_value=0.0,
@@ -199,34 +342,71 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
         format="%g",
         step=0.0005,
         key=f"trainer_lr_{dataset_name}",
+        help=HELP["learning_rate"],
     )
     batch = columns[2].select_slider(
-        "Batch size", [16, 32, 64, 128, 256], value=default.batch_size, key=f"trainer_batch_{dataset_name}"
+        "Batch size",
+        [16, 32, 64, 128, 256],
+        value=default.batch_size,
+        key=f"trainer_batch_{dataset_name}",
+        help=HELP["batch_size"],
     )
-    epochs = columns[3].number_input("Epochs", 1, 200, value=default.epochs, key=f"trainer_epochs_{dataset_name}")
+    epochs = columns[3].number_input(
+        "Epochs", 1, 200, value=default.epochs, key=f"trainer_epochs_{dataset_name}", help=HELP["epochs"]
+    )
     columns = st.columns(4)
-    validation = columns[0].slider("Validation split", 0.0, 0.5, 0.1, 0.05, key=f"trainer_val_{dataset_name}")
+    validation = columns[0].slider(
+        "Validation split", 0.0, 0.5, 0.1, 0.05, key=f"trainer_val_{dataset_name}", help=HELP["validation_split"]
+    )
     target = columns[1].number_input(
-        "Stop at training accuracy (0 = off)", 0.0, 1.0, 0.0, 0.01, key=f"trainer_target_{dataset_name}", format="%.2f"
+        "Stop at training accuracy (0 = off)",
+        0.0,
+        1.0,
+        0.0,
+        0.01,
+        key=f"trainer_target_{dataset_name}",
+        format="%.2f",
+        help=HELP["target"],
     )
     patience = columns[2].number_input(
-        "Early stop patience (0 = off)", 0, 50, 0, key=f"trainer_patience_{dataset_name}"
+        "Early stop patience (0 = off)", 0, 50, 0, key=f"trainer_patience_{dataset_name}", help=HELP["patience"]
     )
-    time_limit = columns[3].number_input("Time limit (s)", 10, 600, 300, 10, key=f"trainer_time_limit_{dataset_name}")
-    st.markdown("**Augmentation** (random changes to each training image, every epoch)")
+    time_limit = columns[3].number_input(
+        "Time limit (s)", 10, 600, 300, 10, key=f"trainer_time_limit_{dataset_name}", help=HELP["time_limit"]
+    )
+    st.markdown(
+        "**Augmentation** (random changes to each training image, new every epoch; test images stay as they are)"
+    )
     columns = st.columns(4)
     augmentation = models.Augmentation(
         rotation=columns[0].slider(
-            "Rotation (degrees)", 0, 45, int(default.augmentation.rotation), key=f"trainer_rot_{dataset_name}"
+            "Rotation (degrees)",
+            0,
+            45,
+            int(default.augmentation.rotation),
+            key=f"trainer_rot_{dataset_name}",
+            help=HELP["rotation"],
         ),
         shift=columns[1].slider(
-            "Shift", 0.0, 0.3, float(default.augmentation.shift), 0.05, key=f"trainer_shift_{dataset_name}"
+            "Shift",
+            0.0,
+            0.3,
+            float(default.augmentation.shift),
+            0.05,
+            key=f"trainer_shift_{dataset_name}",
+            help=HELP["shift"],
         ),
         zoom=columns[2].slider(
-            "Zoom", 0.0, 0.3, float(default.augmentation.zoom), 0.05, key=f"trainer_zoom_{dataset_name}"
+            "Zoom",
+            0.0,
+            0.3,
+            float(default.augmentation.zoom),
+            0.05,
+            key=f"trainer_zoom_{dataset_name}",
+            help=HELP["zoom"],
         ),
         flip=columns[3].checkbox(
-            "Flip left-right", value=default.augmentation.flip, key=f"trainer_flip_{dataset_name}"
+            "Flip left-right", value=default.augmentation.flip, key=f"trainer_flip_{dataset_name}", help=HELP["flip"]
         ),
     )
     try:
@@ -244,6 +424,64 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
     except InvalidInput as error:
         st.error(f"Settings: {error}")
         return None
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{seconds / 60:.1f} min" if seconds < 600 else f"{round(seconds / 60)} min"
+
+
+def _session_speed() -> tuple[float, str]:
+    """This server's speed relative to the cost model, from this session's latest run that trained a
+    whole epoch on a dataset at hand: (1.0, "") when there is none."""
+    from app_support.runs import owner, run_dataset
+
+    for run in reversed(run_manager().runs_for(owner())):
+        if not run.epochs:
+            continue
+        ran_on = run_dataset(run)
+        if ran_on is None:
+            continue
+        try:
+            rows = models.summarize(list(run.job.blocks), ran_on.input_shape, ran_on.num_classes)
+        except InvalidInput:
+            continue
+        expected = training.estimate_time(
+            rows, train_images=len(ran_on.x_train), test_images=len(ran_on.x_test), config=run.job.config
+        )
+        speed = training.measured_speed(expected, epochs_run=len(run.epochs), fit_seconds=run.epochs[-1]["t"])
+        return speed, f"Run {run.number}"
+    return 1.0, ""
+
+
+def time_estimate(data: datasets.Dataset, rows: list[models.LayerRow], config: training.TrainConfig) -> None:
+    """How long Train will take, and what the figure is based on."""
+    speed, source = _session_speed()
+    estimate = training.estimate_time(
+        rows, train_images=len(data.x_train), test_images=len(data.x_test), config=config, speed=speed
+    )
+    text = (
+        f"**Estimated time: about {_duration(estimate.seconds)}** for {config.epochs} epoch(s), about "
+        f"{_duration(estimate.epoch_s)} each"
+    )
+    if source:
+        text += (
+            f", from the speed {source} trained at on this server ({speed:.2g}x the time the network's size predicts). "
+        )
+    else:
+        text += (
+            f", from the network's size ({estimate.values_per_image:,} values computed per image) and the number "
+            "of batches, timed on a 2-core server; after your first run here it uses this server's own speed. "
+        )
+    manager = run_manager()
+    busy = manager.counts()["training"]
+    if busy >= manager.max_active:
+        text += f"Add the wait: {busy} runs are training now. "
+    limit = config.time_limit_s or float("inf")
+    if estimate.seconds > limit:
+        text += f"The time limit ({limit:g} s) will stop it early."
+    st.caption(text)
 
 
 def augmentation_preview(data: datasets.Dataset, augmentation: models.Augmentation) -> None:
@@ -316,10 +554,20 @@ def run_status(run: Run) -> None:
         st.error(f"{run.label}: {label}. {run.message}")
 
 
+CURVES_NOTE = (
+    "Grey: the running figure as batches go by. **Why can validation accuracy be above training accuracy, "
+    "mostly early on?** While training, dropout switches off part of the network and augmentation distorts "
+    "the images; the validation images are seen as they are, by the whole network. And the training figure "
+    "is a running mean over the epoch, its first, worse batches included, while validation is measured once, "
+    "at the end of the epoch."
+)
+
+
 def live_curves(run: Run) -> None:
     left, right = st.columns(2)
     left.plotly_chart(charts.curves(run, "loss"), key=f"loss_{run.id}")
     right.plotly_chart(charts.curves(run, "accuracy"), key=f"acc_{run.id}")
+    st.caption(CURVES_NOTE)
 
 
 def results(run: Run, data: datasets.Dataset | None) -> None:
@@ -333,30 +581,51 @@ def results(run: Run, data: datasets.Dataset | None) -> None:
     columns[3].metric("Training time", f"{run.train_seconds or 0:.1f} s")
     if data is None or len(data.class_names) != len(evaluation.per_class_accuracy):
         return
-    left, right = st.columns(2)
-    left.plotly_chart(charts.per_class(evaluation.per_class_accuracy, data.class_names), key=f"pc_{run.id}")
-    right.plotly_chart(charts.confusion(evaluation.confusion, data.class_names), key=f"cm_{run.id}")
-    st.markdown("**Which images did it get wrong?** Pick a cell of the confusion matrix:")
+    # The click is read before the chart is drawn, so that its outline and the lists agree at once.
+    chart_key = f"cm_{run.id}_{st.session_state.get(f'cm_lists_{run.id}', 0)}"
+    clicked = _clicked_cell(st.session_state.get(chart_key), data.class_names)
+    if clicked is not None and clicked != st.session_state.get(f"cm_clicked_{run.id}"):
+        # A new click moves the two lists below, which stay the way to choose without a mouse.
+        st.session_state[f"cm_clicked_{run.id}"] = clicked
+        st.session_state[f"true_{run.id}"], st.session_state[f"pred_{run.id}"] = clicked
+    true, predicted = _chosen_cell(run, data, evaluation.confusion)
+    left, right = st.columns([3, 2])  # the matrix gets the room: at 1024 px half a page squeezed its cells
+    right.plotly_chart(charts.per_class(evaluation.per_class_accuracy, data.class_names), key=f"pc_{run.id}")
+    left.plotly_chart(
+        charts.confusion(evaluation.confusion, data.class_names, chosen=(true, predicted)),
+        key=chart_key,
+        on_select="rerun",
+        selection_mode="points",
+    )
+    st.markdown("**Which images did it get wrong?** Click a cell of the confusion matrix, or choose one here:")
     names = list(range(data.num_classes))
     pick = st.columns(2)
-    errors = evaluation.confusion.sum(axis=1) - np.diag(evaluation.confusion)
     true = pick[0].selectbox(
-        "True class", names, index=int(errors.argmax()), format_func=data.class_names.__getitem__, key=f"true_{run.id}"
+        "True class",
+        names,
+        format_func=data.class_names.__getitem__,
+        key=f"true_{run.id}",
+        on_change=_lists_changed,
+        args=(run.id,),
     )
-    wrong = evaluation.confusion[true].copy()
-    wrong[true] = -1
     predicted = pick[1].selectbox(
-        "Predicted as", names, index=int(wrong.argmax()), format_func=data.class_names.__getitem__, key=f"pred_{run.id}"
+        "Predicted as",
+        names,
+        format_func=data.class_names.__getitem__,
+        key=f"pred_{run.id}",
+        on_change=_lists_changed,
+        args=(run.id,),
     )
     indices = evaluation.misclassified(data.y_test, true, predicted)[:24]
+    what = "correctly recognised" if true == predicted else f"predicted as {data.class_names[predicted]}"
     if len(indices) == 0:
-        st.caption("No test image of that kind.")
+        st.caption(f"No test image of {data.class_names[true]} was {what}.")
     else:
         tiles = [data.x_test[i][..., 0] if data.x_test.shape[-1] == 1 else data.x_test[i] for i in indices]
         picture(
             display.enlarge(display.tile(tiles, columns=8, gap=2), min_side=120),
-            caption=f"{evaluation.confusion[true, predicted]} test images of {data.class_names[true]} predicted as "
-            f"{data.class_names[predicted]} (up to 24 shown)",
+            caption=f"{evaluation.confusion[true, predicted]} test images of {data.class_names[true]} {what} "
+            "(up to 24 shown)",
         )
     if run.filters is not None:
         filters = run.filters  # (kh, kw, c_in, n)
@@ -368,6 +637,39 @@ def results(run: Run, data: datasets.Dataset | None) -> None:
             caption=f"The {filters.shape[3]} learned first-layer filters ({filters.shape[0]}x{filters.shape[1]}; "
             "red positive, blue negative, mean over input channels)",
         )
+
+
+def _chosen_cell(run: Run, data: datasets.Dataset, confusion: np.ndarray) -> tuple[int, int]:
+    """The cell whose images are shown: at first the most frequent mistake, then what was clicked or chosen."""
+    true_key, predicted_key = f"true_{run.id}", f"pred_{run.id}"
+    if true_key not in st.session_state or predicted_key not in st.session_state:
+        errors = confusion.sum(axis=1) - np.diag(confusion)
+        true = int(errors.argmax())
+        wrong = confusion[true].copy()
+        wrong[true] = -1
+        st.session_state[true_key], st.session_state[predicted_key] = true, int(wrong.argmax())
+    k = data.num_classes
+    return min(int(st.session_state[true_key]), k - 1), min(int(st.session_state[predicted_key]), k - 1)
+
+
+def _lists_changed(run_id: str) -> None:
+    # A choice in the lists starts a fresh chart (its old click selection gone), so that clicking the
+    # cell that was clicked before counts as a new click again.
+    key = f"cm_lists_{run_id}"
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+    st.session_state.pop(f"cm_clicked_{run_id}", None)
+
+
+def _clicked_cell(event: dict | None, class_names: tuple[str, ...]) -> tuple[int, int] | None:
+    """(true, predicted) of the clicked confusion-matrix cell, or None when nothing is clicked."""
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    points = (selection or {}).get("points") or []
+    names = [str(name) for name in class_names]
+    for point in points:
+        x, y = str(point.get("x")), str(point.get("y"))
+        if x in names and y in names:
+            return names.index(y), names.index(x)
+    return None
 
 
 def downloads(run: Run, data: datasets.Dataset | None) -> None:

@@ -18,10 +18,124 @@ import numpy as np
 from cnnviz import ops
 from cnnviz.errors import InvalidInput, zip_read_errors
 
-BLOCK_TYPES = ("conv", "maxpool", "avgpool", "batchnorm", "dropout", "flatten", "gap", "dense")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "linear")
 MAX_PARAMS = 5_000_000  # a classroom server trains on CPUs: beyond this nobody waits for a result
 MAX_ACTIVATION_MB = 2048  # forward activations of one batch of 64, float32; training needs about 3x
+
+
+@dataclass(frozen=True)
+class BlockSetting:
+    """One setting of a block type: what the editor offers and what `summarize` accepts."""
+
+    name: str  # the block dict's key, e.g. "filters"
+    default: int | float | str
+    low: float | None = None  # numbers: the accepted range, both ends included
+    high: float | None = None
+    options: tuple[str, ...] = ()  # choices: the accepted values
+    step: float | None = None  # numbers: the editor's step (whole numbers when None)
+    help: str = ""  # one line for a learner: what changing it does
+
+
+@dataclass(frozen=True)
+class BlockType:
+    """A kind of block: its name in the editor, a line on what it does, and its settings."""
+
+    label: str  # the Keras layer it builds
+    help: str
+    settings: tuple[BlockSetting, ...] = ()
+
+
+_ACTIVATION_HELP = (
+    "The function applied to every output value: relu keeps positives and turns negatives into 0 (the usual "
+    "choice); linear leaves values as they are."
+)
+
+# One table of block types: the editor shows a block's own settings from here, and `summarize`
+# checks whole-number settings against the same ranges. A new type is one entry here plus its
+# shape rule in `summarize` and its layer in `build_model`.
+BLOCKS: dict[str, BlockType] = {
+    "conv": BlockType(
+        "Conv2D",
+        "Slides small learned filters over the map; each filter gives one output map (channel).",
+        (
+            BlockSetting(
+                "filters", 32, 1, 1024, help="How many patterns this layer learns to detect: one output map each."
+            ),
+            BlockSetting(
+                "kernel",
+                3,
+                1,
+                15,
+                help="The side of each filter's window in pixels (3 = 3x3): larger sees more at once.",
+            ),
+            BlockSetting(
+                "stride", 1, 1, 8, help="How far the window moves each step: 2 halves the map's height and width."
+            ),
+            BlockSetting(
+                "padding",
+                "valid",
+                options=("valid", "same"),
+                help="valid: only windows inside the map (it shrinks by kernel-1); same: zeros around keep its size.",
+            ),
+            BlockSetting("activation", "relu", options=ACTIVATIONS, help=_ACTIVATION_HELP),
+        ),
+    ),
+    "maxpool": BlockType(
+        "MaxPooling2D",
+        "Keeps the largest value of each window: a smaller map that keeps the strongest responses.",
+        (BlockSetting("size", 2, 1, 8, help="The side of the window: the map's height and width are divided by it."),),
+    ),
+    "avgpool": BlockType(
+        "AveragePooling2D",
+        "Keeps the mean of each window: a smaller, smoother map.",
+        (BlockSetting("size", 2, 1, 8, help="The side of the window: the map's height and width are divided by it."),),
+    ),
+    "batchnorm": BlockType(
+        "BatchNormalization",
+        "Rescales each channel to mean 0 and spread 1 over the batch; often lets a network learn faster. No settings.",
+    ),
+    "dropout": BlockType(
+        "Dropout",
+        "While training, sets a random share of values to 0 so the network cannot rely on any one; off when testing.",
+        (
+            BlockSetting(
+                "rate",
+                0.25,
+                0.0,
+                0.95,
+                step=0.05,
+                help="The share of values dropped at each training step (0.25 = 1 in 4).",
+            ),
+        ),
+    ),
+    "flatten": BlockType(
+        "Flatten", "Lays the map out as one long list of numbers, so that Dense layers can read it. No settings."
+    ),
+    "gap": BlockType(
+        "GlobalAveragePooling2D",
+        "One mean per channel: a short list instead of the whole map (fewer weights than Flatten). No settings.",
+    ),
+    "dense": BlockType(
+        "Dense",
+        "Every output looks at every input number and learns one weight for each.",
+        (
+            BlockSetting("units", 64, 1, 8192, help="How many outputs (neurons) this layer has."),
+            BlockSetting("activation", "relu", options=ACTIVATIONS, help=_ACTIVATION_HELP),
+        ),
+    ),
+}
+BLOCK_TYPES = tuple(BLOCKS)
+
+
+def block_defaults(kind: str) -> dict:
+    """A block of this type with every setting at its default, e.g. ``{"type": "maxpool", "size": 2}``."""
+    if kind not in BLOCKS:
+        raise InvalidInput(f"Unknown block type {kind!r}; use one of {', '.join(BLOCK_TYPES)}.")
+    return {"type": kind, **{setting.name: setting.default for setting in BLOCKS[kind].settings}}
+
+
+def _setting(kind: str, name: str) -> BlockSetting:
+    return next(setting for setting in BLOCKS[kind].settings if setting.name == name)
 
 
 @dataclass(frozen=True)
@@ -43,6 +157,11 @@ def _int(block: dict, key: str, default: int, low: int, high: int, where: str) -
     if not low <= value <= high:
         raise InvalidInput(f"{where}: {key} must be from {low} to {high}, got {value}.")
     return value
+
+
+def _int_setting(block: dict, kind: str, key: str, where: str) -> int:
+    setting = _setting(kind, key)
+    return _int(block, key, setting.default, int(setting.low), int(setting.high), where)
 
 
 def _describe(index: int, block: dict) -> str:
@@ -83,9 +202,9 @@ def summarize(
         if kind in ("conv", "maxpool", "avgpool", "batchnorm", "flatten", "gap") and flat and kind != "batchnorm":
             raise InvalidInput(f"{where}: needs a feature map, but the input here is already flat ({shape[0]}).")
         if kind == "conv":
-            filters = _int(block, "filters", 32, 1, 1024, where)
-            kernel = _int(block, "kernel", 3, 1, 15, where)
-            stride = _int(block, "stride", 1, 1, 8, where)
+            filters = _int_setting(block, kind, "filters", where)
+            kernel = _int_setting(block, kind, "kernel", where)
+            stride = _int_setting(block, kind, "stride", where)
             padding = block.get("padding", "valid")
             if padding not in ops.PADDINGS:
                 raise InvalidInput(f"{where}: padding must be 'valid' or 'same', got {padding!r}.")
@@ -105,7 +224,7 @@ def summarize(
             params = (kernel * kernel * c + 1) * filters
             formula = f"({kernel}*{kernel}*{c}+1)*{filters} = {params}"
         elif kind in ("maxpool", "avgpool"):
-            size = _int(block, "size", 2, 1, 8, where)
+            size = _int_setting(block, kind, "size", where)
             h, w, c = shape
             if h < size or w < size:
                 raise InvalidInput(
@@ -135,7 +254,7 @@ def summarize(
                     f"{where}: Dense needs a flat input, but gets a {'x'.join(map(str, shape))} map; "
                     "add Flatten or GlobalAveragePooling before it."
                 )
-            units = _int(block, "units", 64, 1, 8192, where)
+            units = _int_setting(block, kind, "units", where)
             if block.get("activation", "relu") not in ACTIVATIONS:
                 raise InvalidInput(f"{where}: activation must be one of {', '.join(ACTIVATIONS)}.")
             params = (shape[0] + 1) * units

@@ -34,6 +34,8 @@ if data is not None:
             if st.button("Show augmented samples", key="trainer_preview"):
                 view.augmentation_preview(data, config.augmentation)
     ready = blocks is not None and config is not None
+    if ready:
+        view.time_estimate(data, rows, config)
     if st.button("Train", type="primary", disabled=not ready, key="trainer_train", icon=":material/play_arrow:"):
         try:
             job = view.job_for(dataset_name, data, blocks, config, lab_kernels, freeze)

@@ -1,0 +1,130 @@
+"""The Trainer in a real Chromium: the block editor, a one-epoch run on digits, and a click on a
+confusion-matrix cell that shows that cell's test images (at 1440x900 and 1024x640).
+
+Screenshots land in artifacts/ for a person to look at.
+"""
+
+import re
+
+import pytest
+
+from tests.browser_helpers import choose, wait_until_idle
+from tests.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+CAPTION = '[data-testid="stImage"]'
+
+
+def images_caption(page) -> str:
+    """The caption of the misclassified-images picture ('' while there is none)."""
+    found = page.locator(CAPTION).filter(has_text="test images of")
+    return found.first.inner_text().strip() if found.count() else ""
+
+
+def click_cell(page, true: int, predicted: int, classes: int) -> None:
+    """Click the centre of the confusion-matrix cell (true, predicted)."""
+    chart = page.locator(".js-plotly-plot").filter(has_text="Confusion matrix")
+    chart.scroll_into_view_if_needed()
+    area = chart.locator(".nsewdrag").first.bounding_box()  # the plotting area, between the axes
+    x = area["x"] + area["width"] * (predicted + 0.5) / classes
+    y = area["y"] + area["height"] * (true + 0.5) / classes
+    page.mouse.move(x, y)  # Plotly picks the point under the pointer on hover, then the click selects it
+    page.wait_for_timeout(200)
+    page.mouse.click(x, y)
+
+
+def selected(page, label: str) -> str:
+    """The option shown in the selectbox labelled `label` (its combobox input's value)."""
+    return page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.locator("input").input_value()
+
+
+def click_until_shown(page, true: int, predicted: int, classes: int, pattern: str) -> None:
+    """Click a cell until the images caption matches `pattern` (a click that lands while the panel is
+    redrawn, e.g. when the finished run's page reruns once, is lost; a person would click again)."""
+    check = f"() => [...document.querySelectorAll('{CAPTION}')].some(f => /{pattern}/.test(f.innerText))"
+    for _ in range(3):
+        wait_until_idle(page)
+        click_cell(page, true, predicted, classes)
+        try:
+            page.wait_for_function(check, timeout=10_000)
+            return
+        except Exception:
+            page.screenshot(path=ARTIFACTS / "trainer_click_missed.png", full_page=True)
+    page.wait_for_function(check, timeout=1_000)
+
+
+def set_number(page, label: str, value: str) -> None:
+    box = page.locator('[data-testid="stNumberInput"]').filter(has_text=label).locator("input")
+    for _ in range(3):  # a rerun that lands while typing can reset the field: type again
+        box.fill(value)
+        box.press("Enter")
+        page.wait_for_timeout(400)
+        wait_until_idle(page)
+        if box.input_value() == value:
+            return
+    assert box.input_value() == value
+
+
+def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(app_url + "/trainer")
+    page.locator("h1", has_text="Trainer").wait_for(timeout=60_000)
+    choose(page, "Dataset", "Digits (scikit-learn, 8x8 scaled up)")
+    page.get_by_text("1,438 train and 359 test images").wait_for(timeout=60_000)  # not the stale MNIST page
+    wait_until_idle(page)
+    page.get_by_text("225,034 parameters in all.").wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"Estimated time: about \d")).wait_for()
+    editor = page.get_by_text("Start from a preset")
+    editor.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "trainer_editor_1440.png")
+    page.set_viewport_size({"width": 1024, "height": 640})
+    editor.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "trainer_editor_1024.png")
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    set_number(page, "Epochs", "1")
+    page.get_by_text(re.compile(r"Estimated time: about \d+ s for 1 epoch\(s\)")).wait_for()
+    page.get_by_test_id("stBaseButton-primary").filter(has_text="Train").click()
+    page.get_by_text("Test accuracy", exact=True).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"Finished\. Trained 1 epochs")).wait_for(timeout=15_000)
+    page.get_by_text("Why can validation accuracy be above training accuracy").wait_for()
+    wait_until_idle(page)
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].length >= 4")
+    before = images_caption(page)
+    assert re.match(r"\d+ test images of \d predicted as \d", before), before  # the most frequent mistake
+
+    # Every class is named on both axes of the confusion matrix.
+    chart = page.locator(".js-plotly-plot").filter(has_text="Confusion matrix")
+    ticks = chart.evaluate(
+        "p => [p._fullLayout.xaxis._vals.map(v => v.text), p._fullLayout.yaxis._vals.map(v => v.text)]"
+    )
+    assert ticks[0] == [str(d) for d in range(10)] and sorted(ticks[1]) == [str(d) for d in range(10)], ticks
+
+    click_until_shown(page, 4, 4, 10, "test images of 4 correctly")  # the diagonal: the 4s it got right
+    wait_until_idle(page)
+    after = images_caption(page)
+    assert after != before and re.match(r"\d+ test images of 4 correctly recognised", after), after
+    # The lists follow the click: they are the way to choose without a mouse.
+    assert selected(page, "True class") == "4" and selected(page, "Predicted as") == "4"
+    chart.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "trainer_confusion_click_1440.png")
+
+    # The other way: choose in a list, then click the same cell again.
+    choose(page, "Predicted as", "9")
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('{CAPTION}')].some(f => /of 4 predicted as 9/.test(f.innerText))"
+        " || [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+        ".some(c => /No test image of 4 was predicted as 9/.test(c.innerText))",
+        timeout=15_000,
+    )
+    wait_until_idle(page)
+    click_until_shown(page, 4, 4, 10, "test images of 4 correctly")
+    wait_until_idle(page)
+    page.set_viewport_size({"width": 1024, "height": 640})
+    page.locator(".js-plotly-plot").filter(has_text="Confusion matrix").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=artifacts / "trainer_confusion_click_1024.png")
+    page.screenshot(path=artifacts / "trainer_results_1024_full.png", full_page=True)
+    context.close()

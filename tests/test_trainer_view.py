@@ -1,0 +1,194 @@
+"""The Trainer's architecture editor, time estimate and confusion-matrix picking, in AppTest and
+on their own (fast: no training; a run's results are faked where one is needed)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_support import charts
+from app_support.trainer_view import _clicked_cell
+from cnnviz import models, training
+from tests.conftest import ROOT
+
+TIMEOUT = 60
+ARCH = "trainer_block_mnist-fast_28x28x1"  # widget keys of the default MNIST architecture's blocks
+
+
+def trainer() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "trainer.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def block_widgets(at: AppTest, block_id: int) -> list[str]:
+    """The setting names shown for one block (its type selector aside)."""
+    prefix = f"{ARCH}_{block_id}_"
+    found = [*at.number_input, *at.selectbox]
+    return sorted(w.label for w in found if (w.key or "").startswith(prefix) and not w.key.endswith("_type"))
+
+
+def summary(at: AppTest):
+    return next(frame.value for frame in at.dataframe if "how" in frame.value.columns)
+
+
+def test_editor_shows_only_the_settings_of_each_block_type():
+    at = trainer()
+    types = [at.selectbox(key=f"{ARCH}_{i}_type").value for i in range(1, 9)]
+    assert types == ["conv", "maxpool", "conv", "maxpool", "flatten", "dropout", "dense", "dropout"]
+    assert block_widgets(at, 1) == ["activation", "filters", "kernel", "padding", "stride"]
+    assert block_widgets(at, 2) == ["size"]
+    assert block_widgets(at, 5) == []  # flatten: nothing to set
+    assert block_widgets(at, 6) == ["rate"]
+    assert block_widgets(at, 7) == ["activation", "units"]
+    # Changing a block's type shows the new type's settings only, keeping what they share.
+    at.selectbox(key=f"{ARCH}_7_type").set_value("batchnorm").run()
+    assert block_widgets(at, 7) == []
+    assert "batchnorm1" in summary(at)["layer"].tolist()
+    at.selectbox(key=f"{ARCH}_2_type").set_value("avgpool").run()
+    assert block_widgets(at, 2) == ["size"]
+    assert at.number_input(key=f"{ARCH}_2_avgpool_size").value == 2
+
+
+def test_editing_a_block_changes_the_summary():
+    at = trainer()
+    assert summary(at)["parameters"].sum() == 225_034
+    at.number_input(key=f"{ARCH}_1_conv_filters").set_value(16).run()
+    table = summary(at)
+    assert "(3*3*1+1)*16 = 160" in table["how"].tolist()
+    assert "(3*3*16+1)*64 = 9280" in table["how"].tolist()
+    assert table["parameters"].sum() == 225_034 - 320 - 18_496 + 160 + 9_280
+    at.selectbox(key=f"{ARCH}_3_conv_padding").set_value("same").run()
+    assert "13x13x64" in summary(at)["output shape"].tolist()
+
+
+def test_a_bad_value_is_explained_and_a_good_one_recovers():
+    at = trainer()
+    at.number_input(key=f"{ARCH}_3_conv_kernel").set_value(15).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("Block 3 (conv): a 15x15 kernel does not fit the 13x13 map" in e for e in errors), errors
+    assert at.button(key="trainer_train").disabled
+    assert not any("how" in frame.value.columns for frame in at.dataframe)  # no summary of a broken network
+    at.number_input(key=f"{ARCH}_3_conv_kernel").set_value(5).run()
+    assert not at.error
+    assert "(5*5*32+1)*64 = 51264" in summary(at)["how"].tolist()
+    assert not at.button(key="trainer_train").disabled
+
+
+def test_add_move_remove_and_reset_blocks():
+    at = trainer()
+    at.selectbox(key="trainer_add_type").set_value("conv").run()
+    at.selectbox(key="trainer_add_position").set_value(2).run()  # after block 2 (the first pool)
+    at.button(key="trainer_add").click().run()
+    types = [w.value for w in at.selectbox if (w.key or "").endswith("_type") and w.key.startswith(ARCH)]
+    assert types == ["conv", "maxpool", "conv", "conv", "maxpool", "flatten", "dropout", "dense", "dropout"]
+    assert summary(at)["layer"].tolist()[1:5] == ["conv1", "maxpool1", "conv2", "conv3"]
+    at.button(key="trainer_up_mnist-fast_28x28x1_9").click().run()  # the new block (id 9) moves up, above the pool
+    layers = summary(at)["layer"].tolist()
+    assert layers[1:4] == ["conv1", "conv2", "maxpool1"], layers
+    assert summary(at)["output shape"].tolist()[2] == "24x24x32"  # conv 3x3 on 26x26 gives 24x24
+    at.button(key="trainer_remove_mnist-fast_28x28x1_9").click().run()
+    assert summary(at)["parameters"].sum() == 225_034
+    # Removing the flatten block breaks the network; the message names what to do; reset restores it.
+    at.button(key="trainer_remove_mnist-fast_28x28x1_5").click().run()
+    assert any("Dense needs a flat input" in e.value for e in at.error)
+    at.button(key="trainer_reset_blocks").click().run()
+    assert not at.error
+    assert summary(at)["parameters"].sum() == 225_034
+
+
+def test_edits_are_kept_per_preset_and_the_blocks_reach_the_job_as_before():
+    from app_support.trainer_view import job_for
+    from cnnviz import datasets
+
+    at = trainer()
+    at.number_input(key=f"{ARCH}_7_dense_units").set_value(32).run()
+    at.selectbox(key="trainer_preset_mnist-bundled").set_value("tinyvgg").run()
+    assert "(3*3*10+1)*10 = 910" in summary(at)["how"].tolist()
+    at.selectbox(key="trainer_preset_mnist-bundled").set_value("mnist-fast").run()
+    assert at.number_input(key=f"{ARCH}_7_dense_units").value == 32  # back: the edit is still there
+    arch = at.session_state["trainer_architectures"]["mnist-fast_28x28x1"]
+    blocks = [{k: v for k, v in block.items() if k != "id"} for block in arch["blocks"]]
+    expected = models.preset("mnist-fast", (28, 28, 1))
+    expected[6]["units"] = 32
+    assert blocks == expected  # the same dicts as a preset's, only the type's own settings
+    job = job_for("digits", datasets.load("digits"), blocks, training.TrainConfig(), (), False)
+    assert job.blocks == tuple(expected)
+
+
+def test_every_setting_explains_itself():
+    at = trainer()
+    labels = ["Optimizer", "Learning rate", "Batch size", "Epochs", "Validation split"]
+    widgets = [*at.selectbox, *at.number_input, *at.slider, *at.select_slider, *at.checkbox]
+    for label in [*labels, "Stop at training accuracy (0 = off)", "Early stop patience (0 = off)", "Time limit (s)"]:
+        widget = next(w for w in widgets if w.label == label)
+        assert widget.help and len(widget.help) > 30, label
+    for label in ["Rotation (degrees)", "Shift", "Zoom", "Flip left-right"]:
+        assert next(w for w in widgets if w.label == label).help, label
+    for kind in models.BLOCKS.values():
+        assert kind.help and all(setting.help for setting in kind.settings)
+
+
+def test_the_estimate_is_shown_and_follows_the_settings():
+    at = trainer()
+    text = next(c.value for c in at.caption if c.value.startswith("**Estimated time"))
+    assert "for 22 epoch(s)" in text and "2-core server" in text
+    at.number_input(key="trainer_epochs_mnist-bundled").set_value(2).run()
+    short = next(c.value for c in at.caption if c.value.startswith("**Estimated time"))
+    assert "for 2 epoch(s)" in short
+    assert _seconds(short) < _seconds(text)
+
+
+def _seconds(text: str) -> float:
+    import re
+
+    number, unit = re.search(r"about ([\d.]+) (s|min)\*\*", text).groups()
+    return float(number) * (60 if unit == "min" else 1)
+
+
+def test_estimate_known_answers():
+    rows = models.summarize(models.preset("mnist-fast", (28, 28, 1)), (28, 28, 1), 10)
+    macs, values = training.forward_cost(rows)
+    # conv1: 26*26 positions * 3*3*1*32 weights; conv2: 11*11 * 3*3*32*64; dense: 1600*128 + 128*10
+    assert macs == 26 * 26 * 288 + 11 * 11 * 18_432 + 1600 * 128 + 1280
+    assert values == 26 * 26 * 32 + 13 * 13 * 32 + 11 * 11 * 64 + 5 * 5 * 64 + 1600 + 1600 + 128 + 128 + 10
+    config = training.TrainConfig(epochs=10, batch_size=64, validation_split=0.1)
+    one = training.estimate_time(rows, train_images=8000, test_images=2000, config=config)
+    # 7,200 images trained in 113 steps and 800 validated in 13: 3 passes' work for each trained one.
+    passes, steps = 3 * 7200 + 800, 113 + 13
+    epoch = training.SECONDS_PER_STEP * steps + training.SECONDS_PER_MVALUE * passes * values / 1e6
+    assert one.epoch_s == pytest.approx(epoch)
+    evaluation = training.SECONDS_PER_MVALUE * 2000 * values / 1e6
+    assert one.seconds == pytest.approx(training.START_S + training.FIRST_EPOCH_S + 10 * epoch + evaluation)
+    twice = training.estimate_time(rows, train_images=8000, test_images=2000, config=config, speed=2.0)
+    assert twice.epoch_s == pytest.approx(2 * one.epoch_s)
+    # A run that took as long as estimated ran at speed 1; one that took twice as long, at 2.
+    assert training.measured_speed(one, epochs_run=3, fit_seconds=one.first_epoch_s + 2 * one.epoch_s) == (
+        pytest.approx(1.0)
+    )
+    assert training.measured_speed(one, epochs_run=1, fit_seconds=2 * one.first_epoch_s) == pytest.approx(2.0)
+    assert training.measured_speed(one, epochs_run=0, fit_seconds=5.0) == 1.0
+
+
+def test_confusion_matrix_names_every_class_and_marks_the_chosen_cell():
+    names = tuple(str(d) for d in range(10))
+    matrix = np.arange(100).reshape(10, 10)
+    figure = charts.confusion(matrix, names, chosen=(3, 7))
+    assert figure.layout.xaxis.type == "category" and list(figure.layout.xaxis.tickvals) == list(names)
+    assert list(figure.layout.yaxis.ticktext) == list(names)
+    clickable = figure.data[1]
+    assert len(clickable.x) == 100 and (clickable.y[37], clickable.x[37]) == ("3", "7")
+    assert clickable.customdata[37] == 37
+    shape = figure.layout.shapes[0]
+    assert (shape.x0, shape.x1, shape.y0, shape.y1) == (6.5, 7.5, 2.5, 3.5)
+
+
+def test_a_click_names_the_cell_by_its_classes():
+    names = ("cat", "dog", "7")
+    event = {"selection": {"points": [{"x": "7", "y": "dog", "curve_number": 1}]}}
+    assert _clicked_cell(event, names) == (1, 2)
+    assert _clicked_cell(SimpleNamespace(selection={"points": []}), names) is None
+    assert _clicked_cell(None, names) is None
+    assert _clicked_cell({"selection": {"points": [{"x": 3, "y": 9}]}}, names) is None
