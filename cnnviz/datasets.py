@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import stat
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import numpy as np
 
 from cnnviz import images
+from cnnviz.downloads import socket_timeout
 from cnnviz.errors import InvalidInput, zip_read_errors
 
 
@@ -184,17 +183,6 @@ KERAS_DATASETS = {
 DOWNLOAD_TIMEOUT_S = 20.0
 
 
-@contextmanager
-def _socket_timeout(seconds: float):
-    # keras.utils.get_file uses urllib without a timeout: a silent network would hang the page.
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(previous)
-
-
 def keras_dataset(name: str) -> Dataset:
     """MNIST, Fashion-MNIST or CIFAR-10 through `keras.datasets`: downloaded once, then read from
     the Keras cache (`$KERAS_HOME/datasets`, by default `~/.keras/datasets`)."""
@@ -208,7 +196,7 @@ def keras_dataset(name: str) -> Dataset:
         name, keras.datasets.cifar10
     )
     try:
-        with _socket_timeout(DOWNLOAD_TIMEOUT_S):
+        with socket_timeout(DOWNLOAD_TIMEOUT_S):
             (x_train, y_train), (x_test, y_test) = module.load_data()
     except Exception as error:
         cache = os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")), "datasets")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz.datasets import _socket_timeout
+from cnnviz.downloads import socket_timeout
 from cnnviz.errors import InvalidInput
 
 ARCHITECTURES = {
@@ -47,26 +47,28 @@ class Pretrained:
     def decode(self, probabilities: np.ndarray, top: int = 5) -> list[tuple[str, str, float]]:
         """(WordNet id, class name, probability), best first; needs ImageNet's class list once."""
         try:
-            with _socket_timeout(20.0):
+            with socket_timeout(20.0):
                 decoded = self.module.decode_predictions(np.asarray(probabilities)[None], top=top)[0]
         except Exception as error:
-            raise ModelUnavailable(
-                f"ImageNet's class names are not downloaded yet and could not be fetched ({type(error).__name__}). "
-                "They need the internet once (a 35 KB file); then they are read from the Keras cache."
-            ) from None
+            raise _names_unavailable(error) from None
         return [(wnid, name, float(p)) for wnid, name, p in decoded]
 
     def class_names(self) -> tuple[tuple[str, ...], str]:
         """The 1000 ImageNet class names, and '' or a note saying why they are numbers instead."""
-        one_hot = np.eye(1000, dtype=np.float32)
         try:
-            self.decode(one_hot[0], top=1)
-        except ModelUnavailable as error:
-            return tuple(f"ImageNet class {i}" for i in range(1000)), str(error)
-        import keras.src.applications.imagenet_utils as imagenet_utils
+            with socket_timeout(20.0):
+                # Keras's public decoder on the 1000 one-hot rows: class i is row i's top entry.
+                decoded = self.module.decode_predictions(np.eye(1000, dtype=np.float32), top=1)
+        except Exception as error:
+            return tuple(f"ImageNet class {i}" for i in range(1000)), str(_names_unavailable(error))
+        return tuple(row[0][1].replace("_", " ") for row in decoded), ""
 
-        index = imagenet_utils.CLASS_INDEX
-        return tuple(index[str(i)][1].replace("_", " ") for i in range(1000)), ""
+
+def _names_unavailable(error: Exception) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"ImageNet's class names are not downloaded yet and could not be fetched ({type(error).__name__}). "
+        "They need the internet once (a 35 KB file); then they are read from the Keras cache."
+    )
 
 
 def preprocess_layer(mode: str):
@@ -98,7 +100,7 @@ def load(name: str, *, weights: str | None = "imagenet") -> Pretrained:
     module_name, constructor, side, mode, size = ARCHITECTURES[name]
     module = importlib.import_module(f"keras.applications.{module_name}")
     try:
-        with _socket_timeout(30.0):
+        with socket_timeout(30.0):
             network = getattr(module, constructor)(weights=weights)
     except Exception as error:
         if weights is None:

@@ -55,22 +55,33 @@ def test_offline_weights_say_what_is_needed(tf, offline):
         pretrained.load("MobileNetV2")
 
 
-def test_offline_class_names_say_what_is_needed(tf, offline):
+def test_offline_class_names_say_what_is_needed(tf, offline, monkeypatch):
     import keras.src.applications.imagenet_utils as imagenet_utils
 
     net = pretrained.Pretrained("MobileNetV2", None, __import__("keras").applications.mobilenet_v2)
-    imagenet_utils.CLASS_INDEX = None
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", None)  # Keras's cache of the downloaded list
     with pytest.raises(pretrained.ModelUnavailable, match="class names"):
         net.decode(np.full(1000, 1e-3))
 
 
-def test_offline_class_names_fall_back_to_numbers(tf, offline):
+def test_offline_class_names_fall_back_to_numbers(tf, offline, monkeypatch):
     import keras.src.applications.imagenet_utils as imagenet_utils
 
-    imagenet_utils.CLASS_INDEX = None
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", None)
     net = pretrained.Pretrained("VGG16", None, __import__("keras").applications.vgg16)
     names, note = net.class_names()
     assert names[3] == "ImageNet class 3" and len(names) == 1000 and "class names" in note
+
+
+def test_class_names_come_from_keras_public_decoder(tf, offline, monkeypatch):
+    """With the class list in Keras's cache, names come through `decode_predictions` (public API)."""
+    import keras.src.applications.imagenet_utils as imagenet_utils
+
+    fake = {str(i): [f"n{i:08d}", f"class_number_{i}"] for i in range(1000)}
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", fake)
+    net = pretrained.Pretrained("VGG16", None, __import__("keras").applications.vgg16)
+    names, note = net.class_names()
+    assert note == "" and names[0] == "class number 0" and names[999] == "class number 999"
 
 
 def test_unknown_model():
