@@ -17,23 +17,40 @@ from app_support.render import png
 
 class _Png:
     """What the component accepts as a picture: an object with `save`. It gets our PNG bytes, encoded
-    once and cached by content (the component would re-encode an array uncompressed, several times
-    the bytes)."""
+    once and cached by content (the component would encode the array again with Pillow on every
+    rerun: 1.5 s for a 900x900 grid at its default level, and uncompressed, several times the bytes)."""
 
     def __init__(self, data: bytes):
         self.data = data
 
-    def save(self, buffer, **_options) -> None:
+    def save(self, buffer, **_options) -> None:  # called as Pillow's save(buffer, format="PNG", ...)
         buffer.write(self.data)
 
 
-def clickable_picture(image: np.ndarray, *, key: str, on_click: Callable[[], None], caption: str = "") -> None:
-    """Show uint8 `image` as wide as its column; a click calls `on_click` (read the click with `position`)."""
+def clickable_picture(
+    image: np.ndarray,
+    *,
+    key: str,
+    on_click: Callable[[], None] | None = None,
+    caption: str = "",
+    cursor: str = "crosshair",
+    container=st,
+) -> dict | None:
+    """Show uint8 `image` as wide as its column; return the last click as {'x', 'y', 'width',
+    'height', 'unix_time'} (CSS pixels) or None, and call `on_click` (no arguments) before the rerun
+    a new click starts (`position` reads it as a grid cell).
+
+    A custom component: AppTest does not render it (it returns None there), so every page that uses
+    it keeps another way to choose the same thing."""
     from streamlit_image_coordinates import streamlit_image_coordinates
 
-    streamlit_image_coordinates(_Png(png(image)), key=key, width="stretch", on_click=on_click, cursor="crosshair")
-    if caption:
-        st.caption(caption)
+    with container:
+        click = streamlit_image_coordinates(
+            _Png(png(image)), key=key, width="stretch", on_click=on_click, cursor=cursor
+        )
+        if caption:
+            st.caption(caption)
+    return click
 
 
 def position(key: str, shape: tuple[int, int]) -> tuple[int, int] | None:

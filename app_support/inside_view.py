@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_support.clickable import clickable_picture
 from app_support.inputs import image_input
 from app_support.model_source import ModelChoice, load_path
-from app_support.render import clickable_picture, legend, picture, small_picture
+from app_support.render import legend, picture, small_picture
 from cnnviz import cam, display, features
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import class_probabilities, predict, prepare_input
@@ -206,6 +207,7 @@ def feature_map_view(model, inputs, prefix: str) -> None:
                 shown_grid,
                 key=grid_key,
                 on_click=functools.partial(_pick_channel, grid_key, channel_key, layout),
+                cursor="pointer",
                 container=every,
             )
             every.caption(f"{name}: every channel of {layer}")

@@ -81,30 +81,3 @@ def legend(bar: np.ndarray, *, caption: str, container=st) -> None:
     """A colour bar (as `display.colorbar` or `cam.heat_colorbar` draw it) at its own width, with
     what its colours mean underneath."""
     small_picture(bar, width=bar.shape[1], caption=caption, container=container)
-
-
-class _EncodedPng:
-    """PNG bytes dressed as an image with a `save` method, which `streamlit_image_coordinates`
-    accepts as a source: it then sends our cached bytes instead of encoding the array again
-    with Pillow on every rerun (1.5 s for a 900x900 grid at its default level)."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def save(self, buffer, **_options) -> None:  # called as Pillow's save(buffer, format="PNG", ...)
-        buffer.write(self.data)
-
-
-def clickable_picture(image: np.ndarray, *, key: str, on_click=None, container=st) -> dict | None:
-    """Show a uint8 image, stretched to the column, that reports clicks: returns the last click as
-    {'x', 'y', 'width', 'height', 'unix_time'} (position and shown size in CSS pixels) or None,
-    and calls `on_click` (no arguments) before the rerun a new click starts.
-
-    A custom component: AppTest does not render it (it returns None there), so every page that
-    uses it keeps another way to choose the same thing."""
-    from streamlit_image_coordinates import streamlit_image_coordinates
-
-    with container:
-        return streamlit_image_coordinates(
-            _EncodedPng(png(image)), key=key, width="stretch", on_click=on_click, cursor="pointer"
-        )
