@@ -33,6 +33,8 @@ import threading
 
 import streamlit as st
 
+from app_support import compat
+
 _SETTLE_LOCK = threading.Lock()
 _settled_modules = 0
 
@@ -50,19 +52,11 @@ def settle_heap() -> None:
             _settled_modules = len(sys.modules)
 
 
-def _keep_keras_state() -> None:
-    from streamlit.runtime.scriptrunner import script_runner
-
-    script_runner._clean_problem_modules = lambda: None
-
-
-_keep_keras_state()
+compat.check_at_start()  # private Streamlit names this module and the run clean-up rely on
+compat.keep_keras_state()
 
 
 def run_through_navigation() -> None:
-    from streamlit.runtime.pages_manager import PagesManager
-
     settle_heap()
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    if compat.leave_pages_directory_mode():
         st.rerun()

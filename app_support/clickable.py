@@ -7,6 +7,7 @@ into a (row, col) of any grid laid over the picture.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -34,7 +35,7 @@ def clickable_picture(
     on_click: Callable[[], None] | None = None,
     caption: str = "",
     cursor: str = "crosshair",
-    container=st,
+    container=None,
 ) -> dict | None:
     """Show uint8 `image` as wide as its column; return the last click as {'x', 'y', 'width',
     'height', 'unix_time'} (CSS pixels) or None, and call `on_click` (no arguments) before the rerun
@@ -44,7 +45,7 @@ def clickable_picture(
     it keeps another way to choose the same thing."""
     from streamlit_image_coordinates import streamlit_image_coordinates
 
-    with container:
+    with container if container is not None else contextlib.nullcontext():
         click = streamlit_image_coordinates(
             _Png(png(image)), key=key, width="stretch", on_click=on_click, cursor=cursor
         )

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app_support.arithmetic import MAX_NUMBERED, STYLE, grid_html, grid_row_html
 from app_support.clickable import clickable_picture, position
-from app_support.lab_view import CHANNELS, DISPLAY_LABELS, POST_LABELS, current_config, current_kernel
+from app_support.lab_view import CHANNELS, DISPLAY_LABELS, PERSIST, POST_LABELS, current_config, current_kernel
 from app_support.render import output_picture, picture
 from cnnviz import display, images, kernels, ops
 from cnnviz.errors import InvalidInput
@@ -257,7 +257,9 @@ def pixel_view(image: np.ndarray, image_name: str, result: LabResult, config: La
     pick[0].number_input("Output row", min_value=0, max_value=out_h - 1, key="lab_row", on_change=_typed)
     pick[1].number_input("Output column", min_value=0, max_value=out_w - 1, key="lab_col", on_change=_typed)
     if image.ndim == 3 and not filter_mode:
-        channel = pick[2].selectbox("Channel", [0, 1, 2], format_func=CHANNELS.__getitem__, key="lab_channel")
+        channel = pick[2].selectbox(
+            "Channel", [0, 1, 2], format_func=CHANNELS.__getitem__, key="lab_channel", persist_state=PERSIST
+        )
     if image.ndim == 3 and filter_mode:
         kernel = result.kernel if result.kernel.ndim == 3 else np.repeat(result.kernel[..., None], 3, axis=2)
         sums = ops.pixel_arithmetic(image, kernel, row, col, stride=config.stride, padding=config.padding)

@@ -33,6 +33,10 @@ SLICE_KERNEL, SLICE_ZEROS = "kernel", "zeros"
 SLICE_CHOICES = (SLICE_KERNEL, SLICE_ZEROS, *kernels.KERNELS)
 CHANNELS = "RGB"
 SLICE_KEYS = ("lab_slice_r", "lab_slice_g", "lab_slice_b")
+# A widget that a run does not draw (the slices of a grey image, every control while on another page)
+# keeps its value: without it Streamlit drops the value, and an earlier default left under the same
+# key came back (a trip to the Trainer reset 'one kernel per channel').
+PERSIST = "session"
 
 SETTINGS = [
     Setting("lab_source", "src", "sample", choices=("sample", "draw", "upload", "camera")),
@@ -72,14 +76,19 @@ def colour() -> bool:
 def image_options() -> None:
     columns = st.columns(2)
     labels = {"gray": "Grayscale", "rgb": "RGB"}
-    columns[0].radio("Channels", list(labels), format_func=labels.get, key="lab_colour", horizontal=True)
-    columns[1].selectbox("Working size", [64, 128, 256, 512], key="lab_size", help="Longest side, in pixels")
+    columns[0].radio(
+        "Channels", list(labels), format_func=labels.get, key="lab_colour", persist_state=PERSIST, horizontal=True
+    )
+    columns[1].selectbox(
+        "Working size", [64, 128, 256, 512], key="lab_size", persist_state=PERSIST, help="Longest side, in pixels"
+    )
     if colour():
         st.radio(
             "A colour image meets the kernel",
             list(CONV_MODES),
             format_func=CONV_MODE_LABELS.get,
             key="lab_conv_mode",
+            persist_state=PERSIST,
             help="One filter: a Conv2D filter has one kernel slice per colour channel, and the three products "
             "are added into ONE output map. Each channel alone: three separate outputs, as a depthwise "
             "convolution makes.",
@@ -166,11 +175,20 @@ def _apply_grid_edit() -> None:
 
 def kernel_controls() -> None:
     top = st.columns([1.3, 1.4, 0.8, 1.0], vertical_alignment="bottom")
-    top[0].radio("View", list(VIEWS), format_func=VIEWS.get, key="lab_view")
+    top[0].radio("View", list(VIEWS), format_func=VIEWS.get, key="lab_view", persist_state=PERSIST)
     one = st.session_state["lab_view"] == "one"
-    name = top[1].selectbox("Kernel", KERNEL_NAMES, key="lab_kernel", format_func=str.capitalize, disabled=not one)
-    top[2].number_input("Weight", key="lab_weight", step=0.1, format="%g", help="Multiplies the kernel")
-    top[3].checkbox("Normalise", key="lab_normalize", help="Divide by the sum of the entries (or the positive ones)")
+    name = top[1].selectbox(
+        "Kernel", KERNEL_NAMES, key="lab_kernel", persist_state=PERSIST, format_func=str.capitalize, disabled=not one
+    )
+    top[2].number_input(
+        "Weight", key="lab_weight", persist_state=PERSIST, step=0.1, format="%g", help="Multiplies the kernel"
+    )
+    top[3].checkbox(
+        "Normalise",
+        key="lab_normalize",
+        persist_state=PERSIST,
+        help="Divide by the sum of the entries (or the positive ones)",
+    )
     if not one:
         return
     if name != CUSTOM:
@@ -186,6 +204,7 @@ def _custom_editor() -> None:
     text.text_area(
         "Your kernel: rows separated by ';' or new lines, numbers by spaces (fractions like 1/9 work)",
         key="lab_custom",
+        persist_state=PERSIST,
     )
     if "lab_grid_error" in st.session_state:
         text.error(f"Kernel grid: {st.session_state.pop('lab_grid_error')}")
@@ -208,6 +227,7 @@ def _slice_controls() -> None:
         list(SLICE_MODES),
         format_func=SLICE_MODES.get,
         key="lab_slices",
+        persist_state=PERSIST,
         horizontal=True,
         help="Try R = Sobel x with G and B at zeros: a filter that sees edges in the red channel only.",
     )
@@ -228,29 +248,43 @@ def conv_controls() -> None:
     # Pairs only where both fit a projector's narrow column (1024 px wide): two short numbers.
     columns = st.columns(2)
     columns[0].number_input(
-        "Stride", min_value=1, max_value=8, key="lab_stride", help="How far the kernel moves between outputs"
+        "Stride",
+        min_value=1,
+        max_value=8,
+        key="lab_stride",
+        persist_state=PERSIST,
+        help="How far the kernel moves between outputs",
     )
     columns[1].number_input(
-        "Bias", key="lab_bias", step=1.0, format="%g", help="Added to every output, as a Conv2D layer's bias"
+        "Bias",
+        key="lab_bias",
+        persist_state=PERSIST,
+        step=1.0,
+        format="%g",
+        help="Added to every output, as a Conv2D layer's bias",
     )
     st.selectbox(
         "Padding",
         ops.PADDINGS,
         key="lab_padding",
+        persist_state=PERSIST,
         format_func=str.upper,
         help="VALID: the kernel stays inside the image (the output shrinks). SAME: zeros around the edge keep "
         "the size (with stride 1).",
     )
-    st.selectbox("Activation", ops.POSTPROCESS, key="lab_post", format_func=POST_LABELS.get)
-    st.selectbox("Pooling", POOLS, key="lab_pool", format_func=POOL_LABELS.get)
+    st.selectbox("Activation", ops.POSTPROCESS, key="lab_post", persist_state=PERSIST, format_func=POST_LABELS.get)
+    st.selectbox("Pooling", POOLS, key="lab_pool", persist_state=PERSIST, format_func=POOL_LABELS.get)
     off = st.session_state["lab_pool"] == "none"
     columns = st.columns(2)
-    columns[0].number_input("Pool size", min_value=2, max_value=8, key="lab_pool_size", disabled=off)
+    columns[0].number_input(
+        "Pool size", min_value=2, max_value=8, key="lab_pool_size", persist_state=PERSIST, disabled=off
+    )
     columns[1].number_input(
         "Pool stride",
         min_value=0,
         max_value=8,
         key="lab_pool_stride",
+        persist_state=PERSIST,
         disabled=off,
         help="0: the same as the pool size",
     )
@@ -259,6 +293,7 @@ def conv_controls() -> None:
         list(DISPLAY_LABELS),
         format_func=DISPLAY_LABELS.get,
         key="lab_display",
+        persist_state=PERSIST,
         horizontal=True,
         help="Automatic: signed colours for kernels whose weights sum to 0 (edges: positive and negative "
         "answers), a picture for the others (blur, sharpen).",

@@ -3,9 +3,9 @@ session's identity for them."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import hashlib
+import logging
 import threading
 import time
 import uuid
@@ -13,6 +13,7 @@ import uuid
 import numpy as np
 import streamlit as st
 
+from app_support import compat
 from cnnviz import datasets
 from cnnviz.errors import InvalidInput
 from cnnviz.runs import RunManager
@@ -46,15 +47,13 @@ class Departures:
 
     def sweep(self) -> int:
         """Forget the runs of every owner whose session is gone; returns how many owners were forgotten."""
-        from streamlit.runtime import Runtime
-
-        if not Runtime.exists():
+        if compat.is_active_session("") is None:  # not in a running server
             return 0
-        runtime, now, gone = Runtime.instance(), time.monotonic(), 0
+        now, gone = time.monotonic(), 0
         for owner_key in self.manager.owners():
             with self._lock:
                 session_id, seen = self._seen.get(owner_key, ("", self._started))
-            if session_id and runtime.is_active_session(session_id):
+            if session_id and compat.is_active_session(session_id):
                 self.touch(owner_key, session_id)
             elif now - seen > self.grace_s and self.manager.forget(owner_key) == 0:
                 with self._lock:
@@ -69,8 +68,10 @@ class Departures:
     def _loop(self, every_s: float) -> None:
         while True:
             time.sleep(every_s)
-            with contextlib.suppress(Exception):  # a failed sweep must not end the thread; the next one retries
+            try:
                 self.sweep()
+            except Exception:  # a failed sweep must not end the thread (the next one retries), nor go unseen
+                logging.getLogger("cnnviz").exception("Forgetting the runs of departed sessions failed")
 
 
 @st.cache_resource(show_spinner=False)

@@ -18,7 +18,7 @@ import weakref
 import numpy as np
 
 from cnnviz.errors import InvalidInput
-from cnnviz.features import _as_batch, _node, layer_input, layer_output
+from cnnviz.features import as_batch, layer_input, layer_node, layer_output
 
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its `_map_layers`
@@ -147,7 +147,7 @@ def _graph(model, layer_name: str):
     target = _get(base, inner)
     if len(target.output.shape) != 4:
         raise InvalidInput(f"Layer {layer_name!r} gives {tuple(target.output.shape[1:])}, not a feature map.")
-    node = _node(model, base)
+    node = layer_node(model, base)
     if node is None or len(node.input_tensors) != 1:
         raise InvalidInput(f"The nested model {outer!r} must be called once, on one input.")
     given, made = node.input_tensors[0], node.output_tensors[0]
@@ -183,7 +183,7 @@ class BaseCAM:
     def __call__(self, image, *, class_index: int | None = None) -> np.ndarray:
         import tensorflow as tf
 
-        batch = tf.constant(_as_batch(self.model, image))
+        batch = tf.constant(as_batch(self.model, image))
         graph, head = _graph(self.model, self.layer)
         with tf.GradientTape() as tape:
             activations, features = graph([batch], training=False)
@@ -290,7 +290,7 @@ def saliency(model, image, *, class_index: int | None = None) -> np.ndarray:
     [0, 1], (H, W)."""
     import tensorflow as tf
 
-    batch = tf.constant(_as_batch(model, image))
+    batch = tf.constant(as_batch(model, image))
     graph, head = _graph(model, last_conv_layer(model))
     with tf.GradientTape() as tape:
         tape.watch(batch)

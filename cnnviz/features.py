@@ -8,12 +8,15 @@ from collections import OrderedDict
 
 import numpy as np
 
+from cnnviz.compat import nodes_of
 from cnnviz.errors import InvalidInput
 
 _SUBMODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _as_batch(model, image) -> np.ndarray:
+def as_batch(model, image) -> np.ndarray:
+    """One input as `model` takes it, with the batch axis: (1, H, W, C) float32. A grayscale (H, W)
+    image is accepted for a model with one input channel; any other shape is refused with a message."""
     array = np.asarray(image, dtype=np.float32)
     expected = tuple(model.inputs[0].shape[1:])
     if array.ndim == len(expected) - 1 and expected[-1] == 1:
@@ -23,10 +26,10 @@ def _as_batch(model, image) -> np.ndarray:
     return array[None]
 
 
-def _node(model, layer):
-    """The one place `model` calls `layer` (a layer shared with another model has several)."""
-    by_depth = getattr(model, "_nodes_by_depth", {})
-    nodes = [node for depth in by_depth.values() for node in depth if node.operation is layer]
+def layer_node(model, layer):
+    """The one place `model` calls `layer` (a layer shared with another model has several), or None
+    where `model` is not a Functional graph."""
+    nodes = [node for node in nodes_of(model) if node.operation is layer]
     if not nodes:
         return None
     if len(nodes) > 1:
@@ -41,12 +44,12 @@ def layer_output(model, layer):
     model (a pretrained network re-called on preprocessed input) has one output per call; this is
     the one in `model`'s graph.
     """
-    node = _node(model, layer)
+    node = layer_node(model, layer)
     return layer.output if node is None else node.output_tensors[0]
 
 
 def layer_input(model, layer):
-    node = _node(model, layer)
+    node = layer_node(model, layer)
     return layer.input if node is None else node.input_tensors[0]
 
 
@@ -76,7 +79,7 @@ def feature_maps(model, image) -> OrderedDict:
     (inference mode: dropout and augmentation layers pass their input through).
     """
     submodel, names = activation_model(model)
-    outputs = submodel([_as_batch(model, image)], training=False)  # a list, as the model names its inputs
+    outputs = submodel([as_batch(model, image)], training=False)  # a list, as the model names its inputs
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return OrderedDict((name, np.asarray(output)[0]) for name, output in zip(names, outputs, strict=True))
