@@ -16,7 +16,6 @@ from cnnviz import cam, display, features
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import class_probabilities, predict, prepare_input
 
-METHOD_LABELS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "scorecam": "Score-CAM", "saliency": "Saliency"}
 # The choices of a view outlive it: a learner who looks at the heatmaps and comes back to the maps (or
 # leaves the page and returns) finds the layer, channel and settings as they were.
 KEEP = "session"
@@ -111,13 +110,22 @@ def as_picture(image: np.ndarray) -> np.ndarray:
 
 
 def prediction_line(model, choice: ModelChoice, image) -> int:
-    probabilities = class_probabilities(model, image[None])[0]
-    verdict = predict(probabilities, choice.class_names, stats=choice.stats, image=image)
-    top = ", ".join(f"{name}: {p:.0%}" for name, p in verdict.top)
-    (st.success if verdict.sure else st.warning)(
-        f"Prediction: **{verdict.label}** ({top})" + ("" if verdict.sure else f". Not sure: {verdict.reason}")
+    # The verdict of Upload & predict, the unfamiliar check included. The reference was measured on
+    # the final model, so an earlier epoch's model gets only the hesitation check.
+    reference = choice.reference if model is choice.model else None
+    if reference is None:
+        probabilities, unfamiliar = class_probabilities(model, image[None]), [False]
+    else:
+        probabilities, unfamiliar = reference.check(model, image[None])
+    verdict = predict(
+        probabilities[0], choice.class_names, unfamiliar=bool(unfamiliar[0]), digit_like=choice.digit_like
     )
-    return int(np.argmax(probabilities))
+    top = ", ".join(f"{name}: {p:.0%}" for name, p in verdict.top)
+    doubt = f". **Unfamiliar picture.** {verdict.reason}" if verdict.unfamiliar else f". Not sure: {verdict.reason}"
+    (st.success if verdict.sure else st.warning)(
+        f"Prediction: **{verdict.label}** ({top})" + ("" if verdict.sure else doubt)
+    )
+    return verdict.indices[0]
 
 
 def map_layers(model) -> list[str]:
@@ -294,9 +302,9 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
     big = model.count_params() > BIG_MODEL
     methods = st.multiselect(
         "Methods",
-        list(METHOD_LABELS),
-        default=[m for m in METHOD_LABELS if not (big and m == "scorecam")],
-        format_func=METHOD_LABELS.get,
+        list(cam.METHODS),
+        default=[m for m in cam.METHODS if not (big and m == "scorecam")],
+        format_func=lambda m: cam.METHODS[m].name,
         key=f"{prefix}_methods{'_big' if big else ''}",
         persist_state=KEEP,
     )
@@ -318,16 +326,14 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
         )
         for column, method in zip(cells[1:], methods, strict=False):
             try:
-                if method == "saliency":
-                    heat = cam.saliency(model, image, class_index=index)
-                else:
-                    heat = cam.class_activation_map(model, image, method, class_index=index, layer=layer)
+                heat = cam.class_activation_map(model, image, method, class_index=index, layer=layer)
             except InvalidInput as error:
                 column.error(str(error))
                 continue
             picture(
                 display.enlarge(cam.overlay(as_picture(image), heat, opacity=opacity), min_side=200),
-                caption=f"{METHOD_LABELS[method]} " + ("(pixel gradients)" if method == "saliency" else where),
+                caption=f"{cam.METHODS[method].name} "
+                + (where if cam.METHODS[method].uses_layer else "(pixel gradients)"),
                 container=column,
             )
             if heat.max() == 0:

@@ -170,7 +170,8 @@ def _scores(head, features):
 class BaseCAM:
     """Plumbing shared by every CAM method; subclasses override `channel_weights`."""
 
-    name = "cam"
+    name = "cam"  # what a learner reads
+    uses_layer = True  # the map is a layer's: the caption names it
 
     def __init__(self, model, layer: str | None = None):
         self.model = model
@@ -266,20 +267,35 @@ class ScoreCAM(BaseCAM):
         return weights
 
 
-METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "scorecam": ScoreCAM}
+class Saliency:
+    """Not a CAM (no layer): the gradient of the class score with respect to the input pixels, with
+    the same call as the CAM methods so that every heatmap is one entry of `METHODS`."""
+
+    name = "Saliency"
+    uses_layer = False
+
+    def __init__(self, model, layer: str | None = None):
+        self.model = model
+
+    def __call__(self, image, *, class_index: int | None = None) -> np.ndarray:
+        return saliency(self.model, image, class_index=class_index)
+
+
+# Every heatmap method: a new one is a class with `name`, `uses_layer` and `__call__`, and one entry here.
+METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "scorecam": ScoreCAM, "saliency": Saliency}
 
 
 def grad_cam(model, image, *, class_index: int | None = None, layer: str | None = None) -> np.ndarray:
     """Grad-CAM heatmap, float32 (H, W) with the spatial size of `image`, values in [0, 1].
 
     `image` is one input as the model takes it, without the batch axis. `class_index` defaults to
-    the predicted class, `layer` to the last layer with a feature map.
+    the predicted class, `layer` to the last convolution (`last_conv_layer`).
     """
     return GradCAM(model, layer)(image, class_index=class_index)
 
 
 def class_activation_map(model, image, method: str = "gradcam", *, class_index=None, layer=None) -> np.ndarray:
-    """Any method of `METHODS` by name, with `grad_cam`'s contract."""
+    """Any method of `METHODS` by name (saliency ignores `layer`), with `grad_cam`'s contract."""
     if method not in METHODS:
         raise InvalidInput(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     return METHODS[method](model, layer)(image, class_index=class_index)
