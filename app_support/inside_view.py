@@ -128,17 +128,6 @@ def prediction_line(model, choice: ModelChoice, image) -> int:
     return verdict.indices[0]
 
 
-def map_layers(model) -> list[str]:
-    """Layers with feature maps, leaving out input preparation (augmentation, rescaling)."""
-    return [
-        layer.name
-        for layer in model.layers
-        if layer.__class__.__name__ != "InputLayer"
-        and ".preprocessing." not in type(layer).__module__
-        and len(features.output_shape(model, layer)) == 3
-    ]
-
-
 def _pick_channel(grid_key: str, channel_key: str, layout: dict) -> None:
     """On a click on a channel grid (before the rerun): the channel under it becomes the one enlarged,
     through the same number input a keyboard uses, so the two never disagree."""
@@ -151,7 +140,7 @@ def _pick_channel(grid_key: str, channel_key: str, layout: dict) -> None:
 
 
 def feature_map_view(model, inputs, prefix: str) -> None:
-    spatial = map_layers(model)
+    spatial = features.map_layers(model)
     if not spatial:
         st.info("This model has no layers with feature maps.")
         return

@@ -18,7 +18,7 @@ import weakref
 import numpy as np
 
 from cnnviz.errors import InvalidInput
-from cnnviz.features import as_batch, layer_input, layer_node, layer_output
+from cnnviz.features import as_batch, has_feature_map, layer_input, layer_node, layer_output
 
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its `_map_layers`
@@ -33,16 +33,12 @@ def _map_layers(model) -> list[tuple[str, object, tuple]]:
         return _LAYERS[model]
     found = []
     for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
         if isinstance(layer, keras.Model):
             found += [
                 (f"{layer.name}/{name}", inner, shape) for name, inner, shape in _map_layers(layer) if "/" not in name
             ]
-        elif ".preprocessing." not in type(layer).__module__:
-            shape = tuple(layer_output(model, layer).shape[1:])
-            if len(shape) == 3:
-                found.append((layer.name, layer, shape))
+        elif has_feature_map(model, layer):
+            found.append((layer.name, layer, tuple(layer_output(model, layer).shape[1:])))
     _LAYERS[model] = found
     return found
 

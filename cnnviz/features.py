@@ -58,6 +58,22 @@ def output_shape(model, layer) -> tuple:
     return tuple(layer_output(model, layer).shape[1:])
 
 
+def has_feature_map(model, layer) -> bool:
+    """Whether `layer`'s output, as `model` calls it, is a (H, W, C) map worth a picture: not the input,
+    not input preparation (rescaling, augmentation: a map of the input itself says nothing)."""
+    import keras
+
+    if isinstance(layer, keras.layers.InputLayer) or ".preprocessing." in type(layer).__module__:
+        return False
+    return len(output_shape(model, layer)) == 3
+
+
+def map_layers(model) -> list[str]:
+    """Names of `model`'s own layers with feature maps, in order (a nested base model counts as one
+    layer here; `cam.conv_layers` opens it)."""
+    return [layer.name for layer in model.layers if has_feature_map(model, layer)]
+
+
 def activation_model(model):
     """A model from `model.inputs` to the output of every layer after the input (built once)."""
     import keras
