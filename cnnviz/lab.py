@@ -151,7 +151,15 @@ def suggested_display(kernel: np.ndarray, *, summed_channels: int = 1) -> str:
     detector answers with positive and negative values around 0); 'clipped' 0..255 when they sum to
     about 1 on one channel (blur, sharpen, identity keep the picture's brightness); else 'minmax'
     (the 7x7 line kernels sum to 7, a filter summing three channels of a blur reaches 765: clipped,
-    both would be a white wash)."""
+    both would be a white wash).
+
+    Examples
+    --------
+    >>> suggested_display(np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]))  # Sobel x
+    'signed'
+    >>> suggested_display(np.full((3, 3), 1 / 9))  # a box blur
+    'clipped'
+    """
     kernel = np.asarray(kernel, dtype=np.float64)
     total = kernel.sum()
     if abs(total) <= 0.05 * np.abs(kernel).sum():
@@ -187,7 +195,13 @@ def informative_pixel(image: np.ndarray, result: LabResult) -> tuple[int, int]:
 
 
 def rescaled_pixel(pixel: tuple[int, int], old_shape: tuple[int, int], new_shape: tuple[int, int]) -> tuple[int, int]:
-    """The same place in an output whose shape changed (another stride, size or padding), inside it."""
+    """The same place in an output whose shape changed (another stride, size or padding), inside it.
+
+    Examples
+    --------
+    >>> rescaled_pixel((300, 100), (510, 510), (255, 255))  # stride 1 -> 2
+    (150, 50)
+    """
     return tuple(
         min(max(int((p + 0.5) * new / max(old, 1)), 0), new - 1)
         for p, old, new in zip(pixel, old_shape, new_shape, strict=True)

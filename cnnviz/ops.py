@@ -354,7 +354,14 @@ class PoolArithmetic:
 
 def pool_arithmetic(image, size: int, row: int, col: int, *, stride: int | None = None, kind: str = "max"):
     """The window and result behind output pixel (`row`, `col`) of VALID `max_pool2d` / `avg_pool2d`
-    on a 2-D `image` (one channel)."""
+    on a 2-D `image` (one channel).
+
+    Examples
+    --------
+    >>> sums = pool_arithmetic(np.arange(16.0).reshape(4, 4), 2, 1, 0)
+    >>> sums.window.tolist(), sums.value, sums.winner
+    ([[8.0, 9.0], [12.0, 13.0]], 13.0, (1, 1))
+    """
     image = _as_image(image)
     if image.ndim != 2:
         raise InvalidInput("The arithmetic of one pooled pixel is shown for one channel: pass an (H, W) image.")
