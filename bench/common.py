@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_app  # noqa: E402
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, start_app  # noqa: E402
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ROOT", "median_time", "percentile", "start_app", "table"]
 

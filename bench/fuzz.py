@@ -52,7 +52,7 @@ def child(target: str, libfuzzer_args: list[str]) -> None:
 
 def run_target(target: str, runs: int, seconds: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from tests.hostile_corpus import corpus
+    from harness.hostile_corpus import corpus
 
     findings = FINDINGS / target
     findings.mkdir(parents=True, exist_ok=True)

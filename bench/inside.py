@@ -42,7 +42,7 @@ def compute() -> float:
 def browser() -> list[float]:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser_helpers import wait_for_new_image
+    from harness.browser import wait_for_new_image
 
     latencies = []
     process, url = start_app("app.py")

@@ -72,7 +72,7 @@ def compute() -> dict[str, float]:
 
 def kernel_change_latency(page, url: str, options: list[str]) -> list[float]:
     """ms from picking another kernel to the new output image shown, over CHANGES changes."""
-    from tests.browser_helpers import image_src, wait_for_new_image
+    from harness.browser import image_src, wait_for_new_image
 
     page.goto(url)
     previous = wait_for_new_image(page, "convolution", "", timeout=60_000)
@@ -96,7 +96,7 @@ def kernel_change_latency(page, url: str, options: list[str]) -> list[float]:
 
 def pick_latency(page, url: str) -> list[float]:
     """ms from a click on the output picture to the new pixel's arithmetic shown (its caption and sum)."""
-    from tests.browser_helpers import wait_until_idle
+    from harness.browser import wait_until_idle
 
     page.goto(url)
     page.locator("table.cnv-grid").first.wait_for(timeout=60_000)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from common import CHROMIUM, CHROMIUM_ARGS, ROOT, percentile, table
 
-from tests.browser_helpers import IMAGE_SRC
+from harness.browser import IMAGE_SRC
 
 SESSION_TTL_S = 10
 # After a round: the app's grace (TTL + 30 s) and one sweep of its departures thread.

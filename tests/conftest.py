@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, start_app
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-    # Streamlit's live refresh runs on page timers: keep them running in an unfocused test page.
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
 ARTIFACTS = ROOT / "artifacts"
 
 
@@ -36,39 +20,6 @@ def tf():
     import tensorflow
 
     return tensorflow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_app(script: str = "app.py", *, port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run` on a free loopback port; return the process and its URL once it answers."""
-    port = port or free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        script,
-        "--server.headless=true",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--browser.gatherUsageStats=false",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, url
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError(f"streamlit did not start on port {port}")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from PIL import Image
 
 from cnnviz import datasets
 from cnnviz.errors import InvalidInput
-from tests.hostile_corpus import zip_of
+from harness.hostile_corpus import zip_of
 
 
 def test_mnist_bundled_is_the_real_test_set_split_8000_2000():

@@ -11,7 +11,7 @@ from PIL import Image
 
 from cnnviz import datasets, images, models
 from cnnviz.errors import InvalidInput
-from tests.hostile_corpus import GOOD_FOLDERS, corpus, lie_about_size, zip_of
+from harness.hostile_corpus import GOOD_FOLDERS, corpus, lie_about_size, zip_of
 
 LOADERS = {"image": images.load_image, "zip": datasets.load_image_folder_zip, "model": models.load_model_file}
 CASES = [(target, name, data) for target, entries in corpus().items() for name, data in entries]
