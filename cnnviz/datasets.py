@@ -67,6 +67,14 @@ def split(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed: int) -> t
     return x[train], y[train], x[test], y[test]
 
 
+def split_dataset(
+    name: str, x: np.ndarray, y: np.ndarray, class_names, description: str, *, test_fraction=0.2, seed=0, notes=()
+) -> Dataset:
+    """A Dataset from all the images `x` (uint8 (N, H, W, C)) and labels `y`, split by `split`."""
+    x_train, y_train, x_test, y_test = split(x, y, test_fraction=test_fraction, seed=seed)
+    return Dataset(name, x_train, y_train, x_test, y_test, tuple(class_names), description, tuple(notes))
+
+
 # --- bundled, offline --------------------------------------------------------------------------
 
 
@@ -74,15 +82,13 @@ def mnist_bundled(*, seed: int = 0) -> Dataset:
     """The 10,000 real MNIST test digits vendored in the package, split 8,000 train / 2,000 test."""
     x = images.read_idx(images.MNIST_DIR / "t10k-images-idx3-ubyte.gz")[..., None]
     y = images.read_idx(images.MNIST_DIR / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
-    x_train, y_train, x_test, y_test = split(x, y, test_fraction=0.2, seed=seed)
-    return Dataset(
+    return split_dataset(
         "mnist-bundled",
-        x_train,
-        y_train,
-        x_test,
-        y_test,
-        tuple(str(d) for d in range(10)),
+        x,
+        y,
+        [str(d) for d in range(10)],
         "Real handwritten digits: the 10,000 MNIST test images, split 8,000 / 2,000 (LeCun, Cortes, Burges).",
+        seed=seed,
     )
 
 
@@ -95,15 +101,13 @@ def digits(*, seed: int = 0, size: int = 28) -> Dataset:
     small = (bunch.images * (255.0 / 16.0)).astype(np.uint8)
     x = np.stack([cv2.resize(i, (size, size), interpolation=cv2.INTER_LINEAR) for i in small])[..., None]
     y = bunch.target.astype(np.int64)
-    x_train, y_train, x_test, y_test = split(x, y, test_fraction=0.2, seed=seed)
-    return Dataset(
+    return split_dataset(
         "digits",
-        x_train,
-        y_train,
-        x_test,
-        y_test,
-        tuple(str(d) for d in range(10)),
+        x,
+        y,
+        [str(d) for d in range(10)],
         f"scikit-learn's 1,797 8x8 handwritten digits, scaled to {size}x{size}.",
+        seed=seed,
     )
 
 
@@ -153,15 +157,13 @@ def shapes(*, size: int = 28, count: int = 2000, noise: float = 0.08, seed: int 
     rng = np.random.default_rng(seed)
     y = np.arange(count, dtype=np.int64) % len(SHAPES)
     x = np.stack([_draw_shape(SHAPES[label], size, rng, noise) for label in y])[..., None]
-    x_train, y_train, x_test, y_test = split(x, y, test_fraction=0.2, seed=seed)
-    return Dataset(
+    return split_dataset(
         "shapes",
-        x_train,
-        y_train,
-        x_test,
-        y_test,
+        x,
+        y,
         SHAPES,
         f"{count} synthetic {size}x{size} outlines at random places, sizes and angles, with noise.",
+        seed=seed,
     )
 
 
@@ -341,8 +343,9 @@ def load_image_folder_zip(
         x = x[..., None]
     y = np.array([class_names.index(cls) for cls, _, _ in samples], dtype=np.int64)
     notes.append(f"{len(samples)} images resized to {image_size}x{image_size}, {'grayscale' if grayscale else 'RGB'}.")
-    x_train, y_train, x_test, y_test = split(x, y, test_fraction=test_fraction, seed=seed)
-    return Dataset("uploaded", x_train, y_train, x_test, y_test, class_names, "Your images.", tuple(notes))
+    return split_dataset(
+        "uploaded", x, y, class_names, "Your images.", test_fraction=test_fraction, seed=seed, notes=notes
+    )
 
 
 # --- by name ------------------------------------------------------------------------------------
