@@ -15,6 +15,10 @@ from cnnviz.errors import InvalidInput
 SOURCES = {"sample": "Sample", "draw": "Draw", "upload": "Upload", "camera": "Camera"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "webp", "gif"]
 CANVAS_SIDE = 280
+# A digit drawn on the canvas is about two thirds of it tall (~180 px), and an MNIST digit's stroke is
+# about a tenth of its height: 18 px. Measured with bench/predict.py's drawn digits, brushes of 12-20 px
+# are recognised best; 2 px makes hairlines the digit model cannot read.
+BRUSH = 18
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -50,11 +54,13 @@ def _stored_file(prefix: str, kind: str, uploaded, max_side: int) -> tuple[np.nd
     return None, ""
 
 
-def _canvas(prefix: str) -> tuple[np.ndarray | None, str]:
+def _canvas(prefix: str, *, brush: int = BRUSH) -> tuple[np.ndarray | None, str]:
     from streamlit_drawable_canvas import st_canvas  # a custom component: only where it is drawn
 
     generation = st.session_state.setdefault(f"{prefix}_canvas_generation", 0)
     kept = f"{prefix}_drawing_kept"
+    # The starting width, unless the page set one already (the lab restores its own from the URL).
+    st.session_state.setdefault(f"{prefix}_brush", brush)
     st.slider("Brush size", 2, 40, key=f"{prefix}_brush")
     canvas_key = f"{prefix}_canvas_{generation}"
     if canvas_key not in st.session_state:
@@ -89,11 +95,11 @@ def _canvas(prefix: str) -> tuple[np.ndarray | None, str]:
     return None, ""
 
 
-def image_input(prefix: str, *, max_side: int = 512) -> tuple[np.ndarray | None, str]:
+def image_input(prefix: str, *, max_side: int = 512, brush: int = BRUSH) -> tuple[np.ndarray | None, str]:
     """Draw the input widgets; return the chosen image (uint8, (H, W) or (H, W, 3)) and its name.
 
-    The image is at most `max_side` on its longer side. Returns (None, '') when there is no image
-    yet (nothing drawn or uploaded).
+    The image is at most `max_side` on its longer side; the canvas brush starts `brush` px wide.
+    Returns (None, '') when there is no image yet (nothing drawn or uploaded).
     """
     source = st.radio("Image from", list(SOURCES), format_func=SOURCES.get, horizontal=True, key=f"{prefix}_source")
     if source == "sample":
@@ -101,7 +107,7 @@ def image_input(prefix: str, *, max_side: int = 512) -> tuple[np.ndarray | None,
         st.caption(images.SAMPLES[name][1])
         return images.resize(sample_image(name), max_side=max_side), name
     if source == "draw":
-        return _canvas(prefix)
+        return _canvas(prefix, brush=brush)
     if source == "upload":
         uploaded = st.file_uploader(
             "Upload an image (PNG, JPEG, BMP, WebP or GIF)", type=UPLOAD_TYPES, key=f"{prefix}_upload"

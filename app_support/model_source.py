@@ -1,22 +1,23 @@
 """Which model to open: the shipped default, one of this session's runs (at any saved epoch), a
-pretrained ImageNet network, or an uploaded .keras file; with its class names and what its
-training images looked like."""
+pretrained ImageNet network, or an uploaded .keras file; with its class names, what its training
+images looked like to it (a `Reference`, where they are known) and a bundled sample that suits it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import streamlit as st
 
 from app_support.runs import dataset as cached_dataset
 from app_support.runs import owner, run_dataset, run_manager
-from cnnviz import models
+from cnnviz import models, predict
 from cnnviz.errors import InvalidInput
-from cnnviz.predict import InputStats
+from cnnviz.predict import Reference
 from cnnviz.pretrained import ARCHITECTURES, ModelUnavailable
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "cnnviz" / "data" / "models" / "mnist_default.keras"
+DEFAULT_MODEL = predict.DEFAULT_MODEL
+DIGIT_SAMPLE = "mnist digit"  # the bundled sample a digit model opens on: a real handwritten 7
+PHOTO_SAMPLE = "chelsea"  # the one an ImageNet model opens on: a cat, one of its classes
 
 
 @dataclass
@@ -25,9 +26,10 @@ class ModelChoice:
     title: str
     class_names: tuple[str, ...]
     dataset: object = None  # the Dataset it learned from, when known
-    stats: InputStats | None = None
+    reference: Reference | None = None  # its training pictures' features, to tell unfamiliar pictures
     checkpoints: list = field(default_factory=list)  # (epoch, path) of a session run
     digit_like: bool = False
+    sample: str = ""  # the bundled sample (cnnviz.images.SAMPLES) that suits it, '' when none does
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the model...")
@@ -50,9 +52,20 @@ def load_pretrained(name: str):
     return net.model, names, note
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def training_stats(name: str, size: int = 28) -> InputStats:
-    return InputStats.of(cached_dataset(name, size).x_train)
+@st.cache_resource(show_spinner="Loading the model and measuring it on its training digits...")
+def default_model():
+    """The shipped model with its class names and reference, once per server (a few seconds)."""
+    return predict.default_model()
+
+
+@st.cache_resource(max_entries=16, show_spinner="Measuring the model on its training pictures...")
+def run_reference(path: str, _model, _data) -> Reference | None:
+    """A session run's reference, once per saved model file; None where the model cannot have one
+    (it does not end in a Dense layer, too few pictures): then only hesitation is reported."""
+    try:
+        return Reference.of(_model, _data.x_train, labels=_data.y_train)
+    except InvalidInput:
+        return None
 
 
 def choose_model(prefix: str) -> ModelChoice | None:
@@ -67,15 +80,9 @@ def choose_model(prefix: str) -> ModelChoice | None:
     options |= {"upload": "Upload a .keras model"}
     key = st.selectbox("Model", list(options), format_func=options.get, key=f"{prefix}_model")
     if key == "default":
-        mnist = cached_dataset("mnist-bundled")
-        return ModelChoice(
-            load_path(str(DEFAULT_MODEL)),
-            "default MNIST model",
-            mnist.class_names,
-            mnist,
-            training_stats("mnist-bundled"),
-            digit_like=True,
-        )
+        model, names, reference = default_model()
+        mnist = cached_dataset(predict.DEFAULT_DATASET)
+        return ModelChoice(model, "default MNIST model", names, mnist, reference, digit_like=True, sample=DIGIT_SAMPLE)
     if key.startswith("imagenet:"):
         name = key.partition(":")[2]
         try:
@@ -86,7 +93,7 @@ def choose_model(prefix: str) -> ModelChoice | None:
             return None
         if note:
             st.warning(f"Class numbers instead of names: {note}")
-        return ModelChoice(model, f"{name} (ImageNet)", names)
+        return ModelChoice(model, f"{name} (ImageNet)", names, sample=PHOTO_SAMPLE)
     if key == "upload":
         uploaded = st.file_uploader("A .keras model (Keras 3 format)", type=["keras"], key=f"{prefix}_model_file")
         kept = st.session_state.get(f"{prefix}_model_kept")
@@ -108,6 +115,7 @@ def choose_model(prefix: str) -> ModelChoice | None:
     run = next(r for r in runs if f"run:{r.id}" == key)
     model, data = load_path(run.model_path), run_dataset(run)
     classes = data.class_names if data is not None else tuple(f"class {i}" for i in range(model.output_shape[-1]))
-    stats = InputStats.of(data.x_train) if data is not None else None
+    reference = run_reference(run.model_path, model, data) if data is not None else None
     digit_like = run.job.dataset in ("mnist-bundled", "mnist", "digits")
-    return ModelChoice(model, run.label, classes, data, stats, list(run.checkpoints), digit_like)
+    sample = DIGIT_SAMPLE if digit_like else ""
+    return ModelChoice(model, run.label, classes, data, reference, list(run.checkpoints), digit_like, sample)

@@ -14,7 +14,7 @@ from app_support.model_source import ModelChoice
 from app_support.render import picture
 from cnnviz import cam, datasets, display, images
 from cnnviz.errors import InvalidInput
-from cnnviz.predict import class_probabilities, predict, prepare_input
+from cnnviz.predict import classify_prepared, prepare_input
 
 
 def top_chart(verdict) -> go.Figure:
@@ -27,6 +27,27 @@ def top_chart(verdict) -> go.Figure:
     return figure
 
 
+def suggest_sample(choice: ModelChoice, prefix: str) -> None:
+    """Open on a sample that suits the model: a handwritten digit for a digit model, a photo for an
+    ImageNet one. The suggestion follows the model until the user picks a sample of their own."""
+    if not choice.sample:
+        return
+    key, suggested = f"{prefix}_sample", f"{prefix}_sample_suggested"
+    if st.session_state.get(key) in (None, st.session_state.get(suggested)):
+        st.session_state[key] = st.session_state[suggested] = choice.sample
+
+
+def verdict_of(model, choice: ModelChoice, prepared: np.ndarray, *, k: int = 3):
+    return classify_prepared(
+        model,
+        prepared,
+        class_names=choice.class_names,
+        digit_like=choice.digit_like,
+        reference=choice.reference,
+        k=k,
+    )
+
+
 def explain_one(model, choice: ModelChoice, image: np.ndarray, name: str, *, k: int, opacity: float) -> None:
     try:
         prepared, steps = prepare_input(image, tuple(model.inputs[0].shape[1:]), digit_like=choice.digit_like)
@@ -34,14 +55,21 @@ def explain_one(model, choice: ModelChoice, image: np.ndarray, name: str, *, k: 
         st.error(f"{name}: {error}")
         return
     show_steps(steps)
-    probabilities = class_probabilities(model, prepared[None])[0]
-    verdict = predict(probabilities, choice.class_names, k=k, stats=choice.stats, image=prepared)
+    verdict = verdict_of(model, choice, prepared, k=k)
     left, right = st.columns(2)
     with left:
         if verdict.sure:
             st.success(f"**{verdict.label}**, {verdict.top[0][1]:.1%} sure")
+        elif verdict.unfamiliar:
+            st.warning(f"**Unfamiliar picture.** {verdict.reason}")
+            st.caption("Its guesses anyway: the probabilities always add up to 100%, whatever the picture.")
         else:
             st.warning(f"Not sure. {verdict.reason}")
+        if choice.reference is None:
+            st.caption(
+                "Its training pictures are not known here, so it can say when it hesitates, "
+                "but not when a picture is unlike everything it learned."
+            )
         st.plotly_chart(top_chart(verdict), key=f"top_{name}")
     with right:
         heat = cam.grad_cam(model, prepared)
@@ -66,15 +94,16 @@ def many(model, choice: ModelChoice, files) -> None:
         except InvalidInput as error:
             rows.append({"image": None, "file": file.name, "prediction": "", "confidence": None, "note": str(error)})
             continue
-        probabilities = class_probabilities(model, prepared[None])[0]
-        verdict = predict(probabilities, choice.class_names, stats=choice.stats, image=prepared)
+        verdict = verdict_of(model, choice, prepared)
         rows.append(
             {
                 "image": _thumbnail(image),
                 "file": file.name,
                 "prediction": verdict.label,
                 "confidence": round(verdict.top[0][1], 4),
-                "note": "" if verdict.sure else f"not sure: {verdict.reason}",
+                "note": ""
+                if verdict.sure
+                else f"{'unfamiliar' if verdict.unfamiliar else 'not sure'}: {verdict.reason}",
             }
         )
     table = pd.DataFrame(rows)

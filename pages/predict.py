@@ -12,7 +12,8 @@ run_through_navigation()
 st.title("Upload & predict")
 st.caption(
     "Give the model a picture: it shows how the picture is prepared, its top guesses, and a heatmap of "
-    "where it found the evidence. It says when it is not sure."
+    "where it found the evidence. It says when it is not sure, and when the picture is unlike anything "
+    "it was trained on."
 )
 controls, body = st.columns([1, 2.4], gap="large")
 modes = {"one": "One image", "many": "Many images", "zip": "A labelled zip (accuracy per class)"}
@@ -23,6 +24,7 @@ with controls:
     opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="predict_opacity")
     image = files = zipped = None
     if choice is not None and mode == "one":
+        view.suggest_sample(choice, "predict")
         image, name = image_input("predict", max_side=512)
     elif choice is not None and mode == "many":
         files = st.file_uploader(
