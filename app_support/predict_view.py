@@ -20,7 +20,9 @@ from cnnviz.predict import classify_prepared, prepare_input
 def top_chart(verdict) -> go.Figure:
     names = [name for name, _ in verdict.top][::-1]
     values = [p for _, p in verdict.top][::-1]
-    figure = go.Figure(go.Bar(x=values, y=names, orientation="h", text=[f"{v:.1%}" for v in values]))
+    figure = go.Figure(
+        go.Bar(x=values, y=names, orientation="h", text=[f"{v:.1%}" for v in values], textangle=0, cliponaxis=False)
+    )
     figure.update_layout(height=60 + 40 * len(names), margin={"l": 10, "r": 10, "t": 10, "b": 10})
     figure.update_xaxes(range=[0, 1], tickformat=".0%")
     figure.update_yaxes(type="category")  # class names such as "7" are labels, not numbers

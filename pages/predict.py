@@ -15,7 +15,12 @@ st.caption(
     "where it found the evidence. It says when it is not sure, and when the picture is unlike anything "
     "it was trained on."
 )
-controls, body = st.columns([1, 2.4], gap="large")
+# Fixed widths in a wrapping row: the controls keep the drawing canvas whole (280 px) and the results
+# sit beside them in a wide window, below them in a narrow one (proportional columns cut the canvas in
+# half and squeezed the results into a strip at 1024 px).
+with st.container(horizontal=True, gap="large"):
+    controls = st.container(width=300)
+    body = st.container(width=540)
 modes = {"one": "One image", "many": "Many images", "zip": "A labelled zip (accuracy per class)"}
 with controls:
     choice = choose_model("predict")
