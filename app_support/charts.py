@@ -66,7 +66,14 @@ def confusion(matrix: np.ndarray, class_names: tuple[str, ...], *, chosen: tuple
     rows, columns = np.indices((k, k))
     figure = go.Figure(
         go.Heatmap(
-            z=matrix, x=names, y=names, colorscale="Blues", text=matrix, texttemplate="%{text}", hoverinfo="skip"
+            z=matrix,
+            x=names,
+            y=names,
+            colorscale="Blues",
+            text=matrix,
+            texttemplate="%{text}",
+            hoverinfo="skip",
+            showscale=False,  # every cell has its count written in it: the room goes to the cells
         )
     )
     figure.add_scatter(
@@ -83,8 +90,9 @@ def confusion(matrix: np.ndarray, class_names: tuple[str, ...], *, chosen: tuple
     # Categories, all of them named: digit names would otherwise become a numeric axis, and Plotly
     # leaves out tick labels that it thinks are crowded.
     axis = {"type": "category", "tickmode": "array", "tickvals": names, "ticktext": names, "automargin": True}
-    figure.update_xaxes(title="predicted", constrain="domain", **axis)
-    figure.update_yaxes(title="true", autorange="reversed", scaleanchor="x", constrain="domain", **axis)
+    # Fixed ranges: the clickable markers would otherwise pad the axes away from the cells.
+    figure.update_xaxes(title="predicted", range=[-0.5, k - 0.5], **axis)
+    figure.update_yaxes(title="true", range=[k - 0.5, -0.5], **axis)  # the first class on top
     if chosen is not None:
         true, predicted = chosen
         figure.add_shape(
@@ -96,7 +104,7 @@ def confusion(matrix: np.ndarray, class_names: tuple[str, ...], *, chosen: tuple
             line={"color": "#f97316", "width": 3},
         )
     figure.update_layout(
-        title="Confusion matrix: click a cell",
+        title="Confusion matrix",  # short: Plotly's buttons cover the right of a narrow chart's title
         hovermode="closest",
         dragmode=False,
         clickmode="event+select",

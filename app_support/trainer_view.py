@@ -16,6 +16,7 @@ from cnnviz.export import save_npz, training_script
 from cnnviz.runs import Run, TrainJob
 
 UPLOAD = "upload"
+KEEP = "session"  # widgets keep their values when the learner visits another page and comes back
 STATE_LABELS = {
     "queued": "Waiting in the queue",
     "starting": "Starting",
@@ -38,12 +39,12 @@ STATE_LABELS = {
 def choose_dataset() -> tuple[str, datasets.Dataset | None]:
     """The dataset picker: returns the chosen name and the dataset (None while unavailable)."""
     names = {**datasets.NAMES, UPLOAD: "Your images (a zip of class folders)"}
-    name = st.selectbox("Dataset", list(names), format_func=names.get, key="trainer_dataset")
+    name = st.selectbox("Dataset", list(names), format_func=names.get, key="trainer_dataset", persist_state=KEEP)
     if name == UPLOAD:
         return name, _uploaded_dataset()
     size = 28
     if name == "shapes":
-        size = st.select_slider("Shape image size", [28, 32, 64], key="trainer_shape_size")
+        size = st.select_slider("Shape image size", [28, 32, 64], key="trainer_shape_size", persist_state=KEEP)
     try:
         return name, cached_dataset(name, size)
     except InvalidInput as error:
@@ -57,8 +58,10 @@ def _uploaded_dataset() -> datasets.Dataset | None:
         "up to 20,000 files, 200 MB."
     )
     columns = st.columns(2)
-    size = columns[0].select_slider("Image size", [32, 48, 64, 96, 128], value=64, key="trainer_zip_size")
-    gray = columns[1].toggle("Grayscale", key="trainer_zip_gray")
+    size = columns[0].select_slider(
+        "Image size", [32, 48, 64, 96, 128], value=64, key="trainer_zip_size", persist_state=KEEP
+    )
+    gray = columns[1].toggle("Grayscale", key="trainer_zip_gray", persist_state=KEEP)
     uploaded = st.file_uploader("Image folders (.zip)", type=["zip"], key="trainer_zip")
     kept = st.session_state.get("trainer_zip_kept")
     if uploaded is not None:
@@ -147,11 +150,20 @@ def _setting_widget(container, arch: dict, block: dict, setting: models.BlockSet
     st.session_state.setdefault(key, block.get(setting.name, setting.default))
     width = SETTING_WIDTH.get(setting.name, 105)
     if setting.options:
-        return container.selectbox(setting.name, setting.options, key=key, help=setting.help, width=width)
+        return container.selectbox(
+            setting.name, setting.options, key=key, persist_state=KEEP, help=setting.help, width=width
+        )
     if setting.step is None:  # whole numbers
         return int(
             container.number_input(
-                setting.name, int(setting.low), int(setting.high), step=1, key=key, help=setting.help, width=width
+                setting.name,
+                int(setting.low),
+                int(setting.high),
+                step=1,
+                key=key,
+                persist_state=KEEP,
+                help=setting.help,
+                width=width,
             )
         )
     return float(
@@ -162,6 +174,7 @@ def _setting_widget(container, arch: dict, block: dict, setting: models.BlockSet
             step=setting.step,
             format="%.2f",
             key=key,
+            persist_state=KEEP,
             help=setting.help,
             width=width,
         )
@@ -179,6 +192,7 @@ def _block_row(arch: dict, index: int, block: dict) -> dict:
         f"Block {index + 1}",
         models.BLOCK_TYPES,
         key=type_key,
+        persist_state=KEEP,
         format_func=lambda k: models.BLOCKS[k].label,
         help=models.BLOCKS[st.session_state[type_key]].help,
         width=190,
@@ -231,7 +245,8 @@ def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[models
         "Start from a preset",
         names,
         index=names.index(default_preset),
-        key=f"trainer_preset_{data.name}",  # one choice per dataset, each starting at its default
+        key=f"trainer_preset_{data.name}",
+        persist_state=KEEP,  # one choice per dataset, each starting at its default
         format_func=lambda n: f"{n}: {models.PRESETS[n][0]}",
         help="A network from a tutorial, to train as it is or to change below.",
     )
@@ -247,6 +262,7 @@ def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[models
         "Add a block",
         models.BLOCK_TYPES,
         key="trainer_add_type",
+        persist_state=KEEP,
         format_func=lambda k: models.BLOCKS[k].label,
         width=190,
         help="\n".join(f"- **{kind.label}**: {kind.help}" for kind in models.BLOCKS.values()),
@@ -257,6 +273,7 @@ def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[models
         range(count + 1),
         index=count,
         key="trainer_add_position",
+        persist_state=KEEP,
         format_func=lambda i: "at the start" if i == 0 else ("at the end" if i == count else f"after block {i}"),
         width=150,
     )
@@ -296,8 +313,12 @@ def lab_kernels_experiment() -> tuple[tuple[str, ...], bool]:
             "hand-made edge detectors go, then compare with a run that learns its own."
         )
         square = [name for name, k in kernels.KERNELS.items() if k.shape == (3, 3) and name != "identity"]
-        chosen = st.multiselect("Kernels", square, key="trainer_lab_kernels", placeholder="None: learn from scratch")
-        freeze = st.checkbox("Freeze them (do not train the first layer)", key="trainer_freeze", disabled=not chosen)
+        chosen = st.multiselect(
+            "Kernels", square, key="trainer_lab_kernels", persist_state=KEEP, placeholder="None: learn from scratch"
+        )
+        freeze = st.checkbox(
+            "Freeze them (do not train the first layer)", key="trainer_freeze", persist_state=KEEP, disabled=not chosen
+        )
     return tuple(chosen), bool(freeze and chosen)
 
 
@@ -333,7 +354,11 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
     _, default = training.default_setup(dataset_name)
     columns = st.columns(4)
     optimizer = columns[0].selectbox(
-        "Optimizer", training.OPTIMIZERS, key=f"trainer_optimizer_{dataset_name}", help=HELP["optimizer"]
+        "Optimizer",
+        training.OPTIMIZERS,
+        key=f"trainer_optimizer_{dataset_name}",
+        persist_state=KEEP,
+        help=HELP["optimizer"],
     )
     rate = columns[1].number_input(
         "Learning rate",
@@ -342,6 +367,7 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
         format="%g",
         step=0.0005,
         key=f"trainer_lr_{dataset_name}",
+        persist_state=KEEP,
         help=HELP["learning_rate"],
     )
     batch = columns[2].select_slider(
@@ -349,14 +375,28 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
         [16, 32, 64, 128, 256],
         value=default.batch_size,
         key=f"trainer_batch_{dataset_name}",
+        persist_state=KEEP,
         help=HELP["batch_size"],
     )
     epochs = columns[3].number_input(
-        "Epochs", 1, 200, value=default.epochs, key=f"trainer_epochs_{dataset_name}", help=HELP["epochs"]
+        "Epochs",
+        1,
+        200,
+        value=default.epochs,
+        key=f"trainer_epochs_{dataset_name}",
+        persist_state=KEEP,
+        help=HELP["epochs"],
     )
     columns = st.columns(4)
     validation = columns[0].slider(
-        "Validation split", 0.0, 0.5, 0.1, 0.05, key=f"trainer_val_{dataset_name}", help=HELP["validation_split"]
+        "Validation split",
+        0.0,
+        0.5,
+        0.1,
+        0.05,
+        key=f"trainer_val_{dataset_name}",
+        persist_state=KEEP,
+        help=HELP["validation_split"],
     )
     target = columns[1].number_input(
         "Stop at training accuracy (0 = off)",
@@ -365,14 +405,28 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
         0.0,
         0.01,
         key=f"trainer_target_{dataset_name}",
+        persist_state=KEEP,
         format="%.2f",
         help=HELP["target"],
     )
     patience = columns[2].number_input(
-        "Early stop patience (0 = off)", 0, 50, 0, key=f"trainer_patience_{dataset_name}", help=HELP["patience"]
+        "Early stop patience (0 = off)",
+        0,
+        50,
+        0,
+        key=f"trainer_patience_{dataset_name}",
+        persist_state=KEEP,
+        help=HELP["patience"],
     )
     time_limit = columns[3].number_input(
-        "Time limit (s)", 10, 600, 300, 10, key=f"trainer_time_limit_{dataset_name}", help=HELP["time_limit"]
+        "Time limit (s)",
+        10,
+        600,
+        300,
+        10,
+        key=f"trainer_time_limit_{dataset_name}",
+        persist_state=KEEP,
+        help=HELP["time_limit"],
     )
     st.markdown(
         "**Augmentation** (random changes to each training image, new every epoch; test images stay as they are)"
@@ -385,6 +439,7 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
             45,
             int(default.augmentation.rotation),
             key=f"trainer_rot_{dataset_name}",
+            persist_state=KEEP,
             help=HELP["rotation"],
         ),
         shift=columns[1].slider(
@@ -394,6 +449,7 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
             float(default.augmentation.shift),
             0.05,
             key=f"trainer_shift_{dataset_name}",
+            persist_state=KEEP,
             help=HELP["shift"],
         ),
         zoom=columns[2].slider(
@@ -403,10 +459,15 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
             float(default.augmentation.zoom),
             0.05,
             key=f"trainer_zoom_{dataset_name}",
+            persist_state=KEEP,
             help=HELP["zoom"],
         ),
         flip=columns[3].checkbox(
-            "Flip left-right", value=default.augmentation.flip, key=f"trainer_flip_{dataset_name}", help=HELP["flip"]
+            "Flip left-right",
+            value=default.augmentation.flip,
+            key=f"trainer_flip_{dataset_name}",
+            persist_state=KEEP,
+            help=HELP["flip"],
         ),
     )
     try:
@@ -478,6 +539,8 @@ def time_estimate(data: datasets.Dataset, rows: list[models.LayerRow], config: t
     busy = manager.counts()["training"]
     if busy >= manager.max_active:
         text += f"Add the wait: {busy} runs are training now. "
+    else:
+        text += "Other runs training at the same time slow it down. "
     limit = config.time_limit_s or float("inf")
     if estimate.seconds > limit:
         text += f"The time limit ({limit:g} s) will stop it early."
@@ -570,7 +633,9 @@ def live_curves(run: Run) -> None:
     st.caption(CURVES_NOTE)
 
 
-def results(run: Run, data: datasets.Dataset | None) -> None:
+def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None:
+    """Test metrics, per-class accuracy, the confusion matrix and the images of a chosen cell, the
+    learned filters. `panel` names the fragment that draws them (see the chart key below)."""
     evaluation = run.evaluation
     if evaluation is None:
         return
@@ -581,8 +646,12 @@ def results(run: Run, data: datasets.Dataset | None) -> None:
     columns[3].metric("Training time", f"{run.train_seconds or 0:.1f} s")
     if data is None or len(data.class_names) != len(evaluation.per_class_accuracy):
         return
-    # The click is read before the chart is drawn, so that its outline and the lists agree at once.
-    chart_key = f"cm_{run.id}_{st.session_state.get(f'cm_lists_{run.id}', 0)}"
+    # The click is read before the chart is drawn, so that its outline and the lists agree at once. The
+    # key names the fragment drawing the chart: an identical chart drawn again by another fragment (the
+    # training panel, then the idle one once the run ends) kept the first fragment's id in the browser,
+    # and its clicks asked for a rerun of a fragment that no longer existed, so nothing happened.
+    lists = st.session_state.get(f"cm_lists_{run.id}", 0)
+    chart_key = f"cm_{run.id}_{panel}_{lists}"
     clicked = _clicked_cell(st.session_state.get(chart_key), data.class_names)
     if clicked is not None and clicked != st.session_state.get(f"cm_clicked_{run.id}"):
         # A new click moves the two lists below, which stay the way to choose without a mouse.
@@ -605,6 +674,7 @@ def results(run: Run, data: datasets.Dataset | None) -> None:
         names,
         format_func=data.class_names.__getitem__,
         key=f"true_{run.id}",
+        persist_state=KEEP,
         on_change=_lists_changed,
         args=(run.id,),
     )
@@ -613,6 +683,7 @@ def results(run: Run, data: datasets.Dataset | None) -> None:
         names,
         format_func=data.class_names.__getitem__,
         key=f"pred_{run.id}",
+        persist_state=KEEP,
         on_change=_lists_changed,
         args=(run.id,),
     )

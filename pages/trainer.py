@@ -57,8 +57,8 @@ def phase_of(runs) -> tuple:
 phase = phase_of(manager.runs_for(owner()))
 
 
-def live_runs(was: tuple) -> None:
-    """The runs panel: status, curves, stop, results, comparison."""
+def live_runs(was: tuple, panel: str) -> None:
+    """The runs panel: status, curves, stop, results, comparison. `panel` names the fragment drawing it."""
     runs = manager.runs_for(owner())
     if not runs:
         st.caption("No runs yet: press Train.")
@@ -66,7 +66,9 @@ def live_runs(was: tuple) -> None:
     by_id = {run.id: run for run in reversed(runs)}
     if st.session_state.get("trainer_run") not in by_id:
         st.session_state["trainer_run"] = next(iter(by_id))
-    chosen = st.selectbox("Run", list(by_id), format_func=lambda i: by_id[i].label, key="trainer_run")
+    chosen = st.selectbox(
+        "Run", list(by_id), format_func=lambda i: by_id[i].label, key="trainer_run", persist_state="session"
+    )
     run = by_id[chosen]
     view.run_status(run)
     if not run.done and st.button("Stop", key="trainer_stop", icon=":material/stop:"):
@@ -75,14 +77,19 @@ def live_runs(was: tuple) -> None:
         view.live_curves(run)  # not for a run still waiting, or one cancelled before it began: nothing to draw
     if run.done:
         data = run_dataset(run)
-        view.results(run, data)
+        view.results(run, data, panel=panel)
         view.downloads(run, data)
     finished = [run for run in runs if run.epochs]
     if len(finished) > 1:
         st.markdown("**Compare runs**")
         labels = {run.id: run.label for run in finished}
         picked = st.multiselect(
-            "Runs", list(labels), default=list(labels)[-3:], format_func=labels.get, key="trainer_cmp"
+            "Runs",
+            list(labels),
+            default=list(labels)[-3:],
+            format_func=labels.get,
+            key="trainer_cmp",
+            persist_state="session",
         )
         chosen_runs = [run for run in finished if run.id in picked]
         left, right = st.columns(2)
@@ -97,18 +104,18 @@ def live_runs(was: tuple) -> None:
 @st.fragment(run_every=1.0)
 def live_runs_training(was: tuple) -> None:
     """Redrawn every second while a run trains: the curves grow as the worker reports."""
-    live_runs(was)
+    live_runs(was, "training")
 
 
 @st.fragment(run_every=3.0)
 def live_runs_queued(was: tuple) -> None:
     """Every run of this session waits for a free trainer: only the queue position changes."""
-    live_runs(was)
+    live_runs(was, "queued")
 
 
 @st.fragment
 def live_runs_idle() -> None:
-    live_runs(())
+    live_runs((), "idle")
 
 
 if not phase:

@@ -178,6 +178,7 @@ def test_confusion_matrix_names_every_class_and_marks_the_chosen_cell():
     figure = charts.confusion(matrix, names, chosen=(3, 7))
     assert figure.layout.xaxis.type == "category" and list(figure.layout.xaxis.tickvals) == list(names)
     assert list(figure.layout.yaxis.ticktext) == list(names)
+    assert figure.data[0].showscale is False  # the counts are written in the cells
     clickable = figure.data[1]
     assert len(clickable.x) == 100 and (clickable.y[37], clickable.x[37]) == ("3", "7")
     assert clickable.customdata[37] == 37
@@ -192,3 +193,44 @@ def test_a_click_names_the_cell_by_its_classes():
     assert _clicked_cell(SimpleNamespace(selection={"points": []}), names) is None
     assert _clicked_cell(None, names) is None
     assert _clicked_cell({"selection": {"points": [{"x": 3, "y": 9}]}}, names) is None
+
+
+def test_leaving_the_page_and_coming_back_keeps_the_edits():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/trainer.py").run()
+    at.number_input(key=f"{ARCH}_1_conv_filters").set_value(16).run()
+    at.selectbox(key=f"{ARCH}_7_type").set_value("batchnorm").run()
+    assert not at.error
+    at.number_input(key="trainer_epochs_mnist-bundled").set_value(3).run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/trainer.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.number_input(key=f"{ARCH}_1_conv_filters").value == 16
+    assert at.selectbox(key=f"{ARCH}_7_type").value == "batchnorm"
+    assert "batchnorm1" in summary(at)["layer"].tolist()
+    assert at.number_input(key="trainer_epochs_mnist-bundled").value == 3
+
+
+def test_after_a_run_the_estimate_uses_its_speed_and_the_lists_pick_images():
+    import time
+
+    at = trainer()
+    at.selectbox(key="trainer_dataset").set_value("shapes").run()
+    at.number_input(key="trainer_epochs_shapes").set_value(1).run()
+    at.button(key="trainer_train").click().run()
+    deadline = time.monotonic() + 180
+    while not any("Finished" in s.value for s in at.success):
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(1)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+    text = next(c.value for c in at.caption if c.value.startswith("**Estimated time"))
+    assert "from the speed Run 1 trained at on this server" in text, text
+    assert any("Why can validation accuracy be above training accuracy" in c.value for c in at.caption)
+    # The lists start on the most frequent mistake; choosing the diagonal shows the right answers.
+    run_id = at.selectbox(key="trainer_run").value
+    true = at.selectbox(key=f"true_{run_id}")
+    assert true.value != at.selectbox(key=f"pred_{run_id}").value  # off the diagonal, even for a perfect model
+    at.selectbox(key=f"pred_{run_id}").set_value(true.value).run()
+    assert not at.exception
+    assert at.session_state[f"cm_lists_{run_id}"] == 1  # a fresh chart, so a click on any cell counts again
