@@ -82,6 +82,23 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     page.screenshot(path=artifacts / "trainer_editor_1024.png")
     page.set_viewport_size({"width": 1440, "height": 900})
 
+    # A bad value, then a good one: the message names the block, then the network is back.
+    kernel = page.locator('[data-testid="stNumberInput"]').filter(has_text="kernel").nth(1).locator("input")
+    kernel.fill("15")
+    kernel.press("Enter")
+    error = page.get_by_text("Block 3 (conv): a 15x15 kernel does not fit the 13x13 map")
+    error.wait_for(timeout=15_000)
+    wait_until_idle(page)
+    error.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "trainer_editor_error_1440.png")
+    kernel.fill("3")
+    kernel.press("Enter")
+    page.get_by_text("225,034 parameters in all.").wait_for(timeout=15_000)
+    assert page.get_by_text("does not fit").count() == 0
+    wait_until_idle(page)
+    page.get_by_text("225,034 parameters in all.").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "trainer_editor_summary_1440.png")
+
     set_number(page, "Epochs", "1")
     page.get_by_text(re.compile(r"Estimated time: about \d+ s for 1 epoch\(s\)")).wait_for()
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Train").click()
