@@ -61,7 +61,7 @@ def _canvas(prefix: str, *, brush: int = BRUSH) -> tuple[np.ndarray | None, str]
     kept = f"{prefix}_drawing_kept"
     # The starting width, unless the page set one already (the lab restores its own from the URL).
     st.session_state.setdefault(f"{prefix}_brush", brush)
-    st.slider("Brush size", 2, 40, key=f"{prefix}_brush")
+    st.slider("Brush size", 2, 40, key=f"{prefix}_brush", persist_state="session")
     canvas_key = f"{prefix}_canvas_{generation}"
     if canvas_key not in st.session_state:
         # (Re)mounting, e.g. back from another page: redraw the kept strokes. The value stays fixed
@@ -101,9 +101,18 @@ def image_input(prefix: str, *, max_side: int = 512, brush: int = BRUSH) -> tupl
     The image is at most `max_side` on its longer side; the canvas brush starts `brush` px wide.
     Returns (None, '') when there is no image yet (nothing drawn or uploaded).
     """
-    source = st.radio("Image from", list(SOURCES), format_func=SOURCES.get, horizontal=True, key=f"{prefix}_source")
+    source = st.radio(
+        "Image from",
+        list(SOURCES),
+        format_func=SOURCES.get,
+        horizontal=True,
+        key=f"{prefix}_source",
+        persist_state="session",
+    )
     if source == "sample":
-        name = st.selectbox("Sample", list(images.SAMPLES), key=f"{prefix}_sample", format_func=str.capitalize)
+        name = st.selectbox(
+            "Sample", list(images.SAMPLES), key=f"{prefix}_sample", format_func=str.capitalize, persist_state="session"
+        )
         st.caption(images.SAMPLES[name][1])
         return images.resize(sample_image(name), max_side=max_side), name
     if source == "draw":

@@ -78,7 +78,7 @@ def choose_model(prefix: str) -> ModelChoice | None:
         for name, spec in ARCHITECTURES.items()
     }
     options |= {"upload": "Upload a .keras model"}
-    key = st.selectbox("Model", list(options), format_func=options.get, key=f"{prefix}_model")
+    key = st.selectbox("Model", list(options), format_func=options.get, key=f"{prefix}_model", persist_state="session")
     if key == "default":
         model, names, reference = default_model()
         mnist = cached_dataset(predict.DEFAULT_DATASET)

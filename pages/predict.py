@@ -24,9 +24,9 @@ with st.container(horizontal=True, gap="large"):
 modes = {"one": "One image", "many": "Many images", "zip": "A labelled zip (accuracy per class)"}
 with controls:
     choice = choose_model("predict")
-    mode = st.radio("What to predict", list(modes), format_func=modes.get, key="predict_mode")
-    k = st.slider("Top classes shown", 1, 10, 3, key="predict_k")
-    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="predict_opacity")
+    mode = st.radio("What to predict", list(modes), format_func=modes.get, key="predict_mode", persist_state="session")
+    k = st.slider("Top classes shown", 1, 10, 3, key="predict_k", persist_state="session")
+    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="predict_opacity", persist_state="session")
     image = files = zipped = None
     if choice is not None and mode == "one":
         view.suggest_sample(choice, "predict")

@@ -129,7 +129,7 @@ def test_trainer_streams_curves_and_stops(page, app_url, artifacts):
     # scrolling to it would be 'not attached to the DOM'.
     page.evaluate("() => document.querySelector('.js-plotly-plot')?.scrollIntoView()")
     page.screenshot(path=artifacts / "trainer_live.png", full_page=True)
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text(re.compile(r"Stopped\. Stopped on request")).wait_for(timeout=15_000)
     page.get_by_text("Test accuracy", exact=True).wait_for(timeout=15_000)
     wait_until_idle(page)

@@ -18,10 +18,9 @@ from tests import walk
 
 SEEDS = {"home": 1010, "lab": 1011, "trainer": 1012, "inside": 1013, "predict": 1014}
 STEPS = int(os.environ.get("CNNVIZ_WALK_STEPS", "200"))
-# Pages whose settings are promised to survive a trip to another page (app_support/state.py): there a lost
-# setting fails the walk (rule 4). On the others the walk prints what was lost. CNNVIZ_WALK_KEEP=all
-# holds every page to rule 4.
-KEEPS_SETTINGS = {"home", "lab"}
+# Pages whose settings are promised to survive a trip to another page (the lab's URL settings, every
+# page's widgets with persist_state="session"): there a lost setting fails the walk (rule 4).
+KEEPS_SETTINGS = set(SEEDS)
 TRAIN_SECONDS = 15  # a run started by the walk trains this long at most, on the server's own manager
 
 
