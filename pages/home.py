@@ -1,10 +1,15 @@
-"""Home: what each page teaches, with links. Paints without TensorFlow or OpenCV."""
+"""Home: a first visit's path, and what each page teaches, with a picture and a link. Paints without
+TensorFlow or OpenCV."""
+
+from pathlib import Path
 
 import streamlit as st
 
 from app_support.boot import run_through_navigation
 
 run_through_navigation()
+
+PICTURES = Path(__file__).resolve().parent.parent / "docs" / "pages"  # made by docs/screenshots.py
 
 st.title("cnnviz: see how convolutional neural networks work")
 st.markdown(
@@ -14,41 +19,66 @@ st.markdown(
     "learns to recognise digits, clothes or cats. These pages let you watch each step."
 )
 
-st.subheader("Convolution lab")
+st.markdown("##### Your first visit: four steps, about fifteen minutes")
 st.markdown(
-    "Draw, upload, snap or pick an image, then choose a kernel: Sobel, Laplacian, sharpen, blur, line "
-    "detectors, or type your own. See the output change live; try stride, padding, ReLU and pooling; "
-    "click through the arithmetic of one output pixel; compare every kernel side by side. Share the "
-    "link: the settings travel in the URL."
+    "1. **Convolution lab**: Sobel x is already chosen. Click the output where it is red or blue and read "
+    "the nine products that made that pixel; then pick *Box blur* and see the picture come back.\n"
+    "2. **Trainer**: real MNIST digits and a small CNN are already chosen. Press **Train** and watch the "
+    "accuracy climb (about a minute on this server).\n"
+    "3. **Inside the network**: choose your run, move the epoch slider, and click a channel to see what "
+    "one filter finds in a digit.\n"
+    "4. **Upload & predict**: draw a digit and see which pixels convinced the network."
 )
-st.page_link("pages/convolution_lab.py", label="Open the Convolution lab", icon=":material/blur_on:")
 
-st.subheader("Trainer")
-st.markdown(
-    "Pick a dataset (real MNIST digits, scikit-learn digits, synthetic shapes, MNIST, Fashion-MNIST or "
-    "CIFAR-10 when online, or a zip of your own pictures) and a network (the tutorials' presets or your "
-    "own blocks, with every layer's parameter count explained). Train it and watch the loss and accuracy "
-    "curves grow live; stop it, compare runs, see the confusion matrix and the mistakes, and take the "
-    "model and a plain-Keras script home."
-)
-st.page_link("pages/trainer.py", label="Open the Trainer", icon=":material/model_training:")
+PAGES = [
+    (
+        "Convolution lab",
+        "lab.png",
+        "Draw, upload, snap or pick an image, then choose a kernel: Sobel, Laplacian, sharpen, blur, line "
+        "detectors, or type your own. Click any output pixel to see its arithmetic; try stride, padding, a "
+        "bias, ReLU and pooling; on a colour image see how one Conv2D filter adds up its three channels. "
+        "Share the link: the settings travel in the URL.",
+        "pages/convolution_lab.py",
+        ":material/blur_on:",
+    ),
+    (
+        "Trainer",
+        "trainer.png",
+        "Pick a dataset (real MNIST digits, scikit-learn digits, synthetic shapes, MNIST, Fashion-MNIST or "
+        "CIFAR-10 when online, or a zip of your own pictures) and a network (the tutorials' presets or your "
+        "own blocks, with every layer's parameter count explained). Train it and watch the curves grow live; "
+        "compare runs, click the confusion matrix to see the mistakes, and take the model and a script home.",
+        "pages/trainer.py",
+        ":material/model_training:",
+    ),
+    (
+        "Inside the network",
+        "inside.png",
+        "Open a trained CNN (the shipped MNIST model, your run at any epoch, an ImageNet network or your own "
+        ".keras file) and look inside: every channel of every layer for up to three images, the learned "
+        "filters next to the classic kernels they resemble, and heatmaps of where the network looked.",
+        "pages/inside.py",
+        ":material/layers:",
+    ),
+    (
+        "Upload & predict",
+        "predict.png",
+        "A picture in (a drawing, an upload or the camera), the preparation the model needs shown step by "
+        "step, the top classes and the heatmap of why out. The model says when it is not sure, and when a "
+        "picture looks like nothing it was trained on.",
+        "pages/predict.py",
+        ":material/image_search:",
+    ),
+]
 
-st.subheader("Inside the network")
-st.markdown(
-    "Open a trained CNN (the shipped MNIST model, a run from the Trainer at any epoch, or your own "
-    ".keras file) and look inside: every channel of every layer for up to three images, the learned "
-    "filters next to the classic kernels they resemble, and Grad-CAM, Grad-CAM++, Score-CAM and "
-    "saliency heatmaps of where the network looked."
-)
-st.page_link("pages/inside.py", label="Open Inside the network", icon=":material/layers:")
-
-st.subheader("Upload & predict")
-st.markdown(
-    "A picture in (upload, camera or a drawing), the preparation the model needs shown step by step, "
-    "the top classes and the heatmap of why out; many pictures at once as a table you can download, "
-    "or a labelled zip scored class by class. The model says when it is not sure."
-)
-st.page_link("pages/predict.py", label="Open Upload & predict", icon=":material/image_search:")
+for row in (PAGES[:2], PAGES[2:]):
+    for column, (title, picture, text, page, icon) in zip(st.columns(2, gap="large"), row, strict=True):
+        with column:
+            st.subheader(title)
+            if (PICTURES / picture).exists():
+                st.image(str(PICTURES / picture), width="stretch")
+            st.markdown(text)
+            st.page_link(page, label=f"Open {'the ' if title == 'Convolution lab' else ''}{title}", icon=icon)
 
 st.divider()
 st.caption(

@@ -36,6 +36,8 @@ def test_home_page_runs_and_links_every_page():
         "Inside the network",
         "Upload & predict",
     ]
+    assert len(at.get("image")) == 4  # a picture of each page
+    assert "Your first visit" in " ".join(block.value for block in at.markdown)
     at.switch_page(TRAINER).run()
     assert not at.exception and at.title[0].value == "Trainer"
 
