@@ -11,6 +11,7 @@ from app_support.render import picture
 from app_support.runs import dataset as cached_dataset
 from app_support.runs import run_manager, saved_upload
 from cnnviz import datasets, display, kernels, models, training
+from cnnviz.blocks import BLOCK_TYPES, BLOCKS, BlockSetting, LayerRow, block_defaults, summarize, total_params
 from cnnviz.errors import InvalidInput
 from cnnviz.export import save_npz, training_script
 from cnnviz.runs import Run, TrainJob
@@ -95,7 +96,7 @@ def show_dataset(data: datasets.Dataset) -> None:
 # --- 2. architecture ----------------------------------------------------------------------------
 
 
-MAX_BLOCKS = 40  # as many as `models.summarize` accepts
+MAX_BLOCKS = 40  # as many as `summarize` accepts
 
 
 def _architecture_store(preset: str, input_shape: tuple[int, int, int]) -> dict:
@@ -134,7 +135,7 @@ def _add(arch: dict) -> None:
     kind = st.session_state.get("trainer_add_type", "conv")
     position = st.session_state.get("trainer_add_position")
     position = len(arch["blocks"]) if position is None else min(int(position), len(arch["blocks"]))
-    arch["blocks"].insert(position, _new_block(arch, models.block_defaults(kind)))
+    arch["blocks"].insert(position, _new_block(arch, block_defaults(kind)))
 
 
 def _widget_key(arch: dict, block: dict, setting: str) -> str:
@@ -144,7 +145,7 @@ def _widget_key(arch: dict, block: dict, setting: str) -> str:
 SETTING_WIDTH = {"activation": 120, "padding": 110}  # pixels; numbers get 105
 
 
-def _setting_widget(container, arch: dict, block: dict, setting: models.BlockSetting):
+def _setting_widget(container, arch: dict, block: dict, setting: BlockSetting):
     """One setting of one block: a number box with the accepted range, or a choice."""
     key = _widget_key(arch, block, f"{block['type']}_{setting.name}")
     st.session_state.setdefault(key, block.get(setting.name, setting.default))
@@ -190,18 +191,18 @@ def _block_row(arch: dict, index: int, block: dict) -> dict:
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     kind = row.selectbox(
         f"Block {index + 1}",
-        models.BLOCK_TYPES,
+        BLOCK_TYPES,
         key=type_key,
         persist_state=KEEP,
-        format_func=lambda k: models.BLOCKS[k].label,
-        help=models.BLOCKS[st.session_state[type_key]].help,
+        format_func=lambda k: BLOCKS[k].label,
+        help=BLOCKS[st.session_state[type_key]].help,
         width=190,
     )
     if kind != block["type"]:  # a new type: its own settings, keeping those the old one shared (activation...)
-        kept = {key: value for key, value in block.items() if key in models.block_defaults(kind)}
-        block = {**models.block_defaults(kind), **kept, "type": kind, "id": block["id"]}
+        kept = {key: value for key, value in block.items() if key in block_defaults(kind)}
+        block = {**block_defaults(kind), **kept, "type": kind, "id": block["id"]}
     edited = {"type": kind, "id": block["id"]}
-    for setting in models.BLOCKS[kind].settings:
+    for setting in BLOCKS[kind].settings:
         edited[setting.name] = _setting_widget(row, arch, block, setting)
     buttons = row.container(horizontal=True, wrap=False, gap=None, width="content")
     name, block_id = arch["name"], block["id"]
@@ -237,7 +238,7 @@ def _block_row(arch: dict, index: int, block: dict) -> dict:
     return edited
 
 
-def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[models.LayerRow] | None]:
+def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[LayerRow] | None]:
     """Preset picker and block editor; returns the validated blocks and summary, or (None, None)."""
     names = list(models.PRESETS)
     default_preset, _ = training.default_setup(data.name)
@@ -260,12 +261,12 @@ def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[models
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     row.selectbox(
         "Add a block",
-        models.BLOCK_TYPES,
+        BLOCK_TYPES,
         key="trainer_add_type",
         persist_state=KEEP,
-        format_func=lambda k: models.BLOCKS[k].label,
+        format_func=lambda k: BLOCKS[k].label,
         width=190,
-        help="\n".join(f"- **{kind.label}**: {kind.help}" for kind in models.BLOCKS.values()),
+        help="\n".join(f"- **{kind.label}**: {kind.help}" for kind in BLOCKS.values()),
     )
     count = len(arch["blocks"])
     row.selectbox(
@@ -289,7 +290,7 @@ def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[models
     )
     blocks = [{key: value for key, value in block.items() if key != "id"} for block in arch["blocks"]]
     try:
-        rows = models.summarize(blocks, data.input_shape, data.num_classes)
+        rows = summarize(blocks, data.input_shape, data.num_classes)
     except InvalidInput as error:
         st.error(f"Architecture: {error}")
         return None, None
@@ -302,7 +303,7 @@ def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[models
         }
     )
     st.dataframe(summary, hide_index=True, width="stretch")
-    st.caption(f"{models.total_params(rows):,} parameters in all.")
+    st.caption(f"{total_params(rows):,} parameters in all.")
     return blocks, rows
 
 
@@ -505,7 +506,7 @@ def _session_speed() -> tuple[float, str]:
         if ran_on is None:
             continue
         try:
-            rows = models.summarize(list(run.job.blocks), ran_on.input_shape, ran_on.num_classes)
+            rows = summarize(list(run.job.blocks), ran_on.input_shape, ran_on.num_classes)
         except InvalidInput:
             continue
         expected = training.estimate_time(
@@ -516,7 +517,7 @@ def _session_speed() -> tuple[float, str]:
     return 1.0, ""
 
 
-def time_estimate(data: datasets.Dataset, rows: list[models.LayerRow], config: training.TrainConfig) -> None:
+def time_estimate(data: datasets.Dataset, rows: list[LayerRow], config: training.TrainConfig) -> None:
     """How long Train will take, and what the figure is based on."""
     speed, source = _session_speed()
     estimate = training.estimate_time(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pprint
 
+from cnnviz.blocks import keras_code, layer_names
 from cnnviz.models import Augmentation
 from cnnviz.runs import TrainJob
 
@@ -25,7 +26,6 @@ import argparse
 import keras
 import numpy as np
 
-BLOCKS = {blocks}
 NUM_CLASSES = {num_classes}
 INPUT_SHAPE = {input_shape}
 AUGMENT = {augment}  # rotation in degrees, shift and zoom as fractions, flip left-right
@@ -50,35 +50,11 @@ def build_model():
     if AUGMENT["zoom"]:
         x = keras.layers.RandomZoom(AUGMENT["zoom"], name="augment_zoom")(x)
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
-    counts = {{}}
-    first_conv = None
-    for block in BLOCKS:
-        kind = block["type"]
-        counts[kind] = counts.get(kind, 0) + 1
-        name = f"{{kind}}{{counts[kind]}}"
-        if kind == "conv":
-            layer = keras.layers.Conv2D(block["filters"], block["kernel"], strides=block.get("stride", 1),
-                                        padding=block.get("padding", "valid"),
-                                        activation=block.get("activation", "relu"), name=name)
-            first_conv = first_conv or layer
-        elif kind == "maxpool":
-            layer = keras.layers.MaxPooling2D(block.get("size", 2), name=name)
-        elif kind == "avgpool":
-            layer = keras.layers.AveragePooling2D(block.get("size", 2), name=name)
-        elif kind == "batchnorm":
-            layer = keras.layers.BatchNormalization(name=name)
-        elif kind == "dropout":
-            layer = keras.layers.Dropout(block.get("rate", 0.25), name=name)
-        elif kind == "flatten":
-            layer = keras.layers.Flatten(name=name)
-        elif kind == "gap":
-            layer = keras.layers.GlobalAveragePooling2D(name=name)
-        else:
-            layer = keras.layers.Dense(block["units"], activation=block.get("activation", "relu"), name=name)
-        x = layer(x)
+{layers}
     outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)
     model = keras.Model(inputs, outputs)
     if FIRST_CONV_KERNELS is not None:
+        first_conv = model.get_layer({first_conv!r})
         weights, bias = first_conv.get_weights()
         for i, kernel in enumerate(np.array(FIRST_CONV_KERNELS, dtype="float32")):
             weights[..., i] = (kernel / max(np.abs(kernel).sum(), 1e-6))[:, :, None] / weights.shape[2]
@@ -131,12 +107,16 @@ def training_script(job: TrainJob, *, input_shape: tuple, num_classes: int, data
             '    return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])'
         )
     kernels = [KERNELS[name].tolist() for name in job.first_conv_kernels] or None
+    names = layer_names(list(job.blocks))
     augmentation: Augmentation = config.augmentation
     return _TEMPLATE.format(
         title=job.title or "A CNN trained with cnnviz",
         filename="train_cnn.py",
         dataset=job.dataset,
-        blocks=pprint.pformat(list(job.blocks), width=100, sort_dicts=False),
+        layers="\n".join(
+            f"    x = {keras_code(block, name)}(x)" for block, name in zip(job.blocks, names, strict=True)
+        ),
+        first_conv=next((name for block, name in zip(job.blocks, names, strict=True) if block["type"] == "conv"), None),
         num_classes=num_classes,
         input_shape=tuple(int(n) for n in input_shape),
         augment=repr(

@@ -136,7 +136,7 @@ class TimeEstimate:
 
 
 def forward_cost(rows) -> tuple[int, int]:
-    """(multiply-adds, activation values) of one image's forward pass, from `models.summarize` rows:
+    """(multiply-adds, activation values) of one image's forward pass, from `summarize` rows:
     a conv layer does one multiply-add per weight (bias aside) at each output position, a Dense
     layer one per weight; every layer writes its output shape's worth of values."""
     macs = values = 0
@@ -153,7 +153,7 @@ def forward_cost(rows) -> tuple[int, int]:
 def estimate_time(
     rows, *, train_images: int, test_images: int, config: TrainConfig, speed: float = 1.0
 ) -> TimeEstimate:
-    """How long training `rows` (from `models.summarize`) with `config` should take: the cost model
+    """How long training `rows` (from `summarize`) with `config` should take: the cost model
     above, times `speed` (1 on the development machine; a measured run's ratio elsewhere, see
     `measured_speed`). Training an image costs about 3 forward passes (forward, then the gradients
     for activations and for weights); validating or testing one, one."""

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from cnnviz import datasets, images, models
+from cnnviz.blocks import summarize
 from cnnviz.errors import InvalidInput
 from harness.hostile_corpus import GOOD_FOLDERS, corpus, lie_about_size, zip_of
 
@@ -97,10 +98,10 @@ def test_hostile_kernels_are_refused(text):
 def test_networks_that_would_not_fit_are_refused_before_building():
     too_many_params = [{"type": "flatten"}, {"type": "dense", "units": 4096}, {"type": "dense", "units": 4096}]
     with pytest.raises(InvalidInput, match="parameters"):
-        models.summarize(too_many_params, (256, 256, 3), 10)
+        summarize(too_many_params, (256, 256, 3), 10)
     huge_maps = [{"type": "conv", "filters": 512, "kernel": 3, "padding": "same"}] * 3 + [{"type": "gap"}]
     with pytest.raises(InvalidInput, match="MB of activations"):
-        models.summarize(huge_maps, (256, 256, 3), 10)
+        summarize(huge_maps, (256, 256, 3), 10)
 
 
 @pytest.mark.parametrize(

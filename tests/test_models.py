@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from cnnviz import kernels, models
+from cnnviz.blocks import summarize, total_params
 from cnnviz.errors import InvalidInput
 
 
@@ -11,17 +12,17 @@ from cnnviz.errors import InvalidInput
 @pytest.mark.parametrize("shape", [(28, 28, 1), (64, 64, 3)])
 def test_summary_matches_keras(tf, name, shape):
     blocks = models.preset(name, shape)
-    rows = models.summarize(blocks, shape, 10)
+    rows = summarize(blocks, shape, 10)
     model = models.build_model(blocks, shape, 10)
     keras_rows = {layer: (out, params) for layer, out, params in models.keras_summary(model)}
     for row in rows[1:]:
         out, params = keras_rows[row.name]
         assert (out, params) == (row.output_shape, row.params), row.name
-    assert models.total_params(rows) == model.count_params()
+    assert total_params(rows) == model.count_params()
 
 
 def test_summary_formula_is_the_tutorials():
-    rows = models.summarize(models.preset("fashion-cnn", (28, 28, 1)), (28, 28, 1), 10)
+    rows = summarize(models.preset("fashion-cnn", (28, 28, 1)), (28, 28, 1), 10)
     assert rows[1].formula == "(3*3*1+1)*64 = 640"
     assert rows[3].formula == "(3*3*64+1)*64 = 36928"
     assert rows[-1].formula == "(128+1)*10 = 1290"
@@ -31,7 +32,7 @@ def test_horses_humans_scales_with_the_input():
     small = [b for b in models.preset("horses-humans", (28, 28, 3)) if b["type"] == "conv"]
     large = [b for b in models.preset("horses-humans", (300, 300, 3)) if b["type"] == "conv"]
     assert len(small) == 2 and len(large) == 5
-    models.summarize(models.preset("horses-humans", (300, 300, 3)), (300, 300, 3), 2)
+    summarize(models.preset("horses-humans", (300, 300, 3)), (300, 300, 3), 2)
 
 
 CONV = {"type": "conv", "filters": 8, "kernel": 3}
@@ -55,13 +56,13 @@ POOL = {"type": "maxpool", "size": 2}
 )
 def test_bad_architectures_name_the_block(blocks, message):
     with pytest.raises(InvalidInput, match=message):
-        models.summarize(blocks, (28, 28, 1), 10)
+        summarize(blocks, (28, 28, 1), 10)
 
 
 def test_activation_memory_budget():
     huge = [{"type": "conv", "filters": 1024, "kernel": 3, "padding": "same"}, {"type": "gap"}]
     with pytest.raises(InvalidInput, match="MB of activations"):
-        models.summarize(huge, (256, 256, 3), 10)  # 256*256*1024 floats per image
+        summarize(huge, (256, 256, 3), 10)  # 256*256*1024 floats per image
 
 
 def test_first_conv_from_lab_kernels(tf):
@@ -95,3 +96,53 @@ def test_class_probabilities_equal_predict(tf):
     assert direct.shape == (3, 10) and direct.dtype == np.float32
     np.testing.assert_allclose(direct, model.predict(images, verbose=0), atol=1e-6)
     np.testing.assert_allclose(direct.sum(axis=1), 1.0, atol=1e-5)
+
+
+def _cases():
+    """Every block type, each setting at its low end, its default and a middle value (every option of a
+    choice), in a small network that gives the block the input it takes."""
+    from cnnviz.blocks import BLOCKS, block_defaults
+
+    for kind, entry in BLOCKS.items():
+        variants = [{}]
+        for setting in entry.settings:
+            if setting.options:
+                values = setting.options
+            else:
+                middle = setting.default if setting.step else max(int(setting.low), int(setting.default) // 2 or 1)
+                values = sorted({setting.low, setting.default, middle})
+            variants += [{setting.name: value} for value in values]
+        for change in variants:
+            block = {**block_defaults(kind), **change}
+            if entry.takes == "flat":
+                contexts = [[{"type": "flatten"}, block]]
+            elif entry.takes == "any":
+                contexts = [[block, {"type": "gap"}], [{"type": "gap"}, block]]
+            else:
+                contexts = [[block] if kind in ("flatten", "gap") else [block, {"type": "flatten"}]]
+            for blocks in contexts:
+                yield pytest.param(blocks, id=f"{kind}-{change or 'defaults'}-{blocks[0]['type']}")
+
+
+@pytest.mark.parametrize("blocks", list(_cases()))
+def test_summary_matches_keras_for_every_block_type_and_setting(tf, blocks):
+    shape = (16, 16, 3)
+    rows = summarize(blocks, shape, 5)
+    model = models.build_model(blocks, shape, 5)
+    keras_rows = {layer: (out, params) for layer, out, params in models.keras_summary(model)}
+    for row in rows[1:]:
+        assert keras_rows[row.name] == (row.output_shape, row.params), row.name
+    assert total_params(rows) == model.count_params()
+
+
+def test_the_exported_layers_are_the_ones_the_app_builds(tf):
+    """The take-home script writes each block as the Keras call the app makes (cnnviz.blocks)."""
+    import keras
+
+    from cnnviz.blocks import keras_code, keras_layer, layer_names
+
+    blocks = models.preset("fashion-deep", (28, 28, 1))
+    for block, name in zip(blocks, layer_names(blocks), strict=True):
+        made = keras_layer(keras, block, name)
+        written = eval(keras_code(block, name), {"keras": keras})  # the script's own line
+        assert type(written) is type(made) and written.get_config() == made.get_config()

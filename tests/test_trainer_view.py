@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from app_support import charts
 from app_support.trainer_view import _clicked_cell
 from cnnviz import models, training
+from cnnviz.blocks import BLOCKS, summarize
 from tests.conftest import ROOT
 
 TIMEOUT = 60
@@ -127,7 +128,7 @@ def test_every_setting_explains_itself():
         assert widget.help and len(widget.help) > 30, label
     for label in ["Rotation (degrees)", "Shift", "Zoom", "Flip left-right"]:
         assert next(w for w in widgets if w.label == label).help, label
-    for kind in models.BLOCKS.values():
+    for kind in BLOCKS.values():
         assert kind.help and all(setting.help for setting in kind.settings)
 
 
@@ -149,7 +150,7 @@ def _seconds(text: str) -> float:
 
 
 def test_estimate_known_answers():
-    rows = models.summarize(models.preset("mnist-fast", (28, 28, 1)), (28, 28, 1), 10)
+    rows = summarize(models.preset("mnist-fast", (28, 28, 1)), (28, 28, 1), 10)
     macs, values = training.forward_cost(rows)
     # conv1: 26*26 positions * 3*3*1*32 weights; conv2: 11*11 * 3*3*32*64; dense: 1600*128 + 128*10
     assert macs == 26 * 26 * 288 + 11 * 11 * 18_432 + 1600 * 128 + 1280

@@ -1,0 +1,336 @@
+"""Block types of the architecture builder: one table, `BLOCKS`, that everything reads.
+
+An architecture is a list of blocks, plain dicts such as
+``{"type": "conv", "filters": 32, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"}``.
+Each entry of `BLOCKS` says everything about its type: its settings (range, default, help for the
+Trainer's editor), what input it takes, how its output shape and parameter count come about (with
+the formula a learner reads), and the Keras layer it builds, which `cnnviz.models.build_model` makes
+and `cnnviz.export` writes into the take-home script. `summarize` checks an architecture and gives
+its per-layer table without TensorFlow. A new type is one entry here and a test comparing its
+summary with Keras (tests/test_models.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnviz import ops
+from cnnviz.errors import InvalidInput
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "linear")
+MAX_PARAMS = 5_000_000  # a classroom server trains on CPUs: beyond this nobody waits for a result
+MAX_ACTIVATION_MB = 2048  # forward activations of one batch of 64, float32; training needs about 3x
+MAX_BLOCKS = 40
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BlockSetting:
+    """One setting of a block type: what the editor offers and what `summarize` accepts."""
+
+    name: str  # the block dict's key, e.g. "filters"
+    default: int | float | str
+    low: float | None = None  # numbers: the accepted range, both ends included
+    high: float | None = None
+    options: tuple[str, ...] = ()  # choices: the accepted values
+    step: float | None = None  # numbers: the editor's step (whole numbers when None)
+    help: str = ""  # one line for a learner: what changing it does
+
+    def check(self, block: dict, where: str):
+        """This setting's value in `block` (the default when absent), or InvalidInput naming the block."""
+        value = block.get(self.name, self.default)
+        if self.options:
+            if value not in self.options:
+                raise InvalidInput(f"{where}: {self.name} must be one of {', '.join(self.options)}, got {value!r}.")
+            return value
+        whole = self.step is None
+        number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or (whole and value != int(value)):
+            kind = "a whole number" if whole else "a number"
+            raise InvalidInput(f"{where}: {self.name} must be {kind}, got {value!r}.")
+        if not self.low <= value <= self.high:
+            low, high = (int(self.low), int(self.high)) if whole else (self.low, self.high)
+            raise InvalidInput(f"{where}: {self.name} must be from {low} to {high}, got {value!r}.")
+        return int(value) if whole else float(value)
+
+
+@dataclass(frozen=True)
+class BlockType:
+    """A kind of block: everything the editor, `summarize`, `build_model` and the export need.
+
+    `output(settings, shape, where)` gives the output shape for an input `shape` (raising InvalidInput
+    with advice when the block does not fit); `weights(settings, shape)` gives (parameter count,
+    formula); `arguments(settings)` gives the positional and keyword arguments of
+    `keras.layers.<layer>`.
+    """
+
+    layer: str  # the Keras layer class it builds (keras.layers.<layer>)
+    help: str  # one line for a learner: what it does
+    settings: tuple[BlockSetting, ...] = ()
+    takes: str = "map"  # "map": an (H, W, C) feature map; "flat": a vector; "any"
+    output: Callable[[dict, Shape, str], Shape] = lambda settings, shape, where: shape
+    weights: Callable[[dict, Shape], tuple[int, str]] = lambda settings, shape: (0, "no weights")
+    arguments: Callable[[dict], tuple[tuple, dict]] = lambda settings: ((), {})
+
+    @property
+    def label(self) -> str:
+        return self.layer
+
+
+_ACTIVATION_HELP = (
+    "The function applied to every output value: relu keeps positives and turns negatives into 0 (the usual "
+    "choice); linear leaves values as they are."
+)
+_POOL_SIZE = BlockSetting("size", 2, 1, 8, help="The side of the window: the map's height and width are divided by it.")
+
+
+def _conv_output(settings: dict, shape: Shape, where: str) -> Shape:
+    h, w, _ = shape
+    kernel, stride, padding = settings["kernel"], settings["stride"], settings["padding"]
+    if padding == "valid" and (h < kernel or w < kernel):
+        raise InvalidInput(
+            f"{where}: a {kernel}x{kernel} kernel does not fit the {h}x{w} map it gets here; "
+            "use 'same' padding, a smaller kernel or fewer pooling blocks before it."
+        )
+    size = (ops.output_size(n, kernel, stride=stride, padding=padding) for n in (h, w))
+    return (*size, settings["filters"])
+
+
+def _conv_weights(settings: dict, shape: Shape) -> tuple[int, str]:
+    kernel, filters, channels = settings["kernel"], settings["filters"], shape[-1]
+    params = (kernel * kernel * channels + 1) * filters
+    return params, f"({kernel}*{kernel}*{channels}+1)*{filters} = {params}"
+
+
+def _pool_output(settings: dict, shape: Shape, where: str) -> Shape:
+    h, w, c = shape
+    size = settings["size"]
+    if h < size or w < size:
+        raise InvalidInput(
+            f"{where}: a {size}x{size} pool does not fit the {h}x{w} map it gets here: too many pooling "
+            "blocks for the input size. Remove one or use a larger input."
+        )
+    return h // size, w // size, c
+
+
+def _dense_weights(settings: dict, shape: Shape) -> tuple[int, str]:
+    params = (shape[0] + 1) * settings["units"]
+    return params, f"({shape[0]}+1)*{settings['units']} = {params}"
+
+
+BLOCKS: dict[str, BlockType] = {
+    "conv": BlockType(
+        "Conv2D",
+        "Slides small learned filters over the map; each filter gives one output map (channel).",
+        (
+            BlockSetting(
+                "filters", 32, 1, 1024, help="How many patterns this layer learns to detect: one output map each."
+            ),
+            BlockSetting(
+                "kernel", 3, 1, 15, help="The side of each filter's window in pixels (3 = 3x3): larger sees more."
+            ),
+            BlockSetting(
+                "stride", 1, 1, 8, help="How far the window moves each step: 2 halves the map's height and width."
+            ),
+            BlockSetting(
+                "padding",
+                "valid",
+                options=ops.PADDINGS,
+                help="valid: only windows inside the map (it shrinks by kernel-1); same: zeros around keep its size.",
+            ),
+            BlockSetting("activation", "relu", options=ACTIVATIONS, help=_ACTIVATION_HELP),
+        ),
+        output=_conv_output,
+        weights=_conv_weights,
+        arguments=lambda s: (
+            (s["filters"], s["kernel"]),
+            {"strides": s["stride"], "padding": s["padding"], "activation": s["activation"]},
+        ),
+    ),
+    "maxpool": BlockType(
+        "MaxPooling2D",
+        "Keeps the largest value of each window: a smaller map that keeps the strongest responses.",
+        (_POOL_SIZE,),
+        output=_pool_output,
+        arguments=lambda s: ((s["size"],), {}),
+    ),
+    "avgpool": BlockType(
+        "AveragePooling2D",
+        "Keeps the mean of each window: a smaller, smoother map.",
+        (_POOL_SIZE,),
+        output=_pool_output,
+        arguments=lambda s: ((s["size"],), {}),
+    ),
+    "batchnorm": BlockType(
+        "BatchNormalization",
+        "Rescales each channel to mean 0 and spread 1 over the batch; often lets a network learn faster. No settings.",
+        takes="any",
+        weights=lambda s, shape: (
+            4 * shape[-1],
+            f"4*{shape[-1]} = {4 * shape[-1]} (scale, shift; mean, variance not trained)",
+        ),
+    ),
+    "dropout": BlockType(
+        "Dropout",
+        "While training, sets a random share of values to 0 so the network cannot rely on any one; off when testing.",
+        (
+            BlockSetting(
+                "rate",
+                0.25,
+                0.0,
+                0.95,
+                step=0.05,
+                help="The share of values dropped at each training step (0.25 = 1 in 4).",
+            ),
+        ),
+        takes="any",
+        arguments=lambda s: ((s["rate"],), {}),
+    ),
+    "flatten": BlockType(
+        "Flatten",
+        "Lays the map out as one long list of numbers, so that Dense layers can read it. No settings.",
+        output=lambda s, shape, where: (int(np.prod(shape)),),
+    ),
+    "gap": BlockType(
+        "GlobalAveragePooling2D",
+        "One mean per channel: a short list instead of the whole map (fewer weights than Flatten). No settings.",
+        output=lambda s, shape, where: (shape[-1],),
+        weights=lambda s, shape: (0, "no weights (one mean per channel)"),
+    ),
+    "dense": BlockType(
+        "Dense",
+        "Every output looks at every input number and learns one weight for each.",
+        (
+            BlockSetting("units", 64, 1, 8192, help="How many outputs (neurons) this layer has."),
+            BlockSetting("activation", "relu", options=ACTIVATIONS, help=_ACTIVATION_HELP),
+        ),
+        takes="flat",
+        output=lambda s, shape, where: (s["units"],),
+        weights=_dense_weights,
+        arguments=lambda s: ((s["units"],), {"activation": s["activation"]}),
+    ),
+}
+BLOCK_TYPES = tuple(BLOCKS)
+
+
+def block_defaults(kind: str) -> dict:
+    """A block of this type with every setting at its default, e.g. ``{"type": "maxpool", "size": 2}``."""
+    if kind not in BLOCKS:
+        raise InvalidInput(f"Unknown block type {kind!r}; use one of {', '.join(BLOCK_TYPES)}.")
+    return {"type": kind, **{setting.name: setting.default for setting in BLOCKS[kind].settings}}
+
+
+def settings_of(block: dict, where: str = "The block") -> dict:
+    """Every setting of `block`, checked against its type's table entry, defaults filled in."""
+    return {setting.name: setting.check(block, where) for setting in BLOCKS[block["type"]].settings}
+
+
+def layer_names(blocks: list[dict]) -> list[str]:
+    """The Keras layer name of each block: its type and a count per type ('conv1', 'maxpool1', 'conv2')."""
+    counters: dict[str, int] = {}
+    names = []
+    for block in blocks:
+        kind = block["type"]
+        counters[kind] = counters.get(kind, 0) + 1
+        names.append(f"{kind}{counters[kind]}")
+    return names
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of the architecture summary."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    formula: str  # how `params` comes about, e.g. "(3*3*1+1)*32 = 320"
+
+
+def _flat_shape_text(shape: Shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def summarize(
+    blocks: list[dict], input_shape: tuple[int, int, int], num_classes: int, *, max_params: int = MAX_PARAMS
+) -> list[LayerRow]:
+    """Validate an architecture and return its per-layer summary, classifier included.
+
+    Raises InvalidInput naming the block that is wrong: an unknown type, a setting out of range,
+    a window that no longer fits (too many pools for the input size), a Dense on an unflattened
+    map, or a network over the parameter or activation-memory budget.
+    """
+    if not isinstance(blocks, (list, tuple)) or not blocks:
+        raise InvalidInput("The architecture is empty: add at least a Flatten or GlobalAveragePooling block.")
+    if len(blocks) > MAX_BLOCKS:
+        raise InvalidInput(f"The architecture has {len(blocks)} blocks; at most {MAX_BLOCKS} are accepted.")
+    if not 2 <= num_classes <= 1000:
+        raise InvalidInput(f"A classifier needs 2 to 1000 classes, got {num_classes}.")
+    shape: Shape = tuple(int(n) for n in input_shape)
+    rows = [LayerRow("input", "Input", shape, 0, "")]
+    activations = int(np.prod(shape))
+    counters: dict[str, int] = {}
+    for index, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            raise InvalidInput(f"Block {index + 1} must be a dict with a 'type', got {type(block).__name__}.")
+        kind = block.get("type")
+        where = f"Block {index + 1} ({kind if kind is not None else '?'})"
+        if kind not in BLOCKS:
+            raise InvalidInput(f"{where}: unknown type; use one of {', '.join(BLOCK_TYPES)}.")
+        entry = BLOCKS[kind]
+        settings = settings_of(block, where)
+        if entry.takes == "map" and len(shape) != 3:
+            raise InvalidInput(f"{where}: needs a feature map, but the input here is already flat ({shape[0]}).")
+        if entry.takes == "flat" and len(shape) != 1:
+            raise InvalidInput(
+                f"{where}: {entry.layer} needs a flat input, but gets a {_flat_shape_text(shape)} map; "
+                "add Flatten or GlobalAveragePooling before it."
+            )
+        params, formula = entry.weights(settings, shape)
+        shape = entry.output(settings, shape, where)
+        counters[kind] = counters.get(kind, 0) + 1
+        rows.append(LayerRow(f"{kind}{counters[kind]}", kind, shape, params, formula))
+        activations += int(np.prod(shape))
+    if len(shape) != 1:
+        raise InvalidInput(
+            f"The network ends with a {_flat_shape_text(shape)} feature map: add Flatten or "
+            "GlobalAveragePooling before the classifier."
+        )
+    params = (shape[0] + 1) * num_classes
+    rows.append(LayerRow("output", "dense", (num_classes,), params, f"({shape[0]}+1)*{num_classes} = {params}"))
+    total = total_params(rows)
+    if total > max_params:
+        heavy = max(rows, key=lambda row: row.params)
+        raise InvalidInput(
+            f"The network has {total:,} parameters, over the budget of {max_params:,}; the largest layer is "
+            f"{heavy.name} with {heavy.params:,}. Add pooling before Flatten, or use fewer units or filters."
+        )
+    megabytes = activations * 64 * 4 / 2**20
+    if megabytes > MAX_ACTIVATION_MB:
+        raise InvalidInput(
+            f"One batch of 64 would need about {megabytes:,.0f} MB of activations, over {MAX_ACTIVATION_MB} MB; "
+            "use a smaller input, fewer filters or stride 2 early on."
+        )
+    return rows
+
+
+def total_params(rows: list[LayerRow]) -> int:
+    return sum(row.params for row in rows)
+
+
+def keras_layer(keras, block: dict, name: str):
+    """The Keras layer a (checked) block builds, named `name`."""
+    args, kwargs = BLOCKS[block["type"]].arguments(settings_of(block))
+    return getattr(keras.layers, BLOCKS[block["type"]].layer)(*args, **kwargs, name=name)
+
+
+def keras_code(block: dict, name: str) -> str:
+    """The same layer as Python source, for the take-home script: ``keras.layers.Conv2D(32, 3, ...)``."""
+    args, kwargs = BLOCKS[block["type"]].arguments(settings_of(block))
+    parts = [repr(a) for a in args] + [f"{key}={value!r}" for key, value in kwargs.items()] + [f"name={name!r}"]
+    return f"keras.layers.{BLOCKS[block['type']].layer}({', '.join(parts)})"
