@@ -10,7 +10,7 @@ import streamlit as st
 
 from app_support.runs import dataset as cached_dataset
 from app_support.runs import owner, run_dataset, run_manager
-from cnnviz import models, predict
+from cnnviz import model_files, predict
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import Reference
 from cnnviz.pretrained import ARCHITECTURES, ModelUnavailable
@@ -98,7 +98,7 @@ def choose_model(prefix: str) -> ModelChoice | None:
         if uploaded is not None and (kept is None or kept[0] != uploaded.file_id):
             try:
                 with st.spinner("Checking the model in a separate process, then loading it (a few seconds)..."):
-                    model = models.load_model_file_isolated(uploaded.getvalue())
+                    model = model_files.load_model_file_isolated(uploaded.getvalue())
             except InvalidInput as error:
                 st.error(f"{uploaded.name}: {error}")
             else:

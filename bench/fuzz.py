@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing (atheris, libFuzzer) of the three doors hostile bytes come through: image
 decoding (`images.load_image`), zip ingestion (`datasets.load_image_folder_zip`) and model-config
-checking (`models.check_model_file`, everything `load_model_file` does before Keras sees the file).
+checking (`model_files.check_model_file`, everything `load_model_file` does before Keras sees the file).
 
 Each target runs in its own process, starting from the hostile corpus the tests make, until it has
 run `--runs` inputs or `--seconds` passed. A crash is any exception other than InvalidInput, an input
@@ -33,13 +33,13 @@ def child(target: str, libfuzzer_args: list[str]) -> None:
     import atheris
 
     with atheris.instrument_imports():
-        from cnnviz import datasets, images, models
+        from cnnviz import datasets, images, model_files
         from cnnviz.errors import InvalidInput
 
     function = {
         "image": images.load_image,
         "zip": lambda data: datasets.load_image_folder_zip(data, image_size=16),
-        "model": models.check_model_file,
+        "model": model_files.check_model_file,
     }[target]
 
     def one_input(data: bytes) -> None:

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz import datasets, images, models
+from cnnviz import datasets, images, model_files
 from cnnviz.blocks import summarize
 from cnnviz.errors import InvalidInput
 from harness.hostile_corpus import GOOD_FOLDERS, corpus, lie_about_size, zip_of
 
-LOADERS = {"image": images.load_image, "zip": datasets.load_image_folder_zip, "model": models.load_model_file}
+LOADERS = {"image": images.load_image, "zip": datasets.load_image_folder_zip, "model": model_files.load_model_file}
 CASES = [(target, name, data) for target, entries in corpus().items() for name, data in entries]
 
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cnnviz import images, models
+from cnnviz import images, model_files, models
 from cnnviz.errors import InvalidInput
 from tests.conftest import ROOT
 
@@ -24,10 +24,10 @@ def saved(model, tmp_path, name="m.keras") -> bytes:
 
 def test_a_keras_file_round_trips(tf, tmp_path):
     model = models.build_model(models.preset("tinyvgg", (28, 28, 1)), (28, 28, 1), 4)
-    loaded = models.load_model_file(saved(model, tmp_path))
+    loaded = model_files.load_model_file(saved(model, tmp_path))
     x = np.random.default_rng(0).integers(0, 255, (2, 28, 28, 1)).astype(np.float32)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
-    assert models.load_model_file(DEFAULT.read_bytes()).output_shape == (None, 10)
+    assert model_files.load_model_file(DEFAULT.read_bytes()).output_shape == (None, 10)
 
 
 def test_a_lambda_layer_is_refused_and_never_runs(tf, tmp_path):
@@ -46,7 +46,7 @@ def test_a_lambda_layer_is_refused_and_never_runs(tf, tmp_path):
     data = saved(keras.Model(inputs, keras.layers.Flatten()(outputs)), tmp_path, "evil.keras")
     marker.unlink(missing_ok=True)  # building the model ran it once; only loading counts
     with pytest.raises(InvalidInput, match="'Lambda' layer"):
-        models.load_model_file(data)
+        model_files.load_model_file(data)
     assert not marker.exists()
 
 
@@ -72,13 +72,13 @@ def test_custom_and_foreign_objects_are_refused(tf, tmp_path):
         layer["module"], layer["registered_name"] = "my_package.layers", "Custom>Evil"
 
     with pytest.raises(InvalidInput, match="my_package"):
-        models.load_model_file(rewrite_config(data, custom_layer))
+        model_files.load_model_file(rewrite_config(data, custom_layer))
 
     def tfsm(config):
         config["config"]["layers"][2]["class_name"] = "TFSMLayer"
 
     with pytest.raises(InvalidInput, match="TFSMLayer"):
-        models.load_model_file(rewrite_config(data, tfsm))
+        model_files.load_model_file(rewrite_config(data, tfsm))
 
 
 @pytest.mark.parametrize(
@@ -91,11 +91,11 @@ def test_custom_and_foreign_objects_are_refused(tf, tmp_path):
 )
 def test_bad_model_files(data, message):
     with pytest.raises(InvalidInput, match=message):
-        models.load_model_file(data)
+        model_files.load_model_file(data)
 
 
 def test_isolated_loading_loads_good_files_and_refuses_bad_ones(tf, tmp_path):
-    model = models.load_model_file_isolated(DEFAULT.read_bytes())
+    model = model_files.load_model_file_isolated(DEFAULT.read_bytes())
     assert model.output_shape == (None, 10)
     source = zipfile.ZipFile(io.BytesIO(DEFAULT.read_bytes()))
     buffer = io.BytesIO()
@@ -103,12 +103,12 @@ def test_isolated_loading_loads_good_files_and_refuses_bad_ones(tf, tmp_path):
         for item in source.infolist():  # the config passes; the weights are garbage
             target.writestr(item, b"garbage" * 100 if item.filename.endswith(".h5") else source.read(item))
     with pytest.raises(InvalidInput, match="could not be loaded"):
-        models.load_model_file_isolated(buffer.getvalue())
+        model_files.load_model_file_isolated(buffer.getvalue())
 
 
 def test_isolated_loading_has_a_time_limit():
     with pytest.raises(InvalidInput, match="took over 0 s to load in a separate process"):
-        models.load_model_file_isolated(DEFAULT.read_bytes(), timeout_s=0.01)
+        model_files.load_model_file_isolated(DEFAULT.read_bytes(), timeout_s=0.01)
 
 
 def test_a_zip_without_config_is_refused():
@@ -116,7 +116,7 @@ def test_a_zip_without_config_is_refused():
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("model.weights.h5", b"x")
     with pytest.raises(InvalidInput, match=r"no config\.json"):
-        models.load_model_file(buffer.getvalue())
+        model_files.load_model_file(buffer.getvalue())
 
 
 def draw(digit: int) -> np.ndarray:
