@@ -302,7 +302,7 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
             "Score-CAM runs the network once for each of up to 256 channels: on a network this size "
             "that takes tens of seconds, so it is off until you add it."
         )
-    legend(cam.heat_colorbar(), caption="blue: no evidence for the class · red: the strongest evidence")
+    legend(display.heat_colorbar(), caption="blue: no evidence for the class · red: the strongest evidence")
     map_height, map_width, _ = cam.map_shape(model, layer)
     where = f"on {layer} ({map_height}x{map_width})"
     for (name, image, _), guess in zip(inputs, predicted, strict=True):
@@ -320,7 +320,7 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
                 column.error(str(error))
                 continue
             picture(
-                display.enlarge(cam.overlay(as_picture(image), heat, opacity=opacity), min_side=200),
+                display.enlarge(display.overlay(as_picture(image), heat, opacity=opacity), min_side=200),
                 caption=f"{cam.METHODS[method].name} "
                 + (where if cam.METHODS[method].uses_layer else "(pixel gradients)"),
                 container=column,

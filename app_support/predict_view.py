@@ -77,7 +77,7 @@ def explain_one(model, choice: ModelChoice, image: np.ndarray, name: str, *, k: 
         heat = cam.grad_cam(model, prepared)
         shown = prepared[..., 0] if prepared.shape[-1] == 1 else prepared
         picture(
-            display.enlarge(cam.overlay(shown, heat, opacity=opacity), min_side=240),
+            display.enlarge(display.overlay(shown, heat, opacity=opacity), min_side=240),
             caption=f"Grad-CAM for {verdict.label}: where the evidence was",
         )
 

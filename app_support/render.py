@@ -78,6 +78,6 @@ def small_picture(image: np.ndarray, *, width: int, caption: str | None = None, 
 
 
 def legend(bar: np.ndarray, *, caption: str, container=st) -> None:
-    """A colour bar (as `display.colorbar` or `cam.heat_colorbar` draw it) at its own width, with
+    """A colour bar (as `display.colorbar` or `display.heat_colorbar` draw it) at its own width, with
     what its colours mean underneath."""
     small_picture(bar, width=bar.shape[1], caption=caption, container=container)

@@ -8,7 +8,7 @@ each method overrides one hook, how to weight the layer's channels:
 - Score-CAM: each channel's own effect on the score when it masks the input (Wang et al., 2020).
 
 Plus `saliency`, the gradient of the class score with respect to the input pixels (Simonyan et al., 2014).
-Computation returns numpy; drawing the overlay lives in `overlay`.
+Computation returns numpy; drawing lives in `cnnviz.display` (`overlay`, `heat_colorbar`).
 """
 
 from __future__ import annotations
@@ -83,15 +83,6 @@ def last_conv_layer(model) -> str:
     while i + 1 < len(found) and found[i + 1][2] == found[i][2]:
         i += 1
     return found[i][0]
-
-
-def heat_colorbar(*, width: int = 256, height: int = 12) -> np.ndarray:
-    """The colours `overlay` paints, as a bar: 0 (blue, no evidence for the class) on the left to
-    1 (red, the most) on the right. (height, width, 3) uint8."""
-    import cv2
-
-    ramp = np.linspace(0, 255, width).round().astype(np.uint8)[None]  # (1, width)
-    return np.repeat(cv2.applyColorMap(ramp, cv2.COLORMAP_JET)[..., ::-1], height, axis=0)
 
 
 def _get(model, name: str):
@@ -316,17 +307,3 @@ def saliency(model, image, *, class_index: int | None = None) -> np.ndarray:
 
     sigma = max(0.8, min(gradient.shape) / 30)
     return finish(cv2.GaussianBlur(gradient.astype(np.float32), (0, 0), sigma), gradient.shape)
-
-
-def overlay(image: np.ndarray, heatmap: np.ndarray, *, opacity: float = 0.4) -> np.ndarray:
-    """The heatmap in OpenCV's JET colours blended onto the image, as the tutorials did (uint8 RGB)."""
-    import cv2
-
-    image = np.asarray(image)
-    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
-    if rgb.shape[-1] == 1:
-        rgb = np.repeat(rgb, 3, axis=2)
-    heat = cv2.resize(np.asarray(heatmap, dtype=np.float32), (rgb.shape[1], rgb.shape[0]))
-    colours = cv2.applyColorMap(np.uint8(255 * np.clip(heat, 0, 1)), cv2.COLORMAP_JET)[..., ::-1]
-    blended = rgb.astype(np.float32) * (1 - opacity) + colours.astype(np.float32) * opacity
-    return np.clip(blended, 0, 255).astype(np.uint8)

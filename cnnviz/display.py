@@ -232,3 +232,29 @@ def zoom_window(image: np.ndarray, top: int, left: int, height: int, width: int,
     y0, x0 = margin * factor, margin * factor
     cv2.rectangle(big, (x0, y0), (x0 + width * factor - 1, y0 + height * factor - 1), (255, 210, 0), 2)
     return big
+
+
+# --- heatmaps (cnnviz.cam computes them) ---------------------------------------------------------
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, *, opacity: float = 0.4) -> np.ndarray:
+    """The heatmap in OpenCV's JET colours blended onto the image, as the tutorials did (uint8 RGB)."""
+    import cv2
+
+    image = np.asarray(image)
+    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
+    if rgb.shape[-1] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    heat = cv2.resize(np.asarray(heatmap, dtype=np.float32), (rgb.shape[1], rgb.shape[0]))
+    colours = cv2.applyColorMap(np.uint8(255 * np.clip(heat, 0, 1)), cv2.COLORMAP_JET)[..., ::-1]
+    blended = rgb.astype(np.float32) * (1 - opacity) + colours.astype(np.float32) * opacity
+    return np.clip(blended, 0, 255).astype(np.uint8)
+
+
+def heat_colorbar(*, width: int = 256, height: int = 12) -> np.ndarray:
+    """The colours `overlay` paints, as a bar: 0 (blue, no evidence for the class) on the left to
+    1 (red, the most) on the right. (height, width, 3) uint8."""
+    import cv2
+
+    ramp = np.linspace(0, 255, width).round().astype(np.uint8)[None]  # (1, width)
+    return np.repeat(cv2.applyColorMap(ramp, cv2.COLORMAP_JET)[..., ::-1], height, axis=0)

@@ -179,27 +179,6 @@ def test_an_untrained_or_dead_model_gives_a_flat_map(tf):
         assert np.isfinite(heat).all() and heat.max() == 0
 
 
-def test_overlay_blends_jet_colours():
-    image = np.zeros((10, 10), dtype=np.uint8)
-    heat = np.zeros((5, 5), dtype=np.float32)
-    heat[2, 2] = 1.0
-    out = cam.overlay(image, heat, opacity=0.5)
-    assert out.shape == (10, 10, 3) and out.dtype == np.uint8
-    assert out[5, 5, 0] > out[0, 0, 0]  # hot (red) in the middle, cold (blue) at the corner
-    assert out[0, 0, 2] > out[0, 0, 0]
-
-
-def test_heat_colorbar_is_the_overlay_colours():
-    bar = cam.heat_colorbar()
-    assert bar.shape == (12, 256, 3) and bar.dtype == np.uint8
-    black = np.zeros((4, 4), dtype=np.uint8)
-    cold = cam.overlay(black, np.zeros((4, 4), np.float32), opacity=1.0)[0, 0]
-    hot = cam.overlay(black, np.ones((4, 4), np.float32), opacity=1.0)[0, 0]
-    np.testing.assert_array_equal(bar[0, 0], cold)
-    np.testing.assert_array_equal(bar[0, -1], hot)
-    assert cold.tolist() == [0, 0, 128] and hot.tolist() == [128, 0, 0]  # OpenCV's JET: dark blue to dark red
-
-
 def test_the_default_layer_is_the_last_convolution_not_the_pooling_after_it(tf):
     """The shipped model's shape: conv -> pool -> conv (11x11) -> pool (5x5) -> dense. Grad-CAM
     looks at conv2's 11x11 map; through batch norm and activation layers that keep the map, it

@@ -7,8 +7,10 @@ from cnnviz.display import (
     colorbar,
     enlarge,
     enlarge_to,
+    heat_colorbar,
     highlight_window,
     outline_tile,
+    overlay,
     render,
     tile,
     tile_at,
@@ -128,3 +130,24 @@ def test_render_png_is_lossless():
         expected = render(values, mode)
         np.testing.assert_array_equal(decoded, expected)
     assert load_image(render_png(values, "signed", min_side=48)).shape == (48, 56, 3)
+
+
+def test_overlay_blends_jet_colours():
+    image = np.zeros((10, 10), dtype=np.uint8)
+    heat = np.zeros((5, 5), dtype=np.float32)
+    heat[2, 2] = 1.0
+    out = overlay(image, heat, opacity=0.5)
+    assert out.shape == (10, 10, 3) and out.dtype == np.uint8
+    assert out[5, 5, 0] > out[0, 0, 0]  # hot (red) in the middle, cold (blue) at the corner
+    assert out[0, 0, 2] > out[0, 0, 0]
+
+
+def test_heat_colorbar_is_the_overlay_colours():
+    bar = heat_colorbar()
+    assert bar.shape == (12, 256, 3) and bar.dtype == np.uint8
+    black = np.zeros((4, 4), dtype=np.uint8)
+    cold = overlay(black, np.zeros((4, 4), np.float32), opacity=1.0)[0, 0]
+    hot = overlay(black, np.ones((4, 4), np.float32), opacity=1.0)[0, 0]
+    np.testing.assert_array_equal(bar[0, 0], cold)
+    np.testing.assert_array_equal(bar[0, -1], hot)
+    assert cold.tolist() == [0, 0, 128] and hot.tolist() == [128, 0, 0]  # OpenCV's JET: dark blue to dark red
