@@ -14,24 +14,11 @@ from cnnviz import datasets, display, kernels, models, training
 from cnnviz.blocks import BLOCK_TYPES, BLOCKS, BlockSetting, LayerRow, block_defaults, summarize, total_params
 from cnnviz.errors import InvalidInput
 from cnnviz.export import save_npz, training_script
-from cnnviz.runs import Run, TrainJob
+from cnnviz.runs import Run
+from cnnviz.training import RunState, TrainJob
 
 UPLOAD = "upload"
 KEEP = "session"  # widgets keep their values when the learner visits another page and comes back
-STATE_LABELS = {
-    "queued": "Waiting in the queue",
-    "starting": "Starting",
-    "running": "Training",
-    "stopping": "Stopping",
-    "done": "Finished",
-    "stopped": "Stopped",
-    "target_reached": "Reached the target",
-    "early_stopped": "Stopped early",
-    "diverged": "Diverged",
-    "timed_out": "Time limit",
-    "failed": "Failed",
-    "crashed": "Crashed",
-}
 
 
 # --- 1. dataset ---------------------------------------------------------------------------------
@@ -602,8 +589,8 @@ def job_for(
 
 def run_status(run: Run) -> None:
     manager = run_manager()
-    label = STATE_LABELS.get(run.state, run.state)
-    if run.state == "queued":
+    label = run.state.label
+    if run.state == RunState.QUEUED:
         counts = manager.counts()
         st.info(f"{run.label}: waiting, number {manager.position(run)} in the queue ({counts['training']} training).")
     elif not run.done:
@@ -612,7 +599,7 @@ def run_status(run: Run) -> None:
         st.progress(
             min(progress / total, 1.0), text=f"{run.label}: {label}, epoch {min(int(progress) + 1, total)} of {total}"
         )
-    elif run.state in ("done", "target_reached", "early_stopped", "stopped"):
+    elif run.state.good:
         st.success(f"{run.label}: {label}. {run.message}")
     else:
         st.error(f"{run.label}: {label}. {run.message}")

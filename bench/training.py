@@ -16,7 +16,8 @@ from common import table
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from cnnviz import datasets, models, training
-from cnnviz.runs import RunManager, TrainJob
+from cnnviz.runs import RunManager
+from cnnviz.training import TrainJob
 
 EPOCHS = 3
 

@@ -7,7 +7,7 @@ import pprint
 
 from cnnviz.blocks import keras_code, layer_names
 from cnnviz.models import Augmentation
-from cnnviz.runs import TrainJob
+from cnnviz.training import TrainJob
 
 _KERAS_LOADERS = {
     "mnist": "keras.datasets.mnist.load_data()",

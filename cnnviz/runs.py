@@ -27,23 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.errors import InvalidInput
-from cnnviz.training import TrainConfig
-
-FINISHED = ("done", "stopped", "target_reached", "early_stopped", "diverged", "timed_out", "failed", "crashed")
-
-
-@dataclass(frozen=True)
-class TrainJob:
-    """Everything a worker needs to build, train and evaluate one model."""
-
-    dataset: str  # a name from cnnviz.datasets.NAMES, or "file" with dataset_file
-    blocks: tuple  # the architecture (dicts, see cnnviz.models)
-    config: TrainConfig
-    dataset_options: tuple = ()  # (key, value) pairs for the dataset loader
-    dataset_file: str | None = None  # an .npz with x_train, y_train, x_test, y_test, class_names
-    first_conv_kernels: tuple[str, ...] = ()  # Convolution Lab kernel names for the first conv layer
-    freeze_first_conv: bool = False
-    title: str = ""
+from cnnviz.training import RunState, TrainConfig, TrainJob
 
 
 @dataclass
@@ -54,7 +38,7 @@ class Run:
     owner: str
     job: TrainJob
     number: int  # 1, 2, 3... per owner, for labels
-    state: str = "queued"  # queued, starting, running, stopping, then one of FINISHED
+    state: RunState = RunState.QUEUED
     message: str = ""
     created: float = field(default_factory=time.monotonic)
     started: float | None = None
@@ -71,7 +55,7 @@ class Run:
 
     @property
     def done(self) -> bool:
-        return self.state in FINISHED
+        return self.state.finished
 
     @property
     def label(self) -> str:
@@ -272,12 +256,12 @@ class RunManager:
                 return False
             if run.id in self._queue:
                 self._queue.remove(run.id)
-                self._finish(run, "stopped", "Cancelled before it started.")
+                self._finish(run, RunState.STOPPED, "Cancelled before it started.")
                 return True
             worker = next((w for w in self._workers if w.run_id == run.id), None)
             if worker is not None:
                 worker.stop_event.set()
-                run.state, run.message = "stopping", "Stopping after the current batch..."
+                run.state, run.message = RunState.STOPPING, "Stopping after the current batch..."
             return True
 
     def owners(self) -> set[str]:
@@ -364,7 +348,7 @@ class RunManager:
                     self._queue.appendleft(run.id)
                     continue
                 worker.run_id = run.id
-                run.state, run.started, run.message = "starting", time.monotonic(), "Building the model..."
+                run.state, run.started, run.message = RunState.STARTING, time.monotonic(), "Building the model..."
                 busy += 1
 
     def _drain(self, worker: _Worker) -> None:
@@ -385,7 +369,7 @@ class RunManager:
     def _apply(self, run: Run, event: dict) -> None:
         kind = event.get("kind")
         if kind == "started":
-            run.state, run.params, run.message = "running", event["params"], ""
+            run.state, run.params, run.message = RunState.RUNNING, event["params"], ""
         elif kind in ("batch", "epoch"):
             (run.batches if kind == "batch" else run.epochs).append(event)
             if run.first_point is None:
@@ -395,11 +379,11 @@ class RunManager:
         elif kind == "result":
             run.evaluation, run.filters = event["evaluation"], event["filters"]
             run.model_path, run.train_seconds = event["model_path"], event["train_seconds"]
-            self._finish(run, "done" if event["status"] == "completed" else event["status"], event["message"])
+            self._finish(run, RunState(event["status"]), event["message"])
         elif kind == "error":
-            self._finish(run, "failed", f"Training failed: {event['message']}")
+            self._finish(run, RunState.FAILED, f"Training failed: {event['message']}")
 
-    def _finish(self, run: Run, state: str, message: str) -> None:
+    def _finish(self, run: Run, state: RunState, message: str) -> None:
         run.state, run.message, run.finished = state, message, time.monotonic()
 
     def _reap(self) -> None:
@@ -413,7 +397,9 @@ class RunManager:
                 alive = False
                 if not run.done:
                     self._finish(
-                        run, "timed_out", f"Killed after {self.time_limit_s + self.grace_s:.0f} s without ending."
+                        run,
+                        RunState.TIMED_OUT,
+                        f"Killed after {self.time_limit_s + self.grace_s:.0f} s without ending.",
                     )
             if alive:
                 continue
@@ -422,7 +408,7 @@ class RunManager:
                 code = worker.process.exitcode
                 self._finish(
                     run,
-                    "crashed",
+                    RunState.CRASHED,
                     f"The training process ended unexpectedly (exit code {code}); the app is fine. A smaller model "
                     "or batch size may help.",
                 )

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -66,9 +67,71 @@ class TrainConfig:
         return self
 
 
+class RunState(StrEnum):
+    """Where a training run is, one spelling everywhere: the run manager's records, training's result,
+    the Trainer's labels. (A StrEnum: it equals its string, which is what travels between processes.)"""
+
+    QUEUED = "queued"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    DONE = "done"  # every epoch trained
+    STOPPED = "stopped"  # on request, or cancelled before it started
+    TARGET_REACHED = "target_reached"
+    EARLY_STOPPED = "early_stopped"
+    DIVERGED = "diverged"
+    TIMED_OUT = "timed_out"
+    FAILED = "failed"  # an error before or during training, explained
+    CRASHED = "crashed"  # the worker process died
+
+    @property
+    def finished(self) -> bool:
+        return self not in (RunState.QUEUED, RunState.STARTING, RunState.RUNNING, RunState.STOPPING)
+
+    @property
+    def good(self) -> bool:
+        """Finished with a model worth looking at (not a failure, crash or divergence)."""
+        return self in (RunState.DONE, RunState.STOPPED, RunState.TARGET_REACHED, RunState.EARLY_STOPPED)
+
+    @property
+    def label(self) -> str:
+        """What a learner reads."""
+        return _STATE_LABELS[self]
+
+
+_STATE_LABELS = {
+    RunState.QUEUED: "Waiting in the queue",
+    RunState.STARTING: "Starting",
+    RunState.RUNNING: "Training",
+    RunState.STOPPING: "Stopping",
+    RunState.DONE: "Finished",
+    RunState.STOPPED: "Stopped",
+    RunState.TARGET_REACHED: "Reached the target",
+    RunState.EARLY_STOPPED: "Stopped early",
+    RunState.DIVERGED: "Diverged",
+    RunState.TIMED_OUT: "Time limit",
+    RunState.FAILED: "Failed",
+    RunState.CRASHED: "Crashed",
+}
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """Everything a worker needs to build, train and evaluate one model."""
+
+    dataset: str  # a name from cnnviz.datasets.NAMES, or "file" with dataset_file
+    blocks: tuple  # the architecture (dicts, see cnnviz.blocks)
+    config: TrainConfig
+    dataset_options: tuple = ()  # (key, value) pairs for the dataset loader
+    dataset_file: str | None = None  # an .npz with x_train, y_train, x_test, y_test, class_names
+    first_conv_kernels: tuple[str, ...] = ()  # Convolution Lab kernel names for the first conv layer
+    freeze_first_conv: bool = False
+    title: str = ""
+
+
 @dataclass
 class TrainResult:
-    status: str  # completed, stopped, target_reached, early_stopped, diverged, timed_out
+    status: RunState  # DONE, STOPPED, TARGET_REACHED, EARLY_STOPPED, DIVERGED or TIMED_OUT
     message: str
     epochs_run: int
     train_seconds: float
@@ -222,15 +285,17 @@ def _stream_callback(
             self.sampler = threading.Thread(target=self._sample, name="cnnviz-sampler", daemon=True)
 
         def _stop(self, status: str, message: str) -> None:
-            if state["status"] == "completed":
+            if state["status"] == RunState.DONE:
                 state["status"], state["message"] = status, message
             self.model.stop_training = True
 
         def _check(self) -> None:
             if should_stop is not None and should_stop():
-                self._stop("stopped", "Stopped on request; the model keeps what it learned so far.")
+                self._stop(RunState.STOPPED, "Stopped on request; the model keeps what it learned so far.")
             elif config.time_limit_s is not None and time.monotonic() - self.started > config.time_limit_s:
-                self._stop("timed_out", f"Reached the time limit of {config.time_limit_s:g} s; the model is kept.")
+                self._stop(
+                    RunState.TIMED_OUT, f"Reached the time limit of {config.time_limit_s:g} s; the model is kept."
+                )
 
         def _sample(self) -> None:
             step_in_run = 0
@@ -247,7 +312,7 @@ def _stream_callback(
                 if not math.isfinite(loss) or (step > 20 and loss > runaway):
                     other = ", or Adam instead of SGD" if config.optimizer == "sgd" else ""
                     self._stop(
-                        "diverged",
+                        RunState.DIVERGED,
                         f"The loss became {loss:.4g} at epoch {self.epoch + 1}: training diverged. Try a learning "
                         f"rate 10 times smaller (now {config.learning_rate:g}){other}.",
                     )
@@ -278,7 +343,7 @@ def _stream_callback(
         def on_epoch_end(self, epoch, logs=None):
             logs = {key: float(value) for key, value in (logs or {}).items()}
             state["epochs_run"] = epoch + 1
-            if state["status"] == "diverged" or not math.isfinite(logs.get("loss", 0.0)):
+            if state["status"] == RunState.DIVERGED or not math.isfinite(logs.get("loss", 0.0)):
                 return
             on_event({"kind": "epoch", "epoch": epoch + 1, "t": time.monotonic() - self.started, **logs})
             if checkpoint_dir is not None:
@@ -287,7 +352,9 @@ def _stream_callback(
                 on_event({"kind": "checkpoint", "epoch": epoch + 1, "path": str(path)})
             target = config.target_accuracy
             if target is not None and logs.get("accuracy", 0.0) >= target:
-                self._stop("target_reached", f"Reached {logs['accuracy']:.2%} training accuracy (target {target:.0%}).")
+                self._stop(
+                    RunState.TARGET_REACHED, f"Reached {logs['accuracy']:.2%} training accuracy (target {target:.0%})."
+                )
             self._check()
 
     return Stream()
@@ -316,7 +383,7 @@ def train(
     on_event = on_event or (lambda event: None)
     count = len(dataset.x_train) - int(len(dataset.x_train) * config.validation_split)
     steps_per_epoch = max(1, math.ceil(count / config.batch_size))
-    state = {"status": "completed", "message": "", "epochs_run": 0}
+    state = {"status": RunState.DONE, "message": "", "epochs_run": 0}
     callbacks = [
         _stream_callback(on_event, should_stop, config, steps_per_epoch, checkpoint_dir, state, dataset.num_classes)
     ]
@@ -339,10 +406,10 @@ def train(
     )
     seconds = time.monotonic() - started
     status, message = state["status"], state["message"]
-    if status == "completed" and state["epochs_run"] < config.epochs:
-        status = "early_stopped"
+    if status == RunState.DONE and state["epochs_run"] < config.epochs:
+        status = RunState.EARLY_STOPPED
         message = f"Stopped after {state['epochs_run']} epochs: the validation loss stopped improving."
-    if status == "completed":
+    if status == RunState.DONE:
         message = f"Trained {state['epochs_run']} epochs in {seconds:.1f} s."
     history_lists = {key: [float(v) for v in values] for key, values in history.history.items()}
     return TrainResult(status, message, state["epochs_run"], seconds, history_lists)

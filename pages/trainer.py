@@ -6,6 +6,7 @@ from app_support import trainer_view as view
 from app_support.boot import run_through_navigation
 from app_support.runs import owner, run_dataset, run_manager
 from cnnviz.errors import InvalidInput
+from cnnviz.training import RunState
 
 run_through_navigation()
 
@@ -51,7 +52,7 @@ st.subheader("4. Runs")
 def phase_of(runs) -> tuple:
     """Which runs train and which wait. The live panel redraws the whole page when this changes from
     what the page was drawn with, so it can poll fast (curves growing) or slowly (a queue position)."""
-    return tuple((run.id, run.state == "queued") for run in runs if not run.done)
+    return tuple((run.id, run.state == RunState.QUEUED) for run in runs if not run.done)
 
 
 phase = phase_of(manager.runs_for(owner()))
@@ -73,7 +74,7 @@ def live_runs(was: tuple, panel: str) -> None:
     view.run_status(run)
     if not run.done and st.button("Stop", key="trainer_stop", icon=":material/stop:"):
         manager.stop(run.id, owner())
-    if run.state != "queued" and not (run.done and not run.batches and not run.epochs):
+    if run.state != RunState.QUEUED and not (run.done and not run.batches and not run.epochs):
         view.live_curves(run)  # not for a run still waiting, or one cancelled before it began: nothing to draw
     if run.done:
         data = run_dataset(run)

@@ -21,7 +21,7 @@ def run(job, workdir: Path, send, should_stop) -> None:
     if job.dataset == "fail":
         raise InvalidInput("Unknown dataset 'fail'.")
     send({"kind": "started", "params": 1234})
-    start, status, message = time.monotonic(), "completed", ""
+    start, status, message = time.monotonic(), "done", ""
     for epoch in range(1, job.config.epochs + 1):
         for batch in range(4):
             if job.dataset == "crash" and epoch == 2:
@@ -33,13 +33,13 @@ def run(job, workdir: Path, send, should_stop) -> None:
             if should_stop():
                 status, message = "stopped", "Stopped on request."
                 break
-        if status == "completed" and job.config.time_limit_s and time.monotonic() - start > job.config.time_limit_s:
+        if status == "done" and job.config.time_limit_s and time.monotonic() - start > job.config.time_limit_s:
             status, message = "timed_out", f"Stopped at the time limit ({job.config.time_limit_s:g} s)."
         path = workdir / f"epoch_{epoch}.keras"
         path.write_bytes(b"fake")
         send({"kind": "epoch", "epoch": epoch, "loss": 1.0 / epoch, "accuracy": 0.5})
         send({"kind": "checkpoint", "epoch": epoch, "path": str(path)})
-        if status != "completed":
+        if status != "done":
             break
     model = workdir / "model.keras"
     model.write_bytes(b"fake")

@@ -11,7 +11,8 @@ import pytest
 
 from cnnviz import models, training
 from cnnviz.errors import InvalidInput
-from cnnviz.runs import RunManager, TrainJob
+from cnnviz.runs import RunManager
+from cnnviz.training import TrainJob
 from tests import fake_jobs
 
 BLOCKS = tuple(models.preset("tinyvgg", (28, 28, 1)))

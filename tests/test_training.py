@@ -8,7 +8,7 @@ import pytest
 
 from cnnviz import datasets, models, training
 from cnnviz.export import save_npz, training_script
-from cnnviz.runs import TrainJob
+from cnnviz.training import RunState, TrainJob
 from tests.conftest import ROOT
 
 
@@ -26,7 +26,7 @@ def test_short_run_learns_real_digits(tf, mnist):
     model = model_for(mnist)
     config = training.TrainConfig(epochs=3, batch_size=32, validation_split=0.1)
     result = training.train(model, mnist, config, on_event=events.append)
-    assert result.status == "completed" and result.epochs_run == 3
+    assert result.status == RunState.DONE and result.epochs_run == 3
     evaluation = training.evaluate(model, mnist)
     assert evaluation.test_accuracy >= 0.92  # three epochs on 7,200 real digits: measured 0.93-0.97
     assert evaluation.confusion.sum() == 2000
