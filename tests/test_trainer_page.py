@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_support import charts
-from app_support.trainer_view import _clicked_cell
+from app_support.trainer_runs import _clicked_cell
 from cnnviz import models, training
 from cnnviz.blocks import BLOCKS, summarize
 from tests.conftest import ROOT
@@ -101,7 +101,7 @@ def test_add_move_remove_and_reset_blocks():
 
 
 def test_edits_are_kept_per_preset_and_the_blocks_reach_the_job_as_before():
-    from app_support.trainer_view import job_for
+    from app_support.trainer_settings import job_for
     from cnnviz import datasets
 
     at = trainer()
