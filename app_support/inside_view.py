@@ -241,13 +241,8 @@ def filter_view(model, prefix: str) -> None:
     name = st.selectbox("Conv layer", [c.name for c in convs], key=f"{prefix}_filter_layer", persist_state=KEEP)
     weights = np.asarray(model.get_layer(name).get_weights()[0])  # (kh, kw, c_in, n)
     count = min(weights.shape[3], 64)
-    if weights.shape[2] == 3:  # a first layer on colour input: show each filter as a colour patch
-        tiles = [display.to_minmax(weights[:, :, :, i]) for i in range(count)]
-    else:
-        tiles = [display.to_signed(weights[:, :, :, i].mean(axis=2)) for i in range(count)]
-    grid = display.tile([display.enlarge(t, min_side=40) for t in tiles], columns=16, gap=2)
     picture(
-        display.enlarge(grid, min_side=120),
+        display.enlarge(features.filter_grid(weights, max_filters=count), min_side=120),
         caption=f"{weights.shape[3]} filters of {name}, "
         f"{weights.shape[0]}x{weights.shape[1]}x{weights.shape[2]} (red positive, blue negative)",
     )

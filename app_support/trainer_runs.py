@@ -10,7 +10,7 @@ from app_support import charts
 from app_support.render import picture
 from app_support.runs import owner, run_dataset, run_manager
 from app_support.trainer_data import KEEP
-from cnnviz import datasets, display
+from cnnviz import datasets, display, features
 from cnnviz.export import save_npz, training_script
 from cnnviz.runs import Run
 from cnnviz.training import RunState
@@ -119,13 +119,10 @@ def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None
         )
     if run.filters is not None:
         filters = run.filters  # (kh, kw, c_in, n)
-        tiles = [display.to_signed(filters[:, :, :, i].mean(axis=2)) for i in range(min(filters.shape[3], 64))]
         picture(
-            display.enlarge(
-                display.tile([display.enlarge(t, min_side=24) for t in tiles], columns=16, gap=2), min_side=80
-            ),
+            display.enlarge(features.filter_grid(filters, tile_side=24), min_side=80),
             caption=f"The {filters.shape[3]} learned first-layer filters ({filters.shape[0]}x{filters.shape[1]}; "
-            "red positive, blue negative, mean over input channels)",
+            "red positive, blue negative, mean over input channels, or in colour on RGB input)",
         )
 
 

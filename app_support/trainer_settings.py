@@ -245,18 +245,8 @@ def augmentation_preview(data: datasets.Dataset, augmentation: models.Augmentati
     if not augmentation.active:
         st.caption("No augmentation chosen.")
         return
-    layers = models.augmentation_layers(augmentation, seed=np.random.randint(1 << 30))
-    originals = data.x_train[:8].astype("float32")
-    rows = []
-    for original in originals:
-        rows.append(original)
-        for _ in range(4):
-            x = original[None]
-            for layer in layers:
-                x = layer(x, training=True)
-            rows.append(np.asarray(x)[0])
-    tiles = [np.clip(r, 0, 255).astype(np.uint8) for r in rows]
-    tiles = [t[..., 0] if t.shape[-1] == 1 else t for t in tiles]
+    samples = models.augmented_samples(data.x_train[:8], augmentation, seed=np.random.randint(1 << 30))
+    tiles = [t[..., 0] if t.shape[-1] == 1 else t for t in samples]
     picture(display.enlarge(display.tile(tiles, columns=5, gap=2), min_side=360), caption="original, then 4 augmented")
 
 

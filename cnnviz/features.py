@@ -182,3 +182,20 @@ def filter_similarity(filters: np.ndarray) -> list[tuple[str, float]]:
                 best = (name, score)
         results.append(best)
     return results
+
+
+def filter_grid(weights: np.ndarray, *, max_filters: int = 64, tile_side: int = 40, columns: int = 16) -> np.ndarray:
+    """A conv layer's filters, (kh, kw, c_in, n) weights, as one uint8 RGB picture: each filter a tile,
+    in colour (stretched min..max) when it reads an RGB input, else signed (red positive, blue
+    negative) averaged over its input channels; at most `max_filters`, `columns` to a row."""
+    from cnnviz import display
+
+    weights = np.asarray(weights, dtype=np.float32)
+    if weights.ndim != 4:
+        raise InvalidInput(f"Conv2D weights are (kh, kw, c_in, n); got shape {weights.shape}.")
+    count = min(weights.shape[3], max_filters)
+    if weights.shape[2] == 3:  # a first layer on colour input: each filter is a colour patch
+        tiles = [display.to_minmax(weights[:, :, :, i]) for i in range(count)]
+    else:
+        tiles = [display.to_signed(weights[:, :, :, i].mean(axis=2)) for i in range(count)]
+    return display.tile([display.enlarge(t, min_side=tile_side) for t in tiles], columns=columns, gap=2)

@@ -158,6 +158,21 @@ def augmentation_layers(augmentation: Augmentation, *, seed: int = 0) -> list:
     return layers
 
 
+def augmented_samples(images: np.ndarray, augmentation: Augmentation, *, copies: int = 4, seed: int = 0) -> list:
+    """Each of `images` (uint8 (N, H, W, C)) followed by `copies` randomly augmented versions of it, as
+    the training pipeline makes them: a list of uint8 (H, W, C) arrays, N * (copies + 1) long."""
+    layers = augmentation_layers(augmentation, seed=seed)
+    out = []
+    for original in np.asarray(images, dtype=np.float32):
+        out.append(original)
+        for _ in range(copies):
+            x = original[None]
+            for layer in layers:
+                x = layer(x, training=True)
+            out.append(np.asarray(x)[0])
+    return [np.clip(image, 0, 255).astype(np.uint8) for image in out]
+
+
 def build_model(
     blocks: list[dict],
     input_shape: tuple[int, int, int],
