@@ -12,7 +12,7 @@ import streamlit as st
 from app_support.inside_view import show_steps
 from app_support.model_source import ModelChoice
 from app_support.render import picture
-from cnnviz import cam, datasets, display, images
+from cnnviz import cam, datasets, display, images, training
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import classify_prepared, prepare_input
 
@@ -136,15 +136,17 @@ def labelled_zip(model, choice: ModelChoice, data: bytes) -> None:
         return
     x = np.concatenate([labelled.x_train, labelled.x_test])
     y = np.concatenate([labelled.y_train, labelled.y_test])
-    truth = np.array([choice.class_names.index(labelled.class_names[i]) for i in y])
-    guesses = model.predict(x, verbose=0, batch_size=128).argmax(axis=1)
-    rows = []
-    for name in labelled.class_names:
-        mine = truth == choice.class_names.index(name)
-        rows.append(
-            {"class": name, "images": int(mine.sum()), "accuracy": float((guesses[mine] == truth[mine]).mean())}
-        )
-    st.metric("Accuracy on your labelled images", f"{(guesses == truth).mean():.1%}", help=f"{len(y)} images")
+    truth = np.array([choice.class_names.index(labelled.class_names[i]) for i in y], dtype=np.int64)
+    # All of them as a test split in the model's own class numbering: the Trainer's evaluation, once.
+    scored = datasets.Dataset("labelled", x[:0], truth[:0], x, truth, tuple(choice.class_names))
+    evaluation = training.evaluate(model, scored, batch_size=128)
+    counts = evaluation.confusion.sum(axis=1)
+    rows = [
+        {"class": name, "images": int(counts[i]), "accuracy": float(evaluation.per_class_accuracy[i])}
+        for i, name in enumerate(choice.class_names)
+        if counts[i]
+    ]
+    st.metric("Accuracy on your labelled images", f"{evaluation.test_accuracy:.1%}", help=f"{len(y)} images")
     st.dataframe(
         pd.DataFrame(rows), hide_index=True, column_config={"accuracy": st.column_config.NumberColumn(format="percent")}
     )

@@ -90,3 +90,35 @@ def test_predict_after_a_photo_and_a_trip_to_another_page(page, app_url, artifac
     wait_until_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=artifacts / "predict_back_again.png", full_page=True)
+
+
+def test_a_labelled_zip_is_scored_per_class(page, app_url, artifacts):
+    """Held-out MNIST digits in folders named after the model's classes: accuracy per class, as the
+    Trainer's evaluation computes it."""
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    from cnnviz import datasets
+
+    mnist = datasets.load("mnist-bundled")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for digit in (3, 7):
+            for n, i in enumerate(np.flatnonzero(mnist.y_test == digit)[:6]):
+                png = io.BytesIO()
+                Image.fromarray(mnist.x_test[i][..., 0]).save(png, format="PNG")
+                archive.writestr(f"{digit}/{n}.png", png.getvalue())
+    open_predict(page, app_url)
+    page.get_by_text("A labelled zip (accuracy per class)").click()
+    uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
+    uploader.wait_for(state="attached")
+    uploader.set_input_files(files=[{"name": "digits.zip", "mimeType": "application/zip", "buffer": buffer.getvalue()}])
+    page.get_by_text("Accuracy on your labelled images").wait_for(timeout=60_000)
+    wait_until_idle(page)
+    metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    assert float(metric.rstrip("%")) >= 90  # 12 held-out digits: the shipped model gets them right
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the per-class table (drawn on a canvas)
+    page.screenshot(path=artifacts / "predict_labelled_zip.png", full_page=True)
