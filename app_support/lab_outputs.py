@@ -331,9 +331,9 @@ def _sum_lines(sums: ops.PixelArithmetic, result: LabResult, config: LabConfig, 
     if config.bias:
         value += config.bias
         st.markdown(f"Plus the bias {config.bias:g}: **{value:g}**")
-    if config.postprocess != "none":
-        activated = float(ops.postprocess(np.float32(value), config.postprocess))
-        st.markdown(f"After {POST_LABELS[config.postprocess]}: **{activated:g}**")
+    if config.activation != "none":
+        activated = float(ops.activation(np.float32(value), config.activation))
+        st.markdown(f"After {POST_LABELS[config.activation]}: **{activated:g}**")
 
 
 def _activated(result: LabResult, channel: int) -> np.ndarray:

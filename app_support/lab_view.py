@@ -57,7 +57,7 @@ SETTINGS = [
     Setting("lab_stride", "stride", 1, bounds=(1, 8)),
     Setting("lab_padding", "pad", "valid", choices=ops.PADDINGS),
     Setting("lab_bias", "bias", 0.0, bounds=(-1e6, 1e6)),
-    Setting("lab_post", "post", "none", choices=ops.POSTPROCESS),
+    Setting("lab_post", "post", "none", choices=ops.ACTIVATIONS),
     Setting("lab_pool", "pool", "none", choices=POOLS),
     Setting("lab_pool_size", "psize", 2, bounds=(2, 8)),
     Setting("lab_pool_stride", "pstride", 0, bounds=(0, 8)),
@@ -145,7 +145,7 @@ def current_config() -> LabConfig:
     return LabConfig(
         stride=state["lab_stride"],
         padding=state["lab_padding"],
-        postprocess=state["lab_post"],
+        activation=state["lab_post"],
         weight=float(state["lab_weight"]),
         normalize=state["lab_normalize"],
         pool=state["lab_pool"],
@@ -272,7 +272,7 @@ def conv_controls() -> None:
         help="VALID: the kernel stays inside the image (the output shrinks). SAME: zeros around the edge keep "
         "the size (with stride 1).",
     )
-    st.selectbox("Activation", ops.POSTPROCESS, key="lab_post", persist_state=PERSIST, format_func=POST_LABELS.get)
+    st.selectbox("Activation", ops.ACTIVATIONS, key="lab_post", persist_state=PERSIST, format_func=POST_LABELS.get)
     st.selectbox("Pooling", POOLS, key="lab_pool", persist_state=PERSIST, format_func=POOL_LABELS.get)
     off = st.session_state["lab_pool"] == "none"
     columns = st.columns(2)

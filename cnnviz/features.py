@@ -53,7 +53,7 @@ def layer_input(model, layer):
     return layer.input if node is None else node.input_tensors[0]
 
 
-def output_shape(model, layer) -> tuple:
+def layer_output_shape(model, layer) -> tuple:
     """(H, W, C) or (units,) of a layer as `model` calls it, without the batch axis."""
     return tuple(layer_output(model, layer).shape[1:])
 
@@ -65,7 +65,7 @@ def has_feature_map(model, layer) -> bool:
 
     if isinstance(layer, keras.layers.InputLayer) or ".preprocessing." in type(layer).__module__:
         return False
-    return len(output_shape(model, layer)) == 3
+    return len(layer_output_shape(model, layer)) == 3
 
 
 def map_layers(model) -> list[str]:

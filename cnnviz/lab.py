@@ -24,7 +24,7 @@ class LabConfig:
 
     stride: int = 1  # convolution stride, both axes
     padding: str = "valid"  # 'valid' or 'same' (TensorFlow's split)
-    postprocess: str = "none"  # 'none', 'relu', 'clip' (0..255) or 'abs'
+    activation: str = "none"  # 'none', 'relu', 'clip' (0..255) or 'abs'
     weight: float = 1.0  # the tutorial's multiplier on the kernel
     normalize: bool = False  # divide the kernel by its sum (or its positive sum) first
     pool: str = "none"  # 'none', 'max' or 'avg'
@@ -123,9 +123,9 @@ def run_lab(image: np.ndarray, kernel: np.ndarray, config: LabConfig = LabConfig
     name = "convolution" if source.ndim == 2 else f"convolution ({'one filter' if colour_filter else 'per channel'})"
     stages.append(Stage(f"{name} ({config.padding}, stride {config.stride})", convolved, formula))
     current = convolved
-    if config.postprocess != "none":
-        current = ops.postprocess(convolved, config.postprocess)
-        stages.append(Stage(f"{config.postprocess}", current, ""))
+    if config.activation != "none":
+        current = ops.activation(convolved, config.activation)
+        stages.append(Stage(f"{config.activation}", current, ""))
     if config.pool != "none":
         pool = ops.max_pool2d if config.pool == "max" else ops.avg_pool2d
         stride = config.pool_stride or config.pool_size

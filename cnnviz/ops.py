@@ -17,7 +17,7 @@ from cnnviz.errors import InvalidInput
 from cnnviz.kernels import validate_kernel
 
 PADDINGS = ("valid", "same")
-POSTPROCESS = ("none", "relu", "clip", "abs")
+ACTIVATIONS = ("none", "relu", "clip", "abs")
 MAX_STRIDE = 64
 
 
@@ -180,11 +180,11 @@ def _conv2d_filter(image: np.ndarray, kernel, *, stride: int, padding: str) -> n
     return total
 
 
-def postprocess(values: np.ndarray, mode: str = "none") -> np.ndarray:
+def activation(values: np.ndarray, mode: str = "none") -> np.ndarray:
     """Apply an activation to a convolution output: 'none', 'relu', 'clip' (to 0..255, as the
     tutorial did before showing the result) or 'abs' (edge strength whatever its sign)."""
-    if mode not in POSTPROCESS:
-        raise InvalidInput(f"Post-processing {mode!r} is not supported; use one of {', '.join(POSTPROCESS)}.")
+    if mode not in ACTIVATIONS:
+        raise InvalidInput(f"Activation {mode!r} is not supported; use one of {', '.join(ACTIVATIONS)}.")
     values = np.asarray(values, dtype=np.float32)
     if mode == "relu":
         return np.maximum(values, 0)
@@ -252,7 +252,7 @@ def avg_pool2d(image, size: int = 2, *, stride: int | None = None, padding: str 
     return _pool(image, size, stride, padding, "avg")
 
 
-def global_avg_pool(image) -> np.ndarray:
+def global_avg_pool2d(image) -> np.ndarray:
     """Mean of each channel over the whole image: (H, W, C) -> (C,), (H, W) -> () (Keras
     GlobalAveragePooling2D)."""
     return _as_image(image).mean(axis=(0, 1), dtype=np.float64).astype(np.float32)

@@ -10,7 +10,7 @@ from cnnviz.lab import LabConfig, informative_pixel, rescaled_pixel, run_lab, su
 
 def test_shapes_and_stages_of_the_tutorial_pipeline():
     image = np.zeros((512, 512), dtype=np.uint8)
-    result = run_lab(image, kernels.KERNELS["sobel x"], LabConfig(postprocess="clip", pool="max"))
+    result = run_lab(image, kernels.KERNELS["sobel x"], LabConfig(activation="clip", pool="max"))
     assert [stage.values.shape for stage in result.stages] == [(512, 512), (510, 510), (510, 510), (255, 255)]
     assert result.shape_chain() == "512x512 -> 510x510 -> 255x255"
     assert "floor((510 - 2) / 2) + 1 = 255" in result.output.formula
@@ -18,7 +18,7 @@ def test_shapes_and_stages_of_the_tutorial_pipeline():
 
 def test_weight_bias_and_clipping_as_the_tutorial_did():
     image = np.full((5, 5), 100, dtype=np.uint8)
-    result = run_lab(image, np.ones((3, 3)), LabConfig(weight=0.5, bias=-400, postprocess="clip"))
+    result = run_lab(image, np.ones((3, 3)), LabConfig(weight=0.5, bias=-400, activation="clip"))
     # 9 x 100 x 0.5 = 450, minus 400 = 50; clipping keeps it
     np.testing.assert_array_equal(result.convolved.values, np.full((3, 3), 50.0))
     np.testing.assert_array_equal(result.output.values, np.full((3, 3), 50.0))

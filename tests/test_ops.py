@@ -5,15 +5,15 @@ import pytest
 
 from cnnviz.errors import InvalidInput
 from cnnviz.ops import (
+    activation,
     avg_pool2d,
     conv2d,
-    global_avg_pool,
+    global_avg_pool2d,
     max_pool2d,
     output_shape,
     output_size,
     pixel_arithmetic,
     pool_arithmetic,
-    postprocess,
     same_padding,
 )
 
@@ -102,7 +102,7 @@ def test_pooling_known_answers():
 
 def test_global_avg_pool():
     image = np.stack([np.full((4, 4), 2.0), np.arange(16.0).reshape(4, 4)], axis=-1)
-    np.testing.assert_allclose(global_avg_pool(image), [2.0, 7.5])
+    np.testing.assert_allclose(global_avg_pool2d(image), [2.0, 7.5])
 
 
 def test_output_shape_formula_text():
@@ -118,12 +118,12 @@ def test_output_shape_formula_text():
 
 def test_postprocess():
     values = np.array([-300.0, -1.0, 0.0, 100.0, 400.0])
-    np.testing.assert_array_equal(postprocess(values, "relu"), [0, 0, 0, 100, 400])
-    np.testing.assert_array_equal(postprocess(values, "clip"), [0, 0, 0, 100, 255])
-    np.testing.assert_array_equal(postprocess(values, "abs"), [300, 1, 0, 100, 400])
-    np.testing.assert_array_equal(postprocess(values, "none"), values)
+    np.testing.assert_array_equal(activation(values, "relu"), [0, 0, 0, 100, 400])
+    np.testing.assert_array_equal(activation(values, "clip"), [0, 0, 0, 100, 255])
+    np.testing.assert_array_equal(activation(values, "abs"), [300, 1, 0, 100, 400])
+    np.testing.assert_array_equal(activation(values, "none"), values)
     with pytest.raises(InvalidInput, match="relu"):
-        postprocess(values, "sigmoid")
+        activation(values, "sigmoid")
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
