@@ -231,6 +231,12 @@ def _marked(picture: np.ndarray, top: int, left: int, height: int, width: int) -
     return display.highlight_window(small, top // factor, left // factor, *span)
 
 
+def _marked_pixel(values: np.ndarray, mode: str, row: int, col: int) -> np.ndarray:
+    """An output map drawn in display `mode` at preview size, with pixel (row, col) ringed."""
+    factor = _shrink_factor(values.shape)
+    return display.highlight_window(display.render(_shrunk(values, factor), mode), row // factor, col // factor, 1, 1)
+
+
 def pixel_view(image: np.ndarray, image_name: str, result: LabResult, config: LabConfig, mode: str) -> None:
     """The arithmetic of one output pixel (and of its pooled pixel): pick it by clicking a picture."""
     st.subheader("The arithmetic of one output pixel")
@@ -277,10 +283,8 @@ def pixel_view(image: np.ndarray, image_name: str, result: LabResult, config: La
             caption=f"Input: the window starts at ({sums.top}, {sums.left}). Click to move it.",
         )
     with output:
-        factor = _shrink_factor(result.convolved.values.shape)
-        small = display.render(_shrunk(result.convolved.values, factor), mode)
         clickable_picture(
-            display.highlight_window(small, row // factor, col // factor, 1, 1),
+            _marked_pixel(result.convolved.values, mode, row, col),
             key="lab_click_output",
             on_click=_clicked_output,
             caption=f"Output pixel ({row}, {col}). Click another.",
@@ -367,10 +371,8 @@ def pool_view(result: LabResult, config: LabConfig, mode: str, row: int, col: in
     )
     left, right = st.columns([1, 2])
     with left:
-        factor = _shrink_factor(result.output.values.shape)
-        small = display.render(_shrunk(result.output.values, factor), mode)
         clickable_picture(
-            display.highlight_window(small, pr // factor, pc // factor, 1, 1),
+            _marked_pixel(result.output.values, mode, pr, pc),
             key="lab_click_pooled",
             on_click=_clicked_pooled,
             caption=f"Pooled pixel ({pr}, {pc}). Click another.",
