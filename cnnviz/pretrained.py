@@ -23,6 +23,15 @@ ARCHITECTURES = {
     "ResNet50": ("resnet50", "ResNet50", 224, "caffe", "98 MB"),
 }
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+# Where keras.applications fetches each network's ImageNet weights (the same file name and address it
+# uses, so either finds the other's download in the cache). Fetching them before building the network
+# makes an offline answer come in milliseconds instead of after seconds of building VGG16's graph.
+_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+WEIGHTS_FILES = {
+    "MobileNetV2": _WEIGHTS + "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
+    "VGG16": _WEIGHTS + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+    "ResNet50": _WEIGHTS + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+}
 
 
 class ModelUnavailable(InvalidInput):
@@ -101,6 +110,9 @@ def load(name: str, *, weights: str | None = "imagenet") -> Pretrained:
     module = importlib.import_module(f"keras.applications.{module_name}")
     try:
         with socket_timeout(30.0):
+            if weights == "imagenet":  # in the cache, or downloaded now: before any building
+                origin = WEIGHTS_FILES[name]
+                keras.utils.get_file(origin.rpartition("/")[2], origin, cache_subdir="models")
             network = getattr(module, constructor)(weights=weights)
     except Exception as error:
         if weights is None:

@@ -51,8 +51,14 @@ def test_caffe_preprocessing_layer_equals_keras():
 
 
 def test_offline_weights_say_what_is_needed(tf, offline):
+    import time
+
     with pytest.raises(pretrained.ModelUnavailable, match="need the internet once"):
         pretrained.load("MobileNetV2")
+    started = time.monotonic()
+    with pytest.raises(pretrained.ModelUnavailable, match="528 MB"):
+        pretrained.load("VGG16")
+    assert time.monotonic() - started < 1.0  # said before building the network (that took 3-5 s)
 
 
 def test_offline_class_names_say_what_is_needed(tf, offline, monkeypatch):
