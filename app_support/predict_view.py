@@ -12,7 +12,7 @@ import streamlit as st
 from app_support.inside_view import show_steps
 from app_support.model_source import ModelChoice
 from app_support.render import picture
-from cnnviz import cam, datasets, display, images, training
+from cnnviz import cam, datasets, display, image_folders, images, training
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import classify_prepared, prepare_input
 
@@ -123,7 +123,9 @@ def many(model, choice: ModelChoice, files) -> None:
 def labelled_zip(model, choice: ModelChoice, data: bytes) -> None:
     height, _, channels = (int(n) for n in model.inputs[0].shape[1:])
     try:
-        labelled = datasets.load_image_folder_zip(data, image_size=height, grayscale=channels == 1, test_fraction=0.0)
+        labelled = image_folders.load_image_folder_zip(
+            data, image_size=height, grayscale=channels == 1, test_fraction=0.0
+        )
     except InvalidInput as error:
         st.error(str(error))
         return

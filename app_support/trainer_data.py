@@ -7,7 +7,7 @@ import streamlit as st
 
 from app_support.render import picture
 from app_support.runs import dataset as cached_dataset
-from cnnviz import datasets, display
+from cnnviz import datasets, display, image_folders
 from cnnviz.errors import InvalidInput
 
 UPLOAD = "upload"
@@ -50,7 +50,7 @@ def _uploaded_dataset() -> datasets.Dataset | None:
         if kept is None or kept[0] != marker:
             try:
                 with st.spinner("Reading the zip..."):
-                    data = datasets.load_image_folder_zip(uploaded.getvalue(), image_size=size, grayscale=gray)
+                    data = image_folders.load_image_folder_zip(uploaded.getvalue(), image_size=size, grayscale=gray)
             except InvalidInput as error:
                 st.error(f"{uploaded.name}: {error}")
                 return kept[1] if kept else None

@@ -1,5 +1,5 @@
 """Coverage-guided fuzzing (atheris, libFuzzer) of the three doors hostile bytes come through: image
-decoding (`images.load_image`), zip ingestion (`datasets.load_image_folder_zip`) and model-config
+decoding (`images.load_image`), zip ingestion (`image_folders.load_image_folder_zip`) and model-config
 checking (`model_files.check_model_file`, everything `load_model_file` does before Keras sees the file).
 
 Each target runs in its own process, starting from the hostile corpus the tests make, until it has
@@ -33,12 +33,12 @@ def child(target: str, libfuzzer_args: list[str]) -> None:
     import atheris
 
     with atheris.instrument_imports():
-        from cnnviz import datasets, images, model_files
+        from cnnviz import image_folders, images, model_files
         from cnnviz.errors import InvalidInput
 
     function = {
         "image": images.load_image,
-        "zip": lambda data: datasets.load_image_folder_zip(data, image_size=16),
+        "zip": lambda data: image_folders.load_image_folder_zip(data, image_size=16),
         "model": model_files.check_model_file,
     }[target]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz import datasets
+from cnnviz import datasets, image_folders
 from cnnviz.errors import InvalidInput
 from harness.hostile_corpus import zip_of
 
@@ -57,13 +57,13 @@ GOOD = {f"horses/h{i}.png": png(200) for i in range(5)} | {f"humans/p{i}.jpg": p
 
 def test_zip_of_class_folders():
     entries = {f"data/{name}": value for name, value in GOOD.items()} | {"data/.DS_Store": b"x", "__MACOSX/x": b"y"}
-    data = datasets.load_image_folder_zip(zip_of(entries), image_size=32)
+    data = image_folders.load_image_folder_zip(zip_of(entries), image_size=32)
     assert data.class_names == ("horses", "humans")
     assert data.input_shape == (32, 32, 3)
     assert sum(train + test for train, test in data.counts().values()) == 10
     horses = data.x_train[data.y_train == 0]
     assert horses[..., 0].mean() > 150  # red horses stayed red, resized
-    gray = datasets.load_image_folder_zip(zip_of(GOOD), image_size=16, grayscale=True)
+    gray = image_folders.load_image_folder_zip(zip_of(GOOD), image_size=16, grayscale=True)
     assert gray.input_shape == (16, 16, 1)
 
 
@@ -84,7 +84,7 @@ def test_zip_of_class_folders():
 )
 def test_zip_refusals(entries, symlink, message):
     with pytest.raises(InvalidInput, match=message):
-        datasets.load_image_folder_zip(zip_of(entries, symlink=symlink))
+        image_folders.load_image_folder_zip(zip_of(entries, symlink=symlink))
 
 
 def test_zip_bomb_is_refused_while_streaming():
@@ -92,13 +92,13 @@ def test_zip_bomb_is_refused_while_streaming():
     bomb = zip_of(GOOD | {"horses/bomb.png": b"\0" * (50 * 1024 * 1024)})
     assert len(bomb) < 1024 * 1024
     with pytest.raises(InvalidInput, match="unpacks to more than"):
-        datasets.load_image_folder_zip(bomb)
+        image_folders.load_image_folder_zip(bomb)
 
 
 def test_not_a_zip():
     for data in (b"", b"hello", png(3)):
         with pytest.raises(InvalidInput):
-            datasets.load_image_folder_zip(data)
+            image_folders.load_image_folder_zip(data)
 
 
 # --- keras.datasets -----------------------------------------------------------------------------

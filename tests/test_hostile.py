@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz import datasets, images, model_files
+from cnnviz import image_folders, images, model_files
 from cnnviz.blocks import summarize
 from cnnviz.errors import InvalidInput
 from harness.hostile_corpus import GOOD_FOLDERS, corpus, lie_about_size, zip_of
 
-LOADERS = {"image": images.load_image, "zip": datasets.load_image_folder_zip, "model": model_files.load_model_file}
+LOADERS = {"image": images.load_image, "zip": image_folders.load_image_folder_zip, "model": model_files.load_model_file}
 CASES = [(target, name, data) for target, entries in corpus().items() for name, data in entries]
 
 
@@ -55,7 +55,7 @@ def test_zip_headers_are_not_trusted_either_way():
     """Sizes are counted as the bytes stream: a header claiming 4 GB for a small real image changes nothing
     (the image loads), and one claiming 10 bytes for it is caught by the CRC (see the corpus)."""
     lying = lie_about_size(zip_of(GOOD_FOLDERS), b"cats/c0.png", 2**32 - 1)
-    data = datasets.load_image_folder_zip(lying, image_size=16)
+    data = image_folders.load_image_folder_zip(lying, image_size=16)
     assert data.class_names == ("cats", "dogs") and sum(a + b for a, b in data.counts().values()) == 6
 
 
