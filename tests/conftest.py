@@ -23,6 +23,24 @@ def tf():
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tf):
+    """A small Functional model for the model, CAM, feature and prediction tests, seeded (untrained):
+    8x8x1 pixels -> rescale -> Conv2D(4, 3) 'conv' -> MaxPool 'pool' -> Flatten -> Dense(6) 'hidden' ->
+    Dense(3, softmax) 'output'. Tests must not change it."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 1), name="image")
+    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    x = keras.layers.Dense(6, activation="relu", name="hidden")(x)
+    outputs = keras.layers.Dense(3, activation="softmax", name="output")(x)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.fixture(scope="session")
 def app_url():
     process, url = start_app()
     yield url

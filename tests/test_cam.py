@@ -207,3 +207,10 @@ def test_the_default_layer_is_the_last_convolution_not_the_pooling_after_it(tf):
 
     h = keras.layers.MaxPooling2D(name="only_pool")(inputs)  # no convolution at all: the last map
     assert cam.last_conv_layer(keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(h)))) == "only_pool"
+
+
+def test_the_tiny_model_s_maps_and_default_layer(tiny_model):
+    assert cam.conv_layers(tiny_model) == ["conv", "pool"]
+    assert cam.last_conv_layer(tiny_model) == "conv" and cam.map_shape(tiny_model, "conv") == (6, 6, 4)
+    heat = cam.grad_cam(tiny_model, np.full((8, 8, 1), 128, np.uint8))
+    assert heat.shape == (8, 8) and heat.dtype == np.float32 and heat.min() >= 0 and heat.max() <= 1

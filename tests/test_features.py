@@ -35,3 +35,16 @@ def test_augmented_samples_follow_the_original(tf):
     np.testing.assert_array_equal(out[0], images[0])  # the original first
     for copy in out[1:4]:  # each copy is the picture or its mirror
         assert np.array_equal(copy, images[0]) or np.array_equal(copy, images[0][:, ::-1])
+
+
+def test_layers_with_maps_and_their_activations(tiny_model):
+    image = np.arange(64, dtype=np.uint8).reshape(8, 8)  # (H, W) accepted for a one-channel model
+    assert features.map_layers(tiny_model) == ["conv", "pool"]  # not the input, not the rescaling
+    assert features.layer_output_shape(tiny_model, tiny_model.get_layer("pool")) == (3, 3, 4)
+    maps = features.feature_maps(tiny_model, image)
+    assert list(maps) == ["rescale", "conv", "pool", "flat", "hidden", "output"]
+    np.testing.assert_allclose(maps["rescale"][..., 0], image / 255, rtol=1e-6)
+    np.testing.assert_allclose(maps["flat"], maps["pool"].ravel(), rtol=1e-6)  # the forward pass, exactly
+    np.testing.assert_allclose(maps["output"].sum(), 1.0, rtol=1e-5)
+    with pytest.raises(InvalidInput, match="takes images of shape"):
+        features.feature_maps(tiny_model, np.zeros((9, 9)))

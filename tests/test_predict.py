@@ -83,47 +83,31 @@ def test_the_unfamiliar_reason_names_what_the_model_knows():
     assert unfamiliar_reason(many).startswith("This model only knows 1000 classes (class 0, class 1, class 2, ...);")
 
 
-# --- Reference on a tiny model -------------------------------------------------------------------
+# --- Reference on a tiny_model model -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    """8x8x1 -> Conv2D(4) -> MaxPool -> Flatten -> Dense(6) -> Dense(3, softmax), seeded."""
-    import keras
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((8, 8, 1), name="image")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool")(x)
-    x = keras.layers.Flatten(name="flat")(x)
-    x = keras.layers.Dense(6, activation="relu", name="hidden")(x)
-    outputs = keras.layers.Dense(3, activation="softmax", name="output")(x)
-    return keras.Model(inputs, outputs)
-
-
-def test_reference_shapes_and_the_training_share_it_accepts(tiny):
+def test_reference_shapes_and_the_training_share_it_accepts(tiny_model):
     from cnnviz.predict import PERCENTILE, Reference
 
     pictures = np.random.default_rng(0).integers(0, 256, (400, 8, 8, 1), dtype=np.uint8)
-    reference = Reference.of(tiny, pictures, labels=np.arange(400) % 3)
+    reference = Reference.of(tiny_model, pictures, labels=np.arange(400) % 3)
     assert reference.layer == "pool" and reference.count == 400  # the last feature map, 3x3x4
     assert reference.means.shape == (3, 4) and reference.precision.shape == (4, 4)
     assert np.allclose(reference.precision, reference.precision.T)
-    probabilities, unfamiliar = reference.check(tiny, pictures)
+    probabilities, unfamiliar = reference.check(tiny_model, pictures)
     assert probabilities.shape == (400, 3) and unfamiliar.shape == (400,)
     assert unfamiliar.mean() == pytest.approx(1 - PERCENTILE / 100, abs=0.0026)  # 2 of 400
-    assert np.allclose(probabilities, tiny(pictures.astype(np.float32)), atol=1e-6)
+    assert np.allclose(probabilities, tiny_model(pictures.astype(np.float32)), atol=1e-6)
 
 
-def test_reference_energy_is_minus_logsumexp_of_the_logits(tiny):
+def test_reference_energy_is_minus_logsumexp_of_the_logits(tiny_model):
     """With the last kernel zeroed, every picture's logits are the bias: a known energy."""
     import keras
 
     from cnnviz.predict import Reference
 
-    model = keras.models.clone_model(tiny)
-    model.set_weights(tiny.get_weights())
+    model = keras.models.clone_model(tiny_model)
+    model.set_weights(tiny_model.get_weights())
     bias = np.array([1.0, 2.0, 3.0], np.float32)
     model.get_layer("output").set_weights([np.zeros((6, 3), np.float32), bias])
     pictures = np.random.default_rng(1).integers(0, 256, (50, 8, 8, 1), dtype=np.uint8)
@@ -141,15 +125,15 @@ def test_mahalanobis_with_unit_precision_is_the_distance_to_the_nearest_mean():
     assert np.allclose(_mahalanobis(points, means, np.diag([1.0, 0.25])), [np.sqrt(13.0), 1.0])
 
 
-def test_reference_refuses_too_few_pictures_and_models_without_a_dense_end(tiny):
+def test_reference_refuses_too_few_pictures_and_models_without_a_dense_end(tiny_model):
     import keras
 
     from cnnviz.predict import Reference
 
     with pytest.raises(InvalidInput, match="at least 20 training pictures"):
-        Reference.of(tiny, np.zeros((5, 8, 8, 1), np.uint8))
+        Reference.of(tiny_model, np.zeros((5, 8, 8, 1), np.uint8))
     with pytest.raises(InvalidInput, match=r"one class number \(0 to 2\) per training picture; got shape \(30,\)"):
-        Reference.of(tiny, np.zeros((30, 8, 8, 1), np.uint8), labels=np.full(30, 3))
+        Reference.of(tiny_model, np.zeros((30, 8, 8, 1), np.uint8), labels=np.full(30, 3))
     inputs = keras.Input((8, 8, 1))
     pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(3, 3, name="conv")(inputs))
     ends_in_softmax = keras.Model(inputs, keras.layers.Softmax(name="soft")(pooled))
