@@ -59,6 +59,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: `train` builds, trains and saves a model; returns the exit status (2: bad arguments)."""
     from cnnviz import datasets, models, training
     from cnnviz.errors import InvalidInput
 

@@ -79,6 +79,7 @@ class BlockType:
 
     @property
     def label(self) -> str:
+        """The name the editor shows for this type: its Keras layer."""
         return self.layer
 
 
@@ -320,6 +321,7 @@ def summarize(
 
 
 def total_params(rows: list[LayerRow]) -> int:
+    """All parameters of a summary, classifier included (what Keras's count_params gives)."""
     return sum(row.params for row in rows)
 
 

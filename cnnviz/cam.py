@@ -14,11 +14,15 @@ Computation returns numpy; drawing lives in `cnnviz.display` (`overlay`, `heat_c
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnviz.errors import InvalidInput
 from cnnviz.features import as_batch, has_feature_map, layer_input, layer_node, layer_output
+
+if TYPE_CHECKING:  # annotations only: importing Keras costs seconds
+    import keras
 
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its `_map_layers`
@@ -43,7 +47,7 @@ def _map_layers(model) -> list[tuple[str, object, tuple]]:
     return found
 
 
-def conv_layers(model) -> list[str]:
+def conv_layers(model: keras.Model) -> list[str]:
     """Every layer with a 4-D (feature map) output, in order: where a CAM can look.
 
     A nested model (a pretrained base in transfer learning) is opened: its layers appear as
@@ -53,7 +57,7 @@ def conv_layers(model) -> list[str]:
     return [name for name, _, _ in _map_layers(model)]
 
 
-def map_shape(model, layer: str) -> tuple[int, int, int]:
+def map_shape(model: keras.Model, layer: str) -> tuple[int, int, int]:
     """(H, W, C) of the feature map of `layer`, named as `conv_layers` names it."""
     for name, _, shape in _map_layers(model):
         if name == layer:
@@ -61,7 +65,7 @@ def map_shape(model, layer: str) -> tuple[int, int, int]:
     raise InvalidInput(f"The model has no layer with a feature map named {layer!r}.")
 
 
-def last_conv_layer(model) -> str:
+def last_conv_layer(model: keras.Model) -> str:
     """Where CAMs look by default: the output of the last convolution, also inside a nested base model.
 
     That is the last convolution layer, followed through the layers after it that keep its map
@@ -272,7 +276,7 @@ class Saliency:
 METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "scorecam": ScoreCAM, "saliency": Saliency}
 
 
-def grad_cam(model, image, *, class_index: int | None = None, layer: str | None = None) -> np.ndarray:
+def grad_cam(model: keras.Model, image, *, class_index: int | None = None, layer: str | None = None) -> np.ndarray:
     """Grad-CAM heatmap, float32 (H, W) with the spatial size of `image`, values in [0, 1].
 
     `image` is one input as the model takes it, without the batch axis. `class_index` defaults to
@@ -281,14 +285,16 @@ def grad_cam(model, image, *, class_index: int | None = None, layer: str | None 
     return GradCAM(model, layer)(image, class_index=class_index)
 
 
-def class_activation_map(model, image, method: str = "gradcam", *, class_index=None, layer=None) -> np.ndarray:
+def class_activation_map(
+    model: keras.Model, image, method: str = "gradcam", *, class_index=None, layer=None
+) -> np.ndarray:
     """Any method of `METHODS` by name (saliency ignores `layer`), with `grad_cam`'s contract."""
     if method not in METHODS:
         raise InvalidInput(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     return METHODS[method](model, layer)(image, class_index=class_index)
 
 
-def saliency(model, image, *, class_index: int | None = None) -> np.ndarray:
+def saliency(model: keras.Model, image, *, class_index: int | None = None) -> np.ndarray:
     """Simonyan et al., 2014: |d score / d pixel|, max over channels, lightly blurred, scaled to
     [0, 1], (H, W)."""
     import tensorflow as tf

@@ -10,6 +10,11 @@ runs every assumption at once (the tests call it; so can a deployment after an u
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: importing Keras costs seconds
+    import keras
+
 KERAS_PINNED = "3.15.1"  # requirements.txt
 
 
@@ -25,7 +30,7 @@ class KerasCompatibilityError(RuntimeError):
         )
 
 
-def nodes_of(model) -> list:
+def nodes_of(model: keras.Model) -> list:
     """Every call of a layer inside Functional `model` (Keras nodes: `.operation`, `.input_tensors`,
     `.output_tensors`); [] for a model that is not a Functional graph (Sequential, subclassed), whose
     layers' own `.output` is the only one."""

@@ -31,10 +31,12 @@ class Dataset:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of one image."""
         return tuple(self.x_train.shape[1:])
 
     @property
     def num_classes(self) -> int:
+        """How many classes (the classifier's outputs)."""
         return len(self.class_names)
 
     def counts(self) -> dict[str, tuple[int, int]]:

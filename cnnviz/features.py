@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnviz.compat import nodes_of
 from cnnviz.errors import InvalidInput
 
+if TYPE_CHECKING:  # annotations only: importing Keras costs seconds
+    import keras
+
 _SUBMODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def as_batch(model, image) -> np.ndarray:
+def as_batch(model: keras.Model, image) -> np.ndarray:
     """One input as `model` takes it, with the batch axis: (1, H, W, C) float32. A grayscale (H, W)
     image is accepted for a model with one input channel; any other shape is refused with a message."""
     array = np.asarray(image, dtype=np.float32)
@@ -26,7 +30,7 @@ def as_batch(model, image) -> np.ndarray:
     return array[None]
 
 
-def layer_node(model, layer):
+def layer_node(model: keras.Model, layer):
     """The one place `model` calls `layer` (a layer shared with another model has several), or None
     where `model` is not a Functional graph."""
     nodes = [node for node in nodes_of(model) if node.operation is layer]
@@ -37,7 +41,7 @@ def layer_node(model, layer):
     return nodes[0]
 
 
-def layer_output(model, layer):
+def layer_output(model: keras.Model, layer):
     """The symbolic output of `layer` as `model` calls it.
 
     A nested model's own `.output` belongs to its inner graph, and a layer shared with another
@@ -48,17 +52,18 @@ def layer_output(model, layer):
     return layer.output if node is None else node.output_tensors[0]
 
 
-def layer_input(model, layer):
+def layer_input(model: keras.Model, layer):
+    """The symbolic input of `layer` as `model` calls it (see `layer_output`)."""
     node = layer_node(model, layer)
     return layer.input if node is None else node.input_tensors[0]
 
 
-def layer_output_shape(model, layer) -> tuple:
+def layer_output_shape(model: keras.Model, layer) -> tuple:
     """(H, W, C) or (units,) of a layer as `model` calls it, without the batch axis."""
     return tuple(layer_output(model, layer).shape[1:])
 
 
-def has_feature_map(model, layer) -> bool:
+def has_feature_map(model: keras.Model, layer) -> bool:
     """Whether `layer`'s output, as `model` calls it, is a (H, W, C) map worth a picture: not the input,
     not input preparation (rescaling, augmentation: a map of the input itself says nothing)."""
     import keras
@@ -68,13 +73,13 @@ def has_feature_map(model, layer) -> bool:
     return len(layer_output_shape(model, layer)) == 3
 
 
-def map_layers(model) -> list[str]:
+def map_layers(model: keras.Model) -> list[str]:
     """Names of `model`'s own layers with feature maps, in order (a nested base model counts as one
     layer here; `cam.conv_layers` opens it)."""
     return [layer.name for layer in model.layers if has_feature_map(model, layer)]
 
 
-def activation_model(model):
+def activation_model(model: keras.Model):
     """A model from `model.inputs` to the output of every layer after the input (built once)."""
     import keras
 
@@ -87,7 +92,7 @@ def activation_model(model):
     return _SUBMODELS[model]
 
 
-def feature_maps(model, image) -> OrderedDict:
+def feature_maps(model: keras.Model, image) -> OrderedDict:
     """Layer name -> activation array without the batch axis, for every layer after the input, in order.
 
     `image` is one input as the model takes it (no batch axis); a (H, W) image is accepted for a

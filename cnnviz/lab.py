@@ -54,6 +54,7 @@ class Stage:
 
     @property
     def shape_text(self) -> str:
+        """E.g. '510x510' or '512x512x3'."""
         return "x".join(str(n) for n in self.values.shape)
 
 
@@ -64,10 +65,12 @@ class LabResult:
 
     @property
     def convolved(self) -> Stage:
+        """The convolution's stage (before activation and pooling)."""
         return self.stages[1]
 
     @property
     def output(self) -> Stage:
+        """The last stage: what the pipeline gives."""
         return self.stages[-1]
 
     def shape_chain(self) -> str:

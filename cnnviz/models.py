@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from cnnviz.blocks import (  # the architecture's table and checks, TensorFlow-f
     summarize,
 )
 from cnnviz.errors import InvalidInput
+
+if TYPE_CHECKING:  # annotations only: importing Keras costs seconds
+    import keras
 
 # --- presets from the tutorials ----------------------------------------------------------------
 
@@ -133,6 +137,7 @@ class Augmentation:
 
     @property
     def active(self) -> bool:
+        """Whether any change is switched on."""
         return bool(self.rotation or self.shift or self.zoom or self.flip)
 
 
@@ -144,6 +149,7 @@ def _keras():
 
 
 def augmentation_layers(augmentation: Augmentation, *, seed: int = 0) -> list:
+    """Keras preprocessing layers for `augmentation` (random flip, rotation, shift, zoom; active only in training)."""
     keras = _keras()
     layers = []
     if augmentation.flip:
@@ -231,12 +237,12 @@ def build_model(
     return model
 
 
-def keras_summary(model) -> list[tuple[str, tuple, int]]:
+def keras_summary(model: keras.Model) -> list[tuple[str, tuple, int]]:
     """(layer name, output shape without the batch axis, parameter count) per layer."""
     return [(layer.name, tuple(layer.output.shape[1:]), layer.count_params()) for layer in model.layers]
 
 
-def save_for_inference(model, path) -> None:
+def save_for_inference(model: keras.Model, path) -> None:
     """Save a model without its optimizer state (a third of the size): for exploring and predicting."""
     _keras()
     fresh = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer to save

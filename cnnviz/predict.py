@@ -15,10 +15,14 @@ import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnviz.errors import InvalidInput
+
+if TYPE_CHECKING:  # annotations only: importing Keras costs seconds
+    import keras
 
 CONFIDENT = 0.6  # below this top probability the app says it is not sure
 PERCENTILE = 99.5  # the share of training pictures (in percent) that count as familiar
@@ -38,6 +42,7 @@ class Prediction:
 
     @property
     def label(self) -> str:
+        """The best class's name."""
         return self.top[0][0]
 
 
@@ -76,7 +81,7 @@ class Reference:
     @classmethod
     def of(
         cls,
-        model,
+        model: keras.Model,
         train_images: np.ndarray,
         *,
         labels: np.ndarray | None = None,
@@ -125,7 +130,7 @@ class Reference:
         limit = float(np.percentile(combined, percentile))
         return cls(layer, means, precision, distance_scale, energy_scale, limit, len(images))
 
-    def scores(self, model, prepared: np.ndarray) -> Scores:
+    def scores(self, model: keras.Model, prepared: np.ndarray) -> Scores:
         """Scores of a batch of prepared pictures, (N, H, W, C) as the model takes them."""
         if _head(model)[3] != self.layer:
             raise InvalidInput(
@@ -142,7 +147,7 @@ class Reference:
         """(N,) bool: past the limit."""
         return scores.combined > self.limit
 
-    def check(self, model, prepared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def check(self, model: keras.Model, prepared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One forward pass over (N, H, W, C) prepared pictures: (probabilities (N, classes) float32,
         unfamiliar (N,) bool)."""
         scores = self.scores(model, prepared)
@@ -214,7 +219,7 @@ def _run_head(model, images: np.ndarray, *, batch: int = 500):
     return np.concatenate(pooled), np.concatenate(logits), np.concatenate(outputs)
 
 
-def class_probabilities(model, images: np.ndarray) -> np.ndarray:
+def class_probabilities(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """The model's output for a small batch, (N, classes) float32. A direct call, not `model.predict`:
     for one picture that is 7 ms instead of 54 (predict builds a dataset iterator and a compiled
     function for every new model), the same numbers."""
@@ -233,6 +238,7 @@ def known_classes(class_names, *, digit_like: bool = False) -> str:
 
 
 def unfamiliar_reason(class_names, *, digit_like: bool = False) -> str:
+    """What the app says when a picture looks like nothing the model was trained on."""
     return (
         f"This model only knows {known_classes(class_names, digit_like=digit_like)}; "
         "this picture does not look like any of them."
@@ -262,7 +268,7 @@ def predict(
 
 
 def classify_prepared(
-    model,
+    model: keras.Model,
     prepared: np.ndarray,
     *,
     class_names,
@@ -280,7 +286,13 @@ def classify_prepared(
 
 
 def classify(
-    model, image: np.ndarray, *, class_names, digit_like: bool = False, reference: Reference | None = None, k: int = 3
+    model: keras.Model,
+    image: np.ndarray,
+    *,
+    class_names,
+    digit_like: bool = False,
+    reference: Reference | None = None,
+    k: int = 3,
 ) -> Prediction:
     """The model's verdict on one picture as a person gives it.
 

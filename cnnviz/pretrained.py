@@ -46,6 +46,7 @@ class Pretrained:
 
     @property
     def side(self) -> int:
+        """The input's height and width in pixels."""
         return ARCHITECTURES[self.name][2]
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:

@@ -55,10 +55,12 @@ class Run:
 
     @property
     def done(self) -> bool:
+        """Whether the run has finished, well or not."""
         return self.state.finished
 
     @property
     def label(self) -> str:
+        """'Run 3: mnist-fast', as the pages list it."""
         return f"Run {self.number}: {self.job.title}" if self.job.title else f"Run {self.number}"
 
 
@@ -66,6 +68,7 @@ class Run:
 
 
 def load_job_dataset(job: TrainJob):
+    """The Dataset a job trains on: by name, or from its .npz (an upload saved by the app)."""
     from cnnviz import datasets
 
     if job.dataset == "file":
@@ -214,6 +217,8 @@ class RunManager:
     # --- what sessions call ---
 
     def submit(self, owner: str, job: TrainJob) -> Run:
+        """Queue `job` for `owner`'s session and return its Run; refused with a message when the queue
+        is full or the server is closing."""
         job.config.validate()
         with self._lock:
             if self._closed:
@@ -238,6 +243,7 @@ class RunManager:
             return [run for run in self._runs.values() if run.owner == owner]
 
     def get(self, run_id: str, owner: str) -> Run | None:
+        """The run with this id if it is `owner`'s, else None."""
         with self._lock:
             run = self._runs.get(run_id)
             return run if run is not None and run.owner == owner else None
@@ -265,6 +271,7 @@ class RunManager:
             return True
 
     def owners(self) -> set[str]:
+        """Every session that has runs here."""
         with self._lock:
             return {run.owner for run in self._runs.values()}
 
@@ -287,11 +294,13 @@ class RunManager:
             return remaining
 
     def counts(self) -> dict[str, int]:
+        """How many runs train and wait, and how many worker processes are up."""
         with self._lock:
             busy = sum(1 for w in self._workers if w.run_id is not None)
             return {"training": busy, "queued": len(self._queue), "processes": len(self._workers)}
 
     def shutdown(self) -> None:
+        """Kill every worker and remove the runs' files (at exit, or in tests)."""
         with self._lock:
             if self._closed:
                 return

@@ -15,12 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnviz.datasets import Dataset
 from cnnviz.errors import InvalidInput
 from cnnviz.models import Augmentation
+
+if TYPE_CHECKING:  # annotations only: importing Keras costs seconds
+    import keras
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "nadam")
 STREAM_INTERVAL_S = 0.25  # four batch points a second reach the chart
@@ -86,6 +90,7 @@ class RunState(StrEnum):
 
     @property
     def finished(self) -> bool:
+        """Whether the run has ended (well or not)."""
         return self not in (RunState.QUEUED, RunState.STARTING, RunState.RUNNING, RunState.STOPPING)
 
     @property
@@ -242,6 +247,7 @@ def measured_speed(estimate: TimeEstimate, *, epochs_run: int, fit_seconds: floa
 
 
 def make_optimizer(name: str, learning_rate: float):
+    """A Keras optimizer by name ('adam', 'sgd' with momentum 0.9, 'rmsprop', 'nadam')."""
     import keras
 
     if name == "sgd":
@@ -251,7 +257,8 @@ def make_optimizer(name: str, learning_rate: float):
     )
 
 
-def compile_model(model, config: TrainConfig) -> None:
+def compile_model(model: keras.Model, config: TrainConfig) -> None:
+    """Compile `model` for integer labels with `config`'s optimizer and learning rate."""
     model.compile(
         optimizer=make_optimizer(config.optimizer, config.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -361,7 +368,7 @@ def _stream_callback(
 
 
 def train(
-    model,
+    model: keras.Model,
     dataset: Dataset,
     config: TrainConfig,
     *,
@@ -415,7 +422,7 @@ def train(
     return TrainResult(status, message, state["epochs_run"], seconds, history_lists)
 
 
-def evaluate(model, dataset: Dataset, *, batch_size: int = 256) -> Evaluation:
+def evaluate(model: keras.Model, dataset: Dataset, *, batch_size: int = 256) -> Evaluation:
     """Test loss and accuracy, per-class accuracy and the confusion matrix on the test split."""
     probabilities = np.asarray(model.predict(dataset.x_test, batch_size=batch_size, verbose=0), dtype=np.float64)
     y = dataset.y_test
@@ -436,7 +443,7 @@ def evaluate(model, dataset: Dataset, *, batch_size: int = 256) -> Evaluation:
     )
 
 
-def first_conv_filters(model) -> np.ndarray | None:
+def first_conv_filters(model: keras.Model) -> np.ndarray | None:
     """The first conv layer's kernels (kh, kw, c_in, filters), or None if it has none."""
     for layer in model.layers:
         if layer.__class__.__name__ == "Conv2D":
