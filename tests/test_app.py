@@ -187,14 +187,31 @@ def test_setting_round_trip_through_json():
 # --- Trainer ------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def as_a_running_server(monkeypatch):
+    """AppTest sets Streamlit's pages/-folder flag again before every run, so every page's
+    `run_through_navigation` reruns it and a button click is lost; a running server clears the flag
+    once, at its first `st.navigation`. Do the same (as tests/walk.py does)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def cleared(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", cleared)
+
+
 def trainer() -> AppTest:
-    # The page alone: AppTest loses button clicks on a page reached through switch_page.
-    at = AppTest.from_file(str(ROOT / TRAINER), default_timeout=TIMEOUT)
-    at.run()
+    """The Trainer reached as a learner reaches it: the app, then its page (needs `as_a_running_server`)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page(TRAINER).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
 
+@pytest.mark.usefixtures("as_a_running_server")
 def test_trainer_shows_the_dataset_and_explains_parameters():
     at = trainer()
     assert at.selectbox(key="trainer_dataset").value == "mnist-bundled"
@@ -205,6 +222,7 @@ def test_trainer_shows_the_dataset_and_explains_parameters():
     assert summary["parameters"].sum() == 225_034
 
 
+@pytest.mark.usefixtures("as_a_running_server")
 def test_trainer_run_survives_reruns_and_finishes():
     at = trainer()
     at.selectbox(key="trainer_dataset").set_value("shapes").run()
@@ -222,20 +240,19 @@ def test_trainer_run_survives_reruns_and_finishes():
     assert any(m.label == "Test accuracy" for m in at.metric)
 
 
-def test_trainer_queued_run_shows_its_place_without_charts_then_trains():
+@pytest.mark.usefixtures("as_a_running_server")
+def test_trainer_queued_run_shows_its_place_without_charts_then_trains(monkeypatch):
     from app_support.runs import run_manager
 
     manager = run_manager()  # the server's own (cached resource), shared with the page
     at = trainer()
     at.selectbox(key="trainer_dataset").set_value("shapes").run()
     at.number_input(key="trainer_epochs_shapes").set_value(1).run()
-    manager.max_active = 0  # every trainer busy: the run waits
-    try:
-        at.button(key="trainer_train").click().run()
-        assert any("number 1 in the queue" in info.value for info in at.info), [i.value for i in at.info]
-        assert not at.get("plotly_chart")  # nothing to draw yet, so nothing redrawn every poll
-    finally:
-        manager.max_active = 2
+    monkeypatch.setattr(manager, "max_active", 0)  # every trainer busy: the run waits
+    at.button(key="trainer_train").click().run()
+    assert any("number 1 in the queue" in info.value for info in at.info), [i.value for i in at.info]
+    assert not at.get("plotly_chart")  # nothing to draw yet, so nothing redrawn every poll
+    monkeypatch.setattr(manager, "max_active", 2)  # a trainer is free again
     deadline = time.monotonic() + 120
     while not any("Finished" in s.value for s in at.success):
         assert time.monotonic() < deadline, "the run did not finish"
@@ -245,6 +262,7 @@ def test_trainer_queued_run_shows_its_place_without_charts_then_trains():
     assert len(at.get("plotly_chart")) >= 2  # the curves, once it trained
 
 
+@pytest.mark.usefixtures("as_a_running_server")
 def test_trainer_refuses_a_broken_architecture_and_settings():
     at = trainer()
     at.number_input(key="trainer_lr_mnist-bundled").set_value(0.0).run()
