@@ -14,7 +14,7 @@ from app_support.model_source import ModelChoice, load_path
 from app_support.render import legend, picture, small_picture
 from cnnviz import cam, display, features
 from cnnviz.errors import InvalidInput
-from cnnviz.predict import class_probabilities, predict, prepare_input
+from cnnviz.predict import class_probabilities, prepare_input, verdict
 
 # The choices of a view outlive it: a learner who looks at the heatmaps and comes back to the maps (or
 # leaves the page and returns) finds the layer, channel and settings as they were.
@@ -117,15 +117,11 @@ def prediction_line(model, choice: ModelChoice, image) -> int:
         probabilities, unfamiliar = class_probabilities(model, image[None]), [False]
     else:
         probabilities, unfamiliar = reference.check(model, image[None])
-    verdict = predict(
-        probabilities[0], choice.class_names, unfamiliar=bool(unfamiliar[0]), digit_like=choice.digit_like
-    )
-    top = ", ".join(f"{name}: {p:.0%}" for name, p in verdict.top)
-    doubt = f". **Unfamiliar picture.** {verdict.reason}" if verdict.unfamiliar else f". Not sure: {verdict.reason}"
-    (st.success if verdict.sure else st.warning)(
-        f"Prediction: **{verdict.label}** ({top})" + ("" if verdict.sure else doubt)
-    )
-    return verdict.indices[0]
+    said = verdict(probabilities[0], choice.class_names, unfamiliar=bool(unfamiliar[0]), digit_like=choice.digit_like)
+    top = ", ".join(f"{name}: {p:.0%}" for name, p in said.top)
+    doubt = f". **Unfamiliar picture.** {said.reason}" if said.unfamiliar else f". Not sure: {said.reason}"
+    (st.success if said.sure else st.warning)(f"Prediction: **{said.label}** ({top})" + ("" if said.sure else doubt))
+    return said.indices[0]
 
 
 def _pick_channel(grid_key: str, channel_key: str, layout: dict) -> None:

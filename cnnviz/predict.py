@@ -245,7 +245,7 @@ def unfamiliar_reason(class_names, *, digit_like: bool = False) -> str:
     )
 
 
-def predict(
+def verdict(
     probabilities, class_names, *, k: int = 3, unfamiliar: bool = False, digit_like: bool = False
 ) -> Prediction:
     """Top-k classes of one probability vector, with a 'not sure' verdict and its reason.
@@ -282,7 +282,7 @@ def classify_prepared(
         probabilities, unfamiliar = class_probabilities(model, batch), [False]
     else:
         probabilities, unfamiliar = reference.check(model, batch)
-    return predict(probabilities[0], class_names, k=k, unfamiliar=bool(unfamiliar[0]), digit_like=digit_like)
+    return verdict(probabilities[0], class_names, k=k, unfamiliar=bool(unfamiliar[0]), digit_like=digit_like)
 
 
 def classify(

@@ -5,7 +5,7 @@ import pytest
 
 from cnnviz import images
 from cnnviz.errors import InvalidInput
-from cnnviz.predict import CONFIDENT, Prediction, predict, prepare_input, unfamiliar_reason
+from cnnviz.predict import CONFIDENT, Prediction, prepare_input, unfamiliar_reason, verdict
 
 DIGITS = tuple(str(d) for d in range(10))
 DIGITS_ONLY = "This model only knows handwritten digits 0-9; this picture does not look like any of them."
@@ -57,23 +57,23 @@ def test_prepare_input_other_models_resize_and_convert_channels():
 
 
 def test_a_confident_model_is_sure():
-    verdict = predict([0.05, CONFIDENT, 0.35], ["cat", "dog", "horse"], k=2)
-    assert verdict == Prediction([("dog", CONFIDENT), ("horse", 0.35)], True, "", indices=(1, 2))
-    assert verdict.label == "dog"
+    said = verdict([0.05, CONFIDENT, 0.35], ["cat", "dog", "horse"], k=2)
+    assert said == Prediction([("dog", CONFIDENT), ("horse", 0.35)], True, "", indices=(1, 2))
+    assert said.label == "dog"
 
 
 def test_a_hesitating_model_is_not_sure_and_says_between_what():
-    verdict = predict([0.05, 0.55, 0.40], ["cat", "dog", "horse"])
-    assert not verdict.sure and not verdict.unfamiliar
-    assert verdict.reason == "The model hesitates: dog at only 55%, then horse at 40%."
+    said = verdict([0.05, 0.55, 0.40], ["cat", "dog", "horse"])
+    assert not said.sure and not said.unfamiliar
+    assert said.reason == "The model hesitates: dog at only 55%, then horse at 40%."
 
 
 def test_an_unfamiliar_picture_is_not_sure_even_at_99_percent():
     probabilities = np.full(10, 0.001)
     probabilities[8] = 0.991
-    verdict = predict(probabilities, DIGITS, unfamiliar=True, digit_like=True)
-    assert not verdict.sure and verdict.unfamiliar and verdict.label == "8"
-    assert verdict.reason == DIGITS_ONLY
+    said = verdict(probabilities, DIGITS, unfamiliar=True, digit_like=True)
+    assert not said.sure and said.unfamiliar and said.label == "8"
+    assert said.reason == DIGITS_ONLY
 
 
 def test_the_unfamiliar_reason_names_what_the_model_knows():
@@ -174,9 +174,9 @@ def test_classify_a_held_out_test_digit(shipped, held_out):
 
     model, class_names, reference = shipped
     digit, label = held_out.x_test[0], held_out.class_names[held_out.y_test[0]]
-    verdict = classify(model, digit[..., 0], class_names=class_names, digit_like=True, reference=reference)
-    assert verdict.sure and not verdict.unfamiliar and verdict.label == label == "1"
-    assert verdict.top[0][1] > 0.99 and len(verdict.top) == 3
+    said = classify(model, digit[..., 0], class_names=class_names, digit_like=True, reference=reference)
+    assert said.sure and not said.unfamiliar and said.label == label == "1"
+    assert said.top[0][1] > 0.99 and len(said.top) == 3
 
 
 def test_classify_a_drawn_digit_with_the_default_brush(shipped):
@@ -189,8 +189,8 @@ def test_classify_a_drawn_digit_with_the_default_brush(shipped):
     model, class_names, reference = shipped
     canvas = np.zeros((280, 280), np.uint8)
     cv2.polylines(canvas, [np.array([[60, 50], [170, 45], [95, 210]], np.int32)], False, 255, BRUSH, cv2.LINE_AA)
-    verdict = classify(model, canvas, class_names=class_names, digit_like=True, reference=reference)
-    assert verdict.sure and verdict.label == "7", verdict
+    said = classify(model, canvas, class_names=class_names, digit_like=True, reference=reference)
+    assert said.sure and said.label == "7", said
 
 
 # The app's photo samples. "china" is left out: prepared as a digit (cropped, centred, 20x20) the
@@ -201,9 +201,9 @@ def test_classify_a_photo_says_the_model_only_knows_digits(shipped, name):
     from cnnviz.predict import classify
 
     model, class_names, reference = shipped
-    verdict = classify(model, images.load_sample(name), class_names=class_names, digit_like=True, reference=reference)
-    assert verdict.unfamiliar and not verdict.sure
-    assert verdict.reason == DIGITS_ONLY
+    said = classify(model, images.load_sample(name), class_names=class_names, digit_like=True, reference=reference)
+    assert said.unfamiliar and not said.sure
+    assert said.reason == DIGITS_ONLY
 
 
 def test_the_held_out_digits_are_familiar(shipped, held_out):
@@ -218,6 +218,6 @@ def test_classify_without_a_reference_only_reports_hesitation(shipped):
     from cnnviz.predict import classify
 
     model, class_names, _ = shipped
-    verdict = classify(model, images.load_sample("astronaut"), class_names=class_names, digit_like=True)
-    assert not verdict.unfamiliar and not verdict.sure  # "8" at 55%: the model hesitates
-    assert verdict.top[0][1] < CONFIDENT and verdict.reason.startswith("The model hesitates: 8 at only 55%")
+    said = classify(model, images.load_sample("astronaut"), class_names=class_names, digit_like=True)
+    assert not said.unfamiliar and not said.sure  # "8" at 55%: the model hesitates
+    assert said.top[0][1] < CONFIDENT and said.reason.startswith("The model hesitates: 8 at only 55%")
