@@ -257,7 +257,7 @@ def pixel_view(image: np.ndarray, image_name: str, result: LabResult, config: La
         _choose(row, col)
     st.session_state["lab_row"], st.session_state["lab_col"] = row, col  # before their widgets are drawn
 
-    filter_mode = result.kernel.ndim == 3 or (image.ndim == 3 and result.convolved.values.ndim == 2)
+    filter_mode = image.ndim == 3 and result.convolved.values.ndim == 2  # one Conv2D filter: one map
     channel = 0
     pick = st.columns([1, 1, 1.2])
     pick[0].number_input("Output row", min_value=0, max_value=out_h - 1, key="lab_row", on_change=_typed)
@@ -266,7 +266,7 @@ def pixel_view(image: np.ndarray, image_name: str, result: LabResult, config: La
         channel = pick[2].selectbox(
             "Channel", [0, 1, 2], format_func=CHANNELS.__getitem__, key="lab_channel", persist_state=PERSIST
         )
-    if image.ndim == 3 and filter_mode:
+    if filter_mode:
         kernel = result.kernel if result.kernel.ndim == 3 else np.repeat(result.kernel[..., None], 3, axis=2)
         sums = ops.pixel_arithmetic(image, kernel, row, col, stride=config.stride, padding=config.padding)
     else:

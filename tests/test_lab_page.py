@@ -135,3 +135,13 @@ def test_large_kernels_show_their_grids(side):
     assert grids.count("<tr>") == 3 * side
     assert 'title="row 0, column 0: ' in grids  # every number on hover
     assert any("hover over a cell" in caption.value for caption in at.caption) == (side > 9)
+
+
+def test_each_channel_alone_with_a_kernel_per_channel_explains_one_channel():
+    at = lab(colour="rgb", sample="astronaut", mode="depthwise", slices="each", sg="sobel y")
+    assert "512x512x3 -> 510x510x3" in markdown_of(at)
+    at.selectbox(key="lab_channel").set_value(1).run()  # green: its own slice, Sobel y
+    row, col = pixel(at)
+    green = images.load_sample("astronaut")[..., 1]
+    assert f"= {float(ops.conv2d(green, kernels.KERNELS['sobel y'])[row, col]):g}`" in markdown_of(at)
+    assert "three channels' products" not in markdown_of(at)
