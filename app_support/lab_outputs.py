@@ -315,8 +315,8 @@ def _grids(sums: ops.PixelArithmetic, image: np.ndarray) -> None:
         total = float(products.sum(dtype=np.float64))
         cells = [
             grid_html(window, f"Input window{name}", kind="pixels"),
-            grid_html(kernel, f"Kernel{' slice' if name else ''}{name}, after weight"),
-            grid_html(products, f"Products{name}: sum {total + 0.0:.4g}"),
+            grid_html(kernel, f"Kernel{name}"),  # the weight already applied
+            grid_html(products, f"Products{name} = {total + 0.0:.4g}"),
         ]
         blocks.append(grid_row_html(cells, max(sums.kernel.shape[:2])))
     st.markdown(STYLE + "".join(blocks), unsafe_allow_html=True)
@@ -342,7 +342,7 @@ def _sum_lines(sums: ops.PixelArithmetic, result: LabResult, config: LabConfig, 
 
 def _activated(result: LabResult, channel: int) -> np.ndarray:
     """The map the pooling read (after the activation), one channel."""
-    values = result.stages[-2].values
+    values = result.activated.values
     return values[..., channel] if values.ndim == 3 else values
 
 
@@ -379,7 +379,7 @@ def pool_view(result: LabResult, config: LabConfig, mode: str, row: int, col: in
         )
     with right:
         what = "largest" if kind == "max" else "mean of the"
-        title = f"Window of {result.stages[-2].name} at ({sums.top}, {sums.left})"
+        title = f"Window of {result.activated.name.split(' (')[0]} at ({sums.top}, {sums.left})"
         st.markdown(STYLE + grid_html(sums.window, title, mark=sums.winner), unsafe_allow_html=True)
         st.markdown(f"{'Max' if kind == 'max' else 'Mean'} of the window: **{sums.value:g}**")
         st.caption(

@@ -74,12 +74,10 @@ def colour() -> bool:
 
 
 def image_options() -> None:
-    columns = st.columns(2)
+    # One control a row: the left column is about 200 px wide on a projector (1024 px).
     labels = {"gray": "Grayscale", "rgb": "RGB"}
-    columns[0].radio(
-        "Channels", list(labels), format_func=labels.get, key="lab_colour", persist_state=PERSIST, horizontal=True
-    )
-    columns[1].selectbox(
+    st.radio("Channels", list(labels), format_func=labels.get, key="lab_colour", persist_state=PERSIST, horizontal=True)
+    st.selectbox(
         "Working size", [64, 128, 256, 512], key="lab_size", persist_state=PERSIST, help="Longest side, in pixels"
     )
     if colour():
@@ -174,16 +172,16 @@ def _apply_grid_edit() -> None:
 
 
 def kernel_controls() -> None:
-    top = st.columns([1.3, 1.4, 0.8, 1.0], vertical_alignment="bottom")
-    top[0].radio("View", list(VIEWS), format_func=VIEWS.get, key="lab_view", persist_state=PERSIST)
+    st.radio("View", list(VIEWS), format_func=VIEWS.get, key="lab_view", persist_state=PERSIST, horizontal=True)
     one = st.session_state["lab_view"] == "one"
-    name = top[1].selectbox(
+    top = st.columns([1.5, 0.8, 1.3], vertical_alignment="bottom")
+    name = top[0].selectbox(
         "Kernel", KERNEL_NAMES, key="lab_kernel", persist_state=PERSIST, format_func=str.capitalize, disabled=not one
     )
-    top[2].number_input(
+    top[1].number_input(
         "Weight", key="lab_weight", persist_state=PERSIST, step=0.1, format="%g", help="Multiplies the kernel"
     )
-    top[3].checkbox(
+    top[2].checkbox(
         "Normalise",
         key="lab_normalize",
         persist_state=PERSIST,
@@ -229,7 +227,8 @@ def _slice_controls() -> None:
         key="lab_slices",
         persist_state=PERSIST,
         horizontal=True,
-        help="Try R = Sobel x with G and B at zeros: a filter that sees edges in the red channel only.",
+        help="Each slice is the kernel above, zeros (that channel is ignored) or another kernel of the same size. "
+        "Try R = Sobel x with G and B at zeros: a filter that sees edges in the red channel only.",
     )
     if st.session_state["lab_slices"] != "each":
         return
@@ -237,7 +236,7 @@ def _slice_controls() -> None:
     if kernel is None:
         return
     options = slice_options(kernel)
-    labels = {SLICE_KERNEL: "The kernel above", SLICE_ZEROS: "Zeros (ignore this channel)"}
+    labels = {SLICE_KERNEL: "Kernel", SLICE_ZEROS: "Zeros"}  # short: three boxes share a narrow row
     for column, channel, key in zip(st.columns(3), CHANNELS, SLICE_KEYS, strict=True):
         if st.session_state[key] not in options:  # a slice of another size than a newly chosen kernel
             st.session_state[key] = SLICE_KERNEL

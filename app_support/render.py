@@ -50,7 +50,7 @@ def output_picture(values: np.ndarray, mode: str, *, caption: str, file_name: st
     if mode == "signed":
         picture(display.colorbar(), caption=f"-{limit:.4g}  ·  0  ·  +{limit:.4g}")
     st.download_button(
-        "Download PNG",
+        "PNG",  # short: up to four stages share the row; the icon says download
         # Deferred: the full-size PNG is made only when someone asks for it.
         data=lambda: display.render_png(values, mode),
         file_name=file_name,

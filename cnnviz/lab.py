@@ -62,11 +62,17 @@ class Stage:
 class LabResult:
     kernel: np.ndarray  # the kernel actually applied (after weight and normalisation)
     stages: tuple[Stage, ...]  # input, convolution, activation (if any), pooling (if any)
+    has_activation: bool = False
 
     @property
     def convolved(self) -> Stage:
         """The convolution's stage (before activation and pooling)."""
         return self.stages[1]
+
+    @property
+    def activated(self) -> Stage:
+        """The convolution after its activation (the convolution itself when there is none): what pooling reads."""
+        return self.stages[2] if self.has_activation else self.stages[1]
 
     @property
     def output(self) -> Stage:
@@ -138,7 +144,7 @@ def run_lab(image: np.ndarray, kernel: np.ndarray, config: LabConfig = LabConfig
         stages.append(
             Stage(f"{config.pool} pool {config.pool_size}x{config.pool_size}, stride {stride}", pooled, formula)
         )
-    return LabResult(applied, tuple(stages))
+    return LabResult(applied, tuple(stages), has_activation=config.activation != "none")
 
 
 def _normalized(kernel: np.ndarray) -> np.ndarray:
@@ -176,7 +182,8 @@ def informative_pixel(image: np.ndarray, result: LabResult) -> tuple[int, int]:
     under the window varies most: an edge, not a flat patch whose products are all alike."""
     import cv2
 
-    values = result.convolved.values
+    # What the next stage sees: after a ReLU, a strong negative answer is a 0 and explains nothing.
+    values = result.activated.values
     score = np.abs(values) if values.ndim == 2 else np.abs(values).sum(axis=2)
     if suggested_display(result.kernel) != "signed":
         gray = np.asarray(image, dtype=np.float32)

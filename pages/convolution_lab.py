@@ -21,7 +21,7 @@ with controls:
     st.subheader("1. Image")
     image, image_name = image_input("lab", max_side=st.session_state["lab_size"])
     lab_view.image_options()
-    st.subheader("3. Convolution settings")
+    st.subheader("3. Settings")
     lab_view.conv_controls()
 
 

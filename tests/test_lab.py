@@ -95,3 +95,15 @@ def test_rescaled_pixel_keeps_the_place_and_stays_inside():
     assert rescaled_pixel((509, 509), (510, 510), (254, 254)) == (253, 253)
     assert rescaled_pixel((0, 0), (510, 510), (128, 128)) == (0, 0)
     assert ops.output_shape((512, 512), (3, 3), stride=2)[0] == (255, 255)
+
+
+def test_after_a_relu_the_informative_pixel_is_one_the_relu_keeps():
+    image = np.zeros((64, 64), dtype=np.uint8)
+    image[:, 40:] = 200  # dark to bright: Sobel x answers +800 along the edge
+    image[:, 50:] = 0  # and bright to dark: -800, which a ReLU turns into 0
+    for activation, expected in (("none", "either edge"), ("relu", "the rising edge")):
+        result = run_lab(image, kernels.KERNELS["sobel x"], LabConfig(activation=activation))
+        row, col = informative_pixel(image, result)
+        assert result.activated.values[row, col] != 0, expected
+        if activation == "relu":
+            assert result.activated.values[row, col] > 0 and col in (38, 39)
