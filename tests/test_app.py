@@ -203,6 +203,16 @@ def as_a_running_server(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", cleared)
 
 
+def until_finished(at: AppTest, *, timeout: float = 120) -> None:
+    """Rerun the page (as its live refresh would) until the run says Finished; no exception on the way."""
+    deadline = time.monotonic() + timeout
+    while not any("Finished" in s.value for s in at.success):
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(1)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+
+
 def trainer() -> AppTest:
     """The Trainer reached as a learner reaches it: the app, then its page (needs `as_a_running_server`)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
@@ -230,12 +240,7 @@ def test_trainer_run_survives_reruns_and_finishes():
     at.button(key="trainer_train").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="trainer_run").value is not None
-    deadline = time.monotonic() + 120
-    while not any("Finished" in s.value for s in at.success):
-        assert time.monotonic() < deadline, "the run did not finish"
-        time.sleep(1)
-        at.run()  # reruns, as a widget click or the live refresh would cause: the run goes on
-        assert not at.exception, [e.message for e in at.exception]
+    until_finished(at)  # reruns, as a widget click or the live refresh would cause: the run goes on
     assert len(at.selectbox(key="trainer_run").options) == 1  # reruns did not duplicate the run
     assert any(m.label == "Test accuracy" for m in at.metric)
 
@@ -253,12 +258,7 @@ def test_trainer_queued_run_shows_its_place_without_charts_then_trains(monkeypat
     assert any("number 1 in the queue" in info.value for info in at.info), [i.value for i in at.info]
     assert not at.get("plotly_chart")  # nothing to draw yet, so nothing redrawn every poll
     monkeypatch.setattr(manager, "max_active", 2)  # a trainer is free again
-    deadline = time.monotonic() + 120
-    while not any("Finished" in s.value for s in at.success):
-        assert time.monotonic() < deadline, "the run did not finish"
-        time.sleep(1)
-        at.run()
-        assert not at.exception, [e.message for e in at.exception]
+    until_finished(at)
     assert len(at.get("plotly_chart")) >= 2  # the curves, once it trained
 
 

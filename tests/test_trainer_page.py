@@ -12,6 +12,7 @@ from app_support.trainer_runs import _clicked_cell
 from cnnviz import models, training
 from cnnviz.blocks import BLOCKS, summarize
 from tests.conftest import ROOT
+from tests.test_app import until_finished
 
 TIMEOUT = 60
 ARCH = "trainer_block_mnist-fast_28x28x1"  # widget keys of the default MNIST architecture's blocks
@@ -213,18 +214,11 @@ def test_leaving_the_page_and_coming_back_keeps_the_edits():
 
 
 def test_after_a_run_the_estimate_uses_its_speed_and_the_lists_pick_images():
-    import time
-
     at = trainer()
     at.selectbox(key="trainer_dataset").set_value("shapes").run()
     at.number_input(key="trainer_epochs_shapes").set_value(1).run()
     at.button(key="trainer_train").click().run()
-    deadline = time.monotonic() + 180
-    while not any("Finished" in s.value for s in at.success):
-        assert time.monotonic() < deadline, "the run did not finish"
-        time.sleep(1)
-        at.run()
-        assert not at.exception, [e.message for e in at.exception]
+    until_finished(at, timeout=180)
     text = next(c.value for c in at.caption if c.value.startswith("**Estimated time"))
     assert "from the speed Run 1 trained at on this server" in text, text
     assert any("Why can validation accuracy be above training accuracy" in c.value for c in at.caption)
