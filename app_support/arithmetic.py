@@ -80,11 +80,6 @@ def grid_html(values: np.ndarray, title: str, *, kind: str = "signed", mark: tup
     )
 
 
-def shows_numbers(width_px: float, columns: int) -> bool:
-    """Whether a grid `columns` wide shows its numbers in a box `width_px` wide (the CSS rule's test)."""
-    return width_px >= CELL_PX * columns
-
-
 def grid_row_html(grids: list[str], side: int) -> str:
     """Grids side by side, wrapping onto the next line where a row of them would be too narrow for
     their numbers (a 7x7 kernel on a projector: two per line, not three unreadable ones)."""

@@ -267,8 +267,8 @@ def pixel_view(image: np.ndarray, image_name: str, result: LabResult, config: La
             "Channel", [0, 1, 2], format_func=CHANNELS.__getitem__, key="lab_channel", persist_state=PERSIST
         )
     if filter_mode:
-        kernel = result.kernel if result.kernel.ndim == 3 else np.repeat(result.kernel[..., None], 3, axis=2)
-        sums = ops.pixel_arithmetic(image, kernel, row, col, stride=config.stride, padding=config.padding)
+        # run_lab already made the kernel a (kh, kw, 3) filter (lab.as_filter)
+        sums = ops.pixel_arithmetic(image, result.kernel, row, col, stride=config.stride, padding=config.padding)
     else:
         plane = image[..., channel] if image.ndim == 3 else image
         kernel = result.kernel[..., channel] if result.kernel.ndim == 3 else result.kernel

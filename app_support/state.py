@@ -63,13 +63,8 @@ def restore(settings: list[Setting]) -> None:
             st.session_state[setting.key] = setting.default
 
 
-def publish(settings: list[Setting], *, implicit: dict[str, Any] | None = None) -> None:
-    """After the widgets: write every non-default value into the URL, and remove the others.
-
-    `implicit` maps keys to values that the page derives when the URL is silent (the centre pixel,
-    say): those values stay out of the URL too, so a link keeps meaning 'the centre'.
-    """
-    implicit = implicit or {}
+def publish(settings: list[Setting]) -> None:
+    """After the widgets: write every non-default value into the URL, and remove the others."""
     saved = dict(st.session_state.get(_SAVED, {}))
     saved.update(
         {setting.key: st.session_state[setting.key] for setting in settings if setting.key in st.session_state}
@@ -78,7 +73,7 @@ def publish(settings: list[Setting], *, implicit: dict[str, Any] | None = None) 
     wanted = {}
     for setting in settings:
         value = st.session_state.get(setting.key, setting.default)
-        if value != setting.default and value != implicit.get(setting.key, setting.default):
+        if value != setting.default:
             wanted[setting.param] = setting.encode(value)
     current = {name: st.query_params[name] for name in st.query_params}
     managed = {setting.param for setting in settings}
