@@ -80,3 +80,50 @@ def publish(settings: list[Setting]) -> None:
     unchanged = {name: value for name, value in current.items() if name not in managed}
     if {**unchanged, **wanted} != current:
         st.query_params.from_dict({**unchanged, **wanted})
+
+
+# A teacher's link can lock settings so the class explores only today's point, as TensorFlow
+# Playground lets teachers hide controls: `?fix=stride,pad` shows those widgets read-only at the
+# link's values, `?hide=pool` does not draw them at all (their values still come from the link).
+FIXED_PARAM = "fix"
+HIDDEN_PARAM = "hide"
+
+
+def _listed(name: str) -> set[str]:
+    text = st.query_params.get(name, "")
+    return {part.strip() for part in text.split(",") if part.strip()}
+
+
+def is_fixed(setting: Setting | str) -> bool:
+    """True when a teacher's link shows this setting read-only (`?fix=` lists its URL name)."""
+    param = setting if isinstance(setting, str) else setting.param
+    return param in _listed(FIXED_PARAM)
+
+
+def is_hidden(setting: Setting | str) -> bool:
+    """True when a teacher's link hides this setting's widget (`?hide=` lists its URL name)."""
+    param = setting if isinstance(setting, str) else setting.param
+    return param in _listed(HIDDEN_PARAM)
+
+
+def locked_note() -> str | None:
+    """One line for the page when a link locks settings, naming them, or None."""
+    fixed, hidden = sorted(_listed(FIXED_PARAM)), sorted(_listed(HIDDEN_PARAM))
+    if not fixed and not hidden:
+        return None
+    parts = []
+    if fixed:
+        parts.append("fixed: " + ", ".join(fixed))
+    if hidden:
+        parts.append("hidden: " + ", ".join(hidden))
+    return "Your teacher's link sets some controls for this lesson (" + "; ".join(parts) + ")."
+
+
+def apply(settings: list[Setting], values: dict[str, str]) -> None:
+    """Set these settings from URL-style text values now, over whatever the session had (a lesson
+    step opening its instrument). Names not among `settings` are ignored; bad values give defaults."""
+    by_param = {setting.param: setting for setting in settings}
+    for param, text in values.items():
+        if param in by_param:
+            setting = by_param[param]
+            st.session_state[setting.key] = setting.parse(str(text))
