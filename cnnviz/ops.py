@@ -375,3 +375,159 @@ def pool_arithmetic(image, size: int, row: int, col: int, *, stride: int | None 
     window = image[top : top + size, left : left + size]
     value = float(window.max()) if kind == "max" else float(window.mean(dtype=np.float64))
     return PoolArithmetic(row, col, top, left, window.copy(), kind, value)
+
+
+# --- transposed convolution ---------------------------------------------------------------------
+# A transposed convolution ("deconvolution", Dumoulin & Visin, "A guide to convolution arithmetic for
+# deep learning", 2016, section 4) runs a strided convolution backwards: each input pixel paints a copy
+# of the kernel, scaled by its value, `stride` pixels from its neighbour's, and overlaps add up. The
+# same numbers come from an ordinary convolution: put stride - 1 zeros between the pixels, pad with
+# kernel - 1 zeros, and slide the flipped kernel (their relationship 8). The lab shows that way,
+# stage by stage, and checks it against the painting (the definition).
+
+
+def conv2d_transpose_size(n: int, k: int, *, stride: int = 2, padding: str = "valid") -> int:
+    """Output length along one axis of a transposed convolution, as Keras's Conv2DTranspose gives it:
+    VALID `(n - 1) * stride + k` (`n * stride` when the kernel is shorter than the stride: the last
+    pixel's `stride - k` empty rows are kept), SAME `n * stride`."""
+    stride, mode = _check_stride(stride), _check_padding(padding)
+    if mode == "same":
+        return n * stride
+    return n * stride + max(k - stride, 0)
+
+
+def conv2d_transpose_formula(shape, window, *, stride: int = 2, padding: str = "valid") -> str:
+    """The output shape's formula with the numbers filled in, e.g. "H' = (4 - 1) * 2 + 3 = 9, W' = ..."."""
+    parts = []
+    for label, n, k in (("H'", shape[0], window[0]), ("W'", shape[1], window[1])):
+        size = conv2d_transpose_size(n, k, stride=stride, padding=padding)
+        if str(padding).lower() == "same":
+            parts.append(f"{label} = {n} * {stride} = {size}")
+        elif k >= stride:
+            parts.append(f"{label} = ({n} - 1) * {stride} + {k} = {size}")
+        else:  # Keras keeps room for the last pixel's stride: n * s + max(k - s, 0)
+            parts.append(f"{label} = {n} * {stride} + max({k} - {stride}, 0) = {size}")
+    return ", ".join(parts)
+
+
+def _transpose_inputs(image, kernel, stride, padding) -> tuple[np.ndarray, np.ndarray, int, str]:
+    image = _as_image(image)
+    if image.ndim != 2:
+        raise InvalidInput(
+            f"A transposed convolution here takes one (H, W) map, got shape {image.shape}; pass one channel."
+        )
+    if not np.isfinite(image).all():
+        raise InvalidInput("The map contains NaN or infinity; every value must be a finite number.")
+    return image, validate_kernel(kernel), _check_stride(stride), _check_padding(padding)
+
+
+def _transpose_crop(n: int, k: int, stride: int, mode: str) -> tuple[int, int]:
+    """(first, length): where the output lies in the full painting of length (n - 1) * stride + k.
+
+    SAME crops as TensorFlow pads the forward convolution of an (n * stride)-long map: the
+    max(k - stride, 0) extra pixels are split with the odd one after, so the crop starts at half of
+    them, rounded down. A length beyond the painting reads zeros."""
+    length = conv2d_transpose_size(n, k, stride=stride, padding=mode)
+    first = max(k - stride, 0) // 2 if mode == "same" else 0
+    return first, length
+
+
+def zero_insert(image, stride: int) -> np.ndarray:
+    """`stride - 1` zeros between neighbouring pixels: (H, W) -> float32 ((H - 1) * s + 1, (W - 1) * s + 1).
+
+    Examples
+    --------
+    >>> zero_insert(np.array([[1, 2], [3, 4]]), 2).tolist()
+    [[1.0, 0.0, 2.0], [0.0, 0.0, 0.0], [3.0, 0.0, 4.0]]
+    """
+    image = _as_image(image)
+    if image.ndim != 2:
+        raise InvalidInput(f"Zeros are inserted into one (H, W) map, got shape {image.shape}.")
+    stride = _check_stride(stride)
+    height, width = image.shape
+    out = np.zeros(((height - 1) * stride + 1, (width - 1) * stride + 1), dtype=np.float32)
+    out[::stride, ::stride] = image
+    return out
+
+
+@dataclass(frozen=True)
+class TransposeSteps:
+    """A transposed convolution as an ordinary one, stage by stage (what the lab shows).
+
+    `output` is the VALID cross-correlation of `padded` with `flipped`; `padded` is `inserted` with
+    `pad` zeros around it: (top, bottom, left, right), kernel - 1 on each side less SAME's crop."""
+
+    image: np.ndarray  # (H, W) float32: the small map
+    inserted: np.ndarray  # ((H - 1) * s + 1, (W - 1) * s + 1): stride - 1 zeros between pixels
+    pad: tuple[int, int, int, int]  # zeros added (top, bottom, left, right)
+    padded: np.ndarray  # inserted with the padding
+    kernel: np.ndarray  # (kh, kw) as given
+    flipped: np.ndarray  # the kernel turned 180 degrees
+    output: np.ndarray  # (H', W') float32
+    stride: int
+    padding: str
+
+    def pixel(self, row: int, col: int) -> PixelArithmetic:
+        """The window of `padded`, the flipped kernel and their products behind output (row, col)."""
+        return pixel_arithmetic(self.padded, self.flipped, row, col)
+
+
+def conv2d_transpose_steps(image, kernel, *, stride: int = 2, padding: str = "valid") -> TransposeSteps:
+    """`conv2d_transpose` the way the tutorial proved it: insert zeros, pad, convolve with the flipped
+    kernel. Returns every stage (`TransposeSteps`); `.output` equals `conv2d_transpose`."""
+    image, kernel, stride, mode = _transpose_inputs(image, kernel, stride, padding)
+    kh, kw = kernel.shape
+    inserted = zero_insert(image, stride)
+    pads = []
+    for n, k, m in ((image.shape[0], kh, inserted.shape[0]), (image.shape[1], kw, inserted.shape[1])):
+        first, length = _transpose_crop(n, k, stride, mode)
+        before = k - 1 - first  # the full painting starts k - 1 before the first pixel
+        pads += [before, length + k - 1 - before - m]  # so that a VALID slide gives `length` outputs
+    top, bottom, left, right = pads
+    padded = np.pad(inserted, ((top, bottom), (left, right)))
+    flipped = np.ascontiguousarray(kernel[::-1, ::-1])
+    output = np.ascontiguousarray(conv2d(padded, flipped))
+    return TransposeSteps(image, inserted, (top, bottom, left, right), padded, kernel, flipped, output, stride, mode)
+
+
+def conv2d_transpose(image, kernel, *, stride: int = 2, padding: str = "valid") -> np.ndarray:
+    """Transposed convolution of one map with one kernel, as `tf.nn.conv2d_transpose` computes it.
+
+    Parameters
+    ----------
+    image : (H, W) array of finite numbers.
+    kernel : (kh, kw) array of finite numbers, up to 15x15 (TensorFlow's filter `kernel[:, :, None, None]`).
+    stride : int
+        How far apart, in the output, neighbouring input pixels paint their kernel.
+    padding : {'valid', 'same'}
+        The output size Keras's Conv2DTranspose gives: VALID `(H - 1) * s + k` (`H * s` when k < s),
+        SAME `H * s`, cropped from the full painting as TensorFlow crops it (the odd pixel after).
+
+    Returns
+    -------
+    float32 (H', W').
+
+    Examples
+    --------
+    >>> conv2d_transpose(np.array([[1, 2], [3, 4]]), np.ones((2, 2))).tolist()
+    [[1.0, 1.0, 2.0, 2.0], [1.0, 1.0, 2.0, 2.0], [3.0, 3.0, 4.0, 4.0], [3.0, 3.0, 4.0, 4.0]]
+    """
+    return conv2d_transpose_steps(image, kernel, stride=stride, padding=padding).output
+
+
+def conv2d_transpose_scatter(image, kernel, *, stride: int = 2, padding: str = "valid") -> np.ndarray:
+    """The definition, as a reference: every input pixel adds `pixel * kernel` at `stride` times its
+    position, then the output is cropped (SAME) or taken whole (VALID). Float32, like `conv2d_transpose`.
+
+    One strided add per kernel entry (kh * kw NumPy operations), not one per pixel."""
+    image, kernel, stride, mode = _transpose_inputs(image, kernel, stride, padding)
+    (height, width), (kh, kw) = image.shape, kernel.shape
+    (top, out_h), (left, out_w) = _transpose_crop(height, kh, stride, mode), _transpose_crop(width, kw, stride, mode)
+    full = np.zeros((max((height - 1) * stride + kh, top + out_h), max((width - 1) * stride + kw, left + out_w)))
+    for u in range(kh):
+        for v in range(kw):
+            # input pixel (i, j) lands its kernel entry (u, v) at (i * s + u, j * s + v)
+            full[u : u + (height - 1) * stride + 1 : stride, v : v + (width - 1) * stride + 1 : stride] += (
+                image.astype(np.float64) * kernel[u, v]
+            )
+    return full[top : top + out_h, left : left + out_w].astype(np.float32)

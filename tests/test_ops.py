@@ -8,6 +8,11 @@ from cnnviz.ops import (
     activation,
     avg_pool2d,
     conv2d,
+    conv2d_transpose,
+    conv2d_transpose_formula,
+    conv2d_transpose_scatter,
+    conv2d_transpose_size,
+    conv2d_transpose_steps,
     global_avg_pool2d,
     max_pool2d,
     output_shape,
@@ -15,6 +20,7 @@ from cnnviz.ops import (
     pixel_arithmetic,
     pool_arithmetic,
     same_padding,
+    zero_insert,
 )
 
 
@@ -293,3 +299,114 @@ def test_pool_arithmetic_matches_pooling():
     assert pool_arithmetic(image, 2, 1, 1, stride=1).value == max_pool2d(image, 2, stride=1)[1, 1]
     with pytest.raises(InvalidInput, match="outside the 2x2 output"):
         pool_arithmetic(image, 2, 2, 0)
+
+
+# --- transposed convolution ---------------------------------------------------------------------
+
+
+def test_conv2d_transpose_known_answer_paints_the_kernel():
+    image = np.array([[1, 2], [3, 4]], dtype=np.float32)
+    kernel = np.array([[1, 10, 100], [0, 0, 0], [0, 0, 1000]], dtype=np.float32)
+    out = conv2d_transpose(image, kernel)  # stride 2, VALID: (2 - 1) * 2 + 3 = 5
+    # Pixel (0, 0) paints the kernel at (0, 0), pixel (0, 1) at (0, 2): their copies overlap in column 2.
+    expected = np.zeros((5, 5))
+    for (i, j), value in np.ndenumerate(image):
+        expected[2 * i : 2 * i + 3, 2 * j : 2 * j + 3] += value * kernel
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == np.float32
+    assert out[0, 2] == 100 * 1 + 1 * 2  # the overlap adds up
+
+
+def test_zero_insert_and_the_flipped_kernel():
+    np.testing.assert_array_equal(
+        zero_insert(np.array([[1, 2], [3, 4]]), 3), [[1, 0, 0, 2], [0] * 4, [0] * 4, [3, 0, 0, 4]]
+    )
+    steps = conv2d_transpose_steps(np.ones((3, 3)), np.arange(9).reshape(3, 3), stride=2)
+    assert steps.inserted.shape == (5, 5) and steps.pad == (2, 2, 2, 2) and steps.padded.shape == (9, 9)
+    np.testing.assert_array_equal(steps.flipped, [[8, 7, 6], [5, 4, 3], [2, 1, 0]])
+    # One output pixel is an ordinary convolution's: the padded window times the flipped kernel.
+    sums = steps.pixel(3, 4)
+    assert sums.total == pytest.approx(float(steps.output[3, 4]))
+    np.testing.assert_array_equal(sums.window, steps.padded[3:6, 4:7])
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "stride", "padding", "size"),
+    [(4, 3, 2, "valid", 9), (4, 3, 2, "same", 8), (4, 2, 2, "valid", 8), (4, 1, 2, "valid", 8), (5, 2, 3, "valid", 15)],
+)
+def test_conv2d_transpose_size(n, k, stride, padding, size):
+    assert conv2d_transpose_size(n, k, stride=stride, padding=padding) == size
+
+
+def test_conv2d_transpose_formula_text():
+    assert conv2d_transpose_formula((4, 8), (3, 3), stride=2) == "H' = (4 - 1) * 2 + 3 = 9, W' = (8 - 1) * 2 + 3 = 17"
+    assert conv2d_transpose_formula((4, 4), (3, 3), stride=2, padding="same").startswith("H' = 4 * 2 = 8")
+    assert "max(1 - 2, 0) = 8" in conv2d_transpose_formula((4, 4), (1, 1), stride=2)
+
+
+def test_conv2d_transpose_same_crops_as_tensorflow_known_answer():
+    # 2x2 map, 3x3 kernel, stride 2, SAME: the painting is 5x5, the output 4x4; k - s = 1 extra pixel,
+    # cropped after (TensorFlow puts the odd pixel of its padding after), so the output starts at 0.
+    image = np.array([[1, 2], [3, 4]], dtype=np.float32)
+    kernel = np.arange(9, dtype=np.float32).reshape(3, 3)
+    full = conv2d_transpose(image, kernel)
+    np.testing.assert_array_equal(conv2d_transpose(image, kernel, padding="same"), full[:4, :4])
+    # 4x4 kernel, stride 1: 3 extra pixels, one cropped before and two after.
+    kernel = np.arange(16, dtype=np.float32).reshape(4, 4)
+    full = conv2d_transpose(image, kernel, stride=1)
+    np.testing.assert_array_equal(conv2d_transpose(image, kernel, stride=1, padding="same"), full[1:3, 1:3])
+
+
+@pytest.mark.parametrize(
+    ("image", "kernel", "kwargs", "message"),
+    [
+        (np.zeros((3, 3, 2)), np.ones((3, 3)), {}, "one \\(H, W\\) map"),
+        (np.zeros((3, 3)), np.ones((3, 3)), {"stride": 0}, "Stride"),
+        (np.zeros((3, 3)), np.ones((3, 3)), {"padding": "full"}, "Padding"),
+        (np.zeros((3, 3)), np.ones((16, 3)), {}, "15x15"),
+        (np.full((3, 3), np.nan), np.ones((3, 3)), {}, "NaN"),
+    ],
+)
+def test_conv2d_transpose_rejects_bad_input(image, kernel, kwargs, message):
+    with pytest.raises(InvalidInput, match=message):
+        conv2d_transpose(image, kernel, **kwargs)
+
+
+def test_conv2d_transpose_matches_tensorflow_and_keras(tf):
+    """Random cases, strides 1..3, both paddings, odd and even kernels (also shorter than the stride):
+    the decomposition and the scatter-add definition give tf.nn.conv2d_transpose's values, and the
+    shape Keras's Conv2DTranspose computes."""
+    import keras
+
+    rng = np.random.default_rng(7)
+    for stride in (1, 2, 3):
+        for padding in ("valid", "same"):
+            for kh, kw in ((1, 1), (2, 2), (3, 3), (2, 3), (4, 4), (5, 2)):
+                height, width = rng.integers(1, 7, size=2)
+                image = rng.normal(size=(height, width)).astype(np.float32)
+                kernel = rng.normal(size=(kh, kw)).astype(np.float32)
+                ours = conv2d_transpose(image, kernel, stride=stride, padding=padding)
+                shape = keras.layers.Conv2DTranspose(1, (kh, kw), strides=stride, padding=padding).compute_output_shape(
+                    (1, height, width, 1)
+                )
+                assert ours.shape == tuple(shape[1:3]), (stride, padding, kh, kw)
+                theirs = tf.nn.conv2d_transpose(
+                    image[None, ..., None], kernel[:, :, None, None], [1, *ours.shape, 1], stride, padding.upper()
+                ).numpy()[0, ..., 0]
+                np.testing.assert_allclose(ours, theirs, atol=1e-5)
+                np.testing.assert_allclose(
+                    conv2d_transpose_scatter(image, kernel, stride=stride, padding=padding), theirs, atol=1e-5
+                )
+
+
+def test_conv2d_transpose_is_a_keras_layer(tf):
+    """A Conv2DTranspose layer with this kernel (and no bias) computes the same map."""
+    import keras
+
+    rng = np.random.default_rng(3)
+    image, kernel = rng.normal(size=(5, 4)).astype(np.float32), rng.normal(size=(3, 3)).astype(np.float32)
+    layer = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", use_bias=False)
+    layer.build((1, 5, 4, 1))
+    layer.set_weights([kernel[:, :, None, None]])
+    theirs = np.asarray(layer(image[None, ..., None]))[0, ..., 0]
+    np.testing.assert_allclose(conv2d_transpose(image, kernel, padding="same"), theirs, atol=1e-5)
