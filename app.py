@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/convolution_lab.py", title="Convolution lab", icon=":material/blur_on:"),
     st.Page("pages/trainer.py", title="Trainer", icon=":material/model_training:"),
     st.Page("pages/inside.py", title="Inside the network", icon=":material/layers:"),
+    st.Page("pages/learned.py", title="What did it learn?", icon=":material/psychology:"),
     st.Page("pages/predict.py", title="Upload & predict", icon=":material/image_search:"),
 ]
 

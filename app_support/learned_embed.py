@@ -1,0 +1,324 @@
+"""What did it learn?, the views beyond one picture's maps: the embedding of the test set (over a
+run's epochs) and the adversarial example."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from app_support.learned_view import EMBED_POINTS, Context, as_picture, control, keep_within
+from app_support.model_source import load_path
+from app_support.render import legend, picture
+from cnnviz import display
+from cnnviz.predict import class_probabilities
+
+# Ten classes, ten colours a learner can tell apart (Plotly's D3 palette, as TensorBoard's projector).
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+PROJECTIONS = {"pca": "PCA (instant)", "tsne": "t-SNE (a few seconds a projection)"}
+SKIPPED_LAYERS = ("InputLayer", "Rescaling", "Dropout", "SpatialDropout2D")
+
+
+# --- embedding ------------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=1)
+def _embedding_store() -> tuple[OrderedDict, threading.Lock]:
+    """Projections shared by every session: (model keys, layer, method, count) -> [(epoch, points (N, 2),
+    predicted (N,))]; the last 16."""
+    return OrderedDict(), threading.Lock()
+
+
+def _feature_layers(model) -> list[str]:
+    """Layers whose output can be embedded: all but the input, input preparation and the last."""
+    return [
+        layer.name
+        for layer in model.layers[:-1]
+        if type(layer).__name__ not in SKIPPED_LAYERS and ".preprocessing." not in type(layer).__module__
+    ]
+
+
+def _projections(context: Context, layer: str | None, method: str, images: np.ndarray) -> list[tuple]:
+    """[(epoch or None, points, predicted)] for the shipped model (one) or every saved epoch of a run,
+    computed with a progress bar the first time, then shared."""
+    from cnnviz import embedding
+
+    checkpoints = context.choice.checkpoints if len(context.choice.checkpoints) >= 2 else []
+    keys = tuple(path for _, path in checkpoints) or (context.model_key,)
+    key = (keys, layer, method, len(images))
+    store, lock = _embedding_store()
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    models = [(epoch, load_path(path)) for epoch, path in checkpoints] or [(None, context.model)]
+    what = "PCA" if method == "pca" else "t-SNE"
+    bar = st.progress(0.0, text=f"{what} of {len(images):,} test images...")
+    found = []
+    for n, (epoch, model) in enumerate(models):
+        points = embedding.embed(model, images, layer=layer, method=method, seed=0)
+        predicted = class_probabilities(model, images).argmax(axis=1)
+        found.append((epoch, np.asarray(points, dtype=np.float32), predicted))
+        when = f"epoch {epoch}" if epoch is not None else "the model"
+        bar.progress((n + 1) / len(models), text=f"{what} of {len(images):,} test images: {when} done")
+    bar.empty()
+    found = _aligned(found)
+    with lock:
+        store[key] = found
+        while len(store) > 16:
+            store.popitem(last=False)
+    return found
+
+
+def _aligned(found: list[tuple]) -> list[tuple]:
+    """Each epoch's projection turned (rotated or mirrored, scaled) to line up best with the next one,
+    back from the last: PCA's axes may flip sign from epoch to epoch and t-SNE's turn freely, which
+    would make the scrubber jump when nothing jumped (orthogonal Procrustes)."""
+    if len(found) < 2:
+        return found
+    from scipy.linalg import orthogonal_procrustes
+
+    out = [found[-1]]
+    target = found[-1][1] - found[-1][1].mean(axis=0)
+    for epoch, points, predicted in reversed(found[:-1]):
+        centred = points - points.mean(axis=0)
+        rotation, _ = orthogonal_procrustes(centred, target)
+        turned = centred @ rotation
+        scale = np.linalg.norm(target) / max(np.linalg.norm(turned), 1e-12)
+        turned = (turned * scale).astype(np.float32)
+        out.insert(0, (epoch, turned, predicted))
+        target = turned
+    return out
+
+
+def _pick_point(chart_key: str) -> None:
+    """On a click on a point (before the rerun): that test image becomes the page's picture."""
+    event = st.session_state.get(chart_key)
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
+    if not points and event is not None and hasattr(event, "selection"):
+        points = event.selection.points
+    if points and points[0].get("customdata"):
+        st.session_state["learned_image"] = int(points[0]["customdata"][0])
+
+
+def embedding_figure(points, labels, predicted, class_names, *, chosen: int | None, ranges) -> go.Figure:
+    """A scatter of (N, 2) `points`, one colour per class, misclassified points as crosses, the chosen
+    point ringed; the hover label names the image, its label and the prediction."""
+    figure = go.Figure()
+    index = np.arange(len(points))
+    for c, name in enumerate(class_names):
+        for wrong in (False, True):
+            where = (labels == c) & ((predicted != labels) if wrong else (predicted == labels))
+            if not where.any():
+                continue
+            figure.add_scattergl(
+                x=points[where, 0],
+                y=points[where, 1],
+                mode="markers",
+                name=f"{name}, misclassified" if wrong else str(name),
+                legendgroup=str(c),
+                showlegend=not wrong,
+                marker={
+                    "color": COLOURS[c % len(COLOURS)],
+                    "size": 11 if wrong else 6,
+                    "symbol": "x" if wrong else "circle",
+                    "line": {"width": 1, "color": "black"} if wrong else {"width": 0},
+                    "opacity": 1.0 if wrong else 0.7,
+                },
+                customdata=np.stack([index[where], labels[where], predicted[where]], axis=1),
+                hovertemplate="test #%{customdata[0]}: labelled " + str(name) + ", predicted %{text}<extra></extra>",
+                text=[str(class_names[p]) for p in predicted[where]],
+            )
+    if chosen is not None and chosen < len(points):
+        figure.add_scatter(
+            x=[points[chosen, 0]],
+            y=[points[chosen, 1]],
+            mode="markers",
+            name="chosen",
+            showlegend=False,
+            hoverinfo="skip",
+            marker={"size": 18, "symbol": "circle-open", "color": "black", "line": {"width": 3}},
+        )
+    figure.update_layout(
+        height=460,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        legend={"title": "class (x: misclassified)", "itemsizing": "constant"},
+        xaxis={"range": ranges[0], "showticklabels": False, "zeroline": False, "title": None},
+        yaxis={"range": ranges[1], "showticklabels": False, "zeroline": False, "title": None},
+        dragmode="pan",
+    )
+    return figure
+
+
+def embedding_view(context: Context) -> None:
+    model, choice = context.model, context.choice
+    data = choice.dataset
+    st.markdown(
+        "Every test image becomes one point: the model's features for it (by default the layer before the "
+        "output) squeezed from many numbers to two. Images the network finds alike land close together. "
+        "A trained network puts each class in its own cluster; crosses are images it gets wrong, often "
+        "sitting in another class's cluster. PCA keeps the two directions along which the features vary "
+        "most; t-SNE keeps neighbours together and ignores distances between clusters."
+    )
+    if data is None:
+        st.info(
+            "The embedding shows a labelled test set: open the shipped MNIST model or one of your runs "
+            "(ImageNet networks and uploaded models come without one)."
+        )
+        return
+    layers = _feature_layers(model)
+    options = ["", *layers]
+    default_name = layers[-1] if layers else "?"
+    keep_within("learned_emb_layer", options, "")
+    cells = st.columns([2, 2])
+    with cells[0]:
+        layer = control(
+            st.selectbox,
+            "Features of",
+            "learned_emb_layer",
+            options,
+            format_func=lambda name: f"the layer before the output ({default_name})" if name == "" else name,
+        )
+    with cells[1]:
+        method = control(st.radio, "Projection", "learned_projection", list(PROJECTIONS), format_func=PROJECTIONS.get)
+    count = min(EMBED_POINTS[method], len(data.x_test))
+    images = data.x_test[:count]
+    labels = np.asarray(data.y_test[:count])
+    found = _projections(context, layer or None, method, images)
+    epochs = [epoch for epoch, _, _ in found]
+    if epochs[0] is not None:
+        chosen_epoch = st.select_slider(
+            "Epoch (the same test images, as the network saw them after each epoch)",
+            epochs,
+            value=epochs[-1],
+            key="learned_emb_epoch",
+        )
+        epoch, points, predicted = found[epochs.index(chosen_epoch)]
+    else:
+        epoch, points, predicted = found[0]
+    every = np.concatenate([p for _, p, _ in found])
+    low, high = every.min(axis=0), every.max(axis=0)
+    pad = (high - low) * 0.05
+    ranges = [[float(low[0] - pad[0]), float(high[0] + pad[0])], [float(low[1] - pad[1]), float(high[1] + pad[1])]]
+
+    chart, side = st.columns([3, 1])
+    picked = min(int(st.session_state.get("learned_image", 0)), len(data.x_test) - 1)
+    chart_key = "learned_emb_chart"
+    chart.plotly_chart(
+        embedding_figure(points, labels, predicted, choice.class_names, chosen=picked, ranges=ranges),
+        key=chart_key,
+        on_select=lambda: _pick_point(chart_key),
+        selection_mode="points",
+        config={"displayModeBar": False, "scrollZoom": False},
+    )
+    wrong = int((predicted != labels).sum())
+    after = f" after epoch {epoch}" if epoch is not None else ""
+    chart.caption(
+        f"{count:,} test images{after}, {wrong} misclassified (crosses). Hover over a point for its label; "
+        "click it to see the image."
+    )
+    with side:
+        index = control(
+            st.number_input,
+            f"Test image (0 to {len(data.x_test) - 1})",
+            "learned_image",
+            0,
+            1_000_000,
+            help="Click a point, or type its number. The other views explain this image too.",
+        )
+        index = min(int(index), len(data.x_test) - 1)
+        label = choice.class_names[int(data.y_test[index])]
+        shown = f", predicted {choice.class_names[int(predicted[index])]}" if index < count else ""
+        picture(
+            display.enlarge(as_picture(data.x_test[index]), min_side=140),
+            caption=f"test #{index}: labelled {label}{shown}",
+        )
+
+
+# --- adversarial example --------------------------------------------------------------------------
+
+METHODS = {"fgsm": "One step against its answer (FGSM)", "targeted": "Many small steps towards a class"}
+
+
+def adversarial_view(context: Context) -> None:
+    from cnnviz import adversarial
+
+    model, choice = context.model, context.choice
+    st.markdown(
+        "Change every pixel by at most epsilon, each in the direction that hurts the model's answer most "
+        "(the sign of the gradient: the fast gradient sign method, Goodfellow et al., 2015). To us the "
+        "picture hardly changes; the model's answer often does. A network adds up thousands of small pixel "
+        "weights, and many tiny nudges all in the harmful direction add up to a large change in its score. "
+        "So a confident answer is not proof the model saw what we see: it can be steered by changes nobody "
+        "would notice."
+    )
+    classes = list(range(len(choice.class_names)))
+    keep_within("learned_target", classes, 0)
+    cells = st.columns([2, 2, 1.4])
+    with cells[0]:
+        method = control(st.radio, "Attack", "learned_method", list(METHODS), format_func=METHODS.get)
+    with cells[1]:
+        epsilon = control(
+            st.slider,
+            "Epsilon: the most any pixel may change",
+            "learned_epsilon",
+            0,
+            255,
+            format="%d of 255",
+            help="In pixel values (0..255). 25 of 255 is a tenth of the range.",
+        )
+    target = None
+    if method == "targeted":
+        with cells[2]:
+            target = control(
+                st.selectbox, "Aim at class", "learned_target", classes, format_func=lambda c: choice.class_names[c]
+            )
+    image = context.image
+    with st.spinner("Computing the change..."):
+        if method == "targeted":
+            changed = adversarial.targeted(model, image, target=int(target), epsilon=float(epsilon))
+        else:
+            changed = adversarial.fgsm(model, image, epsilon=float(epsilon))
+    changed = np.asarray(changed)
+    before = class_probabilities(model, image[None])[0]
+    after = class_probabilities(model, changed[None])[0]
+    names = choice.class_names
+    was, now = int(before.argmax()), int(after.argmax())
+    difference = changed.astype(np.float32) - image.astype(np.float32)
+    height, width, _ = context.input_shape
+    side = max(1, 240 // min(height, width)) * min(height, width)
+    perturbation = as_picture(difference)
+    if perturbation.ndim == 3:  # colour: one signed picture of the channel that changed most
+        perturbation = np.take_along_axis(perturbation, np.abs(perturbation).argmax(axis=2)[..., None], 2)[..., 0]
+    limit = max(float(epsilon), 1.0)
+    left, middle, right = st.columns(3)
+    picture(
+        display.enlarge(as_picture(image), min_side=side),
+        caption=f"{context.image_name}: {names[was]} ({before[was]:.0%})",
+        container=left,
+    )
+    picture(
+        display.enlarge(display.to_signed(perturbation, limit=limit), min_side=side),
+        caption=f"the change, amplified: red +{epsilon}, blue -{epsilon}",
+        container=middle,
+    )
+    picture(
+        display.enlarge(as_picture(changed), min_side=side),
+        caption=f"changed: {names[now]} ({after[now]:.0%}); {names[was]} now {after[was]:.0%}",
+        container=right,
+    )
+    legend(display.colorbar(), caption=f"-{epsilon} (blue) · 0 (white) · +{epsilon} (red), of 255")
+    largest = float(np.abs(difference).max()) if difference.size else 0.0
+    if now != was:
+        st.warning(
+            f"The model now says **{names[now]}** instead of **{names[was]}**, though no pixel moved more than "
+            f"{largest:.0f} of 255."
+        )
+    else:
+        st.success(
+            f"Still **{names[was]}** ({after[was]:.0%}). Try a larger epsilon"
+            + (" or more steps towards the class." if method == "targeted" else ", or aim at a class.")
+        )

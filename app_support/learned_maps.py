@@ -1,0 +1,407 @@
+"""What did it learn?, the views on one picture's maps: the receptive field of a unit (theoretical
+and effective), feature visualisation with the test images that excite a channel most, and
+occlusion beside Grad-CAM."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_support.clickable import clickable_picture, position
+from app_support.learned_view import (
+    MAX_VIS_CHANNELS,
+    MAX_VIS_PIXELS,
+    Context,
+    as_picture,
+    control,
+    keep_within,
+)
+from app_support.render import legend, picture
+from cnnviz import cam, display, features
+from cnnviz.predict import class_probabilities
+
+TOP = 8  # test images shown for a channel
+TOP_POOL = 2000  # test images searched for them
+PICTURE_SIDE = 240  # pixels the small pictures are enlarged to (crisp when the browser shrinks them)
+
+
+# --- receptive field ------------------------------------------------------------------------------
+
+
+def _pick_unit(key: str, shape: tuple[int, int]) -> None:
+    """On a click on the feature map (before the rerun): the unit under it becomes the chosen one,
+    through the same row and column inputs a keyboard uses."""
+    where = position(key, shape)
+    if where is not None:
+        st.session_state["learned_row"], st.session_state["learned_col"] = where
+
+
+def _window_outline(image: np.ndarray, window: tuple[int, int, int, int], *, side: int = PICTURE_SIDE) -> np.ndarray:
+    """`image` (uint8 RGB) enlarged, with the half-open (top, left, bottom, right) window outlined."""
+    import cv2
+
+    factor = max(1, side // max(1, min(image.shape[:2])))
+    big = display.enlarge(image, min_side=factor * min(image.shape[:2])).copy()
+    top, left, bottom, right = window
+    thickness = max(2, min(big.shape[:2]) // 120)
+    corners = (left * factor, top * factor), (right * factor - 1, bottom * factor - 1)
+    cv2.rectangle(big, *corners, (255, 210, 0), thickness)
+    return big
+
+
+def receptive_view(context: Context) -> None:
+    from cnnviz import receptive
+
+    model = context.model
+    layers = features.map_layers(model)
+    if not layers:
+        st.info("This model has no layers with feature maps, so no unit has a window on the picture.")
+        return
+    st.markdown(
+        "A unit of a feature map is computed from a window of the input, and only from it: its **receptive "
+        "field** (yellow). Deeper layers see larger windows, because each layer adds its kernel's reach, "
+        "multiplied by every stride before it. The right picture is the unit's **effective** receptive field: "
+        "how much each pixel would change the unit (the gradient). Most of the window barely matters: the "
+        "middle counts most (Luo et al., 2016)."
+    )
+    default = cam.last_conv_layer(model) if cam.last_conv_layer(model) in layers else layers[-1]
+    keep_within("learned_rf_layer", layers, default)
+    top_row = st.columns([2, 1, 1])
+    with top_row[0]:
+        layer = control(st.selectbox, "Layer", "learned_rf_layer", layers)
+    height, width, _ = features.layer_output_shape(model, layer)
+    # -1 (nothing chosen yet) is the centre unit, whose window lies inside the picture.
+    for key, size in (("learned_row", height), ("learned_col", width)):
+        value = st.session_state.get(key, -1)
+        st.session_state[key] = size // 2 if value < 0 else min(int(value), size - 1)
+    with top_row[1]:
+        row = control(st.number_input, f"Row (0-{height - 1})", "learned_row", 0, 100_000)
+    with top_row[2]:
+        col = control(st.number_input, f"Column (0-{width - 1})", "learned_col", 0, 100_000)
+    row, col = min(int(row), height - 1), min(int(col), width - 1)
+    size, jump, start = receptive.receptive_field(model, layer)
+    window = receptive.receptive_window(model, layer, row, col)
+    top, left, bottom, right = window
+    activations = features.feature_maps(model, context.image)[layer]  # (H, W, C)
+    mean = features.normalize_channel(activations.mean(axis=2), "minmax")
+    chosen = display.highlight_window(mean, row, col, 1, 1)
+    image = as_picture(context.image)
+    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+    gradient = _effective_field(model, context.image, layer, row, col)
+    effective = display.overlay(rgb, gradient, opacity=0.75)
+
+    cells = st.columns(3)
+    key = "learned_rf_click"
+    clickable_picture(
+        chosen,
+        key=key,
+        on_click=functools.partial(_pick_unit, key, (height, width)),
+        caption=f"{layer}, {height}x{width} (mean of its channels): click a unit",
+        container=cells[0],
+    )
+    picture(
+        _window_outline(rgb, window),
+        caption=f"its receptive field: rows {top}-{bottom - 1}, columns {left}-{right - 1}",
+        container=cells[1],
+    )
+    picture(_window_outline(effective, window), caption="effective: how much each pixel counts", container=cells[2])
+    edge = bottom - top < size or right - left < size
+    clipped = " (clipped at the picture's edge: the rest is padding)" if edge else ""
+    st.caption(
+        f"Unit ({row}, {col}) of {layer} sees a {size}x{size} window{clipped}. Neighbouring units' windows are "
+        f"{jump} pixels apart (the jump); the first is centred at pixel {start:g}."
+    )
+    legend(display.heat_colorbar(), caption="blue: changing this pixel hardly moves the unit · red: the most")
+    st.markdown("**Every layer's receptive field** (along the rows; a square kernel makes the columns the same)")
+    rows = []
+    for name in layers:
+        layer_size, layer_jump, layer_start = receptive.receptive_field(model, name)
+        shape = features.layer_output_shape(model, name)
+        rows.append(
+            {
+                "layer": name,
+                "map": f"{shape[0]}x{shape[1]}x{shape[2]}",
+                "window (size)": layer_size,
+                "jump": layer_jump,
+                "first centre": layer_start,
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="content")
+
+
+def _effective_field(model, image, layer: str, row: int, col: int) -> np.ndarray:
+    """|d unit / d pixel| of unit (row, col) of `layer` (summed over its channels), scaled to 0..1:
+    the effective receptive field of one unit on this picture (Luo et al., 2016)."""
+    from cnnviz import receptive
+
+    gradient = receptive.effective_receptive_field(model, layer, row, col, image=image)
+    gradient = np.abs(np.asarray(gradient, dtype=np.float32))
+    if gradient.ndim == 3:
+        gradient = gradient.max(axis=2)
+    peak = float(gradient.max())
+    return gradient / peak if peak > 0 else gradient
+
+
+# --- feature visualisation ------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=1)
+def _vis_store() -> tuple[OrderedDict, threading.Lock]:
+    """Feature-visualisation pictures, shared by every session: (model key, layer, channel, steps) ->
+    (H, W, C) uint8. Kept to the last 512 (a few MB on digits)."""
+    return OrderedDict(), threading.Lock()
+
+
+def _visualise(context: Context, layer: str, channel: int, steps: int) -> np.ndarray:
+    from cnnviz import featurevis
+
+    store, lock = _vis_store()
+    key = (context.model_key, layer, channel, steps)
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    found = featurevis.maximize_activation(context.model, layer, channel, steps=steps, seed=0)
+    found = np.clip(np.asarray(found), 0, 255).astype(np.uint8)
+    with lock:
+        store[key] = found
+        while len(store) > 512:
+            store.popitem(last=False)
+    return found
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _strongest(model_key: str, _model, _images, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """For each of the test images and each channel of `layer`: its strongest response and where
+    (a flat index into the map). Two (N, C) arrays."""
+    import keras
+
+    submodel = keras.Model(_model.inputs, features.layer_output(_model, _model.get_layer(layer)))
+    outputs = np.asarray(submodel.predict(np.asarray(_images, dtype=np.float32), batch_size=256, verbose=0))
+    flat = outputs.reshape(len(outputs), -1, outputs.shape[-1])
+    return flat.max(axis=1), flat.argmax(axis=1)
+
+
+def featurevis_view(context: Context) -> None:
+    model = context.model
+    layers = features.map_layers(model)
+    if not layers:
+        st.info("This model has no layers with feature maps to visualise.")
+        return
+    st.markdown(
+        "What makes a channel fire? Start from grey noise and change the pixels, step by step, in the "
+        "direction that raises the channel's mean activation (gradient ascent), with a little jitter and blur "
+        "so the picture stays readable (Erhan et al., 2009; Olah et al., 2017). Beside it, the test images "
+        "that excite the channel most, and the patch its strongest unit sees (Zeiler and Fergus, 2014)."
+    )
+    default = cam.last_conv_layer(model) if cam.last_conv_layer(model) in layers else layers[-1]
+    keep_within("learned_fv_layer", layers, default)
+    top_row = st.columns([2, 1])
+    with top_row[0]:
+        layer = control(st.selectbox, "Layer", "learned_fv_layer", layers)
+    channels = features.layer_output_shape(model, layer)[-1]
+    with top_row[1]:
+        wanted = control(st.number_input, f"Channel (0-{channels - 1})", "learned_channel", 0, 4095)
+    channel = min(int(wanted), channels - 1)
+    steps = 64 if context.big else 128
+    height, width, depth = context.input_shape
+    with st.spinner(f"Gradient ascent on channel {channel} of {layer} ({steps} steps)..."):
+        found = _visualise(context, layer, channel, steps)
+    cells = st.columns([1, 2])
+    picture(
+        display.enlarge(as_picture(found), min_side=PICTURE_SIDE),
+        caption=f"what excites channel {channel} of {layer} most",
+        container=cells[0],
+    )
+    with cells[1]:
+        _top_examples(context, layer, channel)
+
+    grid_pixels = min(channels, MAX_VIS_CHANNELS) * height * width * depth * steps
+    st.markdown(f"**Every channel of {layer}**")
+    if context.big or grid_pixels > MAX_VIS_PIXELS:
+        st.info(
+            f"A grid of {layer}'s {channels} channels on {height}x{width} pictures is more than this server "
+            "computes for one learner in seconds: look at one channel at a time above."
+        )
+        return
+    shown = min(channels, MAX_VIS_CHANNELS)
+    store, lock = _vis_store()
+    with lock:
+        ready = all((context.model_key, layer, c, steps) in store for c in range(shown))
+    asked = f"Compute all {shown} channels (a few seconds, then kept for everyone)"
+    if not ready and not st.toggle(asked, key="learned_fv_grid"):
+        return
+    bar = None if ready else st.progress(0.0, text=f"Gradient ascent on {shown} channels of {layer}...")
+    tiles = []
+    for c in range(shown):
+        tiles.append(display.enlarge(as_picture(_visualise(context, layer, c, steps)), min_side=56))
+        if bar is not None:
+            bar.progress((c + 1) / shown, text=f"Gradient ascent: channel {c + 1} of {shown} of {layer}")
+    if bar is not None:
+        bar.empty()
+    picture(
+        display.tile(tiles, columns=min(16, shown), gap=2),
+        caption=f"{shown} of {channels} channels of {layer}, each the picture that excites it most"
+        + ("" if shown == channels else f" (the first {shown})"),
+    )
+
+
+def _top_examples(context: Context, layer: str, channel: int) -> None:
+    from cnnviz import receptive
+
+    data = context.choice.dataset
+    if data is None:
+        st.caption("The test images that excite a channel most need the model's test set (the shipped model, a run).")
+        return
+    images = data.x_test[:TOP_POOL]
+    with st.spinner(f"Running {len(images):,} test images through the model..."):
+        strongest, where = _strongest(context.model_key, context.model, images, layer)
+    order = np.argsort(-strongest[:, channel], kind="stable")[:TOP]
+    map_width = features.layer_output_shape(context.model, layer)[1]
+    whole, patches = [], []
+    for index in order:
+        image = as_picture(images[index])
+        whole.append(display.enlarge(image, min_side=72))
+        row, col = divmod(int(where[index, channel]), map_width)
+        top, left, bottom, right = receptive.receptive_window(context.model, layer, row, col)
+        patches.append(display.enlarge(image[top:bottom, left:right], min_side=72))
+    patch_side = max(p.shape[0] for p in patches)
+    patches = [_padded(p, patch_side) for p in patches]
+    names = ", ".join(f"#{i} ({context.choice.class_names[int(data.y_test[i])]})" for i in order)
+    picture(display.tile(whole, columns=TOP, gap=3), caption=f"the {TOP} test images it answers most: {names}")
+    picture(display.tile(patches, columns=TOP, gap=3), caption="and the patch its strongest unit sees in each")
+
+
+# --- occlusion ------------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=1)
+def _occlusion_store() -> tuple[OrderedDict, threading.Lock]:
+    """Occlusion maps, shared by every session: (model key, picture bytes, class, patch, stride) ->
+    (H, W) float32; the last 32. A store, not st.cache_data: the progress bar is drawn while it computes."""
+    return OrderedDict(), threading.Lock()
+
+
+def _occlusion(context: Context, class_index: int, patch: int, stride: int) -> np.ndarray:
+    store, lock = _occlusion_store()
+    key = (context.model_key, context.image.tobytes(), class_index, patch, stride)
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    bar = st.progress(0.0, text="Covering the picture, place by place...")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Covered {done} of {total} places (one pass of the network each)")
+
+    drop = cam.occlusion(
+        context.model, context.image, class_index=class_index, patch=patch, stride=stride, on_progress=progress
+    )
+    bar.empty()
+    with lock:
+        store[key] = drop
+        while len(store) > 32:
+            store.popitem(last=False)
+    return drop
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _grad_cam(model_key: str, _model, image: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    return cam.grad_cam(_model, image, class_index=class_index, layer=layer)
+
+
+def occlusion_view(context: Context) -> None:
+    model, choice = context.model, context.choice
+    st.markdown(
+        "Cover part of the picture with a grey patch and see how much the class's probability drops; do it "
+        "at every place and you get a map of what the model needs (Zeiler and Fergus, 2014). It asks the "
+        "model directly, one covered copy at a time, where Grad-CAM (right) reads one layer's gradients in a "
+        "single pass. Where the two agree, trust the map more."
+    )
+    layers = cam.conv_layers(model)
+    if not layers:
+        st.info("Grad-CAM needs a layer with feature maps; this model has none.")
+        return
+    height, width, _ = context.input_shape
+    probabilities = class_probabilities(model, context.image[None])[0]
+    predicted = int(np.argmax(probabilities))
+    classes = [-1, *range(len(choice.class_names))]
+    keep_within("learned_class", classes, -1)
+    keep_within("learned_cam_layer", layers, cam.last_conv_layer(model))
+    auto_patch, auto_stride = cam.default_occlusion((height, width))
+    cells = st.columns(4)
+    with cells[0]:
+        target = control(
+            st.selectbox,
+            "Class",
+            "learned_class",
+            classes,
+            format_func=lambda c: f"predicted ({choice.class_names[predicted]})" if c == -1 else choice.class_names[c],
+        )
+    with cells[1]:
+        patch = control(
+            st.number_input,
+            "Patch (pixels)",
+            "learned_patch",
+            0,
+            512,
+            help=f"The grey square's side. 0: a quarter of the picture ({auto_patch} here).",
+        )
+    patch = int(patch) or auto_patch
+    with cells[2]:
+        stride = control(
+            st.number_input,
+            "Stride (pixels)",
+            "learned_stride",
+            0,
+            512,
+            help=f"How far the square moves each time, at most the patch. 0: a third of the patch "
+            f"({max(1, patch // 3)} for {patch}). Smaller: a finer map and more passes of the network.",
+        )
+    stride = int(stride) or (auto_stride if patch == auto_patch else max(1, patch // 3))
+    with cells[3]:
+        layer = control(st.selectbox, "Grad-CAM layer", "learned_cam_layer", layers)
+    index = predicted if target == -1 else int(target)
+    drop = _occlusion(context, index, patch, stride)  # the library refuses a bad or too costly setting
+    heat = _grad_cam(context.model_key, model, context.image, index, layer)
+    image = as_picture(context.image)
+    strongest = float(drop.max())
+    shown = np.clip(drop, 0, None) / strongest if strongest > 0 else np.zeros_like(drop)
+    side = max(1, PICTURE_SIDE // min(height, width)) * min(height, width)
+    name = choice.class_names[index]
+    left, middle, right = st.columns(3)
+    picture(
+        display.enlarge(image, min_side=side),
+        caption=f"{context.image_name}: P({name}) = {probabilities[index]:.0%}",
+        container=left,
+    )
+    picture(
+        display.enlarge(display.overlay(image, shown, opacity=0.5), min_side=side),
+        caption=f"occlusion, a {patch}x{patch} patch every {stride} px: covering the red part drops "
+        f"P({name}) by up to {strongest:.0%}",
+        container=middle,
+    )
+    picture(
+        display.enlarge(display.overlay(image, heat, opacity=0.5), min_side=side),
+        caption=f"Grad-CAM on {layer}",
+        container=right,
+    )
+    legend(display.heat_colorbar(), caption="blue: no effect on the class · red: the most (each map to its own peak)")
+    if strongest <= 0.005:
+        st.caption(f"No patch lowers P({name}) noticeably: the model finds the class without any one part.")
+    if float(drop.min()) < -0.01:
+        st.caption(
+            f"Covering some places raises P({name}), by up to {-float(drop.min()):.0%}: there the picture argued "
+            "against it. They are blue here, like places that do not matter."
+        )
+
+
+def _padded(image: np.ndarray, side: int) -> np.ndarray:
+    """`image` padded with white to side x side (windows clipped at the picture's edge are smaller)."""
+    pad = [(0, side - image.shape[0]), (0, side - image.shape[1])] + [(0, 0)] * (image.ndim - 2)
+    return np.pad(image, pad, constant_values=255)

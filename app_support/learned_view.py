@@ -1,0 +1,204 @@
+"""What did it learn? The page's settings, its one picker of views (one entry each in `VIEWS`), the
+picture the views explain, and the classroom limits every view checks before it starts.
+
+The views themselves live in `learned_maps` (receptive field, feature visualisation, occlusion) and
+`learned_embed` (embedding over epochs, adversarial example).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from app_support import state
+from app_support.inputs import image_input
+from app_support.model_source import ModelChoice
+from app_support.state import Setting
+from cnnviz import cam
+from cnnviz.errors import InvalidInput
+from cnnviz.predict import prepare_input
+
+PREFIX = "learned"
+KEEP = "session"  # a view's choices outlive it: back from another view (or page), all is as it was
+
+# What a classroom server (2 cores, a few GB shared by a class) can do for one learner within
+# seconds. Each view refuses beyond these with a message instead of hanging the server.
+MAX_VIS_CHANNELS = 64  # feature visualisation: channels in a layer's grid
+MAX_VIS_PIXELS = 64 * 28 * 28 * 128  # channels x input pixels x steps for a layer's grid (the MNIST model's conv2)
+BIG_INPUT = 96 * 96  # inputs above this (ImageNet's 224x224) get fewer ascent steps and no layer grid
+EMBED_POINTS = {"pca": 2000, "tsne": 600}  # test images projected (t-SNE is O(N^2): 600 take a few seconds)
+
+
+@dataclass(frozen=True)
+class View:
+    """One view of the page: its picker label, what its picture means, and what draws it."""
+
+    title: str
+    draw: Callable[[Context], None]
+    needs_picture: bool = True  # the embedding shows the test set, not one picture
+
+
+@dataclass
+class Context:
+    """What every view gets: the model (at the scrubbed epoch), the choice it came from, the picture
+    (as the model takes it, (H, W, C) uint8) with its name, and a key naming the model for caches."""
+
+    model: object
+    choice: ModelChoice
+    image: np.ndarray | None
+    image_name: str
+    model_key: str
+    epoch_note: str = ""
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(int(n) for n in self.model.inputs[0].shape[1:])
+
+    @property
+    def big(self) -> bool:
+        height, width, _ = self.input_shape
+        return height * width > BIG_INPUT
+
+
+def _views() -> dict[str, View]:
+    from app_support import learned_embed, learned_maps
+
+    return {
+        "receptive": View("Receptive field", learned_maps.receptive_view),
+        "featurevis": View("Feature visualisation", learned_maps.featurevis_view),
+        "occlusion": View("Occlusion", learned_maps.occlusion_view),
+        "embedding": View("Embedding", learned_embed.embedding_view, needs_picture=False),
+        "adversarial": View("Adversarial example", learned_embed.adversarial_view),
+    }
+
+
+VIEW_NAMES = ("receptive", "featurevis", "occlusion", "embedding", "adversarial")
+
+SETTINGS = [
+    Setting("learned_view", "view", "receptive", choices=VIEW_NAMES),
+    Setting("learned_picture", "picture", "test", choices=("test", "own")),
+    Setting("learned_image", "image", 0, bounds=(0, 1_000_000)),
+    # Layers: one per view ("" is the view's default layer), so moving between views keeps each one's.
+    Setting("learned_rf_layer", "layer", ""),
+    Setting("learned_row", "row", -1, bounds=(-1, 100_000)),  # -1: the centre unit
+    Setting("learned_col", "col", -1, bounds=(-1, 100_000)),
+    Setting("learned_fv_layer", "fv_layer", ""),
+    Setting("learned_channel", "channel", 0, bounds=(0, 4095)),
+    Setting("learned_cam_layer", "cam_layer", ""),
+    Setting("learned_class", "class", -1, bounds=(-1, 100_000)),  # -1: the predicted class
+    Setting("learned_patch", "patch", 0, bounds=(0, 512)),  # 0: a quarter of the picture's side
+    Setting("learned_stride", "stride", 0, bounds=(0, 512)),  # 0: half the patch
+    Setting("learned_emb_layer", "emb_layer", ""),
+    Setting("learned_projection", "proj", "pca", choices=("pca", "tsne")),
+    Setting("learned_method", "method", "fgsm", choices=("fgsm", "targeted")),
+    Setting("learned_epsilon", "eps", 25, bounds=(0, 255)),
+    Setting("learned_target", "target", 0, bounds=(0, 100_000)),
+]
+BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+
+def control(widget: Callable, label: str, key: str, *args, **options):
+    """Draw `widget` for the URL-backed setting `key`, as a teacher's link wants it: read-only when
+    the link fixes it (`?fix=`), not drawn when it hides it (`?hide=`). Returns the value."""
+    setting = BY_KEY[key]
+    if state.is_hidden(setting):
+        return st.session_state[key]
+    return widget(label, *args, key=key, disabled=state.is_fixed(setting), persist_state=KEEP, **options)
+
+
+def keep_within(key: str, options: list, default) -> None:
+    """Before drawing a selectbox: a value this model does not offer (another model's layer, a
+    link's typo, '' for the default) becomes `default`."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def choose_view() -> str:
+    views = _views()
+    return control(
+        st.segmented_control,
+        "View",
+        "learned_view",
+        list(VIEW_NAMES),
+        format_func=lambda name: views[name].title,
+        required=True,
+    )
+
+
+def draw(name: str, context: Context) -> None:
+    """The chosen view, as a fragment: its settings rerun it alone."""
+    st.fragment(_draw_view)(name, context)
+
+
+def _draw_view(name: str, context: Context) -> None:
+    # A fragment rerun alone does not pass the page's restore: widgets it did not draw last time
+    # (another view's) would otherwise be forgotten.
+    state.restore(SETTINGS)
+    try:
+        _views()[name].draw(context)
+    except InvalidInput as error:  # a setting the library refused: say why, keep everything else
+        st.error(str(error))
+    state.publish(SETTINGS)
+
+
+def needs_picture(name: str) -> bool:
+    return _views()[name].needs_picture
+
+
+def choose_picture(choice: ModelChoice, shape: tuple[int, int, int]) -> tuple[np.ndarray | None, str]:
+    """The one picture the views explain: a test image by number (its label shown), or your own
+    (prepared as the model takes it). Returns ((H, W, C) uint8, name) or (None, '')."""
+    sources = ["test"] if choice.dataset is not None else []
+    sources.append("own")
+    keep_within("learned_picture", sources, sources[0])
+    labels = {"test": "A test image", "own": "Your image"}
+    source = control(st.radio, "Picture", "learned_picture", sources, format_func=labels.get, horizontal=True)
+    if source == "test":
+        count = len(choice.dataset.x_test)
+        wanted = control(
+            st.number_input,
+            f"Test image (0 to {count - 1})",
+            "learned_image",
+            0,
+            1_000_000,
+            help="Its number in the test split, images the model never trained on.",
+        )
+        index = min(int(wanted), count - 1)
+        label = choice.class_names[int(choice.dataset.y_test[index])]
+        return np.asarray(choice.dataset.x_test[index]), f"test #{index} (labelled {label})"
+    image, name = image_input(f"{PREFIX}_own", max_side=512)
+    if image is None:
+        return None, ""
+    try:
+        prepared, _ = prepare_input(image, shape, digit_like=choice.digit_like)
+    except InvalidInput as error:
+        st.error(str(error))
+        return None, ""
+    return prepared, name
+
+
+def model_key(choice: ModelChoice, model) -> str:
+    """Names a loaded model for the caches: the same model (and epoch) gives the same key in every
+    session; a model that was unloaded and loaded again gets a new one."""
+    return f"{choice.title}@{id(model)}"
+
+
+def as_picture(image: np.ndarray) -> np.ndarray:
+    """(H, W, 1) -> (H, W); colour stays (H, W, 3)."""
+    image = np.asarray(image)
+    return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+
+
+def limits_note() -> str:
+    return (
+        "Limits on this shared server, so one learner cannot stall the class: occlusion makes at most "
+        f"{cam.OCCLUSION_LIMIT // (224 * 224 * 3)} covered copies of a 224x224 photo (many more of a small "
+        "digit); a layer's "
+        f"feature-visualisation grid shows at most {MAX_VIS_CHANNELS} channels and only on small inputs "
+        "(digits, not ImageNet photos, where one channel at a time is offered); the embedding projects "
+        f"{EMBED_POINTS['pca']:,} test images with PCA, {EMBED_POINTS['tsne']} with t-SNE. Beyond these a view says so "
+        "and computes nothing."
+    )

@@ -1,0 +1,54 @@
+"""What did it learn? Receptive fields, feature visualisation, occlusion, embeddings over epochs and
+adversarial examples: one view at a time, on the app's own models."""
+
+import streamlit as st
+
+from app_support import learned_view as view
+from app_support.boot import run_through_navigation
+from app_support.inside_view import at_epoch, prediction_line
+from app_support.model_source import choose_model
+from app_support.render import small_picture
+from app_support.state import locked_note, restore
+from cnnviz import display
+
+run_through_navigation()
+restore(view.SETTINGS)
+
+st.title("What did it learn?")
+st.caption(
+    "Five ways to look at what a trained CNN has learned, one at a time: what each unit can see, what "
+    "excites a channel, which parts of a picture it needs, how it sorts the test set, and how easily it "
+    "is fooled."
+)
+note = locked_note()
+if note:
+    st.info(note)
+shown = st.session_state["learned_view"]
+picture_needed = view.needs_picture(shown)
+with st.container(horizontal=True, gap="small"):
+    with st.container(width=430):
+        choice = choose_model(view.PREFIX)
+        if choice is not None:
+            # The embedding has its own epoch scrubber (it moves through every epoch's projection).
+            model, when = (choice.model, "") if not picture_needed else at_epoch(choice, view.PREFIX)
+            shape = tuple(int(n) for n in model.inputs[0].shape[1:])
+            st.caption(f"{choice.title}{when}: input {'x'.join(map(str, shape))}, {len(choice.class_names)} classes.")
+    image, name = None, ""
+    if choice is not None and picture_needed:
+        with st.container(width=300):
+            image, name = view.choose_picture(choice, shape)
+        if image is not None:
+            with st.container(width=330):
+                small_picture(display.enlarge(view.as_picture(image), min_side=84), width=84, caption=name)
+                prediction_line(model, choice, image)
+
+shown = view.choose_view()
+with st.expander("Limits on this server"):
+    st.caption(view.limits_note())
+if choice is None:
+    st.info("Choose a model above.")
+elif picture_needed and image is None:
+    st.info("Choose a picture above.")
+else:
+    context = view.Context(model, choice, image, name, view.model_key(choice, model), when)
+    view.draw(shown, context)
