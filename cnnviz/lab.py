@@ -14,7 +14,7 @@ from cnnviz import ops
 from cnnviz.errors import InvalidInput
 from cnnviz.kernels import scale_kernel
 
-POOLS = ("none", "max", "avg")
+POOLS = ("none", "max", "avg", "gap")  # gap: global average pooling, one number per map
 CONV_MODES = ("filter", "depthwise")  # how a colour image meets the kernel; see LabConfig.conv_mode
 
 
@@ -27,7 +27,7 @@ class LabConfig:
     activation: str = "none"  # 'none', 'relu', 'clip' (0..255) or 'abs'
     weight: float = 1.0  # the tutorial's multiplier on the kernel
     normalize: bool = False  # divide the kernel by its sum (or its positive sum) first
-    pool: str = "none"  # 'none', 'max' or 'avg'
+    pool: str = "none"  # 'none', 'max', 'avg' or 'gap' (global average: the mean of each whole map)
     pool_size: int = 2
     pool_stride: int | None = None  # None: the same as pool_size, as in TensorFlow
     # On a colour image: 'filter' is what a Conv2D layer does (one kernel slice per channel, the three
@@ -135,7 +135,13 @@ def run_lab(image: np.ndarray, kernel: np.ndarray, config: LabConfig = LabConfig
     if config.activation != "none":
         current = ops.activation(convolved, config.activation)
         stages.append(Stage(f"{config.activation}", current, ""))
-    if config.pool != "none":
+    if config.pool == "gap":
+        # Kept as a 1x1 map (1x1xC) so it is drawn and shaped like the other stages.
+        pooled = ops.global_avg_pool2d(current).reshape((1, 1, *current.shape[2:]))
+        height, width = current.shape[:2]
+        formula = f"one number per map: the sum of its {height}x{width} values / {height * width}"
+        stages.append(Stage("global average pool", pooled, formula))
+    elif config.pool != "none":
         pool = ops.max_pool2d if config.pool == "max" else ops.avg_pool2d
         stride = config.pool_stride or config.pool_size
         pooled = pool(current, config.pool_size, stride=stride)
@@ -216,3 +222,125 @@ def rescaled_pixel(pixel: tuple[int, int], old_shape: tuple[int, int], new_shape
         min(max(int((p + 0.5) * new / max(old, 1)), 0), new - 1)
         for p, old, new in zip(pixel, old_shape, new_shape, strict=True)
     )
+
+
+# --- invariance: what pooling keeps when the picture moves ---------------------------------------
+
+
+def shift_image(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """`image` moved `dx` pixels right and `dy` down (negative: left, up), same shape and dtype; the
+    uncovered border repeats the edge pixels (a black or white band would be a new edge to find)."""
+    array = np.asarray(image)
+    dx, dy = int(dx), int(dy)
+    height, width = array.shape[:2]
+    if abs(dx) >= width or abs(dy) >= height:
+        raise InvalidInput(f"A shift of ({dx}, {dy}) pixels moves a {height}x{width} picture out of view.")
+    pad = ((max(dy, 0), max(-dy, 0)), (max(dx, 0), max(-dx, 0))) + ((0, 0),) * (array.ndim - 2)
+    padded = np.pad(array, pad, mode="edge")
+    top, left = max(-dy, 0), max(-dx, 0)
+    return padded[top : top + height, left : left + width]
+
+
+@dataclass(frozen=True)
+class ShiftComparison:
+    """The same pipeline on a picture and on the picture shifted: how much of each stage stays put."""
+
+    dx: int
+    dy: int
+    original: LabResult
+    shifted: LabResult
+
+    @staticmethod
+    def unchanged(a: np.ndarray, b: np.ndarray) -> float:
+        """Of the places where either map answers, the fraction where both agree (to a thousandth of
+        their largest value). Places where neither answers are left out: a flat sky that stays 0
+        would otherwise make any map look unchanged. 1.0 when neither answers anywhere."""
+        tolerance = 1e-3 * max(float(np.abs(a).max()), float(np.abs(b).max()), 1e-6)
+        answered = (np.abs(a) > tolerance) | (np.abs(b) > tolerance)
+        if not answered.any():
+            return 1.0
+        return float(np.mean(np.abs(a - b)[answered] <= tolerance))
+
+    @property
+    def convolution_unchanged(self) -> float:
+        """Of the activated convolution (what pooling reads): the fraction of its answers that stayed."""
+        return self.unchanged(self.original.activated.values, self.shifted.activated.values)
+
+    @property
+    def output_unchanged(self) -> float:
+        """Of the last stage (the pooled map when there is pooling)."""
+        return self.unchanged(self.original.output.values, self.shifted.output.values)
+
+
+def compare_shift(image: np.ndarray, kernel: np.ndarray, config: LabConfig, *, dx: int, dy: int) -> ShiftComparison:
+    """Run the lab on `image` and on `image` shifted by (dx, dy), to compare their stages place by place.
+
+    Why: pooling keeps the strongest (max) or mean answer of a window wherever in the window it lies,
+    so a shift smaller than the window changes fewer pooled values than convolution values: a small
+    built-in tolerance to where a feature is (LeCun et al., 1998, section II)."""
+    return ShiftComparison(
+        int(dx), int(dy), run_lab(image, kernel, config), run_lab(shift_image(image, dx, dy), kernel, config)
+    )
+
+
+# --- transposed convolution: upsampling a small map ------------------------------------------------
+
+MAP_SIDES = (2, 3, 4, 6, 8)  # small enough that every stage's numbers can be read
+
+
+def small_map(image: np.ndarray, side: int) -> np.ndarray:
+    """The picture shrunk to `side` pixels on its longer side (area average), grayscale, rounded:
+    float32 (h, w) with values 0..255."""
+    import cv2
+
+    if side not in MAP_SIDES:
+        raise InvalidInput(f"A small map is {', '.join(map(str, MAP_SIDES))} pixels on a side, got {side!r}.")
+    gray = np.asarray(image, dtype=np.float32)
+    gray = gray.mean(axis=2) if gray.ndim == 3 else gray
+    height, width = gray.shape
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.round(cv2.resize(gray, size, interpolation=cv2.INTER_AREA)).astype(np.float32)
+
+
+def parse_map(text: str) -> np.ndarray:
+    """A small map typed as text, like a kernel (`'1 2; 3 4'`): float32 (h, w), 1..8 per side."""
+    from cnnviz.kernels import parse_kernel
+
+    try:
+        values = parse_kernel(text)
+    except InvalidInput as error:
+        raise InvalidInput(str(error).replace("kernel", "map").replace("Kernel", "Map")) from None
+    if max(values.shape) > max(MAP_SIDES):
+        side = max(MAP_SIDES)
+        raise InvalidInput(f"The map is {values.shape[0]}x{values.shape[1]}; type at most {side}x{side} numbers.")
+    return values
+
+
+@dataclass(frozen=True)
+class TransposeResult:
+    """A transposed convolution shown stage by stage, its shape formula, and its check."""
+
+    steps: ops.TransposeSteps
+    formula: str  # "H' = (4 - 1) * 2 + 3 = 9, W' = ..."
+    max_difference: float  # between the stages' result and the scatter-add definition
+
+
+def run_transpose(
+    small: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    stride: int = 2,
+    padding: str = "valid",
+    weight: float = 1.0,
+    normalize: bool = False,
+) -> TransposeResult:
+    """Upsample (h, w) `small` with `kernel` (scaled by `weight`, normalised if asked) as a transposed
+    convolution, through its stages; the result is checked against `ops.conv2d_transpose_scatter`,
+    the definition (each input pixel paints the kernel), so the equality the lab states is computed."""
+    applied = scale_kernel(kernel, weight=weight, normalize=normalize)
+    steps = ops.conv2d_transpose_steps(small, applied, stride=stride, padding=padding)
+    reference = ops.conv2d_transpose_scatter(small, applied, stride=stride, padding=padding)
+    difference = float(np.abs(steps.output.astype(np.float64) - reference).max())
+    formula = ops.conv2d_transpose_formula(small.shape, applied.shape, stride=stride, padding=padding)
+    return TransposeResult(steps, formula, difference)

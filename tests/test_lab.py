@@ -5,7 +5,18 @@ import pytest
 
 from cnnviz import kernels, ops
 from cnnviz.errors import InvalidInput
-from cnnviz.lab import LabConfig, informative_pixel, rescaled_pixel, run_lab, suggested_display
+from cnnviz.lab import (
+    LabConfig,
+    compare_shift,
+    informative_pixel,
+    parse_map,
+    rescaled_pixel,
+    run_lab,
+    run_transpose,
+    shift_image,
+    small_map,
+    suggested_display,
+)
 
 
 def test_shapes_and_stages_of_the_tutorial_pipeline():
@@ -107,3 +118,70 @@ def test_after_a_relu_the_informative_pixel_is_one_the_relu_keeps():
         assert result.activated.values[row, col] != 0, expected
         if activation == "relu":
             assert result.activated.values[row, col] > 0 and col in (38, 39)
+
+
+def test_same_padding_and_max_pooling_halve_a_512_photo():
+    """Lesson 1: 2x2 max pooling halves the picture, 512 -> 256 (SAME keeps 512 through the convolution)."""
+    image = np.zeros((512, 512), dtype=np.uint8)
+    result = run_lab(image, kernels.KERNELS["tutorial laplacian"], LabConfig(padding="same", pool="max"))
+    assert result.shape_chain() == "512x512 -> 512x512 -> 256x256"
+
+
+def test_global_average_pooling_is_one_mean_per_map():
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (12, 10, 3)).astype(np.uint8)
+    result = run_lab(image, kernels.KERNELS["sobel x"], LabConfig(pool="gap", conv_mode="depthwise"))
+    assert result.output.values.shape == (1, 1, 3)
+    np.testing.assert_allclose(result.output.values[0, 0], result.convolved.values.mean(axis=(0, 1)), rtol=1e-5)
+    assert "sum of its 10x8 values / 80" in result.output.formula
+    gray = run_lab(image[..., 0], np.ones((3, 3)), LabConfig(pool="gap"))
+    assert gray.output.values.shape == (1, 1) and gray.shape_chain() == "12x10 -> 10x8 -> 1x1"
+
+
+def test_shift_image_moves_the_picture_and_repeats_its_edge():
+    image = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    np.testing.assert_array_equal(shift_image(image, 1, 0), [[0, 0, 1, 2], [4, 4, 5, 6], [8, 8, 9, 10]])
+    np.testing.assert_array_equal(shift_image(image, 0, -1), [[4, 5, 6, 7], [8, 9, 10, 11], [8, 9, 10, 11]])
+    assert shift_image(np.zeros((5, 5, 3)), 2, 2).shape == (5, 5, 3)
+    with pytest.raises(InvalidInput, match="out of view"):
+        shift_image(image, 4, 0)
+
+
+def test_max_pooling_keeps_more_than_convolution_after_a_one_pixel_shift():
+    """Lesson 2, invariance: a square moved one pixel changes the edges' places, but most 2x2 max-pooled
+    values stay (a 2x2 window still holds the edge); global average pooling keeps the one number."""
+    image = np.zeros((32, 32), dtype=np.uint8)
+    image[9:21, 9:21] = 200
+    sobel = kernels.KERNELS["sobel x"]
+    pooled = compare_shift(image, sobel, LabConfig(activation="abs", pool="max"), dx=1, dy=0)
+    # Known answers: abs(Sobel x) answers in two columns beside each vertical edge (the same value
+    # along the edge); moved one pixel, one of the two columns answers as before: 1 in 3 places of
+    # either picture. Pooled 2x2, one edge stays in its windows and the other moves out: 1 in 2.
+    assert pooled.convolution_unchanged == pytest.approx(1 / 3)
+    assert pooled.output_unchanged == pytest.approx(1 / 2)
+    whole = compare_shift(image, sobel, LabConfig(activation="abs", pool="gap"), dx=1, dy=0)
+    assert whole.output_unchanged == 1.0
+    assert compare_shift(image, sobel, LabConfig(), dx=0, dy=0).convolution_unchanged == 1.0
+
+
+def test_small_map_and_typed_map():
+    image = np.zeros((64, 32), dtype=np.uint8)
+    image[:32] = 200
+    np.testing.assert_array_equal(small_map(image, 4), [[200, 200], [200, 200], [0, 0], [0, 0]])
+    assert small_map(np.zeros((10, 10, 3), np.uint8), 8).shape == (8, 8)
+    np.testing.assert_array_equal(parse_map("1 2; 3 4"), [[1, 2], [3, 4]])
+    with pytest.raises(InvalidInput, match="at most 8x8"):
+        parse_map("; ".join(["1 " * 9] * 9))
+    with pytest.raises(InvalidInput, match="map"):
+        parse_map("1 2; 3")
+
+
+def test_run_transpose_stages_formula_and_check():
+    result = run_transpose(np.array([[1, 2], [3, 4]], np.float32), np.ones((3, 3)), stride=2, weight=2)
+    steps = result.steps
+    assert steps.inserted.shape == (3, 3) and steps.padded.shape == (7, 7) and steps.output.shape == (5, 5)
+    assert result.formula == "H' = (2 - 1) * 2 + 3 = 5, W' = (2 - 1) * 2 + 3 = 5"
+    assert result.max_difference == 0.0
+    # The middle pixel hears all four input pixels (their 3x3 copies overlap there): 2 * (1 + 2 + 3 + 4).
+    assert steps.output[2, 2] == 20
+    assert steps.output[0, 0] == 2 and steps.output[4, 4] == 8
