@@ -3,11 +3,13 @@
 import streamlit as st
 
 from app_support.boot import settle_heap
+from app_support.lesson_view import apply_projector_view
 
 st.set_page_config(page_title="cnnviz: see how CNNs work", page_icon=":material/grid_on:", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("pages/convolution_lab.py", title="Convolution lab", icon=":material/blur_on:"),
     st.Page("pages/trainer.py", title="Trainer", icon=":material/model_training:"),
     st.Page("pages/inside.py", title="Inside the network", icon=":material/layers:"),
@@ -16,6 +18,7 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
+apply_projector_view()  # ?projector=1 on any page: big text for the back of a room
 with st.sidebar:
     st.caption(
         "cnnviz shows what a convolutional neural network computes, one picture at a time. "

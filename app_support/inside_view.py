@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_support import inside_settings
 from app_support.clickable import clickable_picture
 from app_support.inputs import image_input
 from app_support.model_source import ModelChoice, load_path
 from app_support.render import legend, picture, small_picture
+from app_support.state import locked_widget
 from cnnviz import cam, display, features
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import class_probabilities, prepare_input, verdict
@@ -52,10 +54,11 @@ def _test_inputs(choice: ModelChoice, prefix: str):
     def label(i: int) -> str:
         return choice.class_names[choice.dataset.y_test[i]]
 
+    linked = inside_settings.linked_images(len(choice.dataset.x_test)) if prefix == "inside" else None
     picked = st.multiselect(
         "Test images (up to 3, side by side)",
         list(range(len(choice.dataset.x_test))),
-        default=[0],
+        default=linked or [0],
         max_selections=3,
         # One selection per model: the browser sends a selection by its labels ("#0: 7"), which
         # another model's test set does not have, and the page would be left with no input.
@@ -141,13 +144,13 @@ def feature_map_view(model, inputs, prefix: str) -> None:
         st.info("This model has no layers with feature maps.")
         return
     columns = st.columns([2, 3, 1.4])
-    layer = columns[0].selectbox("Layer", spatial, key=f"{prefix}_layer", persist_state=KEEP)
-    modes = {
-        "tutorial": "contrast per channel (tutorials)",
-        "minmax": "min..max per channel",
-        "signed": "signed, one scale (colour bar)",
-    }
-    mode = columns[1].selectbox(
+    inside_settings.keep_valid(f"{prefix}_layer", spatial)
+    layer = locked_widget(columns[0].selectbox, "layer", "Layer", spatial, key=f"{prefix}_layer", persist_state=KEEP)
+    layer = layer if layer in spatial else spatial[0]
+    modes = inside_settings.NORMS
+    mode = locked_widget(
+        columns[1].selectbox,
+        "norm",
         "Brightness",
         list(modes),
         format_func=modes.get,
@@ -234,7 +237,10 @@ def filter_view(model, prefix: str) -> None:
     if not convs:
         st.info("This model has no Conv2D layers.")
         return
-    name = st.selectbox("Conv layer", [c.name for c in convs], key=f"{prefix}_filter_layer", persist_state=KEEP)
+    names = [c.name for c in convs]
+    inside_settings.keep_valid(f"{prefix}_filter_layer", names)
+    name = locked_widget(st.selectbox, "flayer", "Conv layer", names, key=f"{prefix}_filter_layer", persist_state=KEEP)
+    name = name if name in names else names[0]
     weights = np.asarray(model.get_layer(name).get_weights()[0])  # (kh, kw, c_in, n)
     count = min(weights.shape[3], 64)
     picture(
@@ -259,25 +265,35 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
         st.info("Class-activation maps need a layer with feature maps.")
         return
     columns = st.columns(3)
-    own = "predicted"  # each image explained for the class the model gave it
+    own = inside_settings.PREDICTED  # each image explained for the class the model gave it
     names = [own, *range(len(choice.class_names))]
-    target = columns[0].selectbox(
+    inside_settings.keep_valid(f"{prefix}_class", names)
+    target = locked_widget(
+        columns[0].selectbox,
+        "class",
         "Class",
         names,
         format_func=lambda c: "predicted class" if c == own else choice.class_names[c],
         key=f"{prefix}_class",
         persist_state=KEEP,
     )
+    target = target if target in names else own
     # The last convolution, as the tutorials and keras.io take it: a finer map than the pooling after it.
     default = cam.last_conv_layer(model)
-    layer = columns[1].selectbox(
+    key = f"{prefix}_cam_layer"
+    inside_settings.keep_valid(key, spatial)
+    layer = locked_widget(
+        columns[1].selectbox,
+        "camlayer",
         "Layer",
         spatial,
-        index=spatial.index(default),
-        key=f"{prefix}_cam_layer",
+        # the default only where neither the learner nor a link has chosen (both at once: a warning)
+        index=None if key in st.session_state else spatial.index(default),
+        key=key,
         persist_state=KEEP,
         help=f"Default: {default}, the last convolution.",
     )
+    layer = layer if layer in spatial else default
     opacity = columns[2].slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"{prefix}_opacity", persist_state=KEEP)
     big = model.count_params() > BIG_MODEL
     methods = st.multiselect(

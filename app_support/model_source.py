@@ -76,6 +76,8 @@ def choose_model(prefix: str) -> ModelChoice | None:
     options |= {f"run:{run.id}": f"{run.label} (this session)" for run in runs}
     options |= {f"imagenet:{name}": f"ImageNet {name} ({spec[4]} download)" for name, spec in ARCHITECTURES.items()}
     options |= {"upload": "Upload a .keras model"}
+    if st.session_state.get(f"{prefix}_model", "default") not in options:  # a link's run from another session
+        st.session_state[f"{prefix}_model"] = "default"
     key = st.selectbox("Model", list(options), format_func=options.get, key=f"{prefix}_model", persist_state="session")
     if key == "default":
         model, names, reference = default_model()

@@ -127,3 +127,12 @@ def apply(settings: list[Setting], values: dict[str, str]) -> None:
         if param in by_param:
             setting = by_param[param]
             st.session_state[setting.key] = setting.parse(str(text))
+
+
+def locked_widget(widget: Callable[..., Any], param: str, *args: Any, key: str, **kwargs: Any) -> Any:
+    """Draw `widget(*args, key=key, **kwargs)` as a teacher's link asks: disabled when `param` is fixed,
+    not at all when it is hidden (then its value is the one the session holds). Returns the value."""
+    if is_hidden(param):
+        return st.session_state.get(key)
+    kwargs["disabled"] = kwargs.get("disabled", False) or is_fixed(param)
+    return widget(*args, key=key, **kwargs)

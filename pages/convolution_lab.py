@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from app_support import lab_outputs, lab_view
+from app_support import lab_outputs, lab_view, lesson_view
 from app_support.boot import run_through_navigation
 from app_support.inputs import image_input
 from app_support.state import publish, restore
 
 run_through_navigation()
+step = lesson_view.arrive("lab", lab_view.SETTINGS)  # a lesson step's link sets the lab as the step says
 restore(lab_view.SETTINGS)
 
 st.title("Convolution lab")
@@ -15,6 +16,7 @@ st.caption(
     "A kernel is a small grid of numbers. Slide it over the image; at each position multiply the pixels "
     "under it by its numbers and add the products: that sum is one output pixel."
 )
+lesson_view.banner(step)
 controls, outputs = st.columns([1.1, 2.4], gap="large")
 
 with controls:

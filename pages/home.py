@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_support.boot import run_through_navigation
+from cnnviz import lessons
 
 run_through_navigation()
 
@@ -19,7 +20,23 @@ st.markdown(
     "learns to recognise digits, clothes or cats. These pages let you watch each step."
 )
 
-st.markdown("##### Your first visit: four steps, about fifteen minutes")
+st.markdown("##### Start here: the lessons")
+st.markdown(
+    "Eight short lessons lead you through the ideas, from one kernel worked out by hand to reusing a "
+    "trained network. Each step opens the right page already set up, with something to try and a "
+    "question the picture answers. Teachers: every step has a link that opens it as written, with "
+    "controls you can fix or hide and a projector view."
+)
+with st.container(horizontal=True, gap="small"):
+    st.page_link(
+        "pages/convolution_lab.py",
+        label="Lesson 1: convolution by hand",
+        icon=":material/play_arrow:",
+        query_params=lessons.step_query("by-hand", 0),
+    )
+    st.page_link("pages/lessons.py", label="All lessons", icon=":material/school:")
+
+st.markdown("##### Or explore on your own: four steps, about fifteen minutes")
 st.markdown(
     "1. **Convolution lab**: Sobel x is already chosen. Click the output where it is red or blue and read "
     "the nine products that made that pixel; then pick *Box blur* and see the picture come back.\n"

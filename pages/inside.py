@@ -2,17 +2,25 @@
 
 import streamlit as st
 
+from app_support import inside_settings, lesson_view
 from app_support import inside_view as view
 from app_support.boot import run_through_navigation
 from app_support.model_source import choose_model
+from app_support.state import locked_widget, publish, restore
 
 run_through_navigation()
+step = lesson_view.arrive("inside", inside_settings.SETTINGS, extra=(inside_settings.IMAGES_PARAM,))
+if step is not None and st.session_state.get("_inside_images_for") != step:
+    inside_settings.forget_images()  # a step's test images come from its link
+    st.session_state["_inside_images_for"] = step
+restore(inside_settings.SETTINGS)
 
 st.title("Inside the network")
 st.caption(
     "Open a trained CNN and look inside: what every channel of every layer makes of a picture, the kernels "
     "it learned, and heatmaps of the pixels that made it decide."
 )
+lesson_view.banner(step)
 # The model and the input side by side where there is room, one above the other where there is not:
 # fixed widths in a wrapping row keep the model's long names whole (a narrow column cut them off).
 with st.container(horizontal=True, gap="small"):
@@ -25,21 +33,33 @@ with st.container(horizontal=True, gap="small"):
     with st.container(width="content"):
         inputs = view.choose_inputs(choice, shape, "inside") if choice is not None else []
 
+
+@st.fragment
+def shown_view(model, choice, inputs, predicted) -> None:
+    """One view at a time (tabs would keep all three drawn). A fragment: choosing another layer or
+    class reruns this view alone; the URL follows, so a shared link opens the same view."""
+    shown = locked_widget(
+        st.segmented_control,
+        "view",
+        "View",
+        list(inside_settings.VIEWS),
+        format_func=inside_settings.VIEWS.get,
+        key="inside_view",
+        persist_state=view.KEEP,
+    )
+    if shown == "filters":
+        view.filter_view(model, "inside")
+    elif shown == "heatmaps":
+        view.heatmap_view(model, choice, inputs, predicted, "inside")
+    else:
+        view.feature_map_view(model, inputs, "inside")
+    publish(inside_settings.SETTINGS)
+
+
 if choice is None:
     st.info("Choose a model above.")
 elif not inputs:
     st.info("Choose an input above.")
 else:
     predicted = view.show_inputs(model, choice, inputs)
-    views = {"maps": "Feature maps", "filters": "Learned filters", "heatmaps": "Heatmaps (why this class?)"}
-    # One view at a time (tabs would keep all three drawn); each is a fragment, so choosing another
-    # layer or class reruns that view alone.
-    shown = st.segmented_control(
-        "View", list(views), format_func=views.get, key="inside_view", default="maps", persist_state=view.KEEP
-    )
-    if shown == "filters":
-        st.fragment(view.filter_view)(model, "inside")
-    elif shown == "heatmaps":
-        st.fragment(view.heatmap_view)(model, choice, inputs, predicted, "inside")
-    else:
-        st.fragment(view.feature_map_view)(model, inputs, "inside")
+    shown_view(model, choice, inputs, predicted)

@@ -74,3 +74,19 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def as_a_running_server(monkeypatch):
+    """AppTest sets Streamlit's pages/-folder flag again before every run, so every page's
+    `run_through_navigation` reruns it and a button click is lost; a running server clears the flag
+    once, at its first `st.navigation`. Do the same (as tests/walk.py does)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def cleared(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", cleared)

@@ -37,7 +37,7 @@ def test_home_page_runs_and_links_every_page():
         "Upload & predict",
     ]
     assert len(at.get("image")) == 4  # a picture of each page
-    assert "Your first visit" in " ".join(block.value for block in at.markdown)
+    assert "Start here: the lessons" in " ".join(block.value for block in at.markdown)
     at.switch_page(TRAINER).run()
     assert not at.exception and at.title[0].value == "Trainer"
 
@@ -185,22 +185,6 @@ def test_setting_round_trip_through_json():
 
 
 # --- Trainer ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def as_a_running_server(monkeypatch):
-    """AppTest sets Streamlit's pages/-folder flag again before every run, so every page's
-    `run_through_navigation` reruns it and a button click is lost; a running server clears the flag
-    once, at its first `st.navigation`. Do the same (as tests/walk.py does)."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def cleared(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", cleared)
 
 
 def until_finished(at: AppTest, *, timeout: float = 120) -> None:

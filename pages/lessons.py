@@ -1,0 +1,75 @@
+"""Lessons: the tutorials this project grew from, step by step over the instrument pages, and a link
+maker for teachers (controls fixed or hidden, a projector view). Paints without TensorFlow."""
+
+import streamlit as st
+
+from app_support import lesson_view
+from app_support.boot import run_through_navigation
+from cnnviz import lessons
+
+run_through_navigation()
+
+st.title("Lessons")
+st.markdown(
+    "Each lesson is a few short steps. A step opens the right page already set up, tells you what to "
+    "look at, gives you something to try and asks a question the picture answers. Start at the top if "
+    "convolution is new to you; every lesson also stands alone."
+)
+
+for number, (lesson_id, lesson) in enumerate(lessons.LESSONS.items(), start=1):
+    with st.container(border=True, key=f"lesson_card_{lesson_id}"):
+        heading, start = st.columns([5, 1.3], vertical_alignment="center")
+        heading.markdown(f"**{number}. {lesson.title}** · {len(lesson.steps)} steps, about {lesson.minutes} min")
+        heading.caption(lesson.summary)
+        first = lesson.steps[0]
+        start.page_link(
+            lessons.PAGES[first.page][0],
+            label="Start",
+            icon=":material/play_arrow:",
+            query_params=lessons.step_query(lesson_id, 0, projector=lesson_view.projector()),
+        )
+        with st.expander("Steps"):
+            for index, step in enumerate(lesson.steps):
+                st.page_link(
+                    lessons.PAGES[step.page][0],
+                    label=f"{index + 1}. {step.title} ({lessons.PAGES[step.page][2]})",
+                    query_params=lessons.step_query(lesson_id, index, projector=lesson_view.projector()),
+                )
+
+st.subheader("For teachers: a link for your class")
+st.markdown(
+    "Every step opens from its link exactly as written, on any computer. You can fix controls (shown but "
+    "not changeable) or hide them, so the class explores only today's point, and ask for the projector "
+    "view: big text, no sidebar."
+)
+with st.container(border=True, key="teacher_links"):
+    columns = st.columns(2)
+    lesson_id = columns[0].selectbox(
+        "Lesson",
+        list(lessons.LESSONS),
+        format_func=lambda key: lessons.LESSONS[key].title,
+        key="teacher_lesson",
+    )
+    steps = lessons.LESSONS[lesson_id].steps
+    index = columns[1].selectbox(
+        "Step", list(range(len(steps))), format_func=lambda i: f"{i + 1}. {steps[i].title}", key="teacher_step"
+    )
+    step = steps[index]
+    names = sorted(set(step.settings) - {"src", "view", "size"} | set(step.focus))
+    others = st.toggle(
+        "Fix every control except the ones this step is about, on every step the class opens",
+        key="teacher_others",
+        help="The page's other controls stay visible but cannot be changed. Each step frees its own "
+        "controls (for this step: " + (", ".join(step.focus) or "none") + ").",
+    )
+    fixed = hidden = ()
+    if not others:
+        columns = st.columns(2)
+        fixed = tuple(columns[0].multiselect("Fix (read-only)", names, key="teacher_fixed"))
+        hidden = tuple(columns[1].multiselect("Hide", [n for n in names if n not in fixed], key="teacher_hidden"))
+    big = st.toggle("Projector view", key="teacher_projector")
+    query = lessons.step_query(lesson_id, index, fixed=fixed, hidden=hidden, projector=big)
+    if others:
+        query[lesson_view.LOCK_OTHERS] = "focus"
+    st.code(lesson_view.absolute_link(query, lessons.PAGES[step.page][1]), language=None, wrap_lines=True)
+    st.page_link(lessons.PAGES[step.page][0], label="Open it here", icon=":material/open_in_new:", query_params=query)
