@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app_support.state import is_fixed, is_hidden
 from cnnviz import images
 from cnnviz.errors import InvalidInput
 
@@ -54,14 +55,23 @@ def _stored_file(prefix: str, kind: str, uploaded, max_side: int) -> tuple[np.nd
     return None, ""
 
 
-def _canvas(prefix: str, *, brush: int = BRUSH) -> tuple[np.ndarray | None, str]:
+def _locked(locks: dict[str, str] | None, role: str, widget, *args, key: str, **kwargs):
+    """A widget as a teacher's link asks (`locks` maps its role to its URL name): not drawn when hidden
+    (its value stays), disabled when fixed."""
+    param = (locks or {}).get(role)
+    if param and is_hidden(param):
+        return st.session_state.get(key)
+    return widget(*args, key=key, disabled=bool(param) and is_fixed(param), **kwargs)
+
+
+def _canvas(prefix: str, *, brush: int = BRUSH, locks: dict[str, str] | None = None) -> tuple[np.ndarray | None, str]:
     from streamlit_drawable_canvas import st_canvas  # a custom component: only where it is drawn
 
     generation = st.session_state.setdefault(f"{prefix}_canvas_generation", 0)
     kept = f"{prefix}_drawing_kept"
     # The starting width, unless the page set one already (the lab restores its own from the URL).
     st.session_state.setdefault(f"{prefix}_brush", brush)
-    st.slider("Brush size", 2, 40, key=f"{prefix}_brush", persist_state="session")
+    _locked(locks, "brush", st.slider, "Brush size", 2, 40, key=f"{prefix}_brush", persist_state="session")
     canvas_key = f"{prefix}_canvas_{generation}"
     if canvas_key not in st.session_state:
         # (Re)mounting, e.g. back from another page: redraw the kept strokes. The value stays fixed
@@ -95,13 +105,19 @@ def _canvas(prefix: str, *, brush: int = BRUSH) -> tuple[np.ndarray | None, str]
     return None, ""
 
 
-def image_input(prefix: str, *, max_side: int = 512, brush: int = BRUSH) -> tuple[np.ndarray | None, str]:
+def image_input(
+    prefix: str, *, max_side: int = 512, brush: int = BRUSH, locks: dict[str, str] | None = None
+) -> tuple[np.ndarray | None, str]:
     """Draw the input widgets; return the chosen image (uint8, (H, W) or (H, W, 3)) and its name.
 
     The image is at most `max_side` on its longer side; the canvas brush starts `brush` px wide.
+    `locks` maps 'source', 'sample' and 'brush' to their URL names, for a teacher's `?fix=` / `?hide=`.
     Returns (None, '') when there is no image yet (nothing drawn or uploaded).
     """
-    source = st.radio(
+    source = _locked(
+        locks,
+        "source",
+        st.radio,
         "Image from",
         list(SOURCES),
         format_func=SOURCES.get,
@@ -110,13 +126,20 @@ def image_input(prefix: str, *, max_side: int = 512, brush: int = BRUSH) -> tupl
         persist_state="session",
     )
     if source == "sample":
-        name = st.selectbox(
-            "Sample", list(images.SAMPLES), key=f"{prefix}_sample", format_func=str.capitalize, persist_state="session"
+        name = _locked(
+            locks,
+            "sample",
+            st.selectbox,
+            "Sample",
+            list(images.SAMPLES),
+            key=f"{prefix}_sample",
+            format_func=str.capitalize,
+            persist_state="session",
         )
         st.caption(images.SAMPLES[name][1])
         return images.resize(sample_image(name), max_side=max_side), name
     if source == "draw":
-        return _canvas(prefix, brush=brush)
+        return _canvas(prefix, brush=brush, locks=locks)
     if source == "upload":
         uploaded = st.file_uploader(
             "Upload an image (PNG, JPEG, BMP, WebP or GIF)", type=UPLOAD_TYPES, key=f"{prefix}_upload"
