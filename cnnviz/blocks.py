@@ -12,6 +12,7 @@ summary with Keras (tests/test_models.py).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,16 +67,19 @@ class BlockType:
     `output(settings, shape, where)` gives the output shape for an input `shape` (raising InvalidInput
     with advice when the block does not fit); `weights(settings, shape)` gives (parameter count,
     formula); `arguments(settings)` gives the positional and keyword arguments of
-    `keras.layers.<layer>`.
+    `keras.layers.<layer>`, or of `function` for a block made of several layers.
     """
 
-    layer: str  # the Keras layer class it builds (keras.layers.<layer>)
+    layer: str  # the Keras layer class it builds (keras.layers.<layer>), or what `function` builds
     help: str  # one line for a learner: what it does
     settings: tuple[BlockSetting, ...] = ()
     takes: str = "map"  # "map": an (H, W, C) feature map; "flat": a vector; "any"
     output: Callable[[dict, Shape, str], Shape] = lambda settings, shape, where: shape
     weights: Callable[[dict, Shape], tuple[int, str]] = lambda settings, shape: (0, "no weights")
     arguments: Callable[[dict], tuple[tuple, dict]] = lambda settings: ((), {})
+    # A block of several layers (a residual block): function(x, *args, name=..., **kwargs) -> tensor,
+    # written into the take-home script as it is (its source), so the script builds what the app built.
+    function: Callable | None = None
 
     @property
     def label(self) -> str:
@@ -124,6 +128,44 @@ def _dense_weights(settings: dict, shape: Shape) -> tuple[int, str]:
     return params, f"({shape[0]}+1)*{settings['units']} = {params}"
 
 
+def residual_block(x, filters, stride=1, *, name):
+    """A residual block as in ResNet-18/34 (He et al., 2016, "Deep Residual Learning"): two 3x3
+    convolutions, each followed by batch normalization, added to a shortcut, then ReLU. The shortcut
+    is the input itself, or a 1x1 convolution with batch normalization (a "projection") when the
+    stride or the number of channels changes the shape. The addition is why very deep networks still
+    train: each block only has to learn a correction to what it gets."""
+    import keras
+
+    # No bias in the convolutions: the batch normalization after each one has its own shift.
+    y = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(x)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = keras.layers.ReLU(name=f"{name}_relu1")(y)
+    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_project")(x)
+        shortcut = keras.layers.BatchNormalization(name=f"{name}_project_bn")(shortcut)
+    y = keras.layers.Add(name=f"{name}_add")([y, shortcut])
+    return keras.layers.ReLU(name=name)(y)
+
+
+def _residual_output(settings: dict, shape: Shape, where: str) -> Shape:
+    h, w, _ = shape
+    size = (ops.output_size(n, 3, stride=settings["stride"], padding="same") for n in (h, w))
+    return (*size, settings["filters"])
+
+
+def _residual_weights(settings: dict, shape: Shape) -> tuple[int, str]:
+    filters, stride, channels = settings["filters"], settings["stride"], shape[-1]
+    params = 9 * channels * filters + 9 * filters * filters + 2 * 4 * filters
+    formula = f"3*3*{channels}*{filters} + 3*3*{filters}*{filters} + 2*4*{filters}"
+    if stride != 1 or channels != filters:  # the 1x1 projection on the shortcut, with its batch normalization
+        params += channels * filters + 4 * filters
+        formula += f" + {channels}*{filters}+4*{filters} (1x1 projection)"
+    return params, f"{formula} = {params}"
+
+
 BLOCKS: dict[str, BlockType] = {
     "conv": BlockType(
         "Conv2D",
@@ -152,6 +194,25 @@ BLOCKS: dict[str, BlockType] = {
             (s["filters"], s["kernel"]),
             {"strides": s["stride"], "padding": s["padding"], "activation": s["activation"]},
         ),
+    ),
+    "residual": BlockType(
+        "Residual",
+        "Two 3x3 convolutions (each with batch normalization) added to the block's own input, then ReLU: "
+        "the block learns a correction to what it gets. The building block of ResNet.",
+        (
+            BlockSetting("filters", 32, 1, 512, help="How many output maps (channels) both convolutions make."),
+            BlockSetting(
+                "stride",
+                1,
+                1,
+                2,
+                help="2 halves the map's height and width (the shortcut then gets a 1x1 convolution to match).",
+            ),
+        ),
+        output=_residual_output,
+        weights=_residual_weights,
+        arguments=lambda s: ((s["filters"], s["stride"]), {}),
+        function=residual_block,
     ),
     "maxpool": BlockType(
         "MaxPooling2D",
@@ -326,13 +387,47 @@ def total_params(rows: list[LayerRow]) -> int:
 
 
 def keras_layer(keras, block: dict, name: str):
-    """The Keras layer a (checked) block builds, named `name`."""
-    args, kwargs = BLOCKS[block["type"]].arguments(settings_of(block))
-    return getattr(keras.layers, BLOCKS[block["type"]].layer)(*args, **kwargs, name=name)
+    """The Keras layer a (checked) one-layer block builds, named `name` (see `apply_block` for any block)."""
+    entry = BLOCKS[block["type"]]
+    if entry.function is not None:
+        raise InvalidInput(f"A {entry.layer} block is several layers; build it with apply_block.")
+    args, kwargs = entry.arguments(settings_of(block))
+    return getattr(keras.layers, entry.layer)(*args, **kwargs, name=name)
+
+
+def apply_block(keras, block: dict, name: str, x):
+    """The output tensor of a (checked) block applied to the symbolic tensor `x`; its last layer is named `name`."""
+    entry = BLOCKS[block["type"]]
+    if entry.function is None:
+        return keras_layer(keras, block, name)(x)
+    args, kwargs = entry.arguments(settings_of(block))
+    return entry.function(x, *args, name=name, **kwargs)
+
+
+def _call_text(callee: str, args: tuple, kwargs: dict, name: str, *, first: tuple[str, ...] = ()) -> str:
+    values = [repr(a) for a in args] + [f"{key}={value!r}" for key, value in kwargs.items()] + [f"name={name!r}"]
+    return f"{callee}({', '.join([*first, *values])})"
 
 
 def keras_code(block: dict, name: str) -> str:
-    """The same layer as Python source, for the take-home script: ``keras.layers.Conv2D(32, 3, ...)``."""
-    args, kwargs = BLOCKS[block["type"]].arguments(settings_of(block))
-    parts = [repr(a) for a in args] + [f"{key}={value!r}" for key, value in kwargs.items()] + [f"name={name!r}"]
-    return f"keras.layers.{BLOCKS[block['type']].layer}({', '.join(parts)})"
+    """The same layer as Python source, for the take-home script: ``keras.layers.Conv2D(32, 3, ...)``
+    (a one-layer block; see `block_code` for any block)."""
+    entry = BLOCKS[block["type"]]
+    args, kwargs = entry.arguments(settings_of(block))
+    return _call_text(f"keras.layers.{entry.layer}", args, kwargs, name)
+
+
+def block_code(block: dict, name: str) -> str:
+    """The script's line that applies a block to `x`: ``x = keras.layers.Conv2D(...)(x)`` or, for a
+    block of several layers, ``x = residual_block(x, 32, 2, name='residual1')``."""
+    entry = BLOCKS[block["type"]]
+    if entry.function is None:
+        return f"x = {keras_code(block, name)}(x)"
+    args, kwargs = entry.arguments(settings_of(block))
+    return f"x = {_call_text(entry.function.__name__, args, kwargs, name, first=('x',))}"
+
+
+def block_functions(blocks: list[dict]) -> list[str]:
+    """The source of each function the blocks' script lines call (once each), for the take-home script."""
+    functions = {BLOCKS[block["type"]].function for block in blocks} - {None}
+    return [inspect.getsource(function) for function in sorted(functions, key=lambda f: f.__name__)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pprint
 
-from cnnviz.blocks import keras_code, layer_names
+from cnnviz.blocks import block_code, block_functions, layer_names
 from cnnviz.models import Augmentation
 from cnnviz.training import TrainJob
 
@@ -36,6 +36,7 @@ FREEZE_FIRST_CONV = {freeze}
 def load_data():
 {loader}
 
+{functions}
 
 def build_model():
     keras.utils.set_random_seed({seed})
@@ -113,9 +114,8 @@ def training_script(job: TrainJob, *, input_shape: tuple, num_classes: int, data
         title=job.title or "A CNN trained with cnnviz",
         filename="train_cnn.py",
         dataset=job.dataset,
-        layers="\n".join(
-            f"    x = {keras_code(block, name)}(x)" for block, name in zip(job.blocks, names, strict=True)
-        ),
+        layers="\n".join(f"    {block_code(block, name)}" for block, name in zip(job.blocks, names, strict=True)),
+        functions="".join(f"{source}\n\n" for source in block_functions(list(job.blocks))),
         first_conv=next((name for block, name in zip(job.blocks, names, strict=True) if block["type"] == "conv"), None),
         num_classes=num_classes,
         input_shape=tuple(int(n) for n in input_shape),

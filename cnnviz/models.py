@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cnnviz.blocks import (  # the architecture's table and checks, TensorFlow-free; re-exported here
+    BLOCKS,
+    apply_block,
     keras_layer,
     layer_names,
     summarize,
@@ -98,6 +100,22 @@ PRESETS = {
     "tinyvgg": (
         "TinyVGG as in CNN Explainer: two blocks of two 3x3 conv (10 filters) and a max pool.",
         lambda shape: [_conv(10), _conv(10), _pool(), _conv(10), _conv(10), _pool(), {"type": "flatten"}],
+    ),
+    "dense-only": (
+        "No convolution at all, as the first tutorial built it: Flatten-Dense128 (then the classifier). "
+        "Compare it with a CNN.",
+        lambda shape: [{"type": "flatten"}, {"type": "dense", "units": 128, "activation": "relu"}],
+    ),
+    "resnet-mini": (
+        "A small ResNet (the tutorials end on ResNet-34): Conv16, then residual blocks of 16, 32 (stride 2) and "
+        "64 (stride 2) filters, global average pooling.",
+        lambda shape: [
+            _conv(16, padding="same"),
+            {"type": "residual", "filters": 16, "stride": 1},
+            {"type": "residual", "filters": 32, "stride": 2},
+            {"type": "residual", "filters": 64, "stride": 2},
+            {"type": "gap"},
+        ],
     ),
     "mnist-fast": (
         "The app's default for MNIST: Conv32-Pool-Conv64-Pool-Dense128 with dropout (about 99% on bundled MNIST).",
@@ -218,10 +236,11 @@ def build_model(
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(x)
     first_conv = None
     for block, name in zip(blocks, layer_names(blocks), strict=True):
-        layer = keras_layer(keras, block, name)
-        if block["type"] == "conv":
-            first_conv = first_conv or layer
-        x = layer(x)
+        if block["type"] == "conv" and first_conv is None:
+            first_conv = keras_layer(keras, block, name)
+            x = first_conv(x)
+        else:
+            x = apply_block(keras, block, name, x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="output")(x)
     model = keras.Model(inputs, outputs, name="cnnviz_cnn")
     if first_conv_kernels is not None:
@@ -238,8 +257,23 @@ def build_model(
 
 
 def keras_summary(model: keras.Model) -> list[tuple[str, tuple, int]]:
-    """(layer name, output shape without the batch axis, parameter count) per layer."""
-    return [(layer.name, tuple(layer.output.shape[1:]), layer.count_params()) for layer in model.layers]
+    """(layer name, output shape without the batch axis, parameter count) per layer, as `summarize`
+    counts them: the layers of a block made of several ('residual1_conv1', ... 'residual1') are one
+    row, named after the block's last layer, with all their parameters."""
+    import re
+
+    several = "|".join(kind for kind, entry in BLOCKS.items() if entry.function is not None)
+    inner = re.compile(rf"^((?:{several})\d+)_")
+    totals: dict[str, int] = {}
+    for layer in model.layers:
+        match = inner.match(layer.name)
+        block = match.group(1) if match else layer.name
+        totals[block] = totals.get(block, 0) + layer.count_params()
+    return [
+        (layer.name, tuple(layer.output.shape[1:]), totals[layer.name])
+        for layer in model.layers
+        if layer.name in totals
+    ]
 
 
 def save_for_inference(model: keras.Model, path) -> None:
@@ -248,3 +282,96 @@ def save_for_inference(model: keras.Model, path) -> None:
     fresh = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer to save
     fresh.set_weights(model.get_weights())
     fresh.save(path)
+
+
+# --- transfer learning ----------------------------------------------------------------------------
+
+BASE_NAME = "base"  # the nested feature extractor of a transfer model (CAMs name its layers 'base/conv2')
+_FLAT_HEADS = ("Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Dense")
+
+
+def feature_layers(base: keras.Model) -> list[str]:
+    """The names of `base`'s layers that `transfer_model` keeps, in order: everything up to its last
+    feature map, the last layer with an (H, W, C) output before the first Flatten, global pooling or
+    Dense layer (or before the output becomes flat). Input preparation (rescaling, augmentation) is
+    kept in the base but not listed. These are the layers `train_from` may name."""
+    keras = _keras()
+    kept = []
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if type(layer).__name__ in _FLAT_HEADS or len(layer.output.shape) != 4:
+            break
+        if ".preprocessing." not in type(layer).__module__:  # rescaling and augmentation are no features
+            kept.append(layer.name)
+    if not kept:
+        raise InvalidInput(
+            f"The model {base.name!r} has no layer with a feature map (an (H, W, C) output) before its head: "
+            "a transfer-learning base needs convolutional layers."
+        )
+    return kept
+
+
+def transfer_model(
+    base: keras.Model,
+    num_classes: int,
+    *,
+    train_from: str | None = None,
+    augmentation: Augmentation = Augmentation(),
+    seed: int = 0,
+):
+    """A new classifier on a trained network's convolutional base: transfer learning.
+
+    Keeps `base`'s layers up to its last feature map (`feature_layers`) with their weights, as one
+    nested model named 'base' (so Inside and the CAMs can open it: 'base/conv2'), called in inference
+    mode (the base's own augmentation and dropout pass images through, its batch normalization
+    keeps the statistics it learned). Those layers are frozen, unless they are at or after
+    the layer named `train_from` (fine-tuning: those keep learning, best with a learning rate about
+    ten times lower). The new head is GlobalAveragePooling2D 'head_pool' and Dense(num_classes,
+    softmax) 'output'. The model takes the input `base` takes (e.g. uint8 (H, W, C) pixels 0..255,
+    when the base does its own rescaling, as every cnnviz model does), optionally through
+    `augmentation` layers first.
+
+    Why it works (Yosinski et al., 2014, "How transferable are features in deep neural networks?"):
+    the first layers of a trained CNN detect edges and strokes that suit many tasks, so a new task
+    with few examples needs to learn only the head. `base` itself is not changed (its layers are copied).
+    """
+    keras = _keras()
+    if not isinstance(base, keras.Model) or len(base.inputs) != 1 or len(base.inputs[0].shape) != 4:
+        raise InvalidInput(
+            "A transfer-learning base must be a Keras model with one image input (height, width, channels)."
+        )
+    if not 2 <= num_classes <= 1000:
+        raise InvalidInput(f"A classifier needs 2 to 1000 classes, got {num_classes}.")
+    kept = feature_layers(base)
+    if train_from is not None and train_from not in kept:
+        raise InvalidInput(
+            f"{train_from!r} is not a layer of the base that is kept; train from one of: {', '.join(kept)}."
+        )
+    keras.utils.set_random_seed(seed)
+    input_shape = tuple(base.inputs[0].shape[1:])
+
+    # Up to the last feature map, through the base's own graph (branches and skips included).
+    from cnnviz.features import layer_output
+
+    features = keras.Model(base.inputs, layer_output(base, base.get_layer(kept[-1])), name=BASE_NAME)
+    nested = keras.models.clone_model(features)  # fresh layers, same settings: `base` stays as it was
+    for layer in nested.layers:
+        if layer.weights:
+            layer.set_weights(base.get_layer(layer.name).get_weights())
+    start = len(kept) if train_from is None else kept.index(train_from)
+    trainable = set(kept[start:])
+    for layer in nested.layers:
+        layer.trainable = layer.name in trainable
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for layer in augmentation_layers(augmentation, seed=seed):
+        x = layer(x)
+    # training=False keeps the base in inference mode even when fine-tuned, as Keras's transfer-learning
+    # guide advises: batch normalization keeps the statistics learned on far more data, and the base's
+    # own augmentation and dropout stay off (gradients still reach its trainable layers).
+    x = nested(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="output")(x)
+    return keras.Model(inputs, outputs, name="cnnviz_transfer")

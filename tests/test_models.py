@@ -146,3 +146,45 @@ def test_the_exported_layers_are_the_ones_the_app_builds(tf):
         made = keras_layer(keras, block, name)
         written = eval(keras_code(block, name), {"keras": keras})  # the script's own line
         assert type(written) is type(made) and written.get_config() == made.get_config()
+
+
+def test_residual_blocks_are_exported_as_the_app_builds_them(tf):
+    """The take-home script carries residual_block's own source: its model equals the app's, layer by layer."""
+    import keras
+
+    from cnnviz.export import training_script
+    from cnnviz.training import TrainConfig, TrainJob
+
+    shape = (16, 16, 3)
+    blocks = models.preset("resnet-mini", shape)
+    script = training_script(TrainJob("shapes", tuple(blocks), TrainConfig()), input_shape=shape, num_classes=4)
+    assert "def residual_block(x, filters, stride=1, *, name):" in script
+    assert "x = residual_block(x, 32, 2, name='residual2')" in script
+    namespace = {}
+    exec(compile(script, "train_cnn.py", "exec"), namespace)  # defines build_model; main() is not called
+    written, made = namespace["build_model"](), models.build_model(blocks, shape, 4)
+    assert [layer.name for layer in written.layers] == [layer.name for layer in made.layers]
+    assert written.count_params() == made.count_params() == total_params(summarize(blocks, shape, 4))
+    assert "residual2_project" in [layer.name for layer in made.layers]  # a 1x1 projection where the shape changes
+    assert "residual1_project" not in [layer.name for layer in made.layers]  # none where it does not
+    images = np.random.default_rng(0).integers(0, 256, (2, *shape)).astype(np.float32)
+    written.set_weights(made.get_weights())
+    np.testing.assert_allclose(written.predict(images, verbose=0), made.predict(images, verbose=0), atol=1e-6)
+    assert isinstance(made.get_layer("residual1_add"), keras.layers.Add)
+
+
+def test_dense_only_preset_is_the_first_tutorials_network():
+    rows = summarize(models.preset("dense-only", (28, 28, 1)), (28, 28, 1), 10)
+    assert [(row.name, row.output_shape) for row in rows] == [
+        ("input", (28, 28, 1)),
+        ("flatten1", (784,)),
+        ("dense1", (128,)),
+        ("output", (10,)),
+    ]
+    assert total_params(rows) == 784 * 128 + 128 + 129 * 10  # 101,770, as model.summary() showed in the tutorial
+
+
+def test_residual_summary_formula():
+    rows = summarize([{"type": "residual", "filters": 8, "stride": 2}, {"type": "gap"}], (16, 16, 3), 2)
+    assert rows[1].output_shape == (8, 8, 8)
+    assert rows[1].formula == "3*3*3*8 + 3*3*8*8 + 2*4*8 + 3*8+4*8 (1x1 projection) = 912"
