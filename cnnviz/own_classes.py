@@ -1,0 +1,266 @@
+"""A dataset made by hand, a few examples at a time: named classes, each example normalised for the
+network as it is added, checks with messages a learner can act on, and a zip of class folders that
+`cnnviz.image_folders.load_image_folder_zip` (and `OwnClasses.from_zip`) reads back.
+
+Why normalise on the way in: the network sees one size and colour mode, and the learner should see
+exactly what it sees. Drawings get the MNIST preparation (`images.prepare_digit`: white ink on black,
+cropped to the ink, centred), so a circle drawn small in a corner and one drawn large in the middle
+look alike to the network, as handwritten digits did to LeCun et al.'s (1998); photos keep their
+colour and are cropped to the centre square.
+
+The object holds plain numpy arrays and never imports Streamlit or TensorFlow: the app keeps one per
+browser session (never shared), a notebook can build one the same way.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cnnviz import images
+from cnnviz.datasets import Dataset, split_dataset
+from cnnviz.errors import InvalidInput, zip_read_errors
+
+KINDS = {
+    "drawings": "Drawings (gray, 28x28, prepared like MNIST digits)",
+    "photos": "Photos (colour, 64x64, the centre square)",
+}
+SIZES = {"drawings": 28, "photos": 64}
+MIN_CLASSES, MAX_CLASSES = 2, 10
+# With 5 examples one is held back to test the model and 4 remain to learn from; fewer than that and
+# the test says nothing (0 or 1 picture) and the network memorises instead of learning the class.
+MIN_PER_CLASS = 5
+MAX_PER_CLASS = 200  # a few minutes of drawing; keeps a session's memory small (200 * 64*64*3 = 2.4 MB)
+MAX_NAME = 30
+TEST_FRACTION = 0.2
+_NAME_CHARACTERS = re.compile(r"^[\w][\w \-]*$")  # letters, digits, _, then also spaces and -
+
+
+def check_class_name(name: str, *, taken=()) -> str:
+    """The name, stripped, if it can name a class (and its folder in the zip); raises InvalidInput
+    naming the rule it breaks. `taken` are the names already used (compared ignoring case)."""
+    if not isinstance(name, str):
+        raise InvalidInput(f"A class name is text, got {type(name).__name__}.")
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A class name cannot be empty: type a word such as 'circle'.")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"The class name {name[:MAX_NAME]!r}... is {len(name)} characters; at most {MAX_NAME}.")
+    if "/" in name or "\\" in name or name.startswith(".") or ".." in name:
+        raise InvalidInput(
+            f"{name!r} looks like a folder path; a class name is one word or a few (letters, digits, spaces, - or _)."
+        )
+    if not _NAME_CHARACTERS.match(name):
+        raise InvalidInput(f"{name!r}: use letters, digits, spaces, - or _ (it becomes a folder name in the zip).")
+    if name.casefold() in {other.casefold() for other in taken}:
+        raise InvalidInput(f"There is already a class called {name!r}; each class needs its own name.")
+    return name
+
+
+def prepare_example(image: np.ndarray, *, kind: str) -> np.ndarray:
+    """What the network gets from one picture: uint8 (28, 28, 1) for drawings (the MNIST preparation),
+    uint8 (64, 64, 3) for photos (the centre square, resized). `image` is uint8 (H, W) or (H, W, 3)."""
+    if kind not in KINDS:
+        raise InvalidInput(f"Unknown kind of examples {kind!r}; choose one of {', '.join(KINDS)}.")
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3)):
+        raise InvalidInput(f"An example is a uint8 (H, W) or (H, W, 3) picture, got {image.dtype} {image.shape}.")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if kind == "drawings":
+        try:
+            prepared, _ = images.prepare_digit(image, size=SIZES[kind])
+        except InvalidInput:
+            raise InvalidInput(
+                "The picture is blank: draw something first (any mark, light on dark or dark on light)."
+            ) from None
+        return prepared[..., None]
+    rgb = images.to_rgb(image)
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return images.resize(rgb[top : top + side, left : left + side], size=(SIZES[kind], SIZES[kind]))
+
+
+def convert(example: np.ndarray, *, kind: str) -> np.ndarray:
+    """A prepared example of the other kind, prepared again for `kind` (when the learner switches)."""
+    if example.shape[-1] == 1 and kind == "photos":
+        return prepare_example(np.repeat(example, 3, axis=2), kind=kind)
+    return prepare_example(example, kind=kind)
+
+
+@dataclass
+class OwnClasses:
+    """Named classes and their prepared examples, in the order they were made."""
+
+    kind: str = "drawings"
+    examples: dict[str, list[np.ndarray]] = field(default_factory=dict)  # class name -> prepared pictures
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The class names, in the order they were added."""
+        return tuple(self.examples)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of every example: (28, 28, 1) for drawings, (64, 64, 3) for photos."""
+        side = SIZES[self.kind]
+        return (side, side, 1 if self.kind == "drawings" else 3)
+
+    def add_class(self, name: str) -> str:
+        """Add an empty class; returns its (stripped) name. Refuses a bad or duplicate name, an 11th class."""
+        name = check_class_name(name, taken=self.class_names)
+        if len(self.examples) >= MAX_CLASSES:
+            raise InvalidInput(f"At most {MAX_CLASSES} classes; remove one before adding {name!r}.")
+        self.examples[name] = []
+        return name
+
+    def rename_class(self, old: str, new: str) -> str:
+        """Give class `old` a new name, keeping its examples and its place."""
+        self._known(old)
+        new = check_class_name(new, taken=[n for n in self.class_names if n != old])
+        self.examples = {new if n == old else n: pictures for n, pictures in self.examples.items()}
+        return new
+
+    def remove_class(self, name: str) -> None:
+        """Forget a class and its examples."""
+        self._known(name)
+        del self.examples[name]
+
+    def add(self, name: str, image: np.ndarray) -> np.ndarray:
+        """Prepare `image` (uint8 (H, W) or (H, W, 3)) and add it to class `name`; returns what the
+        network will get. Nothing is added when the picture is refused."""
+        self._known(name)
+        if len(self.examples[name]) >= MAX_PER_CLASS:
+            raise InvalidInput(f"{name!r} has {MAX_PER_CLASS} examples, the most a class can have here.")
+        prepared = prepare_example(image, kind=self.kind)
+        self.examples[name].append(prepared)
+        return prepared
+
+    def add_file(self, name: str, data: bytes) -> np.ndarray:
+        """Decode an uploaded picture (PNG, JPEG, BMP, WebP, GIF) and `add` it."""
+        return self.add(name, images.load_image(data))
+
+    def remove(self, name: str, index: int) -> None:
+        """Remove example `index` (0-based) of class `name`."""
+        self._known(name)
+        if not 0 <= index < len(self.examples[name]):
+            raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(self.examples[name])}.")
+        del self.examples[name][index]
+
+    def set_kind(self, kind: str) -> None:
+        """Switch between drawings and photos, preparing every example again for the new kind;
+        examples that cannot be (a blank photo as a drawing) are dropped."""
+        if kind not in KINDS:
+            raise InvalidInput(f"Unknown kind of examples {kind!r}; choose one of {', '.join(KINDS)}.")
+        if kind == self.kind:
+            return
+        for name, pictures in self.examples.items():
+            kept = []
+            for picture in pictures:
+                try:
+                    kept.append(convert(picture, kind=kind))
+                except InvalidInput:
+                    continue
+            self.examples[name] = kept
+        self.kind = kind
+
+    def counts(self) -> dict[str, int]:
+        """Class name -> number of examples."""
+        return {name: len(pictures) for name, pictures in self.examples.items()}
+
+    def problems(self) -> list[str]:
+        """What stands between this dataset and training, one message each ([] when it is ready)."""
+        found = []
+        if len(self.examples) < MIN_CLASSES:
+            found.append(
+                f"Name at least {MIN_CLASSES} classes: a network learns to tell classes apart, and one class "
+                "has nothing to be told apart from."
+            )
+        for name, count in self.counts().items():
+            if count < MIN_PER_CLASS:
+                found.append(
+                    f"{name!r} has {count} example(s); each class needs at least {MIN_PER_CLASS}: one in five is "
+                    "kept back to test the model, and fewer than four to learn from gives a guess, not a class."
+                )
+        return found
+
+    def check(self) -> None:
+        """Raise InvalidInput with every problem (see `problems`) unless the dataset can be trained on."""
+        found = self.problems()
+        if found:
+            raise InvalidInput(" ".join(found))
+
+    def to_dataset(self, *, test_fraction: float = TEST_FRACTION, seed: int = 0) -> Dataset:
+        """The examples as a Dataset (uint8 (N, H, W, C), int64 labels), a stratified share held out for
+        testing. Raises InvalidInput when `problems` finds any."""
+        self.check()
+        x = np.stack([picture for pictures in self.examples.values() for picture in pictures])
+        y = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(self.examples.values())])
+        return split_dataset(
+            "own",
+            x,
+            y,
+            self.class_names,
+            f"Your own classes: {len(x)} {self.kind}.",
+            test_fraction=test_fraction,
+            seed=seed,
+        )
+
+    def to_zip(self) -> bytes:
+        """A zip of class folders (`circle/001.png`), each picture as the network gets it: the layout
+        `load_image_folder_zip` and `from_zip` read."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, pictures in self.examples.items():
+                archive.writestr(f"{name}/", b"")
+                for i, picture in enumerate(pictures, start=1):
+                    archive.writestr(
+                        f"{name}/{i:03d}.png", images.encode_png(picture[..., 0] if picture.shape[-1] == 1 else picture)
+                    )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_zip(cls, data: bytes) -> OwnClasses:
+        """Read a zip of class folders back (one of `to_zip`'s, or any the zip loader accepts, up to
+        10 classes and 200 pictures each): grayscale pictures make drawings, colour ones photos."""
+        from cnnviz.image_folders import load_image_folder_zip
+
+        kind = _kind_of_zip(data)
+        size = SIZES[kind]
+        dataset = load_image_folder_zip(data, image_size=size, grayscale=kind == "drawings", test_fraction=0.0)
+        if dataset.num_classes > MAX_CLASSES:
+            raise InvalidInput(f"The zip has {dataset.num_classes} class folders; at most {MAX_CLASSES} are accepted.")
+        own = cls(kind=kind)
+        for i, name in enumerate(dataset.class_names):
+            own.add_class(name)
+            pictures = dataset.x_train[dataset.y_train == i]
+            if len(pictures) > MAX_PER_CLASS:
+                raise InvalidInput(f"{name!r} has {len(pictures)} pictures in the zip; at most {MAX_PER_CLASS}.")
+            own.examples[own.class_names[-1]] = [np.ascontiguousarray(p) for p in pictures]
+        return own
+
+    def _known(self, name: str) -> None:
+        if name not in self.examples:
+            raise InvalidInput(
+                f"There is no class {name!r}; the classes are {', '.join(self.class_names) or 'none yet'}."
+            )
+
+
+def _kind_of_zip(data: bytes) -> str:
+    """'drawings' when the zip's first picture is grayscale, else 'photos' (errors are left to the loader)."""
+    from cnnviz.image_folders import IMAGE_SUFFIXES
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+            for info in archive.infolist():
+                if info.filename.lower().endswith(IMAGE_SUFFIXES) and 0 < info.file_size <= 20 * 2**20:
+                    picture = images.load_image(archive.read(info))
+                    return "drawings" if picture.ndim == 2 else "photos"
+    except (InvalidInput, *zip_read_errors()):  # a broken zip: load_image_folder_zip says what is wrong
+        pass
+    return "drawings"
