@@ -221,6 +221,70 @@ def keras_dataset(name: str) -> Dataset:
     )
 
 
+# --- the tutorials' photo folders, downloaded once -------------------------------------------------
+
+# name -> (title, address, what it is). Both are zips of class folders, which the zip loader reads.
+FOLDER_DATASETS = {
+    "horses-humans": (
+        "Horses or humans",
+        "https://storage.googleapis.com/learning-datasets/horse-or-human.zip",
+        "1,027 computer-generated 300x300 pictures of horses and humans (Laurence Moroney, CC BY 2.0), "
+        "as in the horses-vs-humans tutorial.",
+    ),
+    "cats-dogs": (
+        "Cats vs dogs (filtered)",
+        "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip",
+        "3,000 photos of cats and dogs from Kaggle's Dogs vs. Cats, the filtered set of the tutorials.",
+    ),
+}
+FOLDER_IMAGE_SIZE = 64  # pixels: the tutorials used 150 or 300; 64 trains here in seconds and still shows the idea
+
+
+def keras_home() -> str:
+    """Where Keras keeps downloads, read now (`$KERAS_HOME`, by default `~/.keras`)."""
+    return os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras"))
+
+
+def folder_dataset(name: str, *, size: int = FOLDER_IMAGE_SIZE) -> Dataset:
+    """Horses or humans, or cats vs dogs: downloaded once into `$KERAS_HOME/datasets` (a time limit on
+    every read, so a silent network fails instead of hanging), then read from there as a zip of class
+    folders, resized to `size` square, colour."""
+    if name not in FOLDER_DATASETS:
+        raise InvalidInput(f"Unknown photo-folder dataset {name!r}; choose one of {', '.join(FOLDER_DATASETS)}.")
+    title, address, description = FOLDER_DATASETS[name]
+    folder = os.path.join(keras_home(), "datasets")
+    path = os.path.join(folder, f"{name}.zip")
+    if not os.path.exists(path):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+
+        try:
+            with socket_timeout(DOWNLOAD_TIMEOUT_S):
+                # An explicit cache_dir: Keras reads KERAS_HOME only when it is imported.
+                path = keras.utils.get_file(f"{name}.zip", origin=address, cache_dir=keras_home())
+        except Exception as error:
+            raise DatasetUnavailable(
+                f"{title} is not downloaded yet and could not be fetched ({type(error).__name__}: {error}). "
+                f"It needs the internet once; after that it is read from {path}. Offline, put the zip from "
+                f"{address} there, or zip your own class folders and choose 'Your images'; the bundled "
+                "shapes work too."
+            ) from None
+    from cnnviz import image_folders
+
+    with open(path, "rb") as file:
+        loaded = image_folders.load_image_folder_zip(file.read(), image_size=size)
+    return Dataset(
+        name,
+        loaded.x_train,
+        loaded.y_train,
+        loaded.x_test,
+        loaded.y_test,
+        loaded.class_names,
+        description,
+        loaded.notes,
+    )
+
+
 # --- by name ------------------------------------------------------------------------------------
 
 BUNDLED = {
@@ -228,7 +292,7 @@ BUNDLED = {
     "digits": "Digits (scikit-learn, 8x8 scaled up)",
     "shapes": "Shapes (synthetic)",
 }
-DOWNLOADABLE = {name: f"{title} (download)" for name, (title, _, _) in KERAS_DATASETS.items()}
+DOWNLOADABLE = {name: f"{title} (download)" for name, (title, _, _) in (KERAS_DATASETS | FOLDER_DATASETS).items()}
 NAMES = {**BUNDLED, **DOWNLOADABLE}
 
 
@@ -242,6 +306,8 @@ def load(name: str, **options) -> Dataset:
         return shapes(**options)
     if name in KERAS_DATASETS:
         return keras_dataset(name)
+    if name in FOLDER_DATASETS:
+        return folder_dataset(name, **options)
     raise InvalidInput(f"Unknown dataset {name!r}; choose one of {', '.join(NAMES)}.")
 
 

@@ -204,7 +204,7 @@ LESSONS: dict[str, Lesson] = {
             Step(
                 "A dense network and a CNN, side by side",
                 "trainer",
-                {"dataset": "mnist", "preset": "dense-only", "vs": "mnist-fast", "epochs": "3"},
+                {"dataset": "mnist-bundled", "preset": "dense-only", "vs": "mnist-fast", "epochs": "3"},
                 "The first tutorial classified clothes with a network of **Dense** layers only: flatten "
                 "the 28x28 picture into 784 numbers, one layer of 128, then 10 outputs. It knows nothing "
                 "about which pixels are neighbours. A **CNN** first slides small kernels over the "

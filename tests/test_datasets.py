@@ -141,3 +141,40 @@ def test_keras_dataset_reads_the_cache(tmp_path, monkeypatch):
     data = datasets.load("fashion-mnist")
     assert data.x_train.shape == (30, 28, 28, 1) and data.x_test.shape == (10, 28, 28, 1)
     assert data.class_names[9] == "Ankle boot"
+
+
+def _class_folder_zip(path, classes=("horses", "humans"), per_class=6) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for c, name in enumerate(classes):
+            for i in range(per_class):
+                buffer = io.BytesIO()
+                Image.fromarray(np.full((40, 30, 3), 40 * c + i, np.uint8)).save(buffer, format="PNG")
+                archive.writestr(f"{name}/{name}{i}.png", buffer.getvalue())
+
+
+def test_tutorial_photo_folders_are_read_from_the_keras_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "datasets").mkdir()
+    _class_folder_zip(tmp_path / "datasets" / "horses-humans.zip")
+    data = datasets.load("horses-humans", size=32)
+    assert data.name == "horses-humans" and data.class_names == ("horses", "humans")
+    assert data.input_shape == (32, 32, 3) and len(data.x_train) + len(data.x_test) == 12
+    assert "horses-humans" in datasets.NAMES and "download" in datasets.NAMES["cats-dogs"]
+
+
+def test_tutorial_photo_folders_offline_say_what_to_do_and_do_not_hang(tmp_path, monkeypatch, tf):
+    import keras
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        assert kwargs["cache_dir"] == str(tmp_path)  # the cache the message names
+        raise OSError("no route to host")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(datasets.DatasetUnavailable, match="needs the internet once") as error:
+        datasets.load("cats-dogs")
+    assert str(tmp_path / "datasets" / "cats-dogs.zip") in str(error.value)
+    assert "Your images" in str(error.value)
