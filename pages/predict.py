@@ -2,12 +2,14 @@
 
 import streamlit as st
 
+from app_support import lesson_view
 from app_support import predict_view as view
 from app_support.boot import run_through_navigation
 from app_support.inputs import image_input
 from app_support.model_source import choose_model
 
 run_through_navigation()
+step = lesson_view.arrive("predict", [])
 
 st.title("Upload & predict")
 st.caption(
@@ -15,6 +17,7 @@ st.caption(
     "where it found the evidence. It says when it is not sure, and when the picture is unlike anything "
     "it was trained on."
 )
+lesson_view.banner(step)
 # Fixed widths in a wrapping row: the controls keep the drawing canvas whole (280 px) and the results
 # sit beside them in a wide window, below them in a narrow one (proportional columns cut the canvas in
 # half and squeezed the results into a strip at 1024 px).
