@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,6 +132,10 @@ class TrainJob:
     first_conv_kernels: tuple[str, ...] = ()  # Convolution Lab kernel names for the first conv layer
     freeze_first_conv: bool = False
     title: str = ""
+    # Transfer learning: start from a trained network's convolutional base (`models.transfer_model`).
+    base_model: str | None = None  # a .keras file's path, or "imagenet:MobileNetV2" (weights in the cache)
+    train_from: str | None = None  # the base's layer from which on it learns; None: the base stays frozen
+    train_per_class: int | None = None  # train on only this many images per class (few-shot lessons)
 
 
 @dataclass
@@ -157,6 +161,129 @@ class Evaluation:
     def misclassified(self, y_true: np.ndarray, true_class: int, predicted_class: int) -> np.ndarray:
         """Indices of test images of `true_class` predicted as `predicted_class`."""
         return np.flatnonzero((y_true == true_class) & (self.predictions == predicted_class))
+
+
+# --- what a worker builds for a job ---------------------------------------------------------------
+
+MAX_FITTED_MB = 600  # a dataset resized for a base's input must stay this small (it lives in a worker)
+IMAGENET_PREFIX = "imagenet:"
+
+
+def fewer_per_class(dataset: Dataset, per_class: int, *, seed: int = 0) -> Dataset:
+    """`dataset` with at most `per_class` training images of each class (a fixed random choice, so
+    two runs on the same few images compare fairly); the test split stays whole."""
+    if not 1 <= per_class <= 100_000:
+        raise InvalidInput(f"Images per class must be 1 to 100,000, got {per_class}.")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in range(dataset.num_classes):
+        members = np.flatnonzero(dataset.y_train == label)
+        chosen.append(rng.permutation(members)[:per_class])
+    index = rng.permutation(np.concatenate(chosen))
+    note = f"Trained on {per_class} images per class ({len(index)} in all)."
+    return replace(
+        dataset, x_train=dataset.x_train[index], y_train=dataset.y_train[index], notes=(*dataset.notes, note)
+    )
+
+
+def fit_to_input(dataset: Dataset, input_shape: tuple) -> Dataset:
+    """`dataset` resized and converted (gray to colour by repeating, colour to gray by luminance) to a
+    model's input shape (H, W, C), e.g. 28x28 gray shapes for a 224x224 colour ImageNet base. Refused
+    with a message when the result would be too large to train on here."""
+    import cv2
+
+    height, width, channels = (None if n is None else int(n) for n in input_shape)
+    h, w, c = dataset.input_shape
+    if channels not in (1, 3) or c not in (1, 3):
+        raise InvalidInput(
+            f"Only gray (1) and colour (3) channels convert; the model takes {channels}, the images {c}."
+        )
+    height, width = height or h, width or w
+    if (height, width, channels) == (h, w, c):
+        return dataset
+    count = len(dataset.x_train) + len(dataset.x_test)
+    megabytes = count * height * width * channels / 2**20
+    if megabytes > MAX_FITTED_MB:
+        raise InvalidInput(
+            f"The base takes {height}x{width}x{channels} images: the {count:,} pictures would need {megabytes:,.0f} MB "
+            f"at that size, over {MAX_FITTED_MB} MB. Train on fewer images per class, or choose a base with "
+            "smaller input."
+        )
+
+    def convert(images: np.ndarray) -> np.ndarray:
+        out = np.empty((len(images), height, width, channels), dtype=np.uint8)
+        for i, image in enumerate(images):
+            if (h, w) != (height, width):
+                shrink = height < h or width < w
+                image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            image = image.reshape(height, width, c)
+            if c == 1 and channels == 3:
+                image = np.repeat(image, 3, axis=-1)
+            elif c == 3 and channels == 1:
+                image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
+            out[i] = image
+        return out
+
+    note = f"Resized from {h}x{w}x{c} to {height}x{width}x{channels}, the input the base takes."
+    return replace(
+        dataset, x_train=convert(dataset.x_train), x_test=convert(dataset.x_test), notes=(*dataset.notes, note)
+    )
+
+
+def load_base(base_model: str):
+    """The network a transfer job starts from: a .keras file (opened as an upload is, in Keras's safe
+    mode after checking its layers) or an ImageNet network from the Keras cache."""
+    if base_model.startswith(IMAGENET_PREFIX):
+        from cnnviz import pretrained
+
+        return pretrained.load(base_model.removeprefix(IMAGENET_PREFIX)).model
+    from cnnviz.model_files import load_model_file
+
+    try:
+        data = Path(base_model).read_bytes()
+    except OSError:
+        raise InvalidInput("The network to start from is no longer on this server; choose it again.") from None
+    return load_model_file(data)
+
+
+def job_dataset(job: TrainJob, dataset: Dataset, input_shape: tuple | None = None) -> Dataset:
+    """The dataset as `job` trains on it: fewer images per class when asked, and resized to
+    `input_shape` (a transfer base's input) when given."""
+    if job.train_per_class:
+        dataset = fewer_per_class(dataset, job.train_per_class, seed=job.config.seed)
+    if input_shape is not None:
+        dataset = fit_to_input(dataset, input_shape)
+    return dataset
+
+
+def job_model(job: TrainJob, dataset: Dataset):
+    """(the Keras model, the dataset as it trains on it) for a job: `build_model` from the job's
+    blocks, or `transfer_model` on its base."""
+    from cnnviz import kernels, models
+
+    if job.base_model:
+        base = load_base(job.base_model)
+        dataset = job_dataset(job, dataset, tuple(base.inputs[0].shape[1:]))
+        model = models.transfer_model(
+            base,
+            dataset.num_classes,
+            train_from=job.train_from,
+            augmentation=job.config.augmentation,
+            seed=job.config.seed,
+        )
+        return model, dataset
+    dataset = job_dataset(job, dataset)
+    chosen = [kernels.KERNELS[name] for name in job.first_conv_kernels] or None
+    model = models.build_model(
+        list(job.blocks),
+        dataset.input_shape,
+        dataset.num_classes,
+        augmentation=job.config.augmentation,
+        first_conv_kernels=chosen,
+        freeze_first_conv=job.freeze_first_conv,
+        seed=job.config.seed,
+    )
+    return model, dataset
 
 
 def default_setup(dataset: str) -> tuple[str, TrainConfig]:
@@ -444,8 +571,13 @@ def evaluate(model: keras.Model, dataset: Dataset, *, batch_size: int = 256) -> 
 
 
 def first_conv_filters(model: keras.Model) -> np.ndarray | None:
-    """The first conv layer's kernels (kh, kw, c_in, filters), or None if it has none."""
+    """The first conv layer's kernels (kh, kw, c_in, filters), also inside a nested base model (transfer
+    learning), or None if it has none."""
     for layer in model.layers:
-        if layer.__class__.__name__ == "Conv2D":
+        if layer.__class__.__name__ == "Conv2D" and layer.name != "preprocess":  # pretrained.py's colour step
             return np.asarray(layer.get_weights()[0])
+        if hasattr(layer, "layers"):
+            inner = first_conv_filters(layer)
+            if inner is not None:
+                return inner
     return None
