@@ -1,10 +1,14 @@
-"""Training runs that live outside the web server's script runs: a bounded pool of worker
-processes, a queue, stop requests, time limits, and crash isolation.
+"""Training runs that live outside the web server's script runs: a bounded pool of workers, a
+queue, stop requests, time limits, and crash isolation, on this machine or on a Ray cluster.
 
-Each run trains in its own process (Keras keeps process-wide state, and a process that ends gives
-all its memory back); one spare process is kept started with TensorFlow imported, so a run's
-first curve point does not wait for the import. A dispatcher thread moves events from the
-workers into `Run` records, which the app reads; nothing here touches Streamlit.
+Runs train in worker processes (Keras keeps process-wide state; a crash or a runaway run takes only
+its worker down). A worker trains several runs in turn, clearing Keras between them, and is replaced
+after a number of runs or once its memory has grown (`cnnviz.workers`); one spare is kept started
+with TensorFlow imported, so a run's first curve point does not wait for the import. Where the
+workers live is the backend (`BACKENDS`: "local" processes, the default, or "ray" actors,
+`cnnviz.ray_runs`); the queue, positions, limits and records are the same for both. A dispatcher
+thread moves events from the workers into `Run` records, which the app reads; nothing here touches
+Streamlit.
 """
 
 from __future__ import annotations
@@ -12,16 +16,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
-import multiprocessing as mp
 import shutil
 import tempfile
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,7 @@ class Run:
     filters: np.ndarray | None = None
     model_path: str | None = None
     train_seconds: float | None = None
+    worker_pid: int | None = None  # the process that trains it (a reused worker trains several runs)
 
     @property
     def done(self) -> bool:
@@ -112,52 +114,25 @@ def run_job(job: TrainJob, workdir: Path, send, should_stop) -> None:
 Target = Callable[[TrainJob, Path, Callable[[dict], None], Callable[[], bool]], None]
 
 
-def _worker_main(conn, stop_event, target: Target, warm: tuple[str, ...]) -> None:
-    import importlib
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # Below the web server: on a machine with few cores a class's clicks come before the training
-    # runs (which take whatever the server leaves, so they are as fast as before when nobody clicks).
-    with contextlib.suppress(OSError):
-        os.nice(10)
-    for module in warm:  # the slow imports (Keras: seconds) happen while the worker waits as a spare
-        importlib.import_module(module)
-
-    conn.send({"kind": "ready"})
-    try:
-        message = conn.recv()
-    except EOFError:
-        return
-    if message is None:
-        return
-    job, workdir = message
-    lock = threading.Lock()  # Keras calls the batch hook from a helper thread
-
-    def send(event: dict) -> None:
-        with lock:
-            conn.send(event)
-
-    try:
-        target(job, Path(workdir), send, stop_event.is_set)
-    except InvalidInput as error:
-        send({"kind": "error", "message": str(error)})
-    except Exception as error:
-        send({"kind": "error", "message": f"{type(error).__name__}: {error}", "trace": traceback.format_exc()})
-    finally:
-        conn.close()
-
-
-@dataclass
-class _Worker:
-    process: mp.Process
-    conn: object
-    stop_event: object
-    ready: bool = False
-    run_id: str | None = None
-
-
 # --- the manager, one per server --------------------------------------------------------------------
+
+
+def _pool(backend: str, *, target: Target, warm: tuple[str, ...], options: dict):
+    """The worker pool of a backend named in BACKENDS (Ray's module is imported only when chosen)."""
+    if backend not in BACKENDS:
+        raise InvalidInput(f"Training backend {backend!r} is not offered; choose one of {', '.join(BACKENDS)}.")
+    module, name = BACKENDS[backend].rsplit(".", 1)
+    import importlib
+
+    return getattr(importlib.import_module(module), name)(target=target, warm=warm, **options)
+
+
+# The training backends, one entry each: where its worker pool lives. A pool opens (connects, and
+# says how many runs its resources allow at once), spawns workers, gathers their events, and closes.
+BACKENDS = {
+    "local": "cnnviz.workers.LocalPool",  # worker processes on this machine: the default, nothing to start
+    "ray": "cnnviz.ray_runs.RayPool",  # actors on a Ray cluster, by address or started here
+}
 
 
 class RunManager:
@@ -165,22 +140,29 @@ class RunManager:
 
     Parameters
     ----------
-    workdir : where runs keep checkpoints and models (a temporary folder by default).
-    max_active : runs training at once; more wait in the queue (the machine has few cores).
+    workdir : where runs keep checkpoints and models (a temporary folder by default). With a remote
+        backend the files come back as bytes and are written here, so `Run.model_path` and
+        `Run.checkpoints` are local paths whatever trained them.
+    max_active : runs training at once; more wait in the queue. None: as many as the backend's
+        resources allow (Ray: the cluster's CPUs, or GPUs, per run); an int is also capped by them.
     max_queued : runs waiting at once; past it, `submit` refuses with a message.
-    spares : worker processes kept started (TensorFlow imported) for the next run.
+    spares : workers kept started (TensorFlow imported) for the next run.
     time_limit_s : no run trains longer; a worker that does not end by then plus `grace_s` is killed.
     keep_per_owner : finished runs kept per session; older ones and their files are removed.
     target : what a worker runs for each job (`run_job`: build, train, evaluate); a module-level
         function, since workers are spawned. Tests give one that trains nothing.
     warm : modules a spare worker imports before its job arrives.
+    backend : a name in `BACKENDS`: "local" (worker processes here) or "ray".
+    backend_options : the backend's own settings (`cnnviz.ray_runs.RayPool`: address, cpus_per_run,
+        gpus_per_run, accelerator...; both: max_runs and max_rss_mb, when a worker is replaced).
+    idle_s : a worker beyond the spares that has waited this long without a job is let go.
     """
 
     def __init__(
         self,
         workdir: str | Path | None = None,
         *,
-        max_active: int = 2,
+        max_active: int | None = 2,
         max_queued: int = 100,
         spares: int = 1,
         time_limit_s: float = 600,
@@ -188,32 +170,48 @@ class RunManager:
         keep_per_owner: int = 10,
         target: Target = run_job,
         warm: tuple[str, ...] = ("keras",),
+        backend: str = "local",
+        backend_options: dict | None = None,
+        idle_s: float = 120,
     ):
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cnnviz-runs-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.max_active, self.max_queued, self.spares = max_active, max_queued, spares
+        self.requested_active = max_active
+        self.max_active = max_active or 1  # until the backend says what its resources allow
+        self.max_queued, self.spares = max_queued, spares
         self.time_limit_s, self.grace_s, self.keep_per_owner = time_limit_s, grace_s, keep_per_owner
-        self.target, self.warm = target, tuple(warm)
-        self._context = mp.get_context("spawn")
+        self.target, self.warm, self.idle_s = target, tuple(warm), idle_s
+        self.backend = backend
+        self._pool = _pool(backend, target=target, warm=self.warm, options=dict(backend_options or {}))
+        self.backend_error = ""  # why the backend could not be reached, shown to whoever submits
         self._lock = threading.RLock()
         self._runs: dict[str, Run] = {}
         self._queue: deque[str] = deque()
-        self._workers: list[_Worker] = []
+        self._workers: list = []  # cnnviz.workers.Worker of the backend
         self._numbers: dict[str, itertools.count] = {}
         self._closed = False
+        self._opened = threading.Event()
+        # The dispatcher thread lives as long as the manager; the backend is opened in it (a Ray
+        # cluster started here dies with the thread that started it: Linux's parent-death signal).
         self._thread = threading.Thread(target=self._loop, name="cnnviz-runs", daemon=True)
         self._thread.start()
         atexit.register(self.shutdown)
+
+    def wait_until_open(self, timeout: float | None = None) -> bool:
+        """Block until the backend has answered (connected, or failed with `backend_error`)."""
+        return self._opened.wait(timeout)
 
     # --- what sessions call ---
 
     def submit(self, owner: str, job: TrainJob) -> Run:
         """Queue `job` for `owner`'s session and return its Run; refused with a message when the queue
-        is full or the server is closing."""
+        is full, the backend cannot be reached, or the server is closing."""
         job.config.validate()
         with self._lock:
             if self._closed:
                 raise InvalidInput("The server is shutting down; try again in a moment.")
+            if self.backend_error:
+                raise InvalidInput(self.backend_error)
             if len(self._queue) >= self.max_queued:
                 raise InvalidInput(
                     f"The server's training queue is full ({self.max_queued} runs waiting). Try again in a minute."
@@ -257,7 +255,7 @@ class RunManager:
                 return True
             worker = next((w for w in self._workers if w.run_id == run.id), None)
             if worker is not None:
-                worker.stop_event.set()
+                worker.request_stop()
                 run.state, run.message = RunState.STOPPING, "Stopping after the current batch..."
             return True
 
@@ -285,53 +283,74 @@ class RunManager:
             return remaining
 
     def counts(self) -> dict[str, int]:
-        """How many runs train and wait, and how many worker processes are up."""
+        """How many runs train and wait, and how many workers are up."""
         with self._lock:
             busy = sum(1 for w in self._workers if w.run_id is not None)
             return {"training": busy, "queued": len(self._queue), "processes": len(self._workers)}
 
     def shutdown(self) -> None:
-        """Kill every worker and remove the runs' files (at exit, or in tests)."""
+        """End every worker and remove the runs' files (at exit, or in tests)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             workers = list(self._workers)
         for worker in workers:
-            if worker.process.is_alive():
-                worker.process.kill()
-            worker.process.join(timeout=5)
+            with contextlib.suppress(Exception):
+                worker.kill()
+                worker.close()
+        with contextlib.suppress(Exception):
+            self._pool.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     # --- the dispatcher thread ---
 
     def _loop(self) -> None:
+        try:
+            capacity = self._pool.open()
+        except Exception as error:  # no cluster at that address, Ray not installed...
+            with self._lock:
+                self.backend_error = f"Training is unavailable: the {self.backend} backend could not start ({error})."
+                for run_id in list(self._queue):
+                    self._finish(self._runs[run_id], RunState.FAILED, self.backend_error)
+                self._queue.clear()
+            self._opened.set()
+            return
+        with self._lock:
+            if capacity is not None:
+                self.max_active = max(1, min(capacity, self.requested_active or capacity))
+            elif self.requested_active is None:
+                self.max_active = 2
+        self._opened.set()
         while True:
             with self._lock:
                 if self._closed:
                     return
                 self._start_spares()
                 self._dispatch()
-                connections = {w.conn: w for w in self._workers}
-            ready = wait(list(connections), timeout=0.2) if connections else time.sleep(0.2) or []
+                workers = list(self._workers)
+            self._pool.gather(workers, 0.2)  # outside the lock: sessions keep reading their runs
             with self._lock:
-                for conn in ready:
-                    self._drain(connections[conn])
+                if self._closed:
+                    return
+                for worker in workers:
+                    self._take_events(worker)
                 self._reap()
 
     def _start_spares(self) -> None:
         busy = sum(1 for w in self._workers if w.run_id is not None)
-        idle = len(self._workers) - busy
-        wanted = min(self.spares + min(len(self._queue), self.max_active - busy), self.max_active + self.spares - busy)
-        for _ in range(max(0, wanted - idle)):
-            parent, child = self._context.Pipe()
-            stop_event = self._context.Event()
-            process = self._context.Process(
-                target=_worker_main, args=(child, stop_event, self.target, self.warm), daemon=True
-            )
-            process.start()
-            child.close()
-            self._workers.append(_Worker(process, parent, stop_event))
+        idle = [w for w in self._workers if w.run_id is None]
+        # On Ray an idle actor holds its CPU (or GPU) share, so spares come out of max_active there.
+        most = self.max_active if self._pool.reserves_slots else self.max_active + self.spares
+        wanted = min(self.spares + min(len(self._queue), self.max_active - busy), most - busy)
+        for _ in range(max(0, wanted - len(idle))):
+            self._workers.append(self._pool.spawn())
+        now = time.monotonic()
+        for worker in idle[max(0, wanted) :]:  # extra warm workers give their memory (and slot) back
+            if worker.ready and worker.idle_since and now - worker.idle_since > self.idle_s:
+                worker.kill()
+                worker.close()
+                self._workers.remove(worker)
 
     def _dispatch(self) -> None:
         busy = sum(1 for w in self._workers if w.run_id is not None)
@@ -342,29 +361,32 @@ class RunManager:
                 run = self._runs[self._queue.popleft()]
                 folder = self.workdir / run.id
                 folder.mkdir(parents=True, exist_ok=True)
-                try:
-                    worker.conn.send((run.job, str(folder)))
-                except (BrokenPipeError, OSError):
+                if not worker.send_job(run.job, folder):
                     self._queue.appendleft(run.id)
                     continue
-                worker.run_id = run.id
+                worker.run_id, worker.ready = run.id, False
+                worker.runs += 1
                 run.state, run.started, run.message = RunState.STARTING, time.monotonic(), "Building the model..."
+                run.worker_pid = worker.pid
                 busy += 1
 
-    def _drain(self, worker: _Worker) -> None:
-        while True:
-            try:
-                if not worker.conn.poll():
-                    return
-                event = worker.conn.recv()
-            except (EOFError, OSError):
-                return
-            if event.get("kind") == "ready":
-                worker.ready = True
-                continue
-            run = self._runs.get(worker.run_id)
-            if run is not None:
+    def _take_events(self, worker) -> None:
+        events, worker.inbox = worker.inbox, []
+        for event in events:
+            kind = event.get("kind")
+            run = self._runs.get(worker.run_id) if worker.run_id else None
+            if kind == "ready":
+                if run is not None and not run.done:  # the job ended without a result: say so
+                    self._finish(run, RunState.FAILED, "Training failed: the worker ended the run without a result.")
+                worker.ready, worker.run_id, worker.pid = True, None, event.get("pid", worker.pid)
+                worker.idle_since = time.monotonic()
+            elif kind == "retired":
+                worker.ready = False  # it exits (local) or is let go (Ray) in _reap
+                worker.retired = True
+            elif run is not None:
                 self._apply(run, event)
+                if kind in ("result", "error"):
+                    worker.run_id = None
 
     def _apply(self, run: Run, event: dict) -> None:
         kind = event.get("kind")
@@ -375,13 +397,23 @@ class RunManager:
             if run.first_point is None:
                 run.first_point = time.monotonic() - run.created
         elif kind == "checkpoint":
-            run.checkpoints.append((event["epoch"], event["path"]))
+            run.checkpoints.append((event["epoch"], self._local_file(run, event, "path")))
         elif kind == "result":
             run.evaluation, run.filters = event["evaluation"], event["filters"]
-            run.model_path, run.train_seconds = event["model_path"], event["train_seconds"]
+            run.model_path, run.train_seconds = self._local_file(run, event, "model_path"), event["train_seconds"]
             self._finish(run, RunState(event["status"]), event["message"])
         elif kind == "error":
             self._finish(run, RunState.FAILED, f"Training failed: {event['message']}")
+
+    def _local_file(self, run: Run, event: dict, key: str) -> str:
+        """The event's file as a path here: a remote worker sends the bytes (no shared filesystem is
+        assumed), which are written into the run's folder."""
+        if "data" not in event:
+            return event[key]
+        path = self.workdir / run.id / Path(event[key]).name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(event["data"])
+        return str(path)
 
     def _finish(self, run: Run, state: RunState, message: str) -> None:
         run.state, run.message, run.finished = state, message, time.monotonic()
@@ -390,10 +422,9 @@ class RunManager:
         now = time.monotonic()
         for worker in list(self._workers):
             run = self._runs.get(worker.run_id) if worker.run_id else None
-            alive = worker.process.is_alive()
+            alive = worker.alive()
             if alive and run is not None and run.started and now - run.started > self.time_limit_s + self.grace_s:
-                worker.process.kill()  # a run that ignores its time limit (a hung op) is ended by force
-                worker.process.join(timeout=5)
+                worker.kill()  # a run that ignores its time limit (a hung op) is ended by force
                 alive = False
                 if not run.done:
                     self._finish(
@@ -401,18 +432,22 @@ class RunManager:
                         RunState.TIMED_OUT,
                         f"Killed after {self.time_limit_s + self.grace_s:.0f} s without ending.",
                     )
+            if alive and worker.retired and worker.run_id is None:
+                worker.kill()  # retired after its last run: a fresh one takes its place
+                alive = False
             if alive:
                 continue
-            self._drain(worker)
+            worker.drain()  # what it sent just before it ended
+            self._take_events(worker)
+            run = self._runs.get(worker.run_id) if worker.run_id else None
             if run is not None and not run.done:
-                code = worker.process.exitcode
                 self._finish(
                     run,
                     RunState.CRASHED,
-                    f"The training process ended unexpectedly (exit code {code}); the app is fine. A smaller model "
-                    "or batch size may help.",
+                    f"The training process ended unexpectedly ({worker.exit_note()}); the app is fine. A smaller "
+                    "model or batch size may help.",
                 )
-            worker.conn.close()
+            worker.close()
             self._workers.remove(worker)
 
     def _prune(self, owner: str) -> None:
