@@ -28,6 +28,7 @@ table.cnv-grid td { padding: 0; border: 1px solid rgba(128, 128, 128, 0.35); tex
 table.cnv-grid td span { display: none; }
 .cnv-grid-row { display: grid; gap: 12px; margin-bottom: 4px; }
 table.cnv-grid td.cnv-pick { outline: 2px solid #ffd200; outline-offset: -2px; }
+table.cnv-grid td.cnv-in { box-shadow: inset 0 0 0 2px #ffd200; }
 </style>"""
 
 
@@ -48,9 +49,17 @@ def _colours(values: np.ndarray, kind: str) -> np.ndarray:
     return display.to_signed(values, limit=limit)
 
 
-def grid_html(values: np.ndarray, title: str, *, kind: str = "signed", mark: tuple[int, int] | None = None) -> str:
+def grid_html(
+    values: np.ndarray,
+    title: str,
+    *,
+    kind: str = "signed",
+    mark: tuple[int, int] | None = None,
+    window: tuple[int, int, int, int] | None = None,
+) -> str:
     """One (h, w) grid as an HTML table; `kind` is 'pixels' (0..255 greys) or 'signed'; `mark`
-    outlines one cell (the winner of a max pool, say)."""
+    outlines one cell (the winner of a max pool, say); `window` (top, left, height, width) rings the
+    cells a kernel covers."""
     values = np.asarray(values, dtype=np.float64)
     colours = _colours(values, kind)
     rows = []
@@ -60,7 +69,8 @@ def grid_html(values: np.ndarray, title: str, *, kind: str = "signed", mark: tup
             red, green, blue = (int(v) for v in colours[r, c])
             ink = "#000" if 0.299 * red + 0.587 * green + 0.114 * blue > 140 else "#fff"
             text = number(values[r, c])
-            pick = ' class="cnv-pick"' if mark == (r, c) else ""
+            inside = window is not None and 0 <= r - window[0] < window[2] and 0 <= c - window[1] < window[3]
+            pick = ' class="cnv-pick"' if mark == (r, c) else ' class="cnv-in"' if inside else ""
             cells.append(
                 f'<td{pick} style="background:rgb({red},{green},{blue});color:{ink}" '
                 f'title="row {r}, column {c}: {text}"><span>{text}</span></td>'
@@ -80,9 +90,10 @@ def grid_html(values: np.ndarray, title: str, *, kind: str = "signed", mark: tup
     )
 
 
-def grid_row_html(grids: list[str], side: int) -> str:
+def grid_row_html(grids: list[str], side: int, *, numbered_up_to: int = MAX_NUMBERED) -> str:
     """Grids side by side, wrapping onto the next line where a row of them would be too narrow for
-    their numbers (a 7x7 kernel on a projector: two per line, not three unreadable ones)."""
-    least = CELL_PX * side if side <= MAX_NUMBERED else 140
+    their numbers (a 7x7 kernel on a projector: two per line, not three unreadable ones). Grids wider
+    than `numbered_up_to` cells are not given room for numbers (hover to read them)."""
+    least = CELL_PX * side if side <= numbered_up_to else 140
     style = f"grid-template-columns: repeat(auto-fit, minmax(min(100%, {least}px), 1fr))"
     return f'<div class="cnv-grid-row" style="{style}">' + "".join(grids) + "</div>"

@@ -10,11 +10,32 @@ import streamlit as st
 
 from app_support.arithmetic import MAX_NUMBERED, STYLE, grid_html, grid_row_html
 from app_support.clickable import clickable_picture, position
-from app_support.lab_view import CHANNELS, DISPLAY_LABELS, PERSIST, POST_LABELS, current_config, current_kernel
+from app_support.lab_view import (
+    CHANNELS,
+    DISPLAY_LABELS,
+    PERSIST,
+    POOL_LABELS,
+    POST_LABELS,
+    current_config,
+    current_kernel,
+    fixed,
+    hidden,
+    locked,
+    shift,
+)
 from app_support.render import output_picture, picture
 from cnnviz import display, images, kernels, ops
 from cnnviz.errors import InvalidInput
-from cnnviz.lab import LabConfig, LabResult, informative_pixel, rescaled_pixel, run_lab, suggested_display
+from cnnviz.lab import (
+    LabConfig,
+    LabResult,
+    compare_shift,
+    informative_pixel,
+    rescaled_pixel,
+    run_lab,
+    shift_image,
+    suggested_display,
+)
 
 PREVIEW_SIDE = 256  # the clickable pictures are shown about 200 px wide: encode them no larger
 LAST_GOOD = "_lab_last_good"  # (kernel, config) of the last run that worked
@@ -43,20 +64,30 @@ def show(image: np.ndarray | None, image_name: str) -> None:
         st.info("Choose an image on the left to start.")
         return
     config = current_config()
+    dx, dy = shift()
+    unshifted = image
+    if dx or dy:
+        try:
+            image = shift_image(image, dx, dy)
+        except InvalidInput as error:
+            st.error(f"Shift: {error}")
+            dx = dy = 0
     if st.session_state["lab_view"] == "gallery":
         gallery_view(image, config)
         return
-    result, config = _result(image, config)
+    result, config, kernel = _result(image, config)
     if result is None:
         return
     mode = display_mode(result, image)
     stages_view(image, image_name, result, mode)
+    if dx or dy:
+        shift_view(unshifted, kernel, config, mode, dx, dy)
     pixel_view(image, image_name, result, config, mode)
 
 
-def _result(image: np.ndarray, config: LabConfig) -> tuple[LabResult | None, LabConfig]:
-    """This run's pipeline and its settings; after a bad kernel or setting, the message and the last
-    good outputs with the settings that made them."""
+def _result(image: np.ndarray, config: LabConfig) -> tuple[LabResult | None, LabConfig, np.ndarray | None]:
+    """This run's pipeline, its settings and kernel; after a bad kernel or setting, the message and the
+    last good outputs with the settings that made them."""
     kernel, problem = current_kernel()
     if kernel is not None:
         try:
@@ -65,17 +96,17 @@ def _result(image: np.ndarray, config: LabConfig) -> tuple[LabResult | None, Lab
             problem = str(error)
         else:
             st.session_state[LAST_GOOD] = (kernel, config)
-            return result, config
+            return result, config, kernel
     st.error(problem)
     if LAST_GOOD in st.session_state:
         kernel, config = st.session_state[LAST_GOOD]
         try:
             result = run_lab(image, kernel, config)
         except InvalidInput:
-            return None, config
+            return None, config, None
         st.caption("Below: the outputs of your last good kernel and settings, kept until the problem above is fixed.")
-        return result, config
-    return None, config
+        return result, config, kernel
+    return None, config, None
 
 
 def display_mode(result: LabResult, image: np.ndarray) -> str:
@@ -124,6 +155,8 @@ def stages_view(image: np.ndarray, image_name: str, result: LabResult, mode: str
     for index, (column, stage) in enumerate(zip(st.columns(len(result.stages)), result.stages, strict=True)):
         with column:
             caption = f"{stage.name}, {stage.shape_text}"
+            if stage.values.shape[:2] == (1, 1):  # global average pooling: say the number(s)
+                caption += ": " + ", ".join(f"{value:.4g}" for value in stage.values.reshape(-1))
             if index == 0:
                 picture(display.enlarge(image, min_side=200), caption=f"{image_name}, {caption}")
             else:
@@ -140,6 +173,50 @@ def stages_view(image: np.ndarray, image_name: str, result: LabResult, mode: str
     # Below the pictures, so that the pictures reach the browser first.
     st.markdown(f"**Shapes:** {result.shape_chain()}")
     st.caption("  \n".join(f"{stage.name}: {stage.formula}" for stage in result.stages if stage.formula))
+
+
+def shift_view(unshifted: np.ndarray, kernel: np.ndarray, config: LabConfig, mode: str, dx: int, dy: int) -> None:
+    """The last stage before and after the shift side by side, and how much of each stage stayed."""
+    comparison = compare_shift(unshifted, kernel, config, dx=dx, dy=dy)
+    moved = ", ".join(
+        part
+        for part in (
+            f"{abs(dx)} pixel{'s' * (abs(dx) != 1)} {'right' if dx > 0 else 'left'}" if dx else "",
+            f"{abs(dy)} pixel{'s' * (abs(dy) != 1)} {'down' if dy > 0 else 'up'}" if dy else "",
+        )
+        if part
+    )
+    st.markdown(f"**The picture moved {moved}: what stayed the same?**")
+    before, after = comparison.original.output.values, comparison.shifted.output.values
+    conv_kept = comparison.convolution_unchanged
+    lines = [
+        f"Convolution{' after ' + POST_LABELS[config.activation] if config.activation != 'none' else ''}: "
+        f"**{conv_kept:.0%}** of its answers are where they were, with the same value."
+    ]
+    if config.pool == "none":
+        lines.append("Choose a pooling to see what it keeps.")
+    elif config.pool == "gap":
+        flat_before, flat_after = before.reshape(-1), after.reshape(-1)
+        numbers = ", ".join(f"{a:.4g} -> {b:.4g}" for a, b in zip(flat_before, flat_after, strict=True))
+        lines.append(
+            f"Global average pooling: {numbers}. The mean of the whole map hardly cares where things are; "
+            "only what entered or left at the edges changes it."
+        )
+    else:
+        size = config.pool_size
+        lines.append(
+            f"After {POOL_LABELS[config.pool].lower()} {size}x{size}: **{comparison.output_unchanged:.0%}** unchanged. "
+            f"A window keeps its {'largest value' if config.pool == 'max' else 'mean'} wherever inside it the "
+            f"feature sits, so a shift smaller than the window changes fewer pooled values. Shift by {size} and "
+            "the whole pooled map moves too."
+        )
+    if config.pool not in ("none", "gap"):
+        for column, values, name in zip(st.columns(2), (before, after), ("Before the shift", "After"), strict=True):
+            with column:
+                picture(
+                    display.render_png(values, mode, min_side=200), caption=f"{name}: {comparison.original.output.name}"
+                )
+    st.markdown("  \n".join(lines))
 
 
 # --- choosing the pixel -------------------------------------------------------------------------
@@ -260,11 +337,32 @@ def pixel_view(image: np.ndarray, image_name: str, result: LabResult, config: La
     filter_mode = image.ndim == 3 and result.convolved.values.ndim == 2  # one Conv2D filter: one map
     channel = 0
     pick = st.columns([1, 1, 1.2])
-    pick[0].number_input("Output row", min_value=0, max_value=out_h - 1, key="lab_row", on_change=_typed)
-    pick[1].number_input("Output column", min_value=0, max_value=out_w - 1, key="lab_col", on_change=_typed)
+    locked(
+        pick[0].number_input,
+        "lab_pick_row",
+        "Output row",
+        min_value=0,
+        max_value=out_h - 1,
+        key="lab_row",
+        on_change=_typed,
+    )
+    locked(
+        pick[1].number_input,
+        "lab_pick_col",
+        "Output column",
+        min_value=0,
+        max_value=out_w - 1,
+        key="lab_col",
+        on_change=_typed,
+    )
     if image.ndim == 3 and not filter_mode:
-        channel = pick[2].selectbox(
-            "Channel", [0, 1, 2], format_func=CHANNELS.__getitem__, key="lab_channel", persist_state=PERSIST
+        channel = locked(
+            pick[2].selectbox,
+            "lab_channel",
+            "Channel",
+            [0, 1, 2],
+            format_func=CHANNELS.__getitem__,
+            persist_state=PERSIST,
         )
     if filter_mode:
         # run_lab already made the kernel a (kh, kw, 3) filter (lab.as_filter)
@@ -275,20 +373,22 @@ def pixel_view(image: np.ndarray, image_name: str, result: LabResult, config: La
         sums = ops.pixel_arithmetic(plane, kernel, row, col, stride=config.stride, padding=config.padding)
 
     where, output, zoom = st.columns(3)
-    with where:
-        clickable_picture(
-            _marked(image, sums.top, sums.left, kh, kw),
-            key="lab_click_input",
-            on_click=_clicked_input,
-            caption=f"Input: the window starts at ({sums.top}, {sums.left}). Click to move it.",
-        )
-    with output:
-        clickable_picture(
-            _marked_pixel(result.convolved.values, mode, row, col),
-            key="lab_click_output",
-            on_click=_clicked_output,
-            caption=f"Output pixel ({row}, {col}). Click another.",
-        )
+    _pickable(
+        _marked(image, sums.top, sums.left, kh, kw),
+        key="lab_click_input",
+        on_click=_clicked_input,
+        caption=f"Input: the window starts at ({sums.top}, {sums.left}).",
+        prompt="Click to move it.",
+        container=where,
+    )
+    _pickable(
+        _marked_pixel(result.convolved.values, mode, row, col),
+        key="lab_click_output",
+        on_click=_clicked_output,
+        caption=f"Output pixel ({row}, {col}).",
+        prompt="Click another.",
+        container=output,
+    )
     picture(
         display.zoom_window(image, sums.top, sums.left, kh, kw),
         caption="Zoomed in; the checkerboard is zero padding",
@@ -298,6 +398,20 @@ def pixel_view(image: np.ndarray, image_name: str, result: LabResult, config: La
     _sum_lines(sums, result, config, channel)
     if pooled is not None:
         pool_view(result, config, mode, row, col, channel)
+
+
+def pixel_locked() -> bool:
+    """A teacher's link fixes or hides the chosen pixel: the pictures are then not clickable either."""
+    return any(fixed(key) or hidden(key) for key in ("lab_pick_row", "lab_pick_col"))
+
+
+def _pickable(image: np.ndarray, *, key: str, on_click, caption: str, prompt: str, container) -> None:
+    """A picture that chooses the pixel when clicked, or a plain one when a teacher's link locks the pixel."""
+    if pixel_locked():
+        picture(image, caption=caption, container=container)
+    else:
+        with container:
+            clickable_picture(image, key=key, on_click=on_click, caption=f"{caption} {prompt}")
 
 
 def _grids(sums: ops.PixelArithmetic, image: np.ndarray) -> None:
@@ -361,8 +475,28 @@ def _pool_winner(result: LabResult, config: LabConfig, row: int, col: int) -> tu
     return sums.top + r, sums.left + c
 
 
+def global_pool_view(result: LabResult, channel: int) -> None:
+    """Global average pooling: one number per map, the mean of all its values."""
+    values = _activated(result, channel).astype(np.float64)
+    height, width = values.shape
+    total, mean = float(values.sum()), float(values.mean())
+    which = f" ({CHANNELS[channel]})" if result.activated.values.ndim == 3 else ""
+    st.markdown("**Global average pooling**")
+    st.markdown(
+        f"The whole map{which} becomes one number: the sum of its {height}x{width} values / {height * width} = "
+        f"{total:.6g} / {height * width} = **{mean:.4g}**"
+    )
+    st.caption(
+        "Where a feature is no longer matters, only how much of it there is: networks use this before their "
+        "last layer (Lin et al., 2014, 'Network in network')."
+    )
+
+
 def pool_view(result: LabResult, config: LabConfig, mode: str, row: int, col: int, channel: int) -> None:
     """The pooled pixel whose window holds the chosen pixel: that window, and the max or mean."""
+    if config.pool == "gap":
+        global_pool_view(result, channel)
+        return
     st.markdown("**Pooling that pixel**")
     pr, pc = _pool_cell(result, config, row, col)
     kind = config.pool
@@ -370,13 +504,14 @@ def pool_view(result: LabResult, config: LabConfig, mode: str, row: int, col: in
         _activated(result, channel), config.pool_size, pr, pc, stride=config.pool_stride, kind=kind
     )
     left, right = st.columns([1, 2])
-    with left:
-        clickable_picture(
-            _marked_pixel(result.output.values, mode, pr, pc),
-            key="lab_click_pooled",
-            on_click=_clicked_pooled,
-            caption=f"Pooled pixel ({pr}, {pc}). Click another.",
-        )
+    _pickable(
+        _marked_pixel(result.output.values, mode, pr, pc),
+        key="lab_click_pooled",
+        on_click=_clicked_pooled,
+        caption=f"Pooled pixel ({pr}, {pc}).",
+        prompt="Click another.",
+        container=left,
+    )
     with right:
         what = "largest" if kind == "max" else "mean of the"
         title = f"Window of {result.activated.name.split(' (')[0]} at ({sums.top}, {sums.left})"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app_support.state import Setting
+from app_support.state import Setting, is_fixed, is_hidden
 from cnnviz import images, kernels, ops
 from cnnviz.errors import InvalidInput
-from cnnviz.lab import CONV_MODES, POOLS, LabConfig
+from cnnviz.lab import CONV_MODES, MAP_SIDES, POOLS, LabConfig
 
 CUSTOM = "custom"
 KERNEL_NAMES = [*kernels.KERNELS, CUSTOM]
@@ -25,7 +25,10 @@ DISPLAY_LABELS = {
     "clipped": "Clipped 0..255",
     "minmax": "Stretched min..max",
 }
-POOL_LABELS = {"none": "No pooling", "max": "Max pooling", "avg": "Average pooling"}
+POOL_LABELS = {"none": "No pooling", "max": "Max pooling", "avg": "Average pooling", "gap": "Global average pooling"}
+OPERATIONS = {"conv": "Convolution and pooling", "transpose": "Transposed convolution (upsampling)"}
+MAP_SOURCES = {"image": "The picture, shrunk", "typed": "Numbers I type"}
+MAX_SHIFT = 8
 VIEWS = {"one": "One kernel in detail", "gallery": "Every kernel side by side"}
 CONV_MODE_LABELS = {"filter": "One filter, as a Conv2D layer", "depthwise": "Each channel alone"}
 SLICE_MODES = {"same": "The same kernel on R, G and B", "each": "One kernel per channel"}
@@ -39,6 +42,7 @@ SLICE_KEYS = ("lab_slice_r", "lab_slice_g", "lab_slice_b")
 PERSIST = "session"
 
 SETTINGS = [
+    Setting("lab_op", "op", "conv", choices=tuple(OPERATIONS)),
     Setting("lab_source", "src", "sample", choices=("sample", "draw", "upload", "camera")),
     Setting("lab_sample", "sample", "camera", choices=tuple(images.SAMPLES)),
     Setting("lab_colour", "colour", "gray", choices=("gray", "rgb")),
@@ -66,7 +70,55 @@ SETTINGS = [
     Setting("lab_pick_row", "row", -1, bounds=(-1, 100_000)),
     Setting("lab_pick_col", "col", -1, bounds=(-1, 100_000)),
     Setting("lab_channel", "channel", 0, bounds=(0, 2)),
+    # Invariance: the picture moved dx pixels right, dy down, and compared with where it was.
+    Setting("lab_dx", "dx", 0, bounds=(-MAX_SHIFT, MAX_SHIFT)),
+    Setting("lab_dy", "dy", 0, bounds=(-MAX_SHIFT, MAX_SHIFT)),
+    # Transposed convolution: a small map (the picture shrunk, or typed), its stride, the pixel explained.
+    Setting("lab_tmap", "tmap", "image", choices=tuple(MAP_SOURCES)),
+    Setting("lab_tside", "tside", 4, choices=MAP_SIDES),
+    Setting("lab_ttext", "ttext", "1 2; 3 4"),
+    Setting("lab_tstride", "tstride", 2, bounds=(1, 4)),
+    Setting("lab_trow", "trow", -1, bounds=(-1, 1000)),  # -1: the middle of the output
+    Setting("lab_tcol", "tcol", -1, bounds=(-1, 1000)),
 ]
+BY_KEY = {setting.key: setting for setting in SETTINGS}
+IMAGE_LOCKS = {"source": "src", "sample": "sample", "brush": "brush"}  # the image widgets' URL names
+
+
+def hidden(key: str) -> bool:
+    """A teacher's link hides this setting's widget (`?hide=`): it is not drawn, its value still applies."""
+    return is_hidden(BY_KEY[key])
+
+
+def fixed(key: str) -> bool:
+    """A teacher's link shows this setting read-only (`?fix=`)."""
+    return is_fixed(BY_KEY[key])
+
+
+def locked(widget, setting_key: str, *args, key: str | None = None, **kwargs):
+    """Draw a widget as a teacher's link asks for `setting_key`: disabled when fixed, not drawn when
+    hidden. `key` is the widget's own key when it differs from the setting's (the pixel inputs)."""
+    if hidden(setting_key):
+        return st.session_state.get(key or setting_key)
+    kwargs["disabled"] = kwargs.get("disabled", False) or fixed(setting_key)
+    return widget(*args, key=key or setting_key, **kwargs)
+
+
+def transposing() -> bool:
+    return st.session_state["lab_op"] == "transpose"
+
+
+def operation_choice() -> None:
+    locked(
+        st.radio,
+        "lab_op",
+        "Operation",
+        list(OPERATIONS),
+        format_func=OPERATIONS.get,
+        horizontal=True,
+        persist_state=PERSIST,
+        label_visibility="collapsed",
+    )
 
 
 def colour() -> bool:
@@ -76,16 +128,26 @@ def colour() -> bool:
 def image_options() -> None:
     # One control a row: the left column is about 200 px wide on a projector (1024 px).
     labels = {"gray": "Grayscale", "rgb": "RGB"}
-    st.radio("Channels", list(labels), format_func=labels.get, key="lab_colour", persist_state=PERSIST, horizontal=True)
-    st.selectbox(
-        "Working size", [64, 128, 256, 512], key="lab_size", persist_state=PERSIST, help="Longest side, in pixels"
+    if transposing():  # the small map is grayscale, shrunk from the picture: channels and size do not apply
+        return
+    locked(
+        st.radio, "lab_colour", "Channels", list(labels), format_func=labels.get, persist_state=PERSIST, horizontal=True
+    )
+    locked(
+        st.selectbox,
+        "lab_size",
+        "Working size",
+        [64, 128, 256, 512],
+        persist_state=PERSIST,
+        help="Longest side, in pixels",
     )
     if colour():
-        st.radio(
+        locked(
+            st.radio,
+            "lab_conv_mode",
             "A colour image meets the kernel",
             list(CONV_MODES),
             format_func=CONV_MODE_LABELS.get,
-            key="lab_conv_mode",
             persist_state=PERSIST,
             help="One filter: a Conv2D filter has one kernel slice per colour channel, and the three products "
             "are added into ONE output map. Each channel alone: three separate outputs, as a depthwise "
@@ -172,36 +234,53 @@ def _apply_grid_edit() -> None:
 
 
 def kernel_controls() -> None:
-    st.radio("View", list(VIEWS), format_func=VIEWS.get, key="lab_view", persist_state=PERSIST, horizontal=True)
-    one = st.session_state["lab_view"] == "one"
+    one = transposing() or st.session_state["lab_view"] == "one"
+    if not transposing():
+        locked(st.radio, "lab_view", "View", list(VIEWS), format_func=VIEWS.get, persist_state=PERSIST, horizontal=True)
+        one = st.session_state["lab_view"] == "one"
     top = st.columns([1.5, 0.8, 1.3], vertical_alignment="bottom")
-    name = top[0].selectbox(
-        "Kernel", KERNEL_NAMES, key="lab_kernel", persist_state=PERSIST, format_func=str.capitalize, disabled=not one
+    locked(
+        top[0].selectbox,
+        "lab_kernel",
+        "Kernel",
+        KERNEL_NAMES,
+        persist_state=PERSIST,
+        format_func=str.capitalize,
+        disabled=not one,
     )
-    top[1].number_input(
-        "Weight", key="lab_weight", persist_state=PERSIST, step=0.1, format="%g", help="Multiplies the kernel"
+    locked(
+        top[1].number_input,
+        "lab_weight",
+        "Weight",
+        persist_state=PERSIST,
+        step=0.1,
+        format="%g",
+        help="Multiplies the kernel",
     )
-    top[2].checkbox(
+    locked(
+        top[2].checkbox,
+        "lab_normalize",
         "Normalise",
-        key="lab_normalize",
         persist_state=PERSIST,
         help="Divide by the sum of the entries (or the positive ones)",
     )
     if not one:
         return
+    name = st.session_state["lab_kernel"]
     if name != CUSTOM:
         st.caption(f"**{name.capitalize()}**: {kernels.DESCRIPTIONS[name]}")
-    else:
+    elif not hidden("lab_custom"):
         _custom_editor()
-    if colour():
+    if colour() and not transposing():
         _slice_controls()
 
 
 def _custom_editor() -> None:
     text, grid = st.columns(2)
-    text.text_area(
+    locked(
+        text.text_area,
+        "lab_custom",
         "Your kernel: rows separated by ';' or new lines, numbers by spaces (fractions like 1/9 work)",
-        key="lab_custom",
         persist_state=PERSIST,
     )
     if "lab_grid_error" in st.session_state:
@@ -215,16 +294,18 @@ def _custom_editor() -> None:
                 key=f"lab_grid_{st.session_state.get('lab_grid_generation', 0)}",
                 on_change=_apply_grid_edit,
                 width="stretch",
+                disabled=fixed("lab_custom"),
             )
 
 
 def _slice_controls() -> None:
     """A colour filter has one kernel slice per channel: the same on all three, or one each."""
-    st.radio(
+    locked(
+        st.radio,
+        "lab_slices",
         "Kernel slices (one per colour channel)",
         list(SLICE_MODES),
         format_func=SLICE_MODES.get,
-        key="lab_slices",
         persist_state=PERSIST,
         horizontal=True,
         help="Each slice is the kernel above, zeros (that channel is ignored) or another kernel of the same size. "
@@ -240,60 +321,146 @@ def _slice_controls() -> None:
     for column, channel, key in zip(st.columns(3), CHANNELS, SLICE_KEYS, strict=True):
         if st.session_state[key] not in options:  # a slice of another size than a newly chosen kernel
             st.session_state[key] = SLICE_KERNEL
-        column.selectbox(f"{channel} slice", options, key=key, format_func=lambda n: labels.get(n, n.capitalize()))
+        locked(column.selectbox, key, f"{channel} slice", options, format_func=lambda n: labels.get(n, n.capitalize()))
 
 
 def conv_controls() -> None:
     # Pairs only where both fit a projector's narrow column (1024 px wide): two short numbers.
     columns = st.columns(2)
-    columns[0].number_input(
+    locked(
+        columns[0].number_input,
+        "lab_stride",
         "Stride",
         min_value=1,
         max_value=8,
-        key="lab_stride",
         persist_state=PERSIST,
         help="How far the kernel moves between outputs",
     )
-    columns[1].number_input(
+    locked(
+        columns[1].number_input,
+        "lab_bias",
         "Bias",
-        key="lab_bias",
         persist_state=PERSIST,
         step=1.0,
         format="%g",
         help="Added to every output, as a Conv2D layer's bias",
     )
-    st.selectbox(
-        "Padding",
-        ops.PADDINGS,
-        key="lab_padding",
+    _padding_choice(
+        "VALID: the kernel stays inside the image (the output shrinks). SAME: zeros around the edge keep "
+        "the size (with stride 1)."
+    )
+    locked(st.selectbox, "lab_post", "Activation", ops.ACTIVATIONS, persist_state=PERSIST, format_func=POST_LABELS.get)
+    locked(
+        st.selectbox,
+        "lab_pool",
+        "Pooling",
+        POOLS,
         persist_state=PERSIST,
-        format_func=str.upper,
-        help="VALID: the kernel stays inside the image (the output shrinks). SAME: zeros around the edge keep "
-        "the size (with stride 1).",
+        format_func=POOL_LABELS.get,
+        help="Max keeps the largest value of each window, average their mean; global average pooling keeps one "
+        "number per map: the mean of all its values.",
     )
-    st.selectbox("Activation", ops.ACTIVATIONS, key="lab_post", persist_state=PERSIST, format_func=POST_LABELS.get)
-    st.selectbox("Pooling", POOLS, key="lab_pool", persist_state=PERSIST, format_func=POOL_LABELS.get)
-    off = st.session_state["lab_pool"] == "none"
+    off = st.session_state["lab_pool"] in ("none", "gap")
     columns = st.columns(2)
-    columns[0].number_input(
-        "Pool size", min_value=2, max_value=8, key="lab_pool_size", persist_state=PERSIST, disabled=off
+    locked(
+        columns[0].number_input,
+        "lab_pool_size",
+        "Pool size",
+        min_value=2,
+        max_value=8,
+        persist_state=PERSIST,
+        disabled=off,
     )
-    columns[1].number_input(
+    locked(
+        columns[1].number_input,
+        "lab_pool_stride",
         "Pool stride",
         min_value=0,
         max_value=8,
-        key="lab_pool_stride",
         persist_state=PERSIST,
         disabled=off,
         help="0: the same as the pool size",
     )
-    st.radio(
+    _shift_controls()
+    locked(
+        st.radio,
+        "lab_display",
         "Show outputs",
         list(DISPLAY_LABELS),
         format_func=DISPLAY_LABELS.get,
-        key="lab_display",
         persist_state=PERSIST,
         horizontal=True,
         help="Automatic: signed colours for kernels whose weights sum to 0 (edges: positive and negative "
         "answers), a picture for the others (blur, sharpen).",
+    )
+
+
+def _padding_choice(help_text: str) -> None:
+    locked(
+        st.selectbox,
+        "lab_padding",
+        "Padding",
+        ops.PADDINGS,
+        persist_state=PERSIST,
+        format_func=str.upper,
+        help=help_text,
+    )
+
+
+def _shift_controls() -> None:
+    """Move the picture a pixel or two: the lab then compares every stage with the unmoved picture's."""
+    columns = st.columns(2)
+    for column, key, label, direction in (
+        (columns[0], "lab_dx", "Shift right", "right (negative: left)"),
+        (columns[1], "lab_dy", "Shift down", "down (negative: up)"),
+    ):
+        locked(
+            column.number_input,
+            key,
+            label,
+            min_value=-MAX_SHIFT,
+            max_value=MAX_SHIFT,
+            persist_state=PERSIST,
+            help=f"Move the picture this many pixels {direction} and see which outputs stay the same.",
+        )
+
+
+def shift() -> tuple[int, int]:
+    """The chosen shift of the picture (dx right, dy down), in pixels."""
+    return int(st.session_state["lab_dx"]), int(st.session_state["lab_dy"])
+
+
+def transpose_controls() -> None:
+    """The transposed convolution's settings: the small map, the stride and the padding."""
+    locked(st.radio, "lab_tmap", "Small map", list(MAP_SOURCES), format_func=MAP_SOURCES.get, persist_state=PERSIST)
+    if st.session_state["lab_tmap"] == "image":
+        locked(
+            st.selectbox,
+            "lab_tside",
+            "Map size",
+            MAP_SIDES,
+            format_func=lambda n: f"{n} pixels",
+            persist_state=PERSIST,
+            help="The picture is shrunk to this many pixels on its longer side (each a mean of its area).",
+        )
+    else:
+        locked(
+            st.text_area,
+            "lab_ttext",
+            "Your map: rows separated by ';', numbers by spaces (up to 8x8)",
+            persist_state=PERSIST,
+        )
+    locked(
+        st.number_input,
+        "lab_tstride",
+        "Stride",
+        min_value=1,
+        max_value=4,
+        persist_state=PERSIST,
+        help="How far apart neighbouring input pixels paint their copy of the kernel: stride - 1 zeros go "
+        "between them. Stride 2 doubles the size.",
+    )
+    _padding_choice(
+        "VALID: the whole painting, (H - 1) * stride + k. SAME: cropped to H * stride, as the forward "
+        "convolution with SAME padding would have read it."
     )

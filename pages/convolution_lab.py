@@ -1,30 +1,44 @@
-"""Convolution lab: an image, a kernel, and every step of convolution and pooling made visible."""
+"""Convolution lab: an image, a kernel, and every step of convolution and pooling made visible; or a
+small map upsampled by a transposed convolution."""
 
 import streamlit as st
 
-from app_support import lab_outputs, lab_view, lesson_view
+from app_support import lab_outputs, lab_transpose, lab_view, lesson_view
 from app_support.boot import run_through_navigation
 from app_support.inputs import image_input
-from app_support.state import publish, restore
+from app_support.state import locked_note, publish, restore
 
 run_through_navigation()
 step = lesson_view.arrive("lab", lab_view.SETTINGS)  # a lesson step's link sets the lab as the step says
 restore(lab_view.SETTINGS)
 
 st.title("Convolution lab")
-st.caption(
-    "A kernel is a small grid of numbers. Slide it over the image; at each position multiply the pixels "
-    "under it by its numbers and add the products: that sum is one output pixel."
-)
+lab_view.operation_choice()
+if lab_view.transposing():
+    st.caption(
+        "A transposed convolution makes a map bigger: every pixel paints a copy of the kernel, scaled by its "
+        "value, a stride apart, and the copies add up. Networks use it to upsample (segmentation, generators)."
+    )
+else:
+    st.caption(
+        "A kernel is a small grid of numbers. Slide it over the image; at each position multiply the pixels "
+        "under it by its numbers and add the products: that sum is one output pixel."
+    )
 lesson_view.banner(step)
+note = locked_note()
+if note and step is None:  # a lesson's banner says it already
+    st.caption(note)
 controls, outputs = st.columns([1.1, 2.4], gap="large")
 
 with controls:
     st.subheader("1. Image")
-    image, image_name = image_input("lab", max_side=st.session_state["lab_size"])
+    image, image_name = image_input("lab", max_side=st.session_state["lab_size"], locks=lab_view.IMAGE_LOCKS)
     lab_view.image_options()
     st.subheader("3. Settings")
-    lab_view.conv_controls()
+    if lab_view.transposing():
+        lab_view.transpose_controls()
+    else:
+        lab_view.conv_controls()
 
 
 @st.fragment
@@ -36,7 +50,10 @@ def kernel_and_outputs(image, image_name: str) -> None:
     restore(lab_view.SETTINGS)
     st.subheader("2. Kernel")
     lab_view.kernel_controls()
-    lab_outputs.show(image, image_name)
+    if lab_view.transposing():
+        lab_transpose.show(image)
+    else:
+        lab_outputs.show(image, image_name)
     publish(lab_view.SETTINGS)
 
 
