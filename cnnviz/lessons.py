@@ -181,7 +181,7 @@ LESSONS: dict[str, Lesson] = {
             Step(
                 "What pooling keeps when the picture moves",
                 "lab",
-                _lab(sample="flower", colour="gray", kernel="vertical line 7x7", post="relu", pool="max", shift="1"),
+                _lab(sample="flower", colour="gray", kernel="vertical line 7x7", post="relu", pool="max", dx="1"),
                 "Move the picture a pixel to the right: every number of the convolution's output moves "
                 "with it. After max pooling, many pooled numbers do **not** change, because the "
                 "strongest pixel is often still inside the same 2x2 square. This is the small "
@@ -191,7 +191,7 @@ LESSONS: dict[str, Lesson] = {
                 "A 2x2 window has two places for its maximum along each direction. One pixel of shift "
                 "keeps about half of the maxima in their square; two pixels move every maximum into the "
                 "next square, so the pooled map moves by one pixel as a whole.",
-                focus=("shift", "pool"),
+                focus=("dx", "pool"),
             ),
         ),
     ),
@@ -435,7 +435,7 @@ LESSONS: dict[str, Lesson] = {
             Step(
                 "Making a map bigger",
                 "lab",
-                _lab(op="transpose", kernel="box blur", stride="2", pad="valid"),
+                _lab(op="transpose", kernel="box blur", tstride="2", pad="valid"),
                 "Networks that draw pictures (or segment them) must make small maps big again. A "
                 "**transposed convolution** with stride 2 does it in two steps: put a zero between every "
                 "two pixels of the map, then convolve with the kernel turned upside down.",
@@ -443,12 +443,12 @@ LESSONS: dict[str, Lesson] = {
                 "output. Check the output size against the formula.",
                 "A 4x4 map, a 3x3 kernel, stride 2, VALID: how big is the output?",
                 "(4 - 1) * 2 + 3 = 9, so 9x9. With SAME padding it is 4 * 2 = 8.",
-                focus=("stride", "pad"),
+                focus=("tstride", "pad"),
             ),
             Step(
                 "The same as TensorFlow's",
                 "lab",
-                _lab(op="transpose", kernel="sobel x", stride="2", pad="same"),
+                _lab(op="transpose", kernel="sobel x", tstride="2", pad="same"),
                 "TensorFlow computes `conv2d_transpose` differently (every input pixel stamps the kernel, "
                 "scaled, onto the output), but the result is the same numbers. The page checks it.",
                 "Change the stride to 3 and the kernel to Sobel y; the difference stays 0.",
@@ -456,7 +456,7 @@ LESSONS: dict[str, Lesson] = {
                 "Convolution as networks compute it slides the kernel without flipping; stamping the "
                 "kernel from each input pixel is the mirror image of that. Flipping turns one into the "
                 "other.",
-                focus=("stride", "kernel"),
+                focus=("tstride", "kernel"),
             ),
         ),
     ),
