@@ -16,14 +16,14 @@ import streamlit as st
 from app_support import compat
 from cnnviz import datasets
 from cnnviz.errors import InvalidInput
-from cnnviz.runs import RunManager
+from cnnviz.runs import RunManager, settings_from_env
 
 
 @st.cache_resource(show_spinner=False)
 def run_manager() -> RunManager:
-    """One manager per server: at most two runs train at once on this class of machine, one
-    worker waits warm, and no run trains longer than ten minutes."""
-    return RunManager(max_active=2, spares=1, time_limit_s=600)
+    """One manager per server: one worker waits warm, no run trains longer than ten minutes, and the
+    backend is the environment's (`cnnviz.runs.SETTINGS`; by default local workers, two at a time)."""
+    return RunManager(spares=1, time_limit_s=600, **settings_from_env())
 
 
 class Departures:
