@@ -116,7 +116,23 @@ def saved_upload(data: datasets.Dataset) -> str:
 
 
 def run_dataset(run) -> datasets.Dataset | None:
-    """The dataset a run trained on (None if it is no longer at hand, e.g. a zip from another visit)."""
+    """The dataset a run trained on, as it trained on it (fewer images per class, resized to a transfer
+    base's input), or None if it is no longer at hand (e.g. a zip from another visit)."""
+    data = _stored_dataset(run)
+    if data is None or not (run.job.train_per_class or run.job.base_input):
+        return data
+    return _as_trained(run.id, run.job, data)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Preparing the pictures as the run saw them...")
+def _as_trained(run_id: str, _job, _data: datasets.Dataset) -> datasets.Dataset:
+    from cnnviz import training
+
+    return training.job_dataset(_job, _data, _job.base_input)
+
+
+def _stored_dataset(run) -> datasets.Dataset | None:
+    """The dataset a run names, as stored (None if it is no longer at hand)."""
     if run.job.dataset == "file":
         kept = st.session_state.get("trainer_zip_kept")
         return kept[1] if kept else None

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app_support.state import Setting
 from app_support.trainer_data import KEEP
-from cnnviz import datasets, kernels, models, training
+from app_support.trainer_state import by_param, locked
+from cnnviz import datasets, kernels, models
 from cnnviz.blocks import BLOCK_TYPES, BLOCKS, BlockSetting, LayerRow, block_defaults, summarize, total_params
 from cnnviz.errors import InvalidInput
 
@@ -156,16 +158,17 @@ def _block_row(arch: dict, index: int, block: dict) -> dict:
     return edited
 
 
-def architecture(data: datasets.Dataset) -> tuple[list[dict] | None, list[LayerRow] | None]:
+def architecture(
+    dataset_name: str, data: datasets.Dataset, url: list[Setting]
+) -> tuple[list[dict] | None, list[LayerRow] | None]:
     """Preset picker and block editor; returns the validated blocks and summary, or (None, None)."""
     names = list(models.PRESETS)
-    default_preset, _ = training.default_setup(data.name)
-    preset = st.selectbox(
+    preset = locked(
+        st.selectbox,
+        by_param(url, "preset"),  # one choice per dataset, each starting at its default
         "Start from a preset",
         names,
-        index=names.index(default_preset),
-        key=f"trainer_preset_{data.name}",
-        persist_state=KEEP,  # one choice per dataset, each starting at its default
+        persist_state=KEEP,
         format_func=lambda n: f"{n}: {models.PRESETS[n][0]}",
         help="A network from a tutorial, to train as it is or to change below.",
     )

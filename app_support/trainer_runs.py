@@ -4,6 +4,7 @@ run's results and downloads."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from app_support import charts
@@ -167,7 +168,12 @@ def downloads(run: Run, data: datasets.Dataset | None) -> None:
         columns[0].download_button(
             "Model (.keras)", handle.read(), file_name="cnnviz_model.keras", key=f"dl_model_{run.id}", on_click="ignore"
         )
-    if data is not None:
+    if data is not None and run.job.base_model:
+        columns[1].caption(
+            "No training script for a run that started from a trained network: the model file holds the base "
+            "and the new head, ready for `keras.models.load_model`."
+        )
+    elif data is not None:
         script = training_script(run.job, input_shape=data.input_shape, num_classes=data.num_classes)
         columns[1].download_button(
             "Training script (.py)", script, file_name="train_cnn.py", key=f"dl_script_{run.id}", on_click="ignore"
@@ -184,6 +190,26 @@ def downloads(run: Run, data: datasets.Dataset | None) -> None:
             columns[2].download_button(
                 "Dataset for the script (.npz)", npz, file_name="dataset.npz", key=f"dl_npz_{run.id}", on_click="ignore"
             )
+
+
+def comparison_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per run: its parameters, its last validation accuracy, test accuracy and training time."""
+
+    def last(run: Run, key: str) -> str:
+        values = [epoch[key] for epoch in run.epochs if key in epoch]
+        return f"{values[-1]:.1%}" if values else ""
+
+    return pd.DataFrame(
+        {
+            "run": [run.label for run in runs],
+            "parameters": [f"{run.params:,}" if run.params else "" for run in runs],
+            "epochs": [len(run.epochs) for run in runs],
+            "training accuracy": [last(run, "accuracy") for run in runs],
+            "validation accuracy": [last(run, "val_accuracy") for run in runs],
+            "test accuracy": [f"{run.evaluation.test_accuracy:.1%}" if run.evaluation else "" for run in runs],
+            "time": [f"{run.train_seconds:.0f} s" if run.train_seconds else "" for run in runs],
+        }
+    )
 
 
 def phase_of(runs) -> tuple:
@@ -228,6 +254,8 @@ def live_runs(was: tuple, panel: str) -> None:
             persist_state="session",
         )
         chosen_runs = [run for run in finished if run.id in picked]
+        if chosen_runs:
+            st.dataframe(comparison_table(chosen_runs), hide_index=True)
         left, right = st.columns(2)
         left.plotly_chart(charts.compare(chosen_runs, "accuracy"), key="compare_acc")
         right.plotly_chart(charts.compare(chosen_runs, "loss"), key="compare_loss")

@@ -8,7 +8,10 @@ import streamlit as st
 
 from app_support.render import picture
 from app_support.runs import run_manager, saved_upload
+from app_support.state import Setting
 from app_support.trainer_data import KEEP, UPLOAD
+from app_support.trainer_state import BATCHES, NO_PARTNER, augmentation_default, by_param, locked
+from app_support.trainer_transfer import Transfer
 from cnnviz import datasets, display, models, training
 from cnnviz.blocks import LayerRow, summarize
 from cnnviz.errors import InvalidInput
@@ -32,6 +35,10 @@ HELP = {
     "patience": "End the run when the validation loss has not improved for this many epochs in a row, keeping the "
     "best weights. 0 trains every epoch.",
     "time_limit": "The run stops after this many seconds whatever else is set, and keeps what it learned.",
+    "augment": "Show the network each training picture a little changed every epoch (turned, shifted, zoomed, "
+    "mirrored: the sliders below), so it cannot memorise the pictures: the usual cure for overfitting.",
+    "per_class": "Train on only this many pictures of each class, the same ones in every run: how well does a "
+    "network learn from a few dozen? 0 uses them all.",
     "rotation": "Turn each training image by a random angle, up to this many degrees either way, so that a tilted "
     "digit still counts as the same digit.",
     "shift": "Move each training image by a random amount, up to this share of its width and height.",
@@ -41,55 +48,52 @@ HELP = {
 }
 
 
-def settings(dataset_name: str) -> training.TrainConfig | None:
-    """Training settings; each dataset keeps its own, starting from the app's defaults for it."""
+def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | None:
+    """Training settings; each dataset keeps its own, starting from the app's defaults for it. Those in
+    `url` (trainer_state.settings_for) were restored before: their widgets take the session's value and
+    honour a teacher's locks."""
     _, default = training.default_setup(dataset_name)
     columns = st.columns(4)
-    optimizer = columns[0].selectbox(
-        "Optimizer",
-        training.OPTIMIZERS,
-        key=f"trainer_optimizer_{dataset_name}",
-        persist_state=KEEP,
-        help=HELP["optimizer"],
-    )
-    rate = columns[1].number_input(
-        "Learning rate",
-        min_value=0.0,
-        value=default.learning_rate,
-        format="%g",
-        step=0.0005,
-        key=f"trainer_lr_{dataset_name}",
-        persist_state=KEEP,
-        help=HELP["learning_rate"],
-    )
-    batch = columns[2].select_slider(
-        "Batch size",
-        [16, 32, 64, 128, 256],
-        value=default.batch_size,
-        key=f"trainer_batch_{dataset_name}",
-        persist_state=KEEP,
-        help=HELP["batch_size"],
-    )
-    epochs = columns[3].number_input(
-        "Epochs",
-        1,
-        200,
-        value=default.epochs,
-        key=f"trainer_epochs_{dataset_name}",
-        persist_state=KEEP,
-        help=HELP["epochs"],
-    )
+    with columns[0]:
+        optimizer = locked(
+            st.selectbox,
+            by_param(url, "opt"),
+            "Optimizer",
+            training.OPTIMIZERS,
+            persist_state=KEEP,
+            help=HELP["optimizer"],
+        )
+    with columns[1]:
+        rate = locked(
+            st.number_input,
+            by_param(url, "lr"),
+            "Learning rate",
+            min_value=0.0,
+            format="%g",
+            step=0.0005,
+            persist_state=KEEP,
+            help=HELP["learning_rate"],
+        )
+    with columns[2]:
+        batch = locked(
+            st.select_slider, by_param(url, "batch"), "Batch size", BATCHES, persist_state=KEEP, help=HELP["batch_size"]
+        )
+    with columns[3]:
+        epochs = locked(
+            st.number_input, by_param(url, "epochs"), "Epochs", 1, 200, persist_state=KEEP, help=HELP["epochs"]
+        )
     columns = st.columns(4)
-    validation = columns[0].slider(
-        "Validation split",
-        0.0,
-        0.5,
-        0.1,
-        0.05,
-        key=f"trainer_val_{dataset_name}",
-        persist_state=KEEP,
-        help=HELP["validation_split"],
-    )
+    with columns[0]:
+        validation = locked(
+            st.slider,
+            by_param(url, "val"),
+            "Validation split",
+            0.0,
+            0.5,
+            step=0.05,
+            persist_state=KEEP,
+            help=HELP["validation_split"],
+        )
     target = columns[1].number_input(
         "Stop at training accuracy (0 = off)",
         0.0,
@@ -120,46 +124,55 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
         persist_state=KEEP,
         help=HELP["time_limit"],
     )
-    st.markdown(
-        "**Augmentation** (random changes to each training image, new every epoch; test images stay as they are)"
+    augment = locked(
+        st.toggle,
+        by_param(url, "aug"),
+        "**Augmentation**: random changes to each training image, new every epoch (test images stay as they are)",
+        persist_state=KEEP,
+        help=HELP["augment"],
     )
+    start = augmentation_default(dataset_name)
     columns = st.columns(4)
-    augmentation = models.Augmentation(
+    chosen = models.Augmentation(
         rotation=columns[0].slider(
             "Rotation (degrees)",
             0,
             45,
-            int(default.augmentation.rotation),
+            int(start.rotation),
             key=f"trainer_rot_{dataset_name}",
             persist_state=KEEP,
             help=HELP["rotation"],
+            disabled=not augment,
         ),
         shift=columns[1].slider(
             "Shift",
             0.0,
             0.3,
-            float(default.augmentation.shift),
+            float(start.shift),
             0.05,
             key=f"trainer_shift_{dataset_name}",
             persist_state=KEEP,
             help=HELP["shift"],
+            disabled=not augment,
         ),
         zoom=columns[2].slider(
             "Zoom",
             0.0,
             0.3,
-            float(default.augmentation.zoom),
+            float(start.zoom),
             0.05,
             key=f"trainer_zoom_{dataset_name}",
             persist_state=KEEP,
             help=HELP["zoom"],
+            disabled=not augment,
         ),
         flip=columns[3].checkbox(
             "Flip left-right",
-            value=default.augmentation.flip,
+            value=start.flip,
             key=f"trainer_flip_{dataset_name}",
             persist_state=KEEP,
             help=HELP["flip"],
+            disabled=not augment,
         ),
     )
     try:
@@ -169,10 +182,11 @@ def settings(dataset_name: str) -> training.TrainConfig | None:
             batch_size=int(batch),
             epochs=int(epochs),
             validation_split=float(validation),
-            augmentation=augmentation,
+            augmentation=chosen if augment else models.Augmentation(),
             target_accuracy=float(target) or None,
             early_stopping_patience=int(patience) or None,
             time_limit_s=float(time_limit),
+            seed=default.seed,
         ).validate()
     except InvalidInput as error:
         st.error(f"Settings: {error}")
@@ -251,28 +265,83 @@ def augmentation_preview(data: datasets.Dataset, augmentation: models.Augmentati
 
 
 def job_for(
-    dataset_name: str, data: datasets.Dataset, blocks, config, lab_kernels: tuple[str, ...], freeze: bool
+    dataset_name: str,
+    data: datasets.Dataset,
+    blocks,
+    config,
+    lab_kernels: tuple[str, ...] = (),
+    freeze: bool = False,
+    *,
+    transfer: Transfer | None = None,
+    per_class: int = 0,
+    title: str | None = None,
 ) -> TrainJob:
-    title = st.session_state.get("trainer_preset", "")
-    if lab_kernels:
-        title += f" + {', '.join(lab_kernels)}" + (" (frozen)" if freeze else "")
+    """The job for a run: the blocks from scratch (with the lab-kernels experiment), or a transfer base."""
+    if title is None:
+        title = st.session_state.get("trainer_preset", "")
+        if lab_kernels:
+            title += f" + {', '.join(lab_kernels)}" + (" (frozen)" if freeze else "")
+    if transfer is not None:
+        blocks, lab_kernels, freeze = (), (), False
+        where = f"from {transfer.train_from} on" if transfer.train_from else "frozen"
+        title = f"transfer from {transfer.title} ({where})"
+    if per_class:
+        title += f", {per_class} per class"
+    common = {
+        "first_conv_kernels": lab_kernels,
+        "freeze_first_conv": freeze,
+        "title": title,
+        "train_per_class": per_class or None,
+        "base_model": transfer.base_model if transfer else None,
+        "train_from": transfer.train_from if transfer else None,
+        "base_input": tuple(transfer.input_shape) if transfer else None,
+    }
     if dataset_name == UPLOAD:
-        return TrainJob(
-            "file",
-            tuple(blocks),
-            config,
-            dataset_file=saved_upload(data),
-            first_conv_kernels=lab_kernels,
-            freeze_first_conv=freeze,
-            title=title,
-        )
+        return TrainJob("file", tuple(blocks), config, dataset_file=saved_upload(data), **common)
     options = (("size", st.session_state.get("trainer_shape_size", 28)),) if dataset_name == "shapes" else ()
-    return TrainJob(
-        dataset_name,
-        tuple(blocks),
-        config,
-        dataset_options=options,
-        first_conv_kernels=lab_kernels,
-        freeze_first_conv=freeze,
-        title=title,
+    return TrainJob(dataset_name, tuple(blocks), config, dataset_options=options, **common)
+
+
+def few_images(dataset_name: str, data: datasets.Dataset, url: list[Setting]) -> int:
+    """The "images per class" setting (0: all): few pictures, as in the transfer-learning lesson."""
+    largest = max(train for train, _ in data.counts().values())
+    value = locked(
+        st.number_input,
+        by_param(url, "per_class"),
+        "Training images per class (0 = all)",
+        0,
+        100_000,
+        step=10,
+        persist_state=KEEP,
+        help=HELP["per_class"],
+        width=260,
     )
+    if value and value < largest:
+        st.caption(f"Each class trains on {value} of its pictures (the same ones every run); the test set stays whole.")
+    return int(value)
+
+
+def partner(data: datasets.Dataset, url: list[Setting]) -> list[dict] | None:
+    """ "Train and compare with": a preset trained from scratch beside this run, with the same data and
+    settings (the dense-against-CNN lesson). Returns its blocks, or None for no partner."""
+    options = [NO_PARTNER, *models.PRESETS]
+    chosen = locked(
+        st.selectbox,
+        by_param(url, "vs"),
+        "Train and compare with",
+        options,
+        format_func=lambda name: "nothing: train one network" if name == NO_PARTNER else f"{name}, from scratch",
+        persist_state=KEEP,
+        help="Start a second run at the same time: this preset, from scratch, on the same pictures with the "
+        "same settings. Both curves appear under Compare runs.",
+        width=340,
+    )
+    if chosen == NO_PARTNER:
+        return None
+    blocks = models.preset(chosen, data.input_shape)
+    try:
+        summarize(blocks, data.input_shape, data.num_classes)
+    except InvalidInput as error:
+        st.error(f"{chosen} does not fit this dataset: {error}")
+        return None
+    return blocks

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pprint
 
 from cnnviz.blocks import block_code, block_functions, layer_names
+from cnnviz.errors import InvalidInput
 from cnnviz.models import Augmentation
 from cnnviz.training import TrainJob
 
@@ -96,9 +97,15 @@ _OPTIMIZERS = {
 def training_script(job: TrainJob, *, input_shape: tuple, num_classes: int, data_file: str = "dataset.npz") -> str:
     """The plain-Keras script for `job`. Datasets that Keras can download load through
     `keras.datasets`; the others (bundled, synthetic, uploaded) load from `data_file`, an .npz
-    with x_train, y_train, x_test, y_test (`save_npz` writes one)."""
+    with x_train, y_train, x_test, y_test (`save_npz` writes one). A transfer-learning job (one with
+    a base) is refused with InvalidInput: its model file is what to take home."""
     from cnnviz.kernels import KERNELS
 
+    if job.base_model:
+        raise InvalidInput(
+            "This run started from a trained network, which the script cannot rebuild from blocks: download the "
+            "model (.keras) instead. It holds the base and the new head, ready for keras.models.load_model."
+        )
     config = job.config
     if job.dataset in _KERAS_LOADERS:
         loader = f"    return {_KERAS_LOADERS[job.dataset]}"

@@ -136,6 +136,7 @@ class TrainJob:
     base_model: str | None = None  # a .keras file's path, or "imagenet:MobileNetV2" (weights in the cache)
     train_from: str | None = None  # the base's layer from which on it learns; None: the base stays frozen
     train_per_class: int | None = None  # train on only this many images per class (few-shot lessons)
+    base_input: tuple | None = None  # the base's (H, W, C) as the app read it: the dataset as the run saw it
 
 
 @dataclass
@@ -186,6 +187,19 @@ def fewer_per_class(dataset: Dataset, per_class: int, *, seed: int = 0) -> Datas
     )
 
 
+def check_fit(images: int, input_shape: tuple) -> None:
+    """Refuse, with a message, `images` pictures resized to `input_shape` (H, W, C) when they would not
+    fit in a worker's memory (`MAX_FITTED_MB`)."""
+    height, width, channels = (int(n) for n in input_shape)
+    megabytes = images * height * width * channels / 2**20
+    if megabytes > MAX_FITTED_MB:
+        raise InvalidInput(
+            f"The base takes {height}x{width}x{channels} images: the {images:,} pictures would need "
+            f"{megabytes:,.0f} MB at that size, over {MAX_FITTED_MB} MB. Train on fewer images per class, or "
+            "choose a base with smaller input."
+        )
+
+
 def fit_to_input(dataset: Dataset, input_shape: tuple) -> Dataset:
     """`dataset` resized and converted (gray to colour by repeating, colour to gray by luminance) to a
     model's input shape (H, W, C), e.g. 28x28 gray shapes for a 224x224 colour ImageNet base. Refused
@@ -201,14 +215,7 @@ def fit_to_input(dataset: Dataset, input_shape: tuple) -> Dataset:
     height, width = height or h, width or w
     if (height, width, channels) == (h, w, c):
         return dataset
-    count = len(dataset.x_train) + len(dataset.x_test)
-    megabytes = count * height * width * channels / 2**20
-    if megabytes > MAX_FITTED_MB:
-        raise InvalidInput(
-            f"The base takes {height}x{width}x{channels} images: the {count:,} pictures would need {megabytes:,.0f} MB "
-            f"at that size, over {MAX_FITTED_MB} MB. Train on fewer images per class, or choose a base with "
-            "smaller input."
-        )
+    check_fit(len(dataset.x_train) + len(dataset.x_test), (height, width, channels))
 
     def convert(images: np.ndarray) -> np.ndarray:
         out = np.empty((len(images), height, width, channels), dtype=np.uint8)
@@ -341,6 +348,10 @@ def forward_cost(rows) -> tuple[int, int]:
             macs += height * width * (row.params - filters)
         elif row.kind == "dense":
             macs += row.params - row.output_shape[0]
+        elif row.kind == "residual":  # two 3x3 convolutions (and maybe a 1x1 one) at each output position
+            height, width, filters = row.output_shape
+            macs += height * width * row.params
+            values += 6 * height * width * filters  # conv, norm, ReLU, conv, norm, add before the output
         values += int(np.prod(row.output_shape))
     return macs, values
 

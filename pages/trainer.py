@@ -1,19 +1,31 @@
-"""Trainer: pick a dataset and an architecture, train a small CNN and watch it learn."""
+"""Trainer: pick a dataset and a network (or a trained network to start from), train and watch it learn."""
 
 import streamlit as st
 
-from app_support import trainer_blocks, trainer_data, trainer_runs, trainer_settings
+from app_support import (
+    lesson_view,
+    trainer_blocks,
+    trainer_data,
+    trainer_runs,
+    trainer_settings,
+    trainer_state,
+    trainer_transfer,
+)
 from app_support.boot import run_through_navigation
 from app_support.runs import owner, run_manager
+from app_support.state import publish
+from cnnviz import training
 from cnnviz.errors import InvalidInput
 
 run_through_navigation()
+url, step = trainer_state.arrive()  # a lesson step's or a shared link's settings, before any widget
 
 st.title("Trainer")
 st.caption(
     "Pick a dataset and a network, press Train, and watch the loss fall and the accuracy rise. Runs keep "
     "going while you look at other pages; stop one whenever you like."
 )
+lesson_view.banner(step)
 manager = run_manager()  # also starts a warm worker, so the first run begins at once
 
 st.subheader("1. Dataset")
@@ -21,29 +33,52 @@ dataset_name, data = trainer_data.choose_dataset()
 if data is not None:
     trainer_data.show_dataset(data)
 
-blocks = config = None
-lab_kernels, freeze = (), False
 if data is not None:
-    st.subheader("2. Architecture")
-    blocks, rows = trainer_blocks.architecture(data)
-    lab_kernels, freeze = trainer_blocks.lab_kernels_experiment()
+    st.subheader("2. Network")
+    lab_kernels, freeze, blocks, rows = (), False, None, None
+    transfer = trainer_transfer.choose_base(data, url)
+    if st.session_state.get(trainer_state.BASE.key, trainer_state.NO_BASE) == trainer_state.NO_BASE:
+        blocks, rows = trainer_blocks.architecture(dataset_name, data, url)
+        lab_kernels, freeze = trainer_blocks.lab_kernels_experiment()
+    elif transfer is not None:  # a base, ready: its layers were shown instead of the block editor
+        blocks, rows = (), trainer_transfer.transfer_rows(transfer, data)
     st.subheader("3. Training")
-    config = trainer_settings.settings(dataset_name)
+    per_class = trainer_settings.few_images(dataset_name, data, url)
+    config = trainer_settings.settings(dataset_name, url)
     if config is not None:
         with st.expander("Preview the augmentation"):
             if st.button("Show augmented samples", key="trainer_preview"):
                 trainer_settings.augmentation_preview(data, config.augmentation)
     ready = blocks is not None and config is not None
+    if ready and transfer is not None:
+        try:
+            training.check_fit(trainer_transfer.images_used(data, per_class), transfer.input_shape)
+        except InvalidInput as error:
+            st.error(str(error))
+            ready = False
+    partner = trainer_settings.partner(data, url)
     if ready:
         trainer_settings.time_estimate(data, rows, config)
-    if st.button("Train", type="primary", disabled=not ready, key="trainer_train", icon=":material/play_arrow:"):
+    label = "Train both" if partner is not None else "Train"
+    if st.button(label, type="primary", disabled=not ready, key="trainer_train", icon=":material/play_arrow:"):
         try:
-            job = trainer_settings.job_for(dataset_name, data, blocks, config, lab_kernels, freeze)
-            run = manager.submit(owner(), job)
+            job = trainer_settings.job_for(
+                dataset_name, data, blocks, config, lab_kernels, freeze, transfer=transfer, per_class=per_class
+            )
+            jobs = [job]
+            if partner is not None:
+                name = st.session_state[trainer_state.PARTNER.key]
+                jobs.append(
+                    trainer_settings.job_for(dataset_name, data, partner, config, per_class=per_class, title=name)
+                )
+            runs = [manager.submit(owner(), each) for each in jobs]
         except InvalidInput as error:
             st.error(str(error))
         else:
-            st.session_state["trainer_run"] = run.id
+            st.session_state["trainer_run"] = runs[0].id
+            if len(runs) > 1:  # the comparison starts again from its default: the latest runs, these two
+                st.session_state.pop("trainer_cmp", None)
 
 st.subheader("4. Runs")
 trainer_runs.runs_panel()
+publish(url)
