@@ -79,18 +79,14 @@ def banner(where: tuple[str, int] | None) -> None:
     chosen = lesson.steps[index]
     number = list(lessons.LESSONS).index(lesson_id) + 1
     with st.container(border=True, key="lesson_banner"):
-        st.caption(f"Lesson {number}: {lesson.title} · step {index + 1} of {len(lesson.steps)}")
-        st.markdown(f"#### {chosen.title}")
-        st.markdown(chosen.text)
-        st.markdown(f"**Try this:** {chosen.try_this}")
-        st.markdown(f"**Question:** {chosen.question}")
-        with st.expander("Answer (look first)"):
-            st.markdown(chosen.answer)
-        note = state.locked_note()
-        if note:
-            st.caption(note)
-        with st.container(horizontal=True, gap="small"):
-            if index > 0 and st.button("Previous step", icon=":material/arrow_back:", key="lesson_previous"):
+        # Compact, so the instrument the step is about stays in view: the way on beside the title,
+        # what to try beside the question.
+        heading, way_on = st.columns([3, 2], vertical_alignment="center")
+        heading.markdown(
+            f"**Lesson {number} · step {index + 1} of {len(lesson.steps)}: {chosen.title}**  \n:gray[{lesson.title}]"
+        )
+        with way_on, st.container(horizontal=True, gap="small", horizontal_alignment="right"):
+            if index > 0 and st.button("Back", icon=":material/arrow_back:", key="lesson_previous"):
                 go_to(lesson_id, index - 1, carried())
             if index + 1 < len(lesson.steps):
                 if st.button("Next step", icon=":material/arrow_forward:", type="primary", key="lesson_next"):
@@ -98,13 +94,28 @@ def banner(where: tuple[str, int] | None) -> None:
             else:
                 following = list(lessons.LESSONS)[number:]
                 if following and st.button(
-                    f"Next lesson: {lessons.LESSONS[following[0]].title}",
-                    icon=":material/arrow_forward:",
-                    type="primary",
-                    key="lesson_next_lesson",
+                    "Next lesson", icon=":material/arrow_forward:", type="primary", key="lesson_next_lesson"
                 ):
                     go_to(following[0], 0, carried())
             st.page_link("pages/lessons.py", label="All lessons", icon=":material/school:")
+        if projector():
+            # On a projector the teacher tells the story and the class looks at the picture: the
+            # question stays in view, the rest is one click away.
+            st.markdown(f"**Question:** {chosen.question}")
+            with st.expander("The step's text, what to try, the answer"):
+                st.markdown(chosen.text)
+                st.markdown(f"**Try this:** {chosen.try_this}")
+                st.markdown(f"**Answer:** {chosen.answer}")
+        else:
+            st.markdown(chosen.text)
+            attempt, question = st.columns(2, gap="medium")
+            attempt.markdown(f"**Try this:** {chosen.try_this}")
+            question.markdown(f"**Question:** {chosen.question}")
+            with question.expander("Answer (look first)"):
+                st.markdown(chosen.answer)
+        note = state.locked_note()
+        if note:
+            st.caption(note)
 
 
 def absolute_link(query: dict[str, str], page_path: str) -> str:
@@ -132,6 +143,8 @@ PROJECTOR_CSS = """
 <style>
 /* Projector view: readable from the back of a room at 1024x640. Bigger text, the sidebar away. */
 html { font-size: 19px; }
+.block-container, [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; }
+h1 { font-size: 1.9rem !important; padding-top: 0 !important; }
 section[data-testid="stSidebar"], div[data-testid="stSidebarCollapsedControl"] { display: none; }
 .st-key-lesson_banner p, .st-key-lesson_banner li { font-size: 1.2rem; line-height: 1.45; }
 .st-key-lesson_banner h4 { font-size: 1.7rem; }

@@ -23,7 +23,9 @@ st.caption(
 lesson_view.banner(step)
 # The model and the input side by side where there is room, one above the other where there is not:
 # fixed widths in a wrapping row keep the model's long names whole (a narrow column cut them off).
-with st.container(horizontal=True, gap="small"):
+# On a projector the pickers fold away: the class looks at the pictures, the teacher opens them when needed.
+pickers = st.expander("Model and pictures") if lesson_view.projector() else st.container()
+with pickers, st.container(horizontal=True, gap="small"):
     with st.container(width=430):
         choice = choose_model("inside")
         if choice is not None:
