@@ -229,3 +229,95 @@ def test_after_a_run_the_estimate_uses_its_speed_and_the_lists_pick_images():
     at.selectbox(key=f"pred_{run_id}").set_value(true.value).run()
     assert not at.exception
     assert at.session_state[f"cm_lists_{run_id}"] == 1  # a fresh chart, so a click on any cell counts again
+
+
+def opened(**params) -> AppTest:
+    """The Trainer opened from a link with these URL settings."""
+    at = AppTest.from_file(str(ROOT / "pages" / "trainer.py"), default_timeout=TIMEOUT)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_link_opens_the_trainer_as_it_says_and_honours_locks():
+    at = opened(
+        dataset="shapes",
+        preset="dense-only",
+        vs="mnist-fast",
+        epochs="7",
+        lr="0.0005",
+        aug="1",
+        fix="epochs",
+        hide="vs",
+    )
+    assert at.selectbox(key="trainer_dataset").value == "shapes"
+    assert at.selectbox(key="trainer_preset_shapes").value == "dense-only"
+    assert summary(at)["layer"].tolist() == ["input", "flatten1", "dense1", "output"]
+    epochs = at.number_input(key="trainer_epochs_shapes")
+    assert epochs.value == 7 and epochs.disabled  # fixed by the teacher: shown, read-only
+    assert not at.number_input(key="trainer_lr_shapes").disabled
+    assert at.number_input(key="trainer_lr_shapes").value == 0.0005
+    assert at.toggle(key="trainer_aug_shapes").value
+    assert not [w for w in at.selectbox if w.key == "trainer_vs"]  # hidden, yet it applies:
+    assert at.button(key="trainer_train").label == "Train both"
+    # A learner's change goes into the URL, so their link opens what they see.
+    at.number_input(key="trainer_lr_shapes").set_value(0.002).run()
+    assert at.query_params["lr"] == "0.002" and at.query_params["preset"] == "dense-only"
+
+
+def test_a_bad_link_value_falls_back_to_the_default():
+    at = opened(dataset="shapes", preset="no-such-net", batch="7")
+    assert at.selectbox(key="trainer_preset_shapes").value == "tinyvgg"  # the default for shapes
+    assert at.select_slider(key="trainer_batch_shapes").value == 32
+
+
+def test_train_both_starts_two_runs_with_the_same_data_and_settings():
+    from app_support.runs import run_manager
+
+    at = opened(dataset="shapes", preset="dense-only", vs="tinyvgg", epochs="1", per_class="20")
+    at.button(key="trainer_train").click().run()
+    assert not at.exception
+    owner = at.session_state["_cnnviz_owner"]
+    runs = run_manager().runs_for(owner)[-2:]
+    try:
+        assert [run.job.title for run in runs] == ["dense-only, 20 per class", "tinyvgg, 20 per class"]
+        assert runs[0].job.blocks == tuple(models.preset("dense-only", (28, 28, 1)))
+        assert runs[1].job.blocks == tuple(models.preset("tinyvgg", (28, 28, 1)))
+        assert runs[0].job.config == runs[1].job.config and runs[0].job.config.epochs == 1
+        assert runs[0].job.train_per_class == runs[1].job.train_per_class == 20
+    finally:
+        for run in runs:
+            run_manager().stop(run.id, owner)
+
+
+def test_starting_from_the_shipped_model_shows_what_learns():
+    from app_support.trainer_settings import job_for
+    from cnnviz import datasets
+    from cnnviz.predict import DEFAULT_MODEL
+
+    at = opened(dataset="shapes", base="shipped", **{"from": "conv2"})
+    assert at.selectbox(key="trainer_train_from").value == "conv2"
+    assert at.selectbox(key="trainer_train_from").options[:3] == [
+        "none: keep the whole base frozen",
+        "conv1 on",
+        "maxpool1 on",
+    ]
+    table = next(frame.value for frame in at.dataframe if "learns" in frame.value.columns)
+    learns = dict(zip(table["layer"], table["learns"], strict=True))
+    assert learns["base/conv1"] == "no (frozen)" and learns["base/conv2"] == "yes"
+    assert learns["output"] == "yes (new)"
+    assert not [frame for frame in at.dataframe if "how" in frame.value.columns]  # no block editor
+    # conv2's (3*3*32+1)*64 and the new head's (64+1)*4 of the base's 18,816 plus the head's 260
+    assert any("This run trains 18,756 of 19,076 parameters" in c.value for c in at.caption)
+    assert not at.button(key="trainer_train").disabled
+    at.selectbox(key="trainer_train_from").set_value("").run()
+    assert any("This run trains 260 of 19,076 parameters" in c.value for c in at.caption)
+    # The job carries the base as a file the worker opens, and no blocks.
+    from app_support.trainer_transfer import Transfer
+
+    transfer = Transfer(str(DEFAULT_MODEL), "conv2", (28, 28, 1), "the shipped MNIST model")
+    job = job_for("shapes", datasets.load("shapes"), (), training.TrainConfig(), transfer=transfer)
+    assert (job.base_model, job.train_from, job.blocks) == (str(DEFAULT_MODEL), "conv2", ())
+    assert job.title == "transfer from the shipped MNIST model (from conv2 on)"
