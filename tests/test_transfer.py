@@ -153,3 +153,19 @@ def test_an_imagenet_network_as_base_from_a_weights_file(tf, tmp_path):
         "output/bias",
         "output/kernel",
     ]
+
+
+def test_a_saved_transfer_model_loads_safely_and_is_explained(base, tmp_path):
+    """What a run saves opens as Inside and Predict open it: safe loading, CAMs, the unfamiliar-picture check."""
+    from cnnviz import cam, model_files, predict
+
+    model = models.transfer_model(base, 3, train_from="conv2")
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = model_files.load_model_file(path.read_bytes())
+    images = _images(60)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
+    assert cam.conv_layers(loaded)[:2] == ["base/conv1", "base/maxpool1"]
+    reference = predict.Reference.of(loaded, images, labels=np.arange(60) % 3)
+    scores = reference.scores(loaded, images[:2].astype(np.float32))
+    assert np.isfinite(scores.energy).all()
