@@ -223,7 +223,7 @@ def embedding_view(context: Context) -> None:
     with side:
         index = control(
             st.number_input,
-            f"Test image (0 to {len(data.x_test) - 1})",
+            "Test image",
             "learned_image",
             0,
             1_000_000,

@@ -74,15 +74,15 @@ def receptive_view(context: Context) -> None:
     top_row = st.columns([2, 1, 1])
     with top_row[0]:
         layer = control(st.selectbox, "Layer", "learned_rf_layer", layers)
-    height, width, _ = features.layer_output_shape(model, layer)
+    height, width, _ = features.layer_output_shape(model, model.get_layer(layer))
     # -1 (nothing chosen yet) is the centre unit, whose window lies inside the picture.
     for key, size in (("learned_row", height), ("learned_col", width)):
         value = st.session_state.get(key, -1)
         st.session_state[key] = size // 2 if value < 0 else min(int(value), size - 1)
     with top_row[1]:
-        row = control(st.number_input, f"Row (0-{height - 1})", "learned_row", 0, 100_000)
+        row = control(st.number_input, "Row", "learned_row", 0, 100_000, help="Of the unit; or click the map.")
     with top_row[2]:
-        col = control(st.number_input, f"Column (0-{width - 1})", "learned_col", 0, 100_000)
+        col = control(st.number_input, "Column", "learned_col", 0, 100_000, help="Of the unit; or click the map.")
     row, col = min(int(row), height - 1), min(int(col), width - 1)
     size, jump, start = receptive.receptive_field(model, layer)
     window = receptive.receptive_window(model, layer, row, col)
@@ -114,23 +114,23 @@ def receptive_view(context: Context) -> None:
     clipped = " (clipped at the picture's edge: the rest is padding)" if edge else ""
     st.caption(
         f"Unit ({row}, {col}) of {layer} sees a {size}x{size} window{clipped}. Neighbouring units' windows are "
-        f"{jump} pixels apart (the jump); the first is centred at pixel {start:g}."
+        f"{jump} pixel{'s' if jump != 1 else ''} apart (the jump); unit 0's window starts at pixel {start}"
+        + (" (in the padding)." if start < 0 else ".")
     )
     legend(display.heat_colorbar(), caption="blue: changing this pixel hardly moves the unit · red: the most")
     st.markdown("**Every layer's receptive field** (along the rows; a square kernel makes the columns the same)")
-    rows = []
-    for name in layers:
-        layer_size, layer_jump, layer_start = receptive.receptive_field(model, name)
-        shape = features.layer_output_shape(model, name)
-        rows.append(
-            {
-                "layer": name,
-                "map": f"{shape[0]}x{shape[1]}x{shape[2]}",
-                "window (size)": layer_size,
-                "jump": layer_jump,
-                "first centre": layer_start,
-            }
-        )
+    rows = [
+        {
+            "layer": field.name,
+            "kind": field.kind,
+            "kernel, stride": f"{field.kernel[0]}x{field.kernel[1]}, {field.stride[0]}" if field.kernel else "",
+            "map": "x".join(map(str, field.output_shape)),
+            "window (size)": field.size,
+            "jump": field.jump,
+            "unit 0 starts at": field.start,
+        }
+        for field in receptive.receptive_table(model)
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="content")
 
 
@@ -139,10 +139,7 @@ def _effective_field(model, image, layer: str, row: int, col: int) -> np.ndarray
     the effective receptive field of one unit on this picture (Luo et al., 2016)."""
     from cnnviz import receptive
 
-    gradient = receptive.effective_receptive_field(model, layer, row, col, image=image)
-    gradient = np.abs(np.asarray(gradient, dtype=np.float32))
-    if gradient.ndim == 3:
-        gradient = gradient.max(axis=2)
+    gradient = receptive.effective_receptive_field(model, image, layer, row, col)
     peak = float(gradient.max())
     return gradient / peak if peak > 0 else gradient
 
@@ -204,9 +201,9 @@ def featurevis_view(context: Context) -> None:
     top_row = st.columns([2, 1])
     with top_row[0]:
         layer = control(st.selectbox, "Layer", "learned_fv_layer", layers)
-    channels = features.layer_output_shape(model, layer)[-1]
+    channels = features.layer_output_shape(model, model.get_layer(layer))[-1]
     with top_row[1]:
-        wanted = control(st.number_input, f"Channel (0-{channels - 1})", "learned_channel", 0, 4095)
+        wanted = control(st.number_input, "Channel", "learned_channel", 0, 4095, help=f"0 to {channels - 1}.")
     channel = min(int(wanted), channels - 1)
     steps = 64 if context.big else 128
     height, width, depth = context.input_shape
@@ -262,7 +259,7 @@ def _top_examples(context: Context, layer: str, channel: int) -> None:
     with st.spinner(f"Running {len(images):,} test images through the model..."):
         strongest, where = _strongest(context.model_key, context.model, images, layer)
     order = np.argsort(-strongest[:, channel], kind="stable")[:TOP]
-    map_width = features.layer_output_shape(context.model, layer)[1]
+    map_width = features.layer_output_shape(context.model, context.model.get_layer(layer))[1]
     whole, patches = [], []
     for index in order:
         image = as_picture(images[index])

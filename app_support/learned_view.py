@@ -71,7 +71,7 @@ def _views() -> dict[str, View]:
         "featurevis": View("Feature visualisation", learned_maps.featurevis_view),
         "occlusion": View("Occlusion", learned_maps.occlusion_view),
         "embedding": View("Embedding", learned_embed.embedding_view, needs_picture=False),
-        "adversarial": View("Adversarial example", learned_embed.adversarial_view),
+        "adversarial": View("Adversarial", learned_embed.adversarial_view),
     }
 
 
@@ -141,6 +141,8 @@ def _draw_view(name: str, context: Context) -> None:
         _views()[name].draw(context)
     except InvalidInput as error:  # a setting the library refused: say why, keep everything else
         st.error(str(error))
+    except ImportError as error:  # a library module this installation lacks: say which
+        st.warning(f"This view needs {error.name or 'a part of cnnviz'}, which this installation lacks.")
     state.publish(SETTINGS)
 
 
@@ -160,11 +162,11 @@ def choose_picture(choice: ModelChoice, shape: tuple[int, int, int]) -> tuple[np
         count = len(choice.dataset.x_test)
         wanted = control(
             st.number_input,
-            f"Test image (0 to {count - 1})",
+            "Test image",
             "learned_image",
             0,
             1_000_000,
-            help="Its number in the test split, images the model never trained on.",
+            help=f"Its number in the test split (0 to {count - 1}), images the model never trained on.",
         )
         index = min(int(wanted), count - 1)
         label = choice.class_names[int(choice.dataset.y_test[index])]

@@ -23,10 +23,11 @@ st.caption(
 note = locked_note()
 if note:
     st.info(note)
-shown = st.session_state["learned_view"]
+# The view first: it is what a learner came for; the model and the picture it explains come after.
+shown = view.choose_view()
 picture_needed = view.needs_picture(shown)
 with st.container(horizontal=True, gap="small"):
-    with st.container(width=430):
+    with st.container(width=300):
         choice = choose_model(view.PREFIX)
         if choice is not None:
             # The embedding has its own epoch scrubber (it moves through every epoch's projection).
@@ -35,16 +36,15 @@ with st.container(horizontal=True, gap="small"):
             st.caption(f"{choice.title}{when}: input {'x'.join(map(str, shape))}, {len(choice.class_names)} classes.")
     image, name = None, ""
     if choice is not None and picture_needed:
-        with st.container(width=300):
+        with st.container(width=250):
             image, name = view.choose_picture(choice, shape)
         if image is not None:
-            with st.container(width=330):
-                small_picture(display.enlarge(view.as_picture(image), min_side=84), width=84, caption=name)
-                prediction_line(model, choice, image)
+            with st.container(width=320, horizontal=True, gap="small"):
+                small_picture(display.enlarge(view.as_picture(image), min_side=84), width=84)
+                with st.container(width="stretch"):
+                    st.caption(name)
+                    prediction_line(model, choice, image)
 
-shown = view.choose_view()
-with st.expander("Limits on this server"):
-    st.caption(view.limits_note())
 if choice is None:
     st.info("Choose a model above.")
 elif picture_needed and image is None:
@@ -52,3 +52,5 @@ elif picture_needed and image is None:
 else:
     context = view.Context(model, choice, image, name, view.model_key(choice, model), when)
     view.draw(shown, context)
+with st.expander("Limits on this server"):
+    st.caption(view.limits_note())
