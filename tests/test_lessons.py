@@ -15,7 +15,7 @@ TIMEOUT = 90
 STEPS = [(lesson_id, index) for lesson_id, lesson in lessons.LESSONS.items() for index in range(len(lesson.steps))]
 
 
-def page_settings(page: str):
+def page_settings(page: str, dataset: str | None = None):
     """The URL settings a page reads (a lesson step may set only these)."""
     if page == "lab":
         return lab_view.SETTINGS
@@ -24,9 +24,9 @@ def page_settings(page: str):
 
         return inside_settings.SETTINGS
     if page == "trainer":
-        from app_support import trainer_settings
+        from app_support import trainer_state
 
-        return trainer_settings.SETTINGS
+        return trainer_state.settings_for(dataset or trainer_state.DATASET.default)
     if page == "learned":
         from app_support import learned_view
 
@@ -56,7 +56,7 @@ def test_the_table_is_complete():
 @pytest.mark.parametrize(("lesson_id", "index"), STEPS)
 def test_every_setting_a_step_gives_is_one_its_page_takes(lesson_id, index):
     step = lessons.step(lesson_id, index)
-    by_param = {setting.param: setting for setting in page_settings(step.page)}
+    by_param = {setting.param: setting for setting in page_settings(step.page, step.settings.get("dataset"))}
     extra = {"imgs"} if step.page == "inside" else set()
     for param, text in step.settings.items():
         assert param in by_param or param in extra, f"{step.page} has no setting {param!r}"
