@@ -251,6 +251,10 @@ class RayPool:
                 worker.inbox.extend(ray.get(ref))
             except ray.exceptions.RayActorError as error:  # the actor's process died (or was killed)
                 worker.dead = _death_note(error)
+                continue
+            # Ask again at once: events an actor sends just before its process dies reach us only
+            # if a poll is already waiting for them.
+            worker.pending = worker.actor.poll.remote(POLL_S)
 
     def close(self) -> None:
         if self._started_here:

@@ -24,11 +24,11 @@ def run(job, workdir: Path, send, should_stop) -> None:
     start, status, message = time.monotonic(), "done", ""
     for epoch in range(1, job.config.epochs + 1):
         for batch in range(4):
-            if job.dataset == "crash" and epoch == 2:
-                os._exit(3)
             if job.dataset == "hang":
                 time.sleep(3600)
             time.sleep(EPOCH_S / 4)
+            if job.dataset == "crash" and epoch == 2:
+                os._exit(3)  # mid-batch, as a segfault or the OOM killer would end it
             send({"kind": "batch", "progress": epoch - 1 + (batch + 1) / 4, "loss": 1.0 / epoch, "accuracy": 0.5})
             if should_stop():
                 status, message = "stopped", "Stopped on request."
@@ -54,3 +54,32 @@ def run(job, workdir: Path, send, should_stop) -> None:
             "filters": None,
         }
     )
+
+
+# --- one Ray cluster for the whole test session ----------------------------------------------------
+
+TEST_ACCELERATOR = "TEST_GPU"  # a custom resource standing in for GPUs: CI has none
+_ray_started = False
+
+
+def ray_cluster():
+    """Start (once per test session, in the main thread) a local Ray cluster with 2 CPUs, no
+    dashboard, and 1 `TEST_ACCELERATOR`; return the `ray` module. Ray's start-up is the slow part
+    (about 5-10 s here), so every Ray test shares this one."""
+    global _ray_started
+    import atexit
+    import logging
+
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=2,
+            resources={TEST_ACCELERATOR: 1},
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+        )
+        _ray_started = True
+        atexit.register(ray.shutdown)
+    return ray
