@@ -20,7 +20,9 @@ EPOCH_S = 0.05  # one fake epoch; 'stop within 2 s' and the queue are tested at 
 def run(job, workdir: Path, send, should_stop) -> None:
     if job.dataset == "fail":
         raise InvalidInput("Unknown dataset 'fail'.")
-    send({"kind": "started", "params": 1234})
+    # An uploaded dataset reports its size as the parameter count: the tests see that its bytes arrived.
+    size = Path(job.dataset_file).stat().st_size if job.dataset == "file" else 1234
+    send({"kind": "started", "params": size})
     start, status, message = time.monotonic(), "done", ""
     for epoch in range(1, job.config.epochs + 1):
         for batch in range(4):
@@ -83,3 +85,19 @@ def ray_cluster():
         _ray_started = True
         atexit.register(ray.shutdown)
     return ray
+
+
+class BrokenPool:
+    """A backend whose cluster cannot be reached (for the manager's message when that happens)."""
+
+    name = "broken"
+    reserves_slots = True
+
+    def __init__(self, **options):
+        pass
+
+    def open(self):
+        raise ConnectionError("no cluster at ray://10.0.0.9:10001")
+
+    def close(self):
+        pass
