@@ -66,8 +66,9 @@ def receptive_view(context: Context) -> None:
         "A unit of a feature map is computed from a window of the input, and only from it: its **receptive "
         "field** (yellow). Deeper layers see larger windows, because each layer adds its kernel's reach, "
         "multiplied by every stride before it. The right picture is the unit's **effective** receptive field: "
-        "how much each pixel would change the unit (the gradient). Most of the window barely matters: the "
-        "middle counts most (Luo et al., 2016)."
+        "how much each pixel would change the unit (the gradient). On one picture it is patchy (a ReLU that is "
+        "off passes nothing back); over many pictures the middle counts most and the edges barely at all "
+        "(Luo et al., 2016)."
     )
     default = cam.last_conv_layer(model) if cam.last_conv_layer(model) in layers else layers[-1]
     keep_within("learned_rf_layer", layers, default)
@@ -118,16 +119,19 @@ def receptive_view(context: Context) -> None:
         + (" (in the padding)." if start < 0 else ".")
     )
     legend(display.heat_colorbar(), caption="blue: changing this pixel hardly moves the unit · red: the most")
-    st.markdown("**Every layer's receptive field** (along the rows; a square kernel makes the columns the same)")
+    st.markdown(
+        "**Every layer's receptive field**: the window's size, the jump between neighbouring units' windows, "
+        "and where unit 0's window starts, in input pixels along the rows (square kernels: the same for columns)."
+    )
     rows = [
         {
             "layer": field.name,
             "kind": field.kind,
-            "kernel, stride": f"{field.kernel[0]}x{field.kernel[1]}, {field.stride[0]}" if field.kernel else "",
+            "kernel/stride": f"{field.kernel[0]}x{field.kernel[1]}/{field.stride[0]}" if field.kernel else "",
             "map": "x".join(map(str, field.output_shape)),
-            "window (size)": field.size,
+            "window": field.size,
             "jump": field.jump,
-            "unit 0 starts at": field.start,
+            "start": field.start,
         }
         for field in receptive.receptive_table(model)
     ]

@@ -27,7 +27,7 @@ if note:
 shown = view.choose_view()
 picture_needed = view.needs_picture(shown)
 with st.container(horizontal=True, gap="small"):
-    with st.container(width=300):
+    with st.container(width=290):
         choice = choose_model(view.PREFIX)
         if choice is not None:
             # The embedding has its own epoch scrubber (it moves through every epoch's projection).
