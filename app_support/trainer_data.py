@@ -1,16 +1,19 @@
-"""The Trainer's first section: choosing a dataset (bundled, downloadable or a zip of class folders) and showing it."""
+"""The Trainer's first section: choosing a dataset (bundled, downloadable, a zip of class folders, or
+classes made here, see own_classes_view) and showing it."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from app_support import own_classes_view
 from app_support.render import picture
 from app_support.runs import dataset as cached_dataset
 from cnnviz import datasets, display, image_folders
 from cnnviz.errors import InvalidInput
 
 UPLOAD = "upload"
+OWN = "own"  # classes the learner makes here: the section trains them itself, with defaults for few examples
 KEEP = "session"  # widgets keep their values when the learner visits another page and comes back
 
 
@@ -18,9 +21,17 @@ KEEP = "session"  # widgets keep their values when the learner visits another pa
 
 
 def choose_dataset() -> tuple[str, datasets.Dataset | None]:
-    """The dataset picker: returns the chosen name and the dataset (None while unavailable)."""
-    names = {**datasets.NAMES, UPLOAD: "Your images (a zip of class folders)"}
+    """The dataset picker: returns the chosen name and the dataset (None while unavailable, and for
+    your own classes, whose section makes and trains its dataset itself)."""
+    names = {
+        **datasets.NAMES,
+        UPLOAD: "Your images (a zip of class folders)",
+        OWN: "Your own classes (draw, snap or upload)",
+    }
     name = st.selectbox("Dataset", list(names), format_func=names.get, key="trainer_dataset", persist_state=KEEP)
+    if name == OWN:
+        own_classes_view.section()
+        return name, None
     if name == UPLOAD:
         return name, _uploaded_dataset()
     size = 28

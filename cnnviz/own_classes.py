@@ -202,7 +202,7 @@ class OwnClasses:
         x = np.stack([picture for pictures in self.examples.values() for picture in pictures])
         y = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(self.examples.values())])
         return split_dataset(
-            "own",
+            f"own-{self.kind}",  # the Trainer, Inside and Predict tell own datasets and their kind by this
             x,
             y,
             self.class_names,

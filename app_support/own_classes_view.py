@@ -1,0 +1,590 @@
+"""The Trainer's "your own classes": name classes, add examples by drawing, camera or upload, see and
+prune each class's grid, keep the dataset as a zip, train with defaults made for a few examples, then
+try the model live and take it home.
+
+The dataset (a `cnnviz.own_classes.OwnClasses`) lives in this browser session's state: it survives
+reruns and trips to other pages, and no other session sees it. Changes happen in widget callbacks,
+so what a click did is drawn in the same run, and a refused input leaves everything else as it was.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app_support.render import picture
+from app_support.runs import owner, run_manager, saved_upload
+from cnnviz import display, images, models, own_classes, take_home
+from cnnviz.errors import InvalidInput
+from cnnviz.own_classes import KINDS, MIN_PER_CLASS, OwnClasses
+from cnnviz.training import TrainConfig, TrainJob
+
+STATE = "own_classes"  # the session's OwnClasses
+DATASETS = "own_datasets"  # .npz path -> Dataset of each own-classes run (read by app_support.runs.run_dataset)
+MESSAGE = "own_message"  # (area, level, text): what the last action said, shown where it happened
+CANVAS_SIDE, BRUSH = 280, 18  # as app_support.inputs: a mark about a tenth of the canvas wide
+GRID_SHOWN = 40  # the newest examples of a class shown with remove buttons
+SOURCES = {"draw": "Draw", "camera": "Camera", "upload": "Upload pictures"}
+STARTING_CLASSES = ("class 1", "class 2")
+
+# Defaults for a few examples per class, measured with bench/own_classes.py (ten drawings of each of
+# three shapes): this small CNN from scratch reaches 0.99 on fifty new drawings per class in about
+# 30 epochs; augmentation makes each drawing count as many (turned, shifted, zoomed a little).
+BLOCKS = {
+    "drawings": [
+        {"type": "conv", "filters": 16, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
+        {"type": "maxpool", "size": 2},
+        {"type": "conv", "filters": 32, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
+        {"type": "maxpool", "size": 2},
+        {"type": "flatten"},
+        {"type": "dropout", "rate": 0.3},
+        {"type": "dense", "units": 64, "activation": "relu"},
+    ],
+    "photos": [
+        {"type": "conv", "filters": 16, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
+        {"type": "maxpool", "size": 2},
+        {"type": "conv", "filters": 32, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
+        {"type": "maxpool", "size": 2},
+        {"type": "conv", "filters": 64, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
+        {"type": "maxpool", "size": 2},
+        {"type": "flatten"},
+        {"type": "dropout", "rate": 0.3},
+        {"type": "dense", "units": 64, "activation": "relu"},
+    ],
+}
+EPOCHS = 30
+
+
+def dataset_state() -> OwnClasses:
+    """This session's own classes (two empty classes to begin with)."""
+    if STATE not in st.session_state:
+        own = OwnClasses()
+        for name in STARTING_CLASSES:
+            own.add_class(name)
+        st.session_state[STATE] = own
+    return st.session_state[STATE]
+
+
+def _say(area: str, level: str, text: str) -> None:
+    st.session_state[MESSAGE] = (area, level, text)
+
+
+def _said(area: str) -> None:
+    """Show (once) what the last action in `area` said."""
+    said = st.session_state.get(MESSAGE)
+    if said and said[0] == area:
+        getattr(st, said[1])(said[2])
+        del st.session_state[MESSAGE]
+
+
+def _forget_name_widgets() -> None:
+    # The name boxes are keyed by position: after a class goes, they must be drawn afresh.
+    for key in [k for k in st.session_state if str(k).startswith("own_name_")]:
+        del st.session_state[key]
+
+
+# --- callbacks (they change the dataset before the run that draws it) ------------------------------
+
+
+def _add_class() -> None:
+    own = dataset_state()
+    try:
+        name = own.add_class(st.session_state.get("own_new_name", ""))
+    except InvalidInput as error:
+        _say("classes", "error", str(error))  # the typed name stays in its box, to be corrected
+        return
+    st.session_state["own_new_name"] = ""
+    st.session_state["own_target"] = name
+
+
+def _rename(index: int) -> None:
+    own = dataset_state()
+    old = own.class_names[index]
+    try:
+        new = own.rename_class(old, st.session_state[f"own_name_{index}"])
+    except InvalidInput as error:
+        _say("classes", "error", str(error))
+        st.session_state[f"own_name_{index}"] = old
+        return
+    if st.session_state.get("own_target") == old:
+        st.session_state["own_target"] = new
+
+
+def _remove_class(index: int) -> None:
+    own = dataset_state()
+    name = own.class_names[index]
+    own.remove_class(name)
+    _forget_name_widgets()
+    _say("classes", "info", f"Removed the class {name!r} and its examples.")
+
+
+def _remove_example(name: str, index: int) -> None:
+    dataset_state().remove(name, index)
+
+
+def _next_class() -> None:
+    names = dataset_state().class_names
+    current = st.session_state.get("own_target")
+    if names:
+        st.session_state["own_target"] = names[(names.index(current) + 1) % len(names) if current in names else 0]
+
+
+def _add_drawing() -> None:
+    own, target = dataset_state(), st.session_state.get("own_target")
+    drawing = st.session_state.get("own_drawing")
+    if drawing is None:
+        _say("add", "warning", "Draw on the black square first, then add the drawing.")
+        return
+    try:
+        own.add(target, drawing)
+    except InvalidInput as error:
+        _say("add", "error", str(error))
+        return
+    _clear_canvas()
+
+
+def _clear_canvas() -> None:
+    st.session_state["own_canvas_generation"] = st.session_state.get("own_canvas_generation", 0) + 1
+    st.session_state.pop("own_drawing", None)
+
+
+def _set_kind() -> None:
+    own = dataset_state()
+    before = sum(own.counts().values())
+    own.set_kind(st.session_state["own_kind"])
+    lost = before - sum(own.counts().values())
+    if lost:
+        _say("classes", "warning", f"{lost} example(s) had no marks a drawing could keep and were left out.")
+
+
+# --- the section ---------------------------------------------------------------------------------
+
+
+def section() -> None:
+    """Make the dataset, then train on it: the Trainer's dataset section for "your own classes"."""
+    own = dataset_state()
+    st.caption(
+        "Make your own dataset: name a class for each kind of thing, give every class a few examples, train. "
+        "Your classes stay in this browser tab (nobody else sees them) until you close it: download them as a "
+        "zip to continue another day."
+    )
+    st.session_state.setdefault("own_kind", own.kind)
+    st.radio(
+        "Examples are",
+        list(KINDS),
+        format_func=KINDS.get,
+        horizontal=True,
+        key="own_kind",
+        on_change=_set_kind,
+        help="Drawings are made gray and prepared like MNIST digits (cropped to the ink, centred), so where and "
+        "how big you draw matters less. Photos keep their colour; the centre square is used.",
+    )
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        _classes(own)
+    with right:
+        _add_examples(own)
+    _grids(own)
+    _keep_and_load(own)
+    st.markdown("**Train on your classes**")
+    _train(own)
+
+
+def _classes(own: OwnClasses) -> None:
+    st.markdown(f"**Classes** ({len(own.class_names)} of {own_classes.MAX_CLASSES} at most)")
+    counts = own.counts()
+    for index, name in enumerate(own.class_names):
+        row = st.columns([5, 2, 1], vertical_alignment="bottom")
+        st.session_state.setdefault(f"own_name_{index}", name)
+        row[0].text_input(f"Class {index + 1}", key=f"own_name_{index}", on_change=_rename, args=(index,), max_chars=60)
+        count = counts[name]
+        row[1].markdown(f"{count} example{'s' if count != 1 else ''}" + (" ✓" if count >= MIN_PER_CLASS else ""))
+        row[2].button(
+            "",
+            key=f"own_drop_{index}",
+            icon=":material/delete:",
+            help=f"Remove the class {name!r} and its examples",
+            on_click=_remove_class,
+            args=(index,),
+        )
+    row = st.columns([5, 3], vertical_alignment="bottom")
+    row[0].text_input("New class", key="own_new_name", placeholder="e.g. circle", max_chars=60)
+    row[1].button("Add class", key="own_add_class", on_click=_add_class, icon=":material/add:")
+    _said("classes")
+
+
+def _add_examples(own: OwnClasses) -> None:
+    names = own.class_names
+    if not names:
+        st.info("Add a class first (on the left).")
+        return
+    if st.session_state.get("own_target") not in names:
+        st.session_state["own_target"] = names[0]
+    row = st.columns([3, 2], vertical_alignment="bottom")
+    target = row[0].selectbox("Add examples to", names, key="own_target")
+    row[1].button("Next class", key="own_next", on_click=_next_class, icon=":material/skip_next:")
+    source = st.radio("By", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="own_source")
+    if source == "draw":
+        _draw(own, target)
+    elif source == "camera":
+        _camera(own, target)
+    else:
+        _upload(own, target)
+    _said("add")
+
+
+def _draw(own: OwnClasses, target: str) -> None:
+    from streamlit_drawable_canvas import st_canvas  # a custom component: only where it is drawn
+
+    generation = st.session_state.setdefault("own_canvas_generation", 0)
+    left, right = st.columns([3, 2])
+    with left:
+        result = st_canvas(
+            stroke_width=BRUSH,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIDE,
+            width=CANVAS_SIDE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key=f"own_canvas_{generation}",
+        )
+    data = result.image_data
+    drawing = None
+    if data is not None and data.ndim == 3 and data.shape[2] == 4:
+        gray = images.canvas_to_gray(data)
+        drawing = gray if gray.any() else None
+    if drawing is None:
+        st.session_state.pop("own_drawing", None)
+    else:
+        st.session_state["own_drawing"] = drawing
+    with right:
+        buttons = st.container(horizontal=True)
+        buttons.button(
+            f"Add to {target}", key="own_add_drawing", type="primary", on_click=_add_drawing, icon=":material/add:"
+        )
+        buttons.button("Clear", key="own_clear", on_click=_clear_canvas, icon=":material/ink_eraser:")
+        if drawing is not None:
+            try:
+                prepared = own_classes.prepare_example(drawing, kind=own.kind)
+            except InvalidInput:
+                prepared = None
+            if prepared is not None:
+                picture(_shown(prepared, 112), caption=f"The network gets this ({_size(own)})")
+        else:
+            st.caption("Draw one example with the mouse (white ink), then add it. Vary size, place and shape a bit.")
+
+
+def _camera(own: OwnClasses, target: str) -> None:
+    shot = st.camera_input(f"Snap an example of {target}", key="own_camera")
+    if shot is None or st.session_state.get("own_camera_done") == shot.file_id:
+        st.caption("Each snapshot is added once: press 'Clear photo' and snap again for the next.")
+        return
+    st.session_state["own_camera_done"] = shot.file_id
+    try:
+        prepared = own.add_file(target, shot.getvalue())
+    except InvalidInput as error:
+        st.error(f"Snapshot: {error}")
+        return
+    picture(_shown(prepared, 112), caption=f"Added to {target}: the network gets this ({_size(own)})")
+
+
+def _upload(own: OwnClasses, target: str) -> None:
+    generation = st.session_state.setdefault("own_upload_generation", 0)
+    files = st.file_uploader(
+        f"Pictures of {target} (PNG, JPEG, BMP, WebP or GIF; many at once)",
+        type=["png", "jpg", "jpeg", "bmp", "webp", "gif"],
+        accept_multiple_files=True,
+        key=f"own_upload_{generation}",
+    )
+    if not files:
+        return
+    added, refused = 0, []
+    for file in files:
+        try:
+            own.add_file(target, file.getvalue())
+            added += 1
+        except InvalidInput as error:
+            refused.append(f"{file.name}: {error}")
+    # A fresh, empty uploader for the next class's pictures (these are in the dataset now).
+    st.session_state["own_upload_generation"] = generation + 1
+    text = f"Added {added} picture(s) to {target}."
+    if refused:
+        _say("add", "error", text + " Left out: " + " ".join(refused))
+    else:
+        _say("add", "success", text)
+    st.rerun()
+
+
+def _size(own: OwnClasses) -> str:
+    h, w, c = own.input_shape
+    return f"{h}x{w}, {'gray' if c == 1 else 'colour'}"
+
+
+def _shown(prepared: np.ndarray, side: int) -> np.ndarray:
+    shown = prepared[..., 0] if prepared.shape[-1] == 1 else prepared
+    return display.enlarge(shown, min_side=side)
+
+
+def _grids(own: OwnClasses) -> None:
+    """Each class's examples as the network gets them, each with a remove button."""
+    counts = own.counts()
+    for name in own.class_names:
+        count = counts[name]
+        with st.container(border=True):
+            st.markdown(f"**{name}**: {count} example{'s' if count != 1 else ''}")
+            if count < MIN_PER_CLASS:
+                st.caption(
+                    f"Needs {MIN_PER_CLASS - count} more (at least {MIN_PER_CLASS}: one in five is kept back to test "
+                    "the model, and the network needs a few to learn from)."
+                )
+            pictures = own.examples[name]
+            start = max(0, len(pictures) - GRID_SHOWN)
+            if start:
+                st.caption(f"The newest {GRID_SHOWN} of {len(pictures)}.")
+            per_row = 10
+            for row_start in range(start, len(pictures), per_row):
+                columns = st.columns(per_row, gap="small")
+                for column, index in zip(
+                    columns, range(row_start, min(row_start + per_row, len(pictures))), strict=False
+                ):
+                    with column:
+                        picture(_shown(pictures[index], 56))
+                        st.button(
+                            "",
+                            key=f"own_remove_{own.class_names.index(name)}_{index}",
+                            icon=":material/close:",
+                            help=f"Remove example {index + 1} of {name}",
+                            on_click=_remove_example,
+                            args=(name, index),
+                        )
+
+
+def _keep_and_load(own: OwnClasses) -> None:
+    left, right = st.columns(2)
+    total = sum(own.counts().values())
+    left.download_button(
+        "Download your classes (.zip)",
+        own.to_zip() if total else b"",
+        file_name="my_classes.zip",
+        mime="application/zip",
+        key="own_zip_download",
+        disabled=not total,
+        on_click="ignore",
+        help="A folder of pictures per class. Upload it here to continue, or as 'Your images' to train on it.",
+    )
+    generation = st.session_state.setdefault("own_zip_generation", 0)
+    uploaded = right.file_uploader(
+        "Continue from a zip of classes (replaces what is here)", type=["zip"], key=f"own_zip_{generation}"
+    )
+    if uploaded is not None:
+        try:
+            loaded = OwnClasses.from_zip(uploaded.getvalue())
+        except InvalidInput as error:
+            right.error(f"{uploaded.name}: {error}")  # what was here stays
+            return
+        st.session_state[STATE] = loaded
+        st.session_state["own_kind"] = loaded.kind
+        st.session_state["own_zip_generation"] = generation + 1
+        _forget_name_widgets()
+        counts = ", ".join(f"{n} ({c})" for n, c in loaded.counts().items())
+        _say("classes", "success", f"Loaded {uploaded.name}: {counts}.")
+        st.rerun()
+
+
+def job_for(own: OwnClasses, *, epochs: int) -> tuple[TrainJob, object]:
+    """The run for these classes (defaults for a few examples each) and the Dataset it trains on."""
+    data = own.to_dataset()
+    augmentation = models.Augmentation(rotation=15, shift=0.1, zoom=0.15, flip=own.kind == "photos")
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=16,
+        learning_rate=2e-3,
+        validation_split=0.0,  # too few to spare; the one in five kept back tests the model at the end
+        augmentation=augmentation,
+        time_limit_s=180,
+    )
+    path = saved_upload(data)
+    job = TrainJob(
+        "file",
+        tuple(BLOCKS[own.kind]),
+        config,
+        dataset_file=path,
+        title=f"your classes ({', '.join(own.class_names)})",
+    )
+    return job, data
+
+
+def _train(own: OwnClasses) -> None:
+    problems = own.problems()
+    for problem in problems:
+        st.warning(problem)
+    st.caption(
+        f"A small CNN ({'2' if own.kind == 'drawings' else '3'} conv + pool blocks, then Dense 64), learned from "
+        "scratch with augmentation on: every epoch each example is turned up to 15°, shifted and zoomed a little "
+        f"{'and mirrored ' if own.kind == 'photos' else ''}at random, so a few examples count as many. "
+        "One in five examples is kept back to test the model afterwards."
+    )
+    row = st.columns([1, 1, 3], vertical_alignment="bottom")
+    epochs = row[0].number_input(
+        "Epochs", 5, 200, EPOCHS, key="own_epochs", help="How many times it sees every example."
+    )
+    pressed = row[1].button(
+        "Train", type="primary", key="own_train", disabled=bool(problems), icon=":material/play_arrow:"
+    )
+    if pressed:
+        try:
+            job, data = job_for(own, epochs=int(epochs))
+            run = run_manager().submit(owner(), job)
+        except InvalidInput as error:
+            st.error(str(error))
+            return
+        st.session_state.setdefault(DATASETS, {})[job.dataset_file] = data
+        st.session_state["trainer_run"] = run.id
+        row[2].caption("Training: watch the curves under 4. Runs; the live test appears there when it ends.")
+
+
+# --- after training: try it live, take it home -----------------------------------------------------
+
+
+def is_own(data) -> bool:
+    """Whether a run's dataset was made with this section."""
+    return data is not None and str(data.name).startswith("own-")
+
+
+def after_training(run, data) -> None:
+    """For a finished run on your own classes: the live test and the take-home downloads (nothing for
+    other runs, or runs that did not end well)."""
+    if not is_own(data) or not run.model_path or not run.state.good:
+        return
+    kind = data.name.removeprefix("own-")
+    st.markdown("**Try it: draw a new one** (the answer changes as you draw)")
+    live_panel(run.id, run.model_path, tuple(data.class_names), kind)
+    take_home_downloads(run, data, kind)
+
+
+@st.fragment
+def live_panel(run_id: str, model_path: str, class_names: tuple[str, ...], kind: str) -> None:
+    """A canvas (or camera) and the model's answer, redrawn with every stroke: only this fragment reruns."""
+    from app_support.model_source import load_path
+    from cnnviz import cam
+
+    model = load_path(model_path)  # cached per run's model file
+    key = f"own_live_{run_id}"
+    source = "draw"
+    if kind == "photos":
+        source = st.radio("Test with", ["camera", "draw"], horizontal=True, key=f"{key}_source", format_func=str.title)
+    left, middle, right = st.columns([3, 2, 3])
+    image = None
+    with left:
+        if source == "draw":
+            from streamlit_drawable_canvas import st_canvas
+
+            generation = st.session_state.setdefault(f"{key}_generation", 0)
+            result = st_canvas(
+                stroke_width=BRUSH,
+                stroke_color="#FFFFFF",
+                background_color="#000000",
+                height=CANVAS_SIDE,
+                width=CANVAS_SIDE,
+                drawing_mode="freedraw",
+                update_streamlit=True,
+                return_image_data=True,
+                key=f"{key}_canvas_{generation}",
+            )
+            if st.button("Clear", key=f"{key}_clear", icon=":material/ink_eraser:"):
+                st.session_state[f"{key}_generation"] = generation + 1
+                st.rerun(scope="fragment")
+            data = result.image_data
+            if data is not None and data.ndim == 3 and data.shape[2] == 4:
+                gray = images.canvas_to_gray(data)
+                image = gray if gray.any() else None
+        else:
+            shot = st.camera_input("Snap a test picture", key=f"{key}_camera")
+            if shot is not None:
+                try:
+                    image = images.load_image(shot.getvalue())
+                except InvalidInput as error:
+                    st.error(f"Snapshot: {error}")
+    if image is None:
+        middle.caption("Draw with the mouse: its answer and where it looked appear here.")
+        return
+    try:
+        prepared = own_classes.prepare_example(image, kind=kind)
+    except InvalidInput as error:
+        middle.caption(str(error))
+        return
+    probabilities = np.asarray(model(prepared[None].astype(np.float32), training=False))[0]
+    best = int(probabilities.argmax())
+    # Grad-CAM (Selvaraju et al., 2017): the last conv layer's maps weighted by how much the winning
+    # class's score grows with each, i.e. where in the picture the evidence for the answer was.
+    heat = cam.grad_cam(model, prepared, class_index=best)
+    shown = prepared[..., 0] if prepared.shape[-1] == 1 else prepared
+    picture(
+        display.enlarge(display.overlay(shown, heat, opacity=0.45), min_side=200),
+        caption=f"Where it looked for {class_names[best]} (Grad-CAM: red = most evidence)",
+        container=middle,
+    )
+    with right:
+        st.markdown(f"### {class_names[best]}")
+        for index in np.argsort(-probabilities)[:5]:
+            st.progress(float(probabilities[index]), text=f"{class_names[index]}: {probabilities[index]:.0%}")
+        st.caption("The probabilities add up to 100%: it always picks one of your classes, even for a scribble.")
+
+
+def take_home_downloads(run, data, kind: str) -> None:
+    """The model as .keras and .tflite with its class names and a script for each, and the classes' zip."""
+    from app_support.model_source import load_path
+
+    model = load_path(run.model_path)
+    st.markdown("**Take it home**: the model, its class names, and a script that predicts one picture with it")
+    names, shape = data.class_names, data.input_shape
+    columns = st.columns(3)
+    columns[0].download_button(
+        "Model (.keras)",
+        lambda: take_home.keras_bytes(model),
+        file_name=take_home.KERAS_FILE,
+        key=f"own_keras_{run.id}",
+        on_click="ignore",
+    )
+    columns[0].download_button(
+        "Script for it (.py)",
+        take_home.predict_script(names, shape, fmt="keras"),
+        file_name="predict_keras.py",
+        key=f"own_keras_py_{run.id}",
+        on_click="ignore",
+    )
+    columns[1].download_button(
+        "TensorFlow Lite (.tflite)",
+        lambda: take_home.tflite_bytes(model),
+        file_name=take_home.TFLITE_FILE,
+        key=f"own_tflite_{run.id}",
+        on_click="ignore",
+        help="A small file for phones and small computers such as a Raspberry Pi, converted by TensorFlow.",
+    )
+    columns[1].download_button(
+        "Script for it (.py)",
+        take_home.predict_script(names, shape, fmt="tflite"),
+        file_name="predict_tflite.py",
+        key=f"own_tflite_py_{run.id}",
+        on_click="ignore",
+    )
+    columns[2].download_button(
+        "Class names (labels.txt)",
+        take_home.labels_text(names),
+        file_name=take_home.LABELS_FILE,
+        key=f"own_labels_{run.id}",
+        on_click="ignore",
+    )
+    columns[2].download_button(
+        "Your classes (.zip)",
+        lambda: dataset_state().to_zip(),
+        file_name="my_classes.zip",
+        key=f"own_zip_{run.id}",
+        on_click="ignore",
+    )
+    how = "gray, cropped to the ink and centred" if kind == "drawings" else "colour, the centre square"
+    st.caption(
+        "Put the model and its script in one folder and run `python predict_keras.py picture.png`: it prepares "
+        f"the picture as here ({how}) and prints the class."
+    )

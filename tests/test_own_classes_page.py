@@ -1,0 +1,111 @@
+"""AppTest: your own classes in the Trainer through the non-canvas path (uploads of PNGs per class):
+bad inputs refused with their message and nothing lost, three classes built, trained, and predicted."""
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz import images
+from harness import drawn_shapes
+from tests.conftest import ROOT
+from tests.test_app import until_finished
+
+TRAINER = "pages/trainer.py"
+
+
+def own_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page(TRAINER).run()
+    at.selectbox(key="trainer_dataset").set_value("own").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def pngs(shape: str, count: int, seed: int) -> list[tuple[str, bytes, str]]:
+    rng = np.random.default_rng(seed)
+    return [(f"{shape}{i}.png", images.encode_png(drawn_shapes.draw(shape, rng)), "image/png") for i in range(count)]
+
+
+def upload(at: AppTest, target: str, files) -> None:
+    at.selectbox(key="own_target").set_value(target).run()
+    uploader = next(u for u in at.file_uploader if (u.key or "").startswith("own_upload_"))
+    uploader.set_value(files).run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def own(at: AppTest):
+    return at.session_state["own_classes"]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+@pytest.mark.usefixtures("as_a_running_server")
+def test_bad_names_and_pictures_are_refused_and_nothing_is_lost():
+    at = own_page()
+    assert own(at).class_names == ("class 1", "class 2")
+    assert at.button(key="own_train").disabled
+    assert any("each class needs at least 5" in w.value for w in at.warning)
+    at.radio(key="own_source").set_value("upload").run()
+    upload(at, "class 1", pngs("circle", 3, 0))
+    for bad, rule in [
+        ("", "cannot be empty"),
+        ("../x", "folder path"),
+        ("x" * 31, "at most 30"),
+        ("Class 1", "already"),
+    ]:
+        at.text_input(key="own_new_name").set_value(bad).run()
+        at.button(key="own_add_class").click().run()
+        assert any(rule in e for e in errors(at)), (bad, errors(at))
+        assert own(at).counts() == {"class 1": 3, "class 2": 0}  # the examples stay
+    # A renamed class keeps its examples; a bad new name puts the old one back.
+    at.text_input(key="own_name_0").set_value("circle").run()
+    assert own(at).counts() == {"circle": 3, "class 2": 0}
+    at.text_input(key="own_name_1").set_value("circle").run()
+    assert any("already a class called 'circle'" in e for e in errors(at))
+    assert at.text_input(key="own_name_1").value == "class 2"
+    # A file that is not a picture is named and left out; the good ones in the same batch are added.
+    upload(at, "circle", [("notes.png", b"not a picture", "image/png"), *pngs("circle", 1, 9)])
+    assert any("notes.png" in e and "PNG, JPEG" in e for e in errors(at)), errors(at)
+    assert own(at).counts()["circle"] == 4
+    # One class only: training is refused, saying why.
+    at.button(key="own_drop_1").click().run()
+    assert own(at).class_names == ("circle",)
+    assert any("at least 2 classes" in w.value for w in at.warning)
+    assert at.button(key="own_train").disabled
+
+
+@pytest.mark.usefixtures("as_a_running_server")
+def test_three_uploaded_classes_train_and_predict():
+    at = own_page()
+    at.radio(key="own_source").set_value("upload").run()
+    at.text_input(key="own_name_0").set_value("circle").run()
+    at.text_input(key="own_name_1").set_value("zigzag").run()
+    at.text_input(key="own_new_name").set_value("cross").run()
+    at.button(key="own_add_class").click().run()
+    for seed, shape in enumerate(drawn_shapes.SHAPES):
+        upload(at, shape, pngs(shape, 10, seed))
+    assert own(at).counts() == {shape: 10 for shape in drawn_shapes.SHAPES}
+    # The grid shows what the network gets, with a remove button under each picture.
+    at.button(key="own_remove_2_9").click().run()
+    assert own(at).counts()["cross"] == 9
+    assert not at.button(key="own_train").disabled
+    at.button(key="own_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    until_finished(at, timeout=150)
+    accuracy = next(m for m in at.metric if m.label == "Test accuracy")
+    assert float(accuracy.value.rstrip("%")) >= 80, accuracy.value  # 6 held-out drawings
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Model (.keras)", "TensorFlow Lite (.tflite)", "Class names (labels.txt)"} <= labels
+    # The run is in Upload & predict like any other, its drawings prepared as they were for training.
+    run_id = at.session_state["trainer_run"]
+    at.switch_page("pages/predict.py").run()
+    at.selectbox(key="predict_model").set_value(f"run:{run_id}").run()
+    at.radio(key="predict_mode").set_value("many").run()
+    new = [*pngs("circle", 2, 100), *pngs("zigzag", 2, 101), *pngs("cross", 2, 102)]
+    at.file_uploader(key="predict_files").set_value(new).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    table = next(frame.value for frame in at.dataframe if "prediction" in frame.value.columns)
+    assert table["prediction"].tolist() == ["circle"] * 2 + ["zigzag"] * 2 + ["cross"] * 2
