@@ -116,6 +116,6 @@ def choose_model(prefix: str) -> ModelChoice | None:
     model, data = load_path(run.model_path), run_dataset(run)
     classes = data.class_names if data is not None else tuple(f"class {i}" for i in range(model.output_shape[-1]))
     reference = run_reference(run.model_path, model, data) if data is not None else None
-    digit_like = run.job.dataset in ("mnist-bundled", "mnist", "digits")
+    digit_like = run.job.dataset in ("mnist-bundled", "mnist", "digits") or getattr(data, "name", "") == "own-drawings"
     sample = DIGIT_SAMPLE if digit_like else ""
     return ModelChoice(model, run.label, classes, data, reference, list(run.checkpoints), digit_like, sample)

@@ -134,6 +134,9 @@ def _as_trained(run_id: str, _job, _data: datasets.Dataset) -> datasets.Dataset:
 def _stored_dataset(run) -> datasets.Dataset | None:
     """The dataset a run names, as stored (None if it is no longer at hand)."""
     if run.job.dataset == "file":
+        own = st.session_state.get("own_datasets", {}).get(run.job.dataset_file)  # classes made in the Trainer
+        if own is not None:
+            return own
         kept = st.session_state.get("trainer_zip_kept")
         return kept[1] if kept else None
     try:
