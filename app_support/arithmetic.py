@@ -97,3 +97,14 @@ def grid_row_html(grids: list[str], side: int, *, numbered_up_to: int = MAX_NUMB
     least = CELL_PX * side if side <= numbered_up_to else 140
     style = f"grid-template-columns: repeat(auto-fit, minmax(min(100%, {least}px), 1fr))"
     return f'<div class="cnv-grid-row" style="{style}">' + "".join(grids) + "</div>"
+
+
+def grid_flow_html(grids: list[tuple[str, int]], *, cell_px: int = CELL_PX + 4) -> str:
+    """Grids of different sizes at their natural width (`cell_px` per column, so their numbers show),
+    side by side and wrapping to the next line: a 4x4 map is not stretched to a 11x11 one's width.
+    `grids` holds (html, columns) pairs."""
+    boxes = "".join(
+        f'<div style="width: {cell_px * columns}px; max-width: 100%; flex: 0 1 auto">{grid}</div>'
+        for grid, columns in grids
+    )
+    return f'<div style="display: flex; flex-wrap: wrap; gap: 12px 20px; align-items: flex-start">{boxes}</div>'

@@ -210,13 +210,39 @@ def shift_view(unshifted: np.ndarray, kernel: np.ndarray, config: LabConfig, mod
             f"feature sits, so a shift smaller than the window changes fewer pooled values. Shift by {size} and "
             "the whole pooled map moves too."
         )
-    if config.pool not in ("none", "gap"):
-        for column, values, name in zip(st.columns(2), (before, after), ("Before the shift", "After"), strict=True):
-            with column:
-                picture(
-                    display.render_png(values, mode, min_side=200), caption=f"{name}: {comparison.original.output.name}"
-                )
+    after_name = comparison.shifted.output.name if config.pool not in ("none", "gap") else "convolution"
+    compared = (
+        (before, after)
+        if config.pool not in ("none", "gap")
+        else (
+            comparison.original.activated.values,
+            comparison.shifted.activated.values,
+        )
+    )
+    columns = st.columns(3)
+    for column, values, name in zip(columns, compared, ("Before the shift", "After"), strict=False):
+        picture(display.render_png(values, mode, min_side=200), caption=f"{name}: {after_name}", container=column)
+    picture(
+        _agreement_picture(*compared),
+        caption="White: the same value as before; red: changed; black: no answer before or after.",
+        container=columns[2],
+    )
     st.markdown("  \n".join(lines))
+
+
+AGREEMENT_COLOURS = np.array([[0, 0, 0], [255, 255, 255], [214, 39, 40]], dtype=np.uint8)  # by agreement code
+
+
+def _agreement_picture(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Where two maps agree, as an RGB picture at preview size (a place of three maps: the worst of them)."""
+    from cnnviz.lab import ShiftComparison
+
+    codes = ShiftComparison.agreement(before, after)
+    if codes.ndim == 3:
+        codes = codes.max(axis=2)  # CHANGED > SAME > NO_ANSWER
+    factor = _shrink_factor(codes.shape)
+    codes = codes[::factor, ::factor] if factor > 1 else codes
+    return display.enlarge(AGREEMENT_COLOURS[codes], min_side=200)
 
 
 # --- choosing the pixel -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app_support.arithmetic import STYLE, grid_html, grid_row_html
+from app_support.arithmetic import STYLE, grid_flow_html, grid_html
 from app_support.clickable import clickable_picture, position
 from app_support.lab_view import base_kernel, fixed, hidden, locked
 from app_support.render import picture
@@ -16,7 +16,6 @@ from cnnviz.errors import InvalidInput
 from cnnviz.lab import TransposeResult, parse_map, run_transpose, small_map, suggested_display
 
 LAST_GOOD = "_lab_transpose_last_good"  # (map, kernel) of the last transposed convolution that worked
-NUMBERED_UP_TO = 12  # an 11x11 padded map still shows its numbers where its column has room
 OUTPUT_SHAPE = "_lab_transpose_shape"  # the output's shape, for the click callback
 
 
@@ -91,6 +90,19 @@ def chosen_pixel(shape: tuple[int, int]) -> tuple[int, int]:
     return row, col
 
 
+def _ringed(picture_rgb: np.ndarray, row: int, col: int) -> np.ndarray:
+    """A small map enlarged to about 256 px with one pixel outlined, the rest left as it is (dimming
+    it, as the photo's window does, would hide the upsampled picture that is the point here)."""
+    import cv2
+
+    factor = max(1, 256 // max(picture_rgb.shape[:2]))
+    big = display.enlarge(picture_rgb, min_side=factor * min(picture_rgb.shape[:2]))
+    big = np.repeat(big[..., None], 3, axis=2) if big.ndim == 2 else big.copy()
+    top, left = row * factor, col * factor
+    cv2.rectangle(big, (left, top), (left + factor - 1, top + factor - 1), (255, 210, 0), max(2, factor // 8))
+    return big
+
+
 def _padding_title(pad: tuple[int, int, int, int]) -> str:
     top, bottom, left, right = pad
     if top == bottom == left == right:
@@ -120,7 +132,7 @@ def show(image: np.ndarray | None) -> None:
         caption=f"The small map ({source}), {small.shape[0]}x{small.shape[1]}",
         container=left,
     )
-    ringed = display.highlight_window(display.render(out, out_mode), row, col, 1, 1)
+    ringed = _ringed(display.render(out, out_mode), row, col)
     caption = f"Upsampled: {out.shape[0]}x{out.shape[1]}, output pixel ({row}, {col})."
     locked_pixel = any(fixed(key) or hidden(key) for key in ("lab_trow", "lab_tcol"))
     if locked_pixel:
@@ -148,22 +160,20 @@ def show(image: np.ndarray | None) -> None:
     map_kind = "signed" if typed else "pixels"
     ih, iw = steps.inserted.shape
     stages = [
-        grid_html(small, f"1. The small map, {small.shape[0]}x{small.shape[1]}", kind=map_kind),
-        grid_html(steps.inserted, f"2. {zeros} zero{'s' * (zeros != 1)} between pixels, {ih}x{iw}", kind=map_kind),
-        grid_html(steps.padded, _padding_title(steps.pad), kind=map_kind, window=(row, col, kh, kw)),
+        (grid_html(small, f"1. The small map, {small.shape[0]}x{small.shape[1]}", kind=map_kind), small.shape[1]),
+        (
+            grid_html(steps.inserted, f"2. {zeros} zero{'s' * (zeros != 1)} between pixels, {ih}x{iw}", kind=map_kind),
+            iw,
+        ),
+        (
+            grid_html(steps.padded, _padding_title(steps.pad), kind=map_kind, window=(row, col, kh, kw)),
+            steps.padded.shape[1],
+        ),
+        (grid_html(steps.kernel, f"The kernel, {kh}x{kw}"), max(kw, 4)),
+        (grid_html(steps.flipped, "4. Turned 180 degrees"), max(kw, 4)),
+        (grid_html(out, f"5. Output, {out.shape[0]}x{out.shape[1]}", mark=(row, col)), out.shape[1]),
     ]
-    kernels = [
-        grid_html(steps.kernel, f"The kernel, {kh}x{kw}"),
-        grid_html(steps.flipped, "4. Turned 180 degrees"),
-        grid_html(out, f"5. Output, {out.shape[0]}x{out.shape[1]}", mark=(row, col)),
-    ]
-    widest = max(steps.padded.shape[1], out.shape[1])
-    st.markdown(
-        STYLE
-        + grid_row_html(stages, widest, numbered_up_to=NUMBERED_UP_TO)
-        + grid_row_html(kernels, widest, numbered_up_to=NUMBERED_UP_TO),
-        unsafe_allow_html=True,
-    )
+    st.markdown(STYLE + grid_flow_html(stages), unsafe_allow_html=True)
     pixel_view(result, row, col)
 
 
@@ -202,7 +212,8 @@ def pixel_view(result: TransposeResult, row: int, col: int) -> None:
         grid_html(sums.kernel, "Flipped kernel"),
         grid_html(sums.products, f"Products = {total + 0.0:.4g}"),
     ]
-    st.markdown(STYLE + grid_row_html(cells, max(sums.kernel.shape)), unsafe_allow_html=True)
+    width = max(sums.kernel.shape[1], 4)
+    st.markdown(STYLE + grid_flow_html([(cell, width) for cell in cells]), unsafe_allow_html=True)
     st.markdown(f"Sum of the products: `{sums.equation()}`")
     st.caption(
         f"Output pixel ({row}, {col}) = {float(steps.output[row, col]):g}. The zeros between pixels mean only "

@@ -250,16 +250,29 @@ class ShiftComparison:
     original: LabResult
     shifted: LabResult
 
+    NO_ANSWER, SAME, CHANGED = 0, 1, 2  # what `agreement` says of each place
+
     @staticmethod
-    def unchanged(a: np.ndarray, b: np.ndarray) -> float:
-        """Of the places where either map answers, the fraction where both agree (to a thousandth of
-        their largest value). Places where neither answers are left out: a flat sky that stays 0
-        would otherwise make any map look unchanged. 1.0 when neither answers anywhere."""
+    def agreement(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Per place of two maps of one shape: NO_ANSWER (neither answers), SAME (both agree to a
+        thousandth of their largest value) or CHANGED; uint8 of the maps' shape."""
         tolerance = 1e-3 * max(float(np.abs(a).max()), float(np.abs(b).max()), 1e-6)
         answered = (np.abs(a) > tolerance) | (np.abs(b) > tolerance)
+        same = np.abs(a - b) <= tolerance
+        codes = np.where(same, ShiftComparison.SAME, ShiftComparison.CHANGED).astype(np.uint8)
+        codes[~answered] = ShiftComparison.NO_ANSWER
+        return codes
+
+    @staticmethod
+    def unchanged(a: np.ndarray, b: np.ndarray) -> float:
+        """Of the places where either map answers, the fraction where both agree (`agreement`). Places
+        where neither answers are left out: a flat sky that stays 0 would otherwise make any map look
+        unchanged. 1.0 when neither answers anywhere."""
+        codes = ShiftComparison.agreement(a, b)
+        answered = codes != ShiftComparison.NO_ANSWER
         if not answered.any():
             return 1.0
-        return float(np.mean(np.abs(a - b)[answered] <= tolerance))
+        return float(np.mean(codes[answered] == ShiftComparison.SAME))
 
     @property
     def convolution_unchanged(self) -> float:

@@ -7,6 +7,7 @@ from cnnviz import kernels, ops
 from cnnviz.errors import InvalidInput
 from cnnviz.lab import (
     LabConfig,
+    ShiftComparison,
     compare_shift,
     informative_pixel,
     parse_map,
@@ -185,3 +186,11 @@ def test_run_transpose_stages_formula_and_check():
     # The middle pixel hears all four input pixels (their 3x3 copies overlap there): 2 * (1 + 2 + 3 + 4).
     assert steps.output[2, 2] == 20
     assert steps.output[0, 0] == 2 and steps.output[4, 4] == 8
+
+
+def test_shift_agreement_codes():
+    a = np.array([[0, 5, 5], [0, 0, 3]], dtype=np.float32)
+    b = np.array([[0, 5, 4], [1, 0, 3]], dtype=np.float32)
+    same, changed, none = ShiftComparison.SAME, ShiftComparison.CHANGED, ShiftComparison.NO_ANSWER
+    np.testing.assert_array_equal(ShiftComparison.agreement(a, b), [[none, same, changed], [changed, none, same]])
+    assert ShiftComparison.unchanged(a, b) == 0.5

@@ -4,7 +4,9 @@ it picks, and colour convolution as a Conv2D filter computes it. (Clicking a pic
 import numpy as np
 import pytest
 
+from app_support import lab_view
 from cnnviz import images, kernels, ops
+from cnnviz.lab import LabConfig, compare_shift, small_map
 from tests.test_app import lab
 
 
@@ -145,3 +147,124 @@ def test_each_channel_alone_with_a_kernel_per_channel_explains_one_channel():
     green = images.load_sample("astronaut")[..., 1]
     assert f"= {float(ops.conv2d(green, kernels.KERNELS['sobel y'])[row, col]):g}`" in markdown_of(at)
     assert "three channels' products" not in markdown_of(at)
+
+
+# --- transposed convolution ---------------------------------------------------------------------
+
+
+def test_transposed_mode_shows_stages_formula_check_and_one_pixel():
+    at = lab(op="transpose")
+    text = markdown_of(at)
+    assert "**Shapes:** 4x4 -> 9x9" in text
+    assert "H' = (4 - 1) * 2 + 3 = 9" in " ".join(caption.value for caption in at.caption)
+    assert "Equals TensorFlow's `conv2d_transpose`: max difference **0.0**" in text
+    small = small_map(images.load_sample("camera"), 4)
+    expected = ops.conv2d_transpose(small, kernels.KERNELS["sobel x"])
+    assert at.number_input(key="lab_t_row").value == 4  # the middle, until one is chosen
+    assert f"= {float(expected[4, 4]):g}`" in text
+    grids = next(block.value for block in at.markdown if "cnv-grid" in block.value)
+    assert "3. Padded with 2 zeros all round" in grids and "4. Turned 180 degrees" in grids
+    at.number_input(key="lab_t_row").set_value(0).run()
+    at.number_input(key="lab_t_col").set_value(2).run()
+    assert f"= {float(expected[0, 2]):g}`" in markdown_of(at)
+    assert at.query_params["trow"] in ("0", ["0"])
+    at.number_input(key="lab_tstride").set_value(3).run()  # 4x4 -> 12x12: the chosen pixel stays inside
+    assert "**Shapes:** 4x4 -> 12x12" in markdown_of(at) and not at.exception
+
+
+def test_typed_map_bad_then_good_and_same_padding():
+    at = lab(op="transpose", tmap="typed", kernel="box blur", pad="same")
+    assert "**Shapes:** 2x2 -> 4x4" in markdown_of(at)
+    at.text_area(key="lab_ttext").set_value("1 2; x 4").run()
+    assert at.error and "Map" in at.error[0].value and not at.exception
+    assert "**Shapes:** 2x2 -> 4x4" in markdown_of(at)  # the last good map stays in view
+    at.text_area(key="lab_ttext").set_value("9 0 0; 0 0 0; 0 0 9").run()
+    assert not at.error and "**Shapes:** 3x3 -> 6x6" in markdown_of(at)
+    expected = ops.conv2d_transpose(
+        np.array([[9, 0, 0], [0, 0, 0], [0, 0, 9]]), kernels.KERNELS["box blur"], padding="same"
+    )
+    assert f"= {float(expected[3, 3]):g}`" in markdown_of(at)
+
+
+# --- lessons 1 and 2: pooling to 256, global average pooling, shifting the picture --------------------
+
+
+def test_same_padding_and_max_pooling_halve_the_photo():
+    at = lab(pad="same", pool="max", kernel="tutorial laplacian", post="clip")
+    assert "512x512 -> 512x512 -> 256x256" in markdown_of(at)
+
+
+def test_global_average_pooling_shows_one_number_and_its_formula():
+    at = lab(pool="gap")
+    conv = ops.conv2d(images.load_sample("camera"), kernels.KERNELS["sobel x"]).astype(np.float64)
+    text = markdown_of(at)
+    assert "512x512 -> 510x510 -> 1x1" in text
+    assert f"/ 260100 = **{conv.mean():.4g}**" in text
+    assert at.number_input(key="lab_pool_size").disabled
+
+
+def test_shift_compares_convolution_and_pooling_with_the_unshifted_picture():
+    at = lab(dx="1", post="relu", pool="max")
+    camera = images.load_sample("camera")
+    comparison = compare_shift(camera, kernels.KERNELS["sobel x"], LabConfig(activation="relu", pool="max"), dx=1, dy=0)
+    text = markdown_of(at)
+    assert "The picture moved 1 pixel right" in text
+    assert f"**{comparison.convolution_unchanged:.0%}** of its answers" in text
+    assert f"2x2: **{comparison.output_unchanged:.0%}** unchanged" in text
+    assert comparison.convolution_unchanged < comparison.output_unchanged
+    at.number_input(key="lab_dx").set_value(0).run()
+    assert "The picture moved" not in markdown_of(at) and "dx" not in at.query_params
+
+
+# --- a teacher's locks --------------------------------------------------------------------------
+
+KINDS = ("radio", "selectbox", "number_input", "checkbox", "text_area", "slider")
+# The setting behind each widget, where the widget's key is not the setting's own.
+WIDGET_KEYS = {"lab_pick_row": "lab_row", "lab_pick_col": "lab_col", "lab_trow": "lab_t_row", "lab_tcol": "lab_t_col"}
+# Views that between them draw every widget of the lab.
+VIEWS = [
+    {"colour": "rgb", "mode": "depthwise", "slices": "each", "kernel": "custom", "pool": "max"},
+    {"op": "transpose", "tmap": "typed"},
+    {"op": "transpose"},
+    {"src": "draw"},
+]
+
+
+def widgets(at) -> dict[str, bool]:
+    """Every drawn widget: key -> disabled."""
+    return {w.key: w.disabled for kind in KINDS for w in at.get(kind) if w.key}
+
+
+def test_every_lab_setting_can_be_fixed_or_hidden_and_still_applies():
+    covered = set()
+    for query in VIEWS:
+        drawn = widgets(lab(**query))
+        params = {s.param: WIDGET_KEYS.get(s.key, s.key) for s in lab_view.SETTINGS}
+        lockable = {param: key for param, key in params.items() if key in drawn}
+        covered |= set(lockable)
+        fixed = widgets(lab(**query, fix=",".join(lockable)))
+        assert all(fixed[key] for key in lockable.values()), [k for k in lockable.values() if not fixed[k]]
+        hidden = lab(**query, hide=",".join(lockable))
+        assert not set(widgets(hidden)) & set(lockable.values())
+        assert not hidden.exception
+    assert covered == {s.param for s in lab_view.SETTINGS}
+
+
+def test_a_locked_link_locks_what_it_says_and_nothing_else():
+    free = widgets(lab(stride="2", pool="max"))
+    at = lab(stride="2", pool="max", fix="stride,pad", hide="pool,src")
+    locked = widgets(at)
+    assert locked["lab_stride"] and locked["lab_padding"]
+    assert "lab_pool" not in locked and "lab_source" not in locked
+    others = set(free) - {"lab_stride", "lab_padding", "lab_pool", "lab_source"}
+    assert {key: locked[key] for key in others} == {key: free[key] for key in others}
+    assert "512x512 -> 255x255 -> 127x127" in markdown_of(at)  # the link's stride and hidden pooling apply
+    assert any("fixed: pad, stride; hidden: pool, src" in caption.value for caption in at.caption)
+    at.selectbox(key="lab_kernel").set_value("sobel y").run()  # another run: the hidden pooling still applies
+    assert "512x512 -> 255x255 -> 127x127" in markdown_of(at) and at.query_params["pool"] in ("max", ["max"])
+
+
+def test_a_fixed_pixel_cannot_be_typed():
+    at = lab(op="transpose", fix="trow,tcol", trow="1", tcol="2")
+    assert at.number_input(key="lab_t_row").disabled and at.number_input(key="lab_t_row").value == 1
+    assert not at.number_input(key="lab_tstride").disabled
