@@ -229,7 +229,7 @@ async def student(browser, url: str, index: int, result: dict) -> None:
 
 async def student_protocol(url: str, index: int, result: dict) -> None:
     """The same student, driven through Streamlit's own protocol (bench/stclient.py) instead of Chromium."""
-    from stclient import StreamlitSession
+    from harness.stclient import StreamlitSession
 
     session = StreamlitSession(url)
     step = "lab"
