@@ -105,3 +105,29 @@ def test_seven_by_seven_arithmetic_is_readable(browser, app_url, artifacts, widt
     name = "rgb" if "rgb" in query else "gray"
     page.screenshot(path=artifacts / f"lab_7x7_{name}_{width}.png")
     context.close()
+
+
+TRANSPOSED_PIXEL = re.compile(r"output pixel \((\d+), (\d+)\)")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 640), (1440, 900)])
+def test_transposed_convolution_click_an_output_pixel(browser, app_url, artifacts, width, height):
+    """The upsampled map is clickable: a click chooses the pixel whose window and sum are shown; the
+    stages' grids lie side by side without overlapping and inside the page at a projector's size."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{app_url}/convolution_lab?op=transpose&kernel=box+blur")
+    page.get_by_text("max difference").wait_for(timeout=60_000)
+    wait_until_idle(page)
+    assert page.get_by_text(TRANSPOSED_PIXEL).first.inner_text().endswith("(4, 4). Click another.")
+    click_picture(page, 0, 0.95, 0.05)  # the 9x9 output's top-right corner: (0, 8)
+    page.wait_for_function("() => /output pixel \\(0, 8\\)/.test(document.body.innerText)")
+    page.get_by_text("Window at (0, 8)").wait_for()
+    page.wait_for_function("() => location.search.includes('trow=0') && location.search.includes('tcol=8')")
+    grids = page.locator("table.cnv-grid")
+    boxes = [grids.nth(i).bounding_box() for i in range(grids.count())]
+    assert len(boxes) == 9 and overlaps(boxes) == []  # six stages, then window, kernel and products
+    main = page.locator('[data-testid="stMain"]').bounding_box()
+    assert all(box["x"] + box["width"] <= main["x"] + main["width"] + 1 for box in boxes)
+    page.screenshot(path=artifacts / f"lab_transposed_{width}.png")
+    context.close()
