@@ -156,7 +156,7 @@ LESSONS: dict[str, Lesson] = {
                 "lab",
                 _lab(sample="flower", colour="gray", kernel="horizontal line 7x7", post="relu", pad="valid"),
                 "With **VALID** padding the 7x7 filter only goes where it fits entirely inside the picture, "
-                "so the output loses 3 pixels on every side: 427x640 becomes 421x634. **SAME** pads the "
+                "so the output loses 3 pixels on every side: the 342x512 picture becomes 336x506. **SAME** pads the "
                 "picture with zeros so the output keeps the input's size.",
                 "Switch the padding between VALID and SAME and read the shapes and their formulas. Click a "
                 "pixel at the very edge of the SAME output.",
