@@ -126,7 +126,7 @@ def show(image: np.ndarray | None) -> None:
     st.session_state["lab_t_row"], st.session_state["lab_t_col"] = row, col  # before their widgets
 
     left, right = st.columns(2)
-    source = "your numbers" if typed else "the picture shrunk"
+    source = "your numbers" if typed else "the picture shrunk, in grey"
     picture(
         display.render_png(small, map_mode, min_side=200),
         caption=f"The small map ({source}), {small.shape[0]}x{small.shape[1]}",

@@ -268,3 +268,17 @@ def test_a_fixed_pixel_cannot_be_typed():
     at = lab(op="transpose", fix="trow,tcol", trow="1", tcol="2")
     assert at.number_input(key="lab_t_row").disabled and at.number_input(key="lab_t_row").value == 1
     assert not at.number_input(key="lab_tstride").disabled
+
+
+def test_switching_operations_and_pages_keeps_each_modes_choices():
+    at = lab()
+    at.number_input(key="lab_row").set_value(100).run()
+    at.radio(key="lab_op").set_value("transpose").run()
+    at.number_input(key="lab_t_col").set_value(1).run()
+    at.radio(key="lab_op").set_value("conv").run()
+    assert not at.exception and pixel(at)[0] == 100
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/convolution_lab.py").run()
+    assert not at.exception and pixel(at)[0] == 100
+    at.radio(key="lab_op").set_value("transpose").run()
+    assert at.number_input(key="lab_t_col").value == 1 and not at.exception
