@@ -240,7 +240,7 @@ def embedding_view(context: Context) -> None:
 
 # --- adversarial example --------------------------------------------------------------------------
 
-METHODS = {"fgsm": "One step against its answer (FGSM)", "targeted": "Many small steps towards a class"}
+METHODS = {"fgsm": "One step away from its answer (FGSM)", "targeted": "Ten small steps towards a class"}
 
 
 def adversarial_view(context: Context) -> None:
@@ -279,7 +279,7 @@ def adversarial_view(context: Context) -> None:
     image = context.image
     with st.spinner("Computing the change..."):
         if method == "targeted":
-            changed = adversarial.targeted(model, image, target=int(target), epsilon=float(epsilon))
+            changed = adversarial.targeted_attack(model, image, target=int(target), epsilon=float(epsilon))
         else:
             changed = adversarial.fgsm(model, image, epsilon=float(epsilon))
     changed = np.asarray(changed)
@@ -287,7 +287,7 @@ def adversarial_view(context: Context) -> None:
     after = class_probabilities(model, changed[None])[0]
     names = choice.class_names
     was, now = int(before.argmax()), int(after.argmax())
-    difference = changed.astype(np.float32) - image.astype(np.float32)
+    difference = adversarial.perturbation(image, changed)
     height, width, _ = context.input_shape
     side = max(1, 240 // min(height, width)) * min(height, width)
     perturbation = as_picture(difference)
