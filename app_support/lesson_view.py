@@ -48,7 +48,8 @@ def go_to(lesson_id: str, index: int, extra: dict[str, str] | None = None) -> No
 
 def arrive(page: str, settings: Iterable[Setting], extra: Iterable[str] = ()) -> tuple[str, int] | None:
     """Before a page draws its widgets: when the URL opens a step of this page that the session has not
-    yet arrived at, set the page's settings to the step's (the others to their defaults). Returns the
+    yet arrived at, set the page's settings to the URL's (a step's link carries the step's), the others
+    to their defaults, over whatever the session had. Returns the
     position, or None outside a lesson. `extra` names URL settings the page reads itself."""
     where = position()
     if where is None or lessons.step(*where).page != page:
@@ -59,7 +60,9 @@ def arrive(page: str, settings: Iterable[Setting], extra: Iterable[str] = ()) ->
     chosen = lessons.step(*where)
     settings = list(settings)
     for setting in settings:
-        text = chosen.settings.get(setting.param)
+        # The URL first: a step's link carries the step's settings, and a reloaded or shared address
+        # carries what the learner changed since.
+        text = st.query_params.get(setting.param, chosen.settings.get(setting.param))
         st.session_state[setting.key] = setting.default if text is None else setting.parse(text)
     if st.query_params.get(LOCK_OTHERS) == "focus":
         others = [setting.param for setting in settings if setting.param not in chosen.focus]

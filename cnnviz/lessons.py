@@ -183,14 +183,17 @@ LESSONS: dict[str, Lesson] = {
                 "lab",
                 _lab(sample="flower", colour="gray", kernel="vertical line 7x7", post="relu", pool="max", dx="1"),
                 "Move the picture a pixel to the right: every number of the convolution's output moves "
-                "with it. After max pooling, many pooled numbers do **not** change, because the "
+                "with it, so place by place most of them change. After max pooling more of them stay the "
+                "same (on this photo about a third, against a fifth before pooling), because the "
                 "strongest pixel is often still inside the same 2x2 square. This is the small "
                 "*invariance* to shifts that pooling buys.",
                 "Change the shift from 1 to 2 and to 3 pixels and watch how many pooled values stay the same.",
                 "Why does a shift of 2 pixels change more pooled values than a shift of 1?",
                 "A 2x2 window has two places for its maximum along each direction. One pixel of shift "
-                "keeps about half of the maxima in their square; two pixels move every maximum into the "
-                "next square, so the pooled map moves by one pixel as a whole.",
+                "keeps many maxima in their square; two pixels move every maximum into the next square, "
+                "so the pooled map itself moves by a whole pixel and, place by place, changes about as "
+                "much as the convolution did. Pooling forgives small shifts, not large ones: deeper "
+                "layers with more pooling forgive larger ones.",
                 focus=("dx", "pool"),
             ),
         ),

@@ -155,3 +155,13 @@ def test_every_step_renders(lesson_id, index):
     at = open_step(lesson_id, index)
     step = lessons.step(lesson_id, index)
     assert step.title in " ".join(block.value for block in at.markdown)
+
+
+def test_a_reloaded_step_address_keeps_what_the_learner_changed():
+    query = {**lessons.step_query("filters-pooling", 3), "dx": "2"}  # the learner moved the shift, then reloaded
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page("pages/convolution_lab.py").run()
+    assert not at.exception
+    assert at.session_state["lab_dx"] == 2 and at.session_state["lab_kernel"] == "vertical line 7x7"
