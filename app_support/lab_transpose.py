@@ -148,6 +148,12 @@ def show(image: np.ndarray | None) -> None:
         "Computed now against the definition TensorFlow computes: every pixel of the small map adds a copy of "
         f"the kernel, times its value, {stride} pixel{'s' * (stride != 1)} from its neighbour's copy; where "
         "copies overlap they add up. (The lab's tests compare both with TensorFlow itself.)"
+        + (
+            ""
+            if result.max_difference == 0
+            else " Not exactly 0: the two ways add the same products in another order, and float32 numbers keep "
+            "about 7 significant digits, so the last digit can differ (weights like 1/9 are never exact)."
+        )
     )
 
     st.subheader("The same numbers from an ordinary convolution")

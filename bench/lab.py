@@ -67,6 +67,37 @@ def compute() -> dict[str, float]:
         f"{naive_512:.1f} s scaled to 512x512x3; cnnviz is {naive_512 / ours:,.0f}x faster."
     )
     results["naive_vs_ours"] = naive_512 / ours
+    results.update(transposed())
+    return results
+
+
+def transposed() -> dict[str, float]:
+    """ops.conv2d_transpose (zeros inserted, padded, flipped kernel: the lab's stages) and the
+    scatter-add definition against tf.nn.conv2d_transpose, 3x3 kernel, stride 2."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    kernel = kernels.KERNELS["box blur"]
+    rows, results = [], {}
+    for side in (8, 128):
+        small = rng.uniform(0, 255, (side, side)).astype(np.float32)
+        for padding in ("valid", "same"):
+            out = ops.conv2d_transpose(small, kernel, padding=padding)
+            x, f = tf.constant(small[None, ..., None]), tf.constant(kernel[:, :, None, None])
+            shape = [1, *out.shape, 1]
+            ours = median_time(lambda m=small, p=padding: ops.conv2d_transpose(m, kernel, padding=p))
+            scatter = median_time(lambda m=small, p=padding: ops.conv2d_transpose_scatter(m, kernel, padding=p))
+            theirs = median_time(
+                lambda x=x, f=f, shape=shape, p=padding: tf.nn.conv2d_transpose(x, f, shape, 2, p.upper()).numpy()
+            )
+            worst = float(
+                np.abs(out - tf.nn.conv2d_transpose(x, f, shape, 2, padding.upper()).numpy()[0, ..., 0]).max()
+            )
+            rows.append([f"{side}x{side}", padding, ours * 1e3, scatter * 1e3, theirs * 1e3, worst])
+            results[f"transpose_{side}_{padding}"] = ours / theirs
+            results["transpose_max_difference"] = max(results.get("transpose_max_difference", 0.0), worst)
+    print("\nTransposed convolution, 3x3, stride 2 (median ms)")
+    print(table(["map", "padding", "cnnviz ms", "scatter-add ms", "tf ms", "max |difference|"], rows))
     return results
 
 
@@ -198,6 +229,7 @@ def main() -> None:
     print(f"RESULT lab_vs_minimal_p95_ratio {browser_results['lab'] / browser_results['minimal page']:.3f}")
     print(f"RESULT cold_start_s {browser_results['cold_start_s']:.2f}")
     print(f"RESULT pick_p95_ms {browser_results['pick']:.0f}")
+    print(f"RESULT transpose_max_difference {compute_results['transpose_max_difference']:.3g}")
 
 
 if __name__ == "__main__":
