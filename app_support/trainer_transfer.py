@@ -20,7 +20,7 @@ from app_support.runs import owner, run_manager
 from app_support.state import Setting
 from app_support.trainer_data import KEEP
 from app_support.trainer_state import BASE, NO_BASE, TRAIN_FROM, locked
-from cnnviz import datasets, model_files, predict, pretrained, training
+from cnnviz import datasets, model_files, models, predict, pretrained, training
 from cnnviz.blocks import LayerRow
 from cnnviz.errors import InvalidInput
 
@@ -59,8 +59,6 @@ def _options() -> dict[str, str]:
 @st.cache_resource(max_entries=8, show_spinner="Reading the network's layers...")
 def base_layers(base_model: str) -> tuple[tuple[int, int, int], tuple[LayerRow, ...]]:
     """(the base's input shape, one row per kept layer: name, type, output shape, parameters), loaded once."""
-    from cnnviz import models
-
     base = training.load_base(base_model)
     kept = models.feature_layers(base)
     rows = tuple(
@@ -168,23 +166,25 @@ def choose_base(data: datasets.Dataset, url: list[Setting]) -> Transfer | None:
 def _show_base(rows, train_from: str, data: datasets.Dataset, input_shape: tuple, title: str) -> None:
     names = [row.name for row in rows]
     learning = set(names[names.index(train_from) :]) if train_from else set()
-    channels = rows[-1].output_shape[-1]
-    head = (channels + 1) * data.num_classes
+    head = models.head_rows(rows[-1].output_shape, data.num_classes)
     table = pd.DataFrame(
         {
-            "layer": [f"base/{row.name}" for row in rows] + ["head_pool", "output"],
-            "output shape": ["x".join(map(str, row.output_shape)) for row in rows]
-            + [str(channels), str(data.num_classes)],
-            "parameters": [row.params for row in rows] + [0, head],
-            "learns": ["yes" if row.name in learning else "no (frozen)" for row in rows] + ["", "yes (new)"],
+            "layer": [f"base/{row.name}" for row in rows] + [row.name for row in head],
+            "output shape": ["x".join(map(str, row.output_shape)) for row in [*rows, *head]],
+            "parameters": [row.params for row in [*rows, *head]],
+            "learns": ["yes" if row.name in learning else "no (frozen)" for row in rows]
+            + ["yes (new)" if row.params else "" for row in head],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=min(38 * (len(table) + 1), 420))
-    trained = head + sum(row.params for row in rows if row.name in learning)
-    total = head + sum(row.params for row in rows)
+    st.dataframe(table, hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 420))
+    new = sum(row.params for row in head)
+    trained = new + sum(row.params for row in rows if row.name in learning)
+    total = new + sum(row.params for row in rows)
+    reads = "flattens" if head[0].kind == "flatten" else "averages each channel of"
     text = (
-        f"The base is {title}'s layers up to its last feature map, then a new head: global average pooling and "
-        f"Dense({data.num_classes}, softmax). This run trains {trained:,} of {total:,} parameters."
+        f"The base is {title}'s layers up to its last feature map. A new head {reads} that map, then "
+        f"Dense({models.HEAD_UNITS}, relu), dropout and Dense({data.num_classes}, softmax). This run trains "
+        f"{trained:,} of {total:,} parameters."
     )
     if tuple(input_shape) != tuple(data.input_shape):
         h, w, c = input_shape
@@ -198,11 +198,8 @@ def _show_base(rows, train_from: str, data: datasets.Dataset, input_shape: tuple
 def transfer_rows(transfer: Transfer, data: datasets.Dataset) -> list[LayerRow]:
     """Summary-like rows of the transfer model (for the time estimate)."""
     _, rows = base_layers(transfer.base_model)
-    channels = rows[-1].output_shape[-1]
-    head = (channels + 1) * data.num_classes
     inputs = LayerRow("input", "Input", tuple(transfer.input_shape), 0, "")
-    pooled = LayerRow("head_pool", "gap", (channels,), 0, "")
-    return [inputs, *rows, pooled, LayerRow("output", "dense", (data.num_classes,), head, "")]
+    return [inputs, *rows, *models.head_rows(rows[-1].output_shape, data.num_classes)]
 
 
 def images_used(data: datasets.Dataset, per_class: int) -> int:

@@ -287,6 +287,8 @@ def save_for_inference(model: keras.Model, path) -> None:
 # --- transfer learning ----------------------------------------------------------------------------
 
 BASE_NAME = "base"  # the nested feature extractor of a transfer model (CAMs name its layers 'base/conv2')
+HEAD_UNITS = 128  # the new head's hidden Dense layer, as the tutorials' transfer-learning head had one
+FLATTEN_LIMIT = 4096  # feature maps up to this many values are flattened; larger ones averaged per channel
 _FLAT_HEADS = ("Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Dense")
 
 
@@ -312,6 +314,51 @@ def feature_layers(base: keras.Model) -> list[str]:
     return kept
 
 
+def head_kind(feature_shape: tuple) -> str:
+    """How the new head reads a base's last feature map (H, W, C): 'flatten' (where each feature is
+    matters, as in the tutorials' head), or 'pool' (one mean per channel) for maps over FLATTEN_LIMIT
+    values or of no fixed size, where flattening would give the head millions of weights."""
+    if any(n is None for n in feature_shape) or int(np.prod(feature_shape)) > FLATTEN_LIMIT:
+        return "pool"
+    return "flatten"
+
+
+def head_rows(feature_shape: tuple, num_classes: int) -> list:
+    """The new head as summary rows (`cnnviz.blocks.LayerRow`: shapes, parameters, formulas), without TensorFlow."""
+    from cnnviz.blocks import LayerRow
+
+    channels = int(feature_shape[-1])
+    if head_kind(feature_shape) == "flatten":
+        size = int(np.prod(feature_shape))
+        first = LayerRow("head_flatten", "flatten", (size,), 0, "no weights")
+    else:
+        size = channels
+        first = LayerRow("head_pool", "gap", (size,), 0, "no weights (one mean per channel)")
+    hidden = (size + 1) * HEAD_UNITS
+    output = (HEAD_UNITS + 1) * num_classes
+    return [
+        first,
+        LayerRow("head_dense", "dense", (HEAD_UNITS,), hidden, f"({size}+1)*{HEAD_UNITS} = {hidden}"),
+        LayerRow("head_dropout", "dropout", (HEAD_UNITS,), 0, "no weights"),
+        LayerRow("output", "dense", (num_classes,), output, f"({HEAD_UNITS}+1)*{num_classes} = {output}"),
+    ]
+
+
+def head_layers(feature_shape: tuple) -> list:
+    """The new head's layers before its output: Flatten (or global average pooling, see `head_kind`),
+    Dense(HEAD_UNITS, relu), Dropout(0.2), as the tutorials' transfer-learning head."""
+    keras = _keras()
+    if head_kind(feature_shape) == "flatten":
+        first = keras.layers.Flatten(name="head_flatten")
+    else:
+        first = keras.layers.GlobalAveragePooling2D(name="head_pool")
+    return [
+        first,
+        keras.layers.Dense(HEAD_UNITS, activation="relu", name="head_dense"),
+        keras.layers.Dropout(0.2, name="head_dropout"),
+    ]
+
+
 def transfer_model(
     base: keras.Model,
     num_classes: int,
@@ -327,8 +374,9 @@ def transfer_model(
     mode (the base's own augmentation and dropout pass images through, its batch normalization
     keeps the statistics it learned). Those layers are frozen, unless they are at or after
     the layer named `train_from` (fine-tuning: those keep learning, best with a learning rate about
-    ten times lower). The new head is GlobalAveragePooling2D 'head_pool' and Dense(num_classes,
-    softmax) 'output'. The model takes the input `base` takes (e.g. uint8 (H, W, C) pixels 0..255,
+    ten times lower). The new head is `head_layers` (Flatten 'head_flatten', or global average
+    pooling 'head_pool' on a large map; Dense(128, relu) 'head_dense'; Dropout(0.2)) and
+    Dense(num_classes, softmax) 'output'. The model takes the input `base` takes (e.g. uint8 (H, W, C) pixels 0..255,
     when the base does its own rescaling, as every cnnviz model does), optionally through
     `augmentation` layers first.
 
@@ -372,6 +420,7 @@ def transfer_model(
     # guide advises: batch normalization keeps the statistics learned on far more data, and the base's
     # own augmentation and dropout stay off (gradients still reach its trainable layers).
     x = nested(x, training=False)
-    x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
+    for layer in head_layers(tuple(nested.output.shape[1:])):
+        x = layer(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="output")(x)
     return keras.Model(inputs, outputs, name="cnnviz_transfer")

@@ -309,11 +309,11 @@ def test_starting_from_the_shipped_model_shows_what_learns():
     assert learns["base/conv1"] == "no (frozen)" and learns["base/conv2"] == "yes"
     assert learns["output"] == "yes (new)"
     assert not [frame for frame in at.dataframe if "how" in frame.value.columns]  # no block editor
-    # conv2's (3*3*32+1)*64 and the new head's (64+1)*4 of the base's 18,816 plus the head's 260
-    assert any("This run trains 18,756 of 19,076 parameters" in c.value for c in at.caption)
+    # conv2's (3*3*32+1)*64 = 18,496 and the new head's (1600+1)*128 + (128+1)*4 = 205,444, of 224,260
+    assert any("This run trains 223,940 of 224,260 parameters" in c.value for c in at.caption)
     assert not at.button(key="trainer_train").disabled
     at.selectbox(key="trainer_train_from").set_value("").run()
-    assert any("This run trains 260 of 19,076 parameters" in c.value for c in at.caption)
+    assert any("This run trains 205,444 of 224,260 parameters" in c.value for c in at.caption)
     # The job carries the base as a file the worker opens, and no blocks.
     from app_support.trainer_transfer import Transfer
 

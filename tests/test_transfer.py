@@ -23,6 +23,9 @@ def base(tf):
     return models.build_model(blocks, (16, 16, 1), 10, augmentation=models.Augmentation(rotation=10), seed=3)
 
 
+HEAD = ["head_dense/bias", "head_dense/kernel", "output/bias", "output/kernel"]  # the new head's weights
+
+
 def _images(n=32, shape=(16, 16, 1), seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, *shape)).astype(np.uint8)
 
@@ -37,7 +40,7 @@ def test_keeps_the_base_up_to_its_last_feature_map(base):
     assert model.input_shape == base.input_shape  # the input the base takes: raw 0..255 pixels
     nested = model.get_layer(models.BASE_NAME)
     assert nested.output.shape[1:] == (2, 2, 6)
-    assert [layer.name for layer in model.layers[-2:]] == ["head_pool", "output"]
+    assert [layer.name for layer in model.layers[2:]] == ["head_flatten", "head_dense", "head_dropout", "output"]
     assert model.get_layer("output").units == 3
     for name in ("conv1", "conv2"):  # the same weights, in fresh layers
         for copied, original in zip(
@@ -70,7 +73,7 @@ def _changed(before, after) -> bool:
 
 def test_a_frozen_base_trains_only_the_head(base):
     model = models.transfer_model(base, 3)
-    assert _trainable_names(model) == ["output/bias", "output/kernel"]
+    assert _trainable_names(model) == HEAD
     nested = model.get_layer(models.BASE_NAME)
     before = [layer.get_weights() for layer in nested.layers]
     head = model.get_layer("output").get_weights()
@@ -82,14 +85,14 @@ def test_a_frozen_base_trains_only_the_head(base):
 
 def test_train_from_trains_exactly_the_layers_from_there_on(base):
     model = models.transfer_model(base, 3, train_from="conv2")
-    assert _trainable_names(model) == ["conv2/bias", "conv2/kernel", "output/bias", "output/kernel"]
+    assert _trainable_names(model) == sorted(["conv2/bias", "conv2/kernel", *HEAD])
     nested = model.get_layer(models.BASE_NAME)
     conv1, conv2 = nested.get_layer("conv1").get_weights(), nested.get_layer("conv2").get_weights()
     _fit(model)
     assert not _changed(conv1, nested.get_layer("conv1").get_weights())
     assert _changed(conv2, nested.get_layer("conv2").get_weights())
     everything = models.transfer_model(base, 3, train_from="conv1")
-    assert len(everything.trainable_weights) == 6  # conv1, conv2 and the head, kernels and biases
+    assert len(everything.trainable_weights) == 8  # conv1, conv2 and the head's two Dense, kernels and biases
     original = base.get_layer("conv2").get_weights()[0]
     np.testing.assert_array_equal(
         original, models.transfer_model(base, 3).get_layer("base").get_layer("conv2").get_weights()[0]
@@ -139,20 +142,14 @@ def test_an_imagenet_network_as_base_from_a_weights_file(tf, tmp_path):
     kept = models.feature_layers(network)
     assert kept[-1] == "out_relu" and "global_average_pooling2d" not in kept
     model = models.transfer_model(network, 2)
-    assert _trainable_names(model) == ["output/bias", "output/kernel"]
+    assert _trainable_names(model) == HEAD
     nested = model.get_layer(models.BASE_NAME)
     np.testing.assert_array_equal(
         nested.get_layer("Conv_1").get_weights()[0], made.get_layer("Conv_1").get_weights()[0]
     )
     tuned = models.transfer_model(network, 2, train_from="Conv_1")
     # Conv_1's kernel, Conv_1_bn's scale and shift, and the head: out_relu has no weights.
-    assert _trainable_names(tuned) == [
-        "Conv_1/kernel",
-        "Conv_1_bn/beta",
-        "Conv_1_bn/gamma",
-        "output/bias",
-        "output/kernel",
-    ]
+    assert _trainable_names(tuned) == sorted(["Conv_1/kernel", "Conv_1_bn/beta", "Conv_1_bn/gamma", *HEAD])
 
 
 def test_a_saved_transfer_model_loads_safely_and_is_explained(base, tmp_path):
@@ -169,3 +166,17 @@ def test_a_saved_transfer_model_loads_safely_and_is_explained(base, tmp_path):
     reference = predict.Reference.of(loaded, images, labels=np.arange(60) % 3)
     scores = reference.scores(loaded, images[:2].astype(np.float32))
     assert np.isfinite(scores.energy).all()
+
+
+def test_the_head_rows_count_what_keras_counts(base, tf):
+    from cnnviz.blocks import total_params
+
+    model = models.transfer_model(base, 3)
+    nested = model.get_layer(models.BASE_NAME)
+    rows = models.head_rows((2, 2, 6), 3)
+    assert [row.name for row in rows] == ["head_flatten", "head_dense", "head_dropout", "output"]
+    assert nested.count_params() + total_params(rows) == model.count_params()
+    assert rows[1].formula == "(24+1)*128 = 3200"
+    # A large map (an ImageNet network's 7x7x1280) is averaged per channel: a small head.
+    assert models.head_kind((7, 7, 1280)) == "pool" and models.head_kind((5, 5, 64)) == "flatten"
+    assert models.head_rows((7, 7, 1280), 2)[1].params == (1280 + 1) * 128
