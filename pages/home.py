@@ -22,10 +22,10 @@ st.markdown(
 
 st.markdown("##### Start here: the lessons")
 st.markdown(
-    "Eight short lessons lead you through the ideas, from one kernel worked out by hand to reusing a "
-    "trained network. Each step opens the right page already set up, with something to try and a "
-    "question the picture answers. Teachers: every step has a link that opens it as written, with "
-    "controls you can fix or hide and a projector view."
+    "Nine short lessons lead you through the ideas, from one kernel worked out by hand to reusing a "
+    "trained network and asking what it learned. Each step opens the right page already set up, with "
+    "something to try and a question the picture answers. Teachers: every step has a link that opens "
+    "it as written, with controls you can fix or hide and a projector view."
 )
 with st.container(horizontal=True, gap="small"):
     st.page_link(

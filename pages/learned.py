@@ -4,6 +4,7 @@ adversarial examples: one view at a time, on the app's own models."""
 import streamlit as st
 
 from app_support import learned_view as view
+from app_support import lesson_view
 from app_support.boot import run_through_navigation
 from app_support.inside_view import at_epoch, prediction_line
 from app_support.model_source import choose_model
@@ -12,6 +13,7 @@ from app_support.state import locked_note, restore
 from cnnviz import display
 
 run_through_navigation()
+step = lesson_view.arrive("learned", view.SETTINGS)  # a lesson step's link sets the view as written
 restore(view.SETTINGS)
 
 st.title("What did it learn?")
@@ -20,6 +22,7 @@ st.caption(
     "excites a channel, which parts of a picture it needs, how it sorts the test set, and how easily it "
     "is fooled."
 )
+lesson_view.banner(step)
 note = locked_note()
 if note:
     st.info(note)
