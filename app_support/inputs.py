@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app_support.state import is_fixed, is_hidden
+from app_support.state import locked_widget
 from cnnviz import images
 from cnnviz.errors import InvalidInput
 
@@ -59,9 +59,7 @@ def _locked(locks: dict[str, str] | None, role: str, widget, *args, key: str, **
     """A widget as a teacher's link asks (`locks` maps its role to its URL name): not drawn when hidden
     (its value stays), disabled when fixed."""
     param = (locks or {}).get(role)
-    if param and is_hidden(param):
-        return st.session_state.get(key)
-    return widget(*args, key=key, disabled=bool(param) and is_fixed(param), **kwargs)
+    return widget(*args, key=key, **kwargs) if param is None else locked_widget(widget, param, *args, key=key, **kwargs)
 
 
 def _canvas(prefix: str, *, brush: int = BRUSH, locks: dict[str, str] | None = None) -> tuple[np.ndarray | None, str]:

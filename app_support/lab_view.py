@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app_support.state import Setting, is_fixed, is_hidden
+from app_support.state import Setting, is_fixed, is_hidden, locked_widget
 from cnnviz import images, kernels, ops
 from cnnviz.errors import InvalidInput
 from cnnviz.lab import CONV_MODES, MAP_SIDES, POOLS, LabConfig
@@ -96,12 +96,9 @@ def fixed(key: str) -> bool:
 
 
 def locked(widget, setting_key: str, *args, key: str | None = None, **kwargs):
-    """Draw a widget as a teacher's link asks for `setting_key`: disabled when fixed, not drawn when
-    hidden. `key` is the widget's own key when it differs from the setting's (the pixel inputs)."""
-    if hidden(setting_key):
-        return st.session_state.get(key or setting_key)
-    kwargs["disabled"] = kwargs.get("disabled", False) or fixed(setting_key)
-    return widget(*args, key=key or setting_key, **kwargs)
+    """Draw a widget as a teacher's link asks for `setting_key` (`state.locked_widget`): disabled when
+    fixed, not drawn when hidden. `key` is the widget's own key when it differs from the setting's."""
+    return locked_widget(widget, BY_KEY[setting_key].param, *args, key=key or setting_key, **kwargs)
 
 
 def transposing() -> bool:
