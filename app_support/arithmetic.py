@@ -104,7 +104,8 @@ def grid_flow_html(grids: list[tuple[str, int]], *, cell_px: int = CELL_PX + 4) 
     side by side and wrapping to the next line: a 4x4 map is not stretched to a 11x11 one's width.
     `grids` holds (html, columns) pairs."""
     boxes = "".join(
-        f'<div style="width: {cell_px * columns}px; max-width: 100%; flex: 0 1 auto">{grid}</div>'
+        # at least as wide as a title like "4. Turned 180 degrees" (in rem: a projector's larger type too)
+        f'<div style="width: max({cell_px * columns}px, 11rem); max-width: 100%; flex: 0 1 auto">{grid}</div>'
         for grid, columns in grids
     )
     return f'<div style="display: flex; flex-wrap: wrap; gap: 12px 20px; align-items: flex-start">{boxes}</div>'

@@ -156,6 +156,12 @@ def show(image: np.ndarray | None) -> None:
         )
     )
 
+    if stride > 1 and (kh % stride or kw % stride):
+        st.caption(
+            f"Stripes in the output? A {kh}x{kw} kernel is not a multiple of the stride {stride}, so neighbouring "
+            "pixels' copies overlap in some rows and columns and not in others: more copies add up there. This is "
+            "the checkerboard pattern transposed convolutions are known for (Odena, Dumoulin & Olah, 2016)."
+        )
     st.subheader("The same numbers from an ordinary convolution")
     zeros = stride - 1
     st.caption(
