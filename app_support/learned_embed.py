@@ -3,6 +3,7 @@ run's epochs) and the adversarial example."""
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections import OrderedDict
 
@@ -14,11 +15,13 @@ from app_support.learned_view import EMBED_POINTS, Context, as_picture, control,
 from app_support.model_source import load_path
 from app_support.render import legend, picture
 from cnnviz import display
+from cnnviz.errors import InvalidInput
 from cnnviz.predict import class_probabilities
 
 # Ten classes, ten colours a learner can tell apart (Plotly's D3 palette, as TensorBoard's projector).
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-PROJECTIONS = {"pca": "PCA (instant)", "tsne": "t-SNE (a few seconds a projection)"}
+PROJECTIONS = {"pca": "PCA (instant)", "tsne": "t-SNE (seconds an epoch)", "umap": "UMAP (seconds an epoch)"}
+MAX_TSNE_EPOCHS = 10  # t-SNE and UMAP run once per epoch: about 3 s each for 600 digits on 2 cores
 SKIPPED_LAYERS = ("InputLayer", "Rescaling", "Dropout", "SpatialDropout2D")
 
 
@@ -42,8 +45,9 @@ def _feature_layers(model) -> list[str]:
 
 
 def _projections(context: Context, layer: str | None, method: str, images: np.ndarray) -> list[tuple]:
-    """[(epoch or None, points, predicted)] for the shipped model (one) or every saved epoch of a run,
-    computed with a progress bar the first time, then shared."""
+    """[(epoch or None, points (N, 2), predicted (N,))] for the model (one) or every saved epoch of a
+    run, all in one frame (`embedding.embed_epochs`), computed with a progress bar the first time, then
+    shared by every session."""
     from cnnviz import embedding
 
     checkpoints = context.choice.checkpoints if len(context.choice.checkpoints) >= 2 else []
@@ -54,18 +58,25 @@ def _projections(context: Context, layer: str | None, method: str, images: np.nd
         if key in store:
             store.move_to_end(key)
             return store[key]
+    if method != "pca" and len(checkpoints) > MAX_TSNE_EPOCHS:
+        raise InvalidInput(
+            f"{PROJECTIONS[method].split(' (')[0]} runs once per epoch: {len(checkpoints)} epochs would keep this "
+            f"server busy too long (the limit is {MAX_TSNE_EPOCHS}). Choose PCA to move through every epoch."
+        )
     models = [(epoch, load_path(path)) for epoch, path in checkpoints] or [(None, context.model)]
-    what = "PCA" if method == "pca" else "t-SNE"
+    what = PROJECTIONS[method].split(" (")[0]
     bar = st.progress(0.0, text=f"{what} of {len(images):,} test images...")
-    found = []
-    for n, (epoch, model) in enumerate(models):
-        points = embedding.embed(model, images, layer=layer, method=method, seed=0)
-        predicted = class_probabilities(model, images).argmax(axis=1)
-        found.append((epoch, np.asarray(points, dtype=np.float32), predicted))
-        when = f"epoch {epoch}" if epoch is not None else "the model"
-        bar.progress((n + 1) / len(models), text=f"{what} of {len(images):,} test images: {when} done")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{what} of {len(images):,} test images: step {done} of {total}")
+
+    points = embedding.embed_epochs(
+        [model for _, model in models], images, layer=layer, method=method, seed=0, on_progress=progress
+    )
+    found = [
+        (epoch, points[n], class_probabilities(model, images).argmax(axis=1)) for n, (epoch, model) in enumerate(models)
+    ]
     bar.empty()
-    found = _aligned(found)
     with lock:
         store[key] = found
         while len(store) > 16:
@@ -73,25 +84,11 @@ def _projections(context: Context, layer: str | None, method: str, images: np.nd
     return found
 
 
-def _aligned(found: list[tuple]) -> list[tuple]:
-    """Each epoch's projection turned (rotated or mirrored, scaled) to line up best with the next one,
-    back from the last: PCA's axes may flip sign from epoch to epoch and t-SNE's turn freely, which
-    would make the scrubber jump when nothing jumped (orthogonal Procrustes)."""
-    if len(found) < 2:
-        return found
-    from scipy.linalg import orthogonal_procrustes
+@st.cache_data(max_entries=64, show_spinner=False)
+def knn_score(points: np.ndarray, labels: np.ndarray) -> float:
+    from cnnviz import embedding
 
-    out = [found[-1]]
-    target = found[-1][1] - found[-1][1].mean(axis=0)
-    for epoch, points, predicted in reversed(found[:-1]):
-        centred = points - points.mean(axis=0)
-        rotation, _ = orthogonal_procrustes(centred, target)
-        turned = centred @ rotation
-        scale = np.linalg.norm(target) / max(np.linalg.norm(turned), 1e-12)
-        turned = (turned * scale).astype(np.float32)
-        out.insert(0, (epoch, turned, predicted))
-        target = turned
-    return out
+    return embedding.knn_accuracy(points, labels, k=5)
 
 
 def _pick_point(chart_key: str) -> None:
@@ -183,7 +180,10 @@ def embedding_view(context: Context) -> None:
             format_func=lambda name: f"the layer before the output ({default_name})" if name == "" else name,
         )
     with cells[1]:
-        method = control(st.radio, "Projection", "learned_projection", list(PROJECTIONS), format_func=PROJECTIONS.get)
+        # UMAP only where its optional package is installed; a link asking for it elsewhere gets PCA.
+        offered = [m for m in PROJECTIONS if m != "umap" or importlib.util.find_spec("umap") is not None]
+        keep_within("learned_projection", offered, "pca")
+        method = control(st.radio, "Projection", "learned_projection", offered, format_func=PROJECTIONS.get)
     count = min(EMBED_POINTS[method], len(data.x_test))
     images = data.x_test[:count]
     labels = np.asarray(data.y_test[:count])
@@ -216,9 +216,11 @@ def embedding_view(context: Context) -> None:
     )
     wrong = int((predicted != labels).sum())
     after = f" after epoch {epoch}" if epoch is not None else ""
+    separated = knn_score(points, labels)
     chart.caption(
-        f"{count:,} test images{after}, {wrong} misclassified (crosses). Hover over a point for its label; "
-        "click it to see the image."
+        f"{count:,} test images{after}, {wrong} misclassified (crosses). In this picture {separated:.0%} of the "
+        "points have mostly their own class among their 5 nearest neighbours. Hover over a point for its "
+        "label; click it to see the image."
     )
     with side:
         index = control(
@@ -249,8 +251,8 @@ def adversarial_view(context: Context) -> None:
     model, choice = context.model, context.choice
     st.markdown(
         "Change every pixel by at most epsilon, each in the direction that hurts the model's answer most "
-        "(the sign of the gradient: the fast gradient sign method, Goodfellow et al., 2015). To us the "
-        "picture hardly changes; the model's answer often does. A network adds up thousands of small pixel "
+        "(the sign of the gradient: the fast gradient sign method, Goodfellow et al., 2015). To us it is still "
+        "the same picture; the model's answer often changes. A network adds up thousands of small pixel "
         "weights, and many tiny nudges all in the harmful direction add up to a large change in its score. "
         "So a confident answer is not proof the model saw what we see: it can be steered by changes nobody "
         "would notice."

@@ -29,7 +29,8 @@ KEEP = "session"  # a view's choices outlive it: back from another view (or page
 MAX_VIS_CHANNELS = 64  # feature visualisation: channels in a layer's grid
 MAX_VIS_PIXELS = 64 * 28 * 28 * 128  # channels x input pixels x steps for a layer's grid (the MNIST model's conv2)
 BIG_INPUT = 96 * 96  # inputs above this (ImageNet's 224x224) get fewer ascent steps and no layer grid
-EMBED_POINTS = {"pca": 2000, "tsne": 600}  # test images projected (t-SNE is O(N^2): 600 take a few seconds)
+# Test images projected: t-SNE and UMAP grow faster than N (600 digits: about 3 s of t-SNE on 2 cores).
+EMBED_POINTS = {"pca": 2000, "tsne": 600, "umap": 600}
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ SETTINGS = [
     Setting("learned_patch", "patch", 0, bounds=(0, 512)),  # 0: a quarter of the picture's side
     Setting("learned_stride", "stride", 0, bounds=(0, 512)),  # 0: half the patch
     Setting("learned_emb_layer", "emb_layer", ""),
-    Setting("learned_projection", "proj", "pca", choices=("pca", "tsne")),
+    Setting("learned_projection", "proj", "pca", choices=("pca", "tsne", "umap")),
     Setting("learned_method", "method", "fgsm", choices=("fgsm", "targeted")),
     Setting("learned_epsilon", "eps", 25, bounds=(0, 255)),
     Setting("learned_target", "target", 0, bounds=(0, 100_000)),
@@ -103,10 +104,7 @@ BY_KEY = {setting.key: setting for setting in SETTINGS}
 def control(widget: Callable, label: str, key: str, *args, **options):
     """Draw `widget` for the URL-backed setting `key`, as a teacher's link wants it: read-only when
     the link fixes it (`?fix=`), not drawn when it hides it (`?hide=`). Returns the value."""
-    setting = BY_KEY[key]
-    if state.is_hidden(setting):
-        return st.session_state[key]
-    return widget(label, *args, key=key, disabled=state.is_fixed(setting), persist_state=KEEP, **options)
+    return state.locked_widget(widget, BY_KEY[key].param, label, *args, key=key, persist_state=KEEP, **options)
 
 
 def keep_within(key: str, options: list, default) -> None:
@@ -201,6 +199,6 @@ def limits_note() -> str:
         "digit); a layer's "
         f"feature-visualisation grid shows at most {MAX_VIS_CHANNELS} channels and only on small inputs "
         "(digits, not ImageNet photos, where one channel at a time is offered); the embedding projects "
-        f"{EMBED_POINTS['pca']:,} test images with PCA, {EMBED_POINTS['tsne']} with t-SNE. Beyond these a view says so "
-        "and computes nothing."
+        f"{EMBED_POINTS['pca']:,} test images with PCA, {EMBED_POINTS['tsne']} with t-SNE, and t-SNE moves through "
+        "at most 10 epochs of a run (one t-SNE each). Beyond these a view says so and computes nothing."
     )
