@@ -81,7 +81,7 @@ def show(image: np.ndarray | None, image_name: str) -> None:
     mode = display_mode(result, image)
     stages_view(image, image_name, result, mode)
     if dx or dy:
-        shift_view(unshifted, kernel, config, mode, dx, dy)
+        shift_view(unshifted, kernel, config, activated_mode(result, mode), dx, dy)
     pixel_view(image, image_name, result, config, mode)
 
 
@@ -118,6 +118,13 @@ def display_mode(result: LabResult, image: np.ndarray) -> str:
     return suggested_display(result.kernel, summed_channels=summed)
 
 
+def activated_mode(result: LabResult, mode: str) -> str:
+    """The display after the activation: a picture 0..255 after 'Clip to 0..255' (the tutorial clipped to
+    show its result as a photo), unless a display was chosen; otherwise `mode`."""
+    clipped = result.has_activation and result.activated.name == "clip"
+    return "clipped" if clipped and st.session_state["lab_display"] == "auto" else mode
+
+
 def _display_note(result: LabResult, mode: str) -> str:
     if st.session_state["lab_display"] != "auto":
         return ""
@@ -147,7 +154,7 @@ def gallery_view(image: np.ndarray, config: LabConfig) -> None:
                     st.warning(f"{name}: {error}")
                     continue
                 mode = display_mode(result, small)
-                picture(display.render_png(result.output.values, mode), caption=name)
+                picture(display.render_png(result.output.values, activated_mode(result, mode)), caption=name)
                 st.caption(kernels.DESCRIPTIONS[name])
 
 
@@ -161,8 +168,11 @@ def stages_view(image: np.ndarray, image_name: str, result: LabResult, mode: str
                 picture(display.enlarge(image, min_side=200), caption=f"{image_name}, {caption}")
             else:
                 file_name = stage.name.split(" (")[0].replace(" ", "_").replace(",", "") + ".png"
-                output_picture(stage.values, mode, caption=caption, file_name=file_name, key=f"lab_download_{index}")
+                shown = mode if index == 1 else activated_mode(result, mode)
+                output_picture(stage.values, shown, caption=caption, file_name=file_name, key=f"lab_download_{index}")
     note = _display_note(result, mode)
+    if activated_mode(result, mode) != mode:
+        note += " After clipping: a picture again, 0 black to 255 white, as the tutorial showed it."
     if mode == "signed" and image.ndim == 3 and result.convolved.values.ndim == 3:
         note += (
             " The signed view of three channels shows the mean of their responses; choose 'Clipped 0..255' to "
@@ -531,7 +541,7 @@ def pool_view(result: LabResult, config: LabConfig, mode: str, row: int, col: in
     )
     left, right = st.columns([1, 2])
     _pickable(
-        _marked_pixel(result.output.values, mode, pr, pc),
+        _marked_pixel(result.output.values, activated_mode(result, mode), pr, pc),
         key="lab_click_pooled",
         on_click=_clicked_pooled,
         caption=f"Pooled pixel ({pr}, {pc}).",

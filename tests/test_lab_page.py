@@ -282,3 +282,13 @@ def test_switching_operations_and_pages_keeps_each_modes_choices():
     assert not at.exception and pixel(at)[0] == 100
     at.radio(key="lab_op").set_value("transpose").run()
     assert at.number_input(key="lab_t_col").value == 1 and not at.exception
+
+
+def test_clipped_output_is_shown_as_the_tutorials_picture():
+    """Lesson 1's weight and clipping: the raw sums keep their colour bar, the clipped map is a grey picture."""
+    at = lab(kernel="tutorial laplacian", post="clip", weight="2")
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "After clipping: a picture again, 0 black to 255 white" in captions
+    assert len(at.get("image")) >= 4  # input, raw sums and their colour bar, the clipped picture (no bar)
+    at.radio(key="lab_display").set_value("signed").run()  # a chosen display is kept for every stage
+    assert "After clipping" not in " ".join(caption.value for caption in at.caption)
