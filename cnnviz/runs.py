@@ -283,10 +283,11 @@ class RunManager:
             return remaining
 
     def counts(self) -> dict[str, int]:
-        """How many runs train and wait, and how many workers are up."""
+        """How many runs train and wait, how many workers are up, and how many of those wait warm."""
         with self._lock:
             busy = sum(1 for w in self._workers if w.run_id is not None)
-            return {"training": busy, "queued": len(self._queue), "processes": len(self._workers)}
+            ready = sum(1 for w in self._workers if w.ready and w.run_id is None)
+            return {"training": busy, "queued": len(self._queue), "processes": len(self._workers), "ready": ready}
 
     def shutdown(self) -> None:
         """End every worker and remove the runs' files (at exit, or in tests)."""
