@@ -292,3 +292,11 @@ def test_clipped_output_is_shown_as_the_tutorials_picture():
     assert len(at.get("image")) >= 4  # input, raw sums and their colour bar, the clipped picture (no bar)
     at.radio(key="lab_display").set_value("signed").run()  # a chosen display is kept for every stage
     assert "After clipping" not in " ".join(caption.value for caption in at.caption)
+
+
+def test_a_fixed_pixel_makes_the_pictures_plain():
+    """Clicking a picture would choose another pixel: with the pixel fixed they are plain pictures."""
+    free = len(lab(pool="max").get("image"))
+    at = lab(pool="max", fix="row,col", row="10", col="20")
+    assert len(at.get("image")) == free + 3  # the input, the output and the pooled map, now not clickable
+    assert at.number_input(key="lab_row").disabled and at.number_input(key="lab_row").value == 10
