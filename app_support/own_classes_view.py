@@ -168,7 +168,7 @@ def section() -> None:
         "Your classes stay in this browser tab (nobody else sees them) until you close it: download them as a "
         "zip to continue another day."
     )
-    st.session_state.setdefault("own_kind", own.kind)
+    st.session_state["own_kind"] = own.kind  # before the widget: a zip loaded last run may have changed it
     st.radio(
         "Examples are",
         list(KINDS),
@@ -198,7 +198,9 @@ def _classes(own: OwnClasses) -> None:
         st.session_state.setdefault(f"own_name_{index}", name)
         row[0].text_input(f"Class {index + 1}", key=f"own_name_{index}", on_change=_rename, args=(index,), max_chars=60)
         count = counts[name]
-        row[1].markdown(f"{count} example{'s' if count != 1 else ''}" + (" ✓" if count >= MIN_PER_CLASS else ""))
+        row[1].container(key=f"own_count_{index}").markdown(
+            f"{count} example{'s' if count != 1 else ''}" + (" ✓" if count >= MIN_PER_CLASS else "")
+        )
         row[2].button(
             "",
             key=f"own_drop_{index}",
@@ -238,7 +240,7 @@ def _draw(own: OwnClasses, target: str) -> None:
 
     generation = st.session_state.setdefault("own_canvas_generation", 0)
     left, right = st.columns([3, 2])
-    with left:
+    with left, st.container(key="own_draw_box"):
         result = st_canvas(
             stroke_width=BRUSH,
             stroke_color="#FFFFFF",
@@ -384,7 +386,6 @@ def _keep_and_load(own: OwnClasses) -> None:
             right.error(f"{uploaded.name}: {error}")  # what was here stays
             return
         st.session_state[STATE] = loaded
-        st.session_state["own_kind"] = loaded.kind
         st.session_state["own_zip_generation"] = generation + 1
         _forget_name_widgets()
         counts = ", ".join(f"{n} ({c})" for n, c in loaded.counts().items())
@@ -476,7 +477,7 @@ def live_panel(run_id: str, model_path: str, class_names: tuple[str, ...], kind:
         source = st.radio("Test with", ["camera", "draw"], horizontal=True, key=f"{key}_source", format_func=str.title)
     left, middle, right = st.columns([3, 2, 3])
     image = None
-    with left:
+    with left, st.container(key="own_live_box"):
         if source == "draw":
             from streamlit_drawable_canvas import st_canvas
 
@@ -523,9 +524,9 @@ def live_panel(run_id: str, model_path: str, class_names: tuple[str, ...], kind:
     picture(
         display.enlarge(display.overlay(shown, heat, opacity=0.45), min_side=200),
         caption=f"Where it looked for {class_names[best]} (Grad-CAM: red = most evidence)",
-        container=middle,
+        container=middle.container(key="own_live_heat"),
     )
-    with right:
+    with right, st.container(key="own_live_answer"):
         st.markdown(f"### {class_names[best]}")
         for index in np.argsort(-probabilities)[:5]:
             st.progress(float(probabilities[index]), text=f"{class_names[index]}: {probabilities[index]:.0%}")
@@ -533,22 +534,19 @@ def live_panel(run_id: str, model_path: str, class_names: tuple[str, ...], kind:
 
 
 def take_home_downloads(run, data, kind: str) -> None:
-    """The model as .keras and .tflite with its class names and a script for each, and the classes' zip."""
+    """The model as .tflite (the .keras file is among the run's downloads above) with its class names, a
+    script for each file, and the classes' zip."""
     from app_support.model_source import load_path
 
     model = load_path(run.model_path)
-    st.markdown("**Take it home**: the model, its class names, and a script that predicts one picture with it")
+    st.markdown(
+        "**Take it home**: the model (`.keras` above, or TensorFlow Lite), its class names, and a script that "
+        "predicts one picture with it"
+    )
     names, shape = data.class_names, data.input_shape
     columns = st.columns(3)
     columns[0].download_button(
-        "Model (.keras)",
-        lambda: take_home.keras_bytes(model),
-        file_name=take_home.KERAS_FILE,
-        key=f"own_keras_{run.id}",
-        on_click="ignore",
-    )
-    columns[0].download_button(
-        "Script for it (.py)",
+        "Script for the .keras model (.py)",
         take_home.predict_script(names, shape, fmt="keras"),
         file_name="predict_keras.py",
         key=f"own_keras_py_{run.id}",
@@ -563,7 +561,7 @@ def take_home_downloads(run, data, kind: str) -> None:
         help="A small file for phones and small computers such as a Raspberry Pi, converted by TensorFlow.",
     )
     columns[1].download_button(
-        "Script for it (.py)",
+        "Script for the .tflite model (.py)",
         take_home.predict_script(names, shape, fmt="tflite"),
         file_name="predict_tflite.py",
         key=f"own_tflite_py_{run.id}",

@@ -1,0 +1,150 @@
+"""Driving the Trainer's "your own classes" in Chromium as a person does (name classes, draw examples
+with the mouse, train, draw a new one and read the answer): shared by the browser test and
+bench/own_classes.py."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from harness.browser import choose, wait_until_idle
+from harness.drawn_shapes import strokes
+
+OWN_LABEL = "Your own classes (draw, snap or upload)"
+
+
+def open_own(page, url: str) -> None:
+    page.goto(url + "/trainer")
+    page.locator("h1", has_text="Trainer").wait_for(timeout=90_000)
+    choose(page, "Dataset", OWN_LABEL)
+    page.get_by_text("Add examples to").wait_for(timeout=30_000)
+    wait_until_idle(page)
+
+
+def keyed(page, key: str):
+    """The element Streamlit drew for the widget with this key."""
+    return page.locator(f".st-key-{key}")
+
+
+def click(page, key: str) -> None:
+    """Click the button with this key (a rerun can briefly show the old one beside the new)."""
+    keyed(page, key).locator("button").first.click()
+
+
+def type_into(page, key: str, text: str) -> None:
+    box = keyed(page, key).locator("input")
+    box.fill(text)
+    box.press("Enter")
+    wait_until_idle(page)
+
+
+def name_classes(page, names: list[str]) -> None:
+    """Rename the two starting classes and add the rest."""
+    for index, name in enumerate(names[:2]):
+        type_into(page, f"own_name_{index}", name)
+    for name in names[2:]:
+        keyed(page, "own_new_name").locator("input").fill(name)
+        click(page, "own_add_class")
+        wait_until_idle(page)
+        keyed(page, f"own_name_{names.index(name)}").wait_for()
+
+
+def _stroke(page, box, line, *, release: bool = True) -> None:
+    page.mouse.move(box["x"] + line[0][0], box["y"] + line[0][1])
+    page.mouse.down()
+    for (x0, y0), (x1, y1) in itertools.pairwise(line):
+        for step in range(1, 4):
+            page.mouse.move(box["x"] + x0 + (x1 - x0) * step / 3, box["y"] + y0 + (y1 - y0) * step / 3)
+    if release:
+        page.mouse.up()
+
+
+def draw(page, lines, *, canvas) -> None:
+    """Draw polylines (canvas pixels) on `canvas` (a locator), each as one mouse stroke."""
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for line in lines:
+        _stroke(page, box, line)
+
+
+def build_canvas(page):
+    return keyed(page, "own_draw_box").locator("canvas").first
+
+
+def count_of(page, index: int) -> str:
+    return keyed(page, f"own_count_{index}").inner_text()
+
+
+def add_drawings(page, shape: str, index: int, count: int, rng) -> None:
+    """Draw `count` examples of `shape` and add each to class number `index` (0-based), chosen first."""
+    choose(page, "Add examples to", shape)
+    wait_until_idle(page)
+    for _ in range(count):
+        before = count_of(page, index)
+        # A blank canvas, mounted (after an example is added a fresh one replaces the old).
+        page.get_by_text("Draw one example with the mouse").wait_for(timeout=20_000)
+        build_canvas(page).wait_for()
+        lines = strokes(shape, rng)
+        for attempt in range(4):  # a stroke made while a loaded machine is still mounting the canvas is lost
+            page.wait_for_timeout(300 * (attempt + 1))
+            draw(page, lines, canvas=build_canvas(page))
+            try:
+                page.get_by_text("The network gets this").wait_for(timeout=8_000)
+                break
+            except Exception:
+                if attempt == 3:
+                    raise
+        wait_until_idle(page)
+        click(page, "own_add_drawing")
+        page.wait_for_function(
+            "([key, old]) => { const e = document.querySelector('.st-key-' + key); return e && e.innerText !== old; }",
+            arg=[f"own_count_{index}", before],
+            timeout=20_000,
+        )
+        wait_until_idle(page)
+
+
+def train(page, *, timeout_s: float = 180) -> float:
+    """Press Train; seconds until the live test is ready (its canvas drawn)."""
+    started = time.monotonic()
+    click(page, "own_train")
+    page.get_by_text("Try it: draw a new one").wait_for(timeout=timeout_s * 1000)
+    live_canvas(page).wait_for(timeout=30_000)
+    return time.monotonic() - started
+
+
+def live_canvas(page):
+    return keyed(page, "own_live_box").locator("canvas").first
+
+
+def answer(page) -> str:
+    return keyed(page, "own_live_answer").inner_text().strip()
+
+
+HEAT_SRC = """() => { const img = document.querySelector('.st-key-own_live_heat img');
+    return img && img.complete && img.naturalWidth > 0 ? img.src : ''; }"""
+
+
+def draw_and_read(page, lines) -> tuple[str, float]:
+    """Draw on the live canvas: (the answer shown, milliseconds from the last mouse-up until the
+    heatmap and answer for the new drawing are on screen)."""
+    canvas = live_canvas(page)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    before = page.evaluate(HEAT_SRC)
+    for line in lines[:-1]:  # each stroke updates the answer; wait for it, as a person glancing at it would
+        _stroke(page, box, line)
+        page.wait_for_function(f"old => ({HEAT_SRC})() !== old", arg=before, timeout=20_000, polling=10)
+        before = page.evaluate(HEAT_SRC)
+    _stroke(page, box, lines[-1], release=False)
+    started = time.monotonic()
+    page.mouse.up()
+    page.wait_for_function(f"old => ({HEAT_SRC})() !== old", arg=before, timeout=20_000, polling=10)
+    elapsed = (time.monotonic() - started) * 1000
+    wait_until_idle(page)
+    return answer(page), elapsed
+
+
+def clear_live(page) -> None:
+    page.locator("[class*='st-key-own_live_'][class*='_clear'] button").first.click()
+    wait_until_idle(page)

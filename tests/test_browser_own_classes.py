@@ -1,0 +1,54 @@
+"""Your own classes in a real Chromium, as a learner makes them: name three classes, draw five examples
+of each with the mouse, remove one, download the zip and load it back, train, then draw a new shape
+and see its class. Screenshots land in artifacts/."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnnviz.own_classes import OwnClasses
+from harness import own_classes_browser as own
+from harness.drawn_shapes import SHAPES, strokes
+from tests.browser_helpers import wait_until_idle
+
+pytestmark = pytest.mark.browser
+
+
+def test_draw_three_classes_train_and_predict_live(page, app_url, artifacts):
+    rng = np.random.default_rng(7)
+    own.open_own(page, app_url)
+    own.name_classes(page, list(SHAPES))
+    for index, shape in enumerate(SHAPES):
+        own.add_drawings(page, shape, index, 6 if shape == "circle" else 5, rng)
+    assert [own.count_of(page, i) for i in range(3)] == ["6 examples ✓", "5 examples ✓", "5 examples ✓"]
+    page.screenshot(path=artifacts / "own_classes_made.png", full_page=True)
+
+    # A bad example goes: its remove button under it in the class's grid.
+    own.click(page, "own_remove_0_0")
+    page.wait_for_function("() => document.querySelector('.st-key-own_count_0').innerText.startsWith('5 ')")
+    wait_until_idle(page)
+
+    # The zip holds a folder per class, and loading it back gives the same classes.
+    with page.expect_download() as download:
+        own.click(page, "own_zip_download")
+    data = Path(download.value.path()).read_bytes()
+    assert OwnClasses.from_zip(data).counts() == {"circle": 5, "cross": 5, "zigzag": 5}
+    own.keyed(page, "own_zip_0").locator("input[type=file]").set_input_files(
+        files=[{"name": "my_classes.zip", "mimeType": "application/zip", "buffer": data}]
+    )
+    page.get_by_text("Loaded my_classes.zip: circle (5), cross (5), zigzag (5).").wait_for(timeout=20_000)
+    wait_until_idle(page)
+
+    seconds = own.train(page)
+    assert seconds < 180
+    wait_until_idle(page)
+    answers = []
+    for shape in ("circle", "cross"):
+        label, _ = own.draw_and_read(page, strokes(shape, np.random.default_rng(3)))
+        answers.append(label.splitlines()[0])
+        own.clear_live(page)
+    assert answers == ["circle", "cross"]
+    own.draw_and_read(page, strokes("zigzag", np.random.default_rng(3)))
+    own.keyed(page, "own_live_answer").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "own_classes_live.png")
