@@ -9,12 +9,18 @@ interactions while other students' runs train. The server's memory (its process 
 workers) is sampled throughout, and again after everyone left and the server let their sessions and
 runs go.
 
-Students speak Streamlit's own websocket protocol by default (bench/stclient.py: the same messages a
+Students speak Streamlit's own websocket protocol by default (harness/stclient.py: the same messages a
 browser sends, the pictures fetched as an <img> would), because forty Chromium renderers would take
 the two cores from the server being measured; `--client browser` runs them as Chromium contexts.
 
-Run: python bench/load.py [--students 40] [--rounds 3] [--client protocol|browser]
-The server runs with server.disconnectedSessionTTL=10 so that departures are noticed within a
+`--replicas N` puts N servers behind HAProxy (deploy/haproxy.cfg, on loopback: harness/replicas.py),
+and the students go through the balancer. `--backend ray` starts a Ray cluster on this machine
+(`ray start --head`, its CPUs, no dashboard) and every server trains on it (CNNVIZ_BACKEND=ray).
+Memory is then the servers' and Ray's processes together.
+
+Run: python bench/load.py [--students 40] [--rounds 3] [--client protocol|browser] [--replicas N]
+                          [--backend local|ray]
+The servers run with server.disconnectedSessionTTL=10 so that departures are noticed within a
 minute instead of three; nothing else differs from `streamlit run app.py`.
 """
 
@@ -26,6 +32,7 @@ import contextlib
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -35,6 +42,7 @@ from pathlib import Path
 from common import CHROMIUM, CHROMIUM_ARGS, ROOT, percentile, table
 
 from harness.browser import IMAGE_SRC
+from harness.procs import tree_rss_mb
 
 SESSION_TTL_S = 10
 # After a round: the app's grace (TTL + 30 s) and one sweep of its departures thread.
@@ -49,62 +57,86 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
-        "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
-        f"--server.disconnectedSessionTTL={SESSION_TTL_S}",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
     import socket
 
-    for _ in range(600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} ended at start (exit code {process.returncode})")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, f"http://127.0.0.1:{port}"
+                return
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("the server did not start")
+    raise RuntimeError(f"{what} did not start")
 
 
-def tree_rss_mb(pid: int) -> tuple[float, float]:
-    """(RSS of the server process, RSS of it and all its descendants), in MB, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
+class Deployment:
+    """The servers the class uses: one `streamlit run` (as today), or N behind HAProxy; training on
+    each server's own worker processes, or on one Ray cluster started here for all of them."""
 
-    def rss(p: int) -> float:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return 0.0
+    def __init__(self, replicas: int, backend: str):
+        from harness.replicas import Replicas
 
-    total, stack = 0.0, [pid]
-    while stack:
-        current = stack.pop()
-        total += rss(current)
-        stack.extend(children.get(current, []))
-    return rss(pid), total
+        self.ray, self.single, self.group = None, None, None
+        env = {}
+        if backend == "ray":
+            port = free_port()
+            ray_cli = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
+            command = [ray_cli, "start", "--head", f"--port={port}", f"--num-cpus={os.cpu_count()}",
+                       "--include-dashboard=false", "--disable-usage-stats", "--block"]  # fmt: skip
+            # --block: the head's processes end with this one (no `ray stop`, which would end every
+            # Ray cluster on the machine).
+            self.ray = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for_port(port, self.ray, "ray start")
+            time.sleep(3)  # the raylet registers after the GCS port opens
+            env = {"CNNVIZ_BACKEND": "ray", "CNNVIZ_RAY_ADDRESS": f"127.0.0.1:{port}"}
+        ttl = f"--server.disconnectedSessionTTL={SESSION_TTL_S}"
+        if replicas == 1 and backend == "local":
+            port = free_port()
+            command = [
+                sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
+                "--server.address=127.0.0.1", "--browser.gatherUsageStats=false", ttl,
+            ]  # fmt: skip
+            self.single = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for_port(port, self.single, "the server")
+            self.url = f"http://127.0.0.1:{port}"
+        else:
+            self.group = Replicas(replicas, env=env, extra_args=(ttl,))
+            self.url = self.group.url
+
+    def servers(self) -> list[int]:
+        processes = [self.single] if self.single else [p for p in self.group.processes if p is not None]
+        return [process.pid for process in processes]
+
+    def memory_mb(self) -> tuple[float, float]:
+        """(the servers' own RSS, everything: servers, their workers, Ray's processes), in MB."""
+        trees = [tree_rss_mb(pid) for pid in self.servers()]
+        ray_total = tree_rss_mb(self.ray.pid)[1] if self.ray else 0.0
+        return sum(server for server, _ in trees), sum(total for _, total in trees) + ray_total
+
+    def close(self) -> None:
+        if self.group is not None:
+            self.group.close()
+        for process in (self.single, self.ray):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
 
 class MemorySampler(threading.Thread):
-    def __init__(self, pid: int):
+    def __init__(self, deployment: Deployment):
         super().__init__(daemon=True)
-        self.pid, self.peak_server, self.peak_total, self.running = pid, 0.0, 0.0, True
+        self.deployment, self.peak_server, self.peak_total, self.running = deployment, 0.0, 0.0, True
 
     def run(self) -> None:
         while self.running:
-            server, total = tree_rss_mb(self.pid)
+            server, total = self.deployment.memory_mb()
             self.peak_server, self.peak_total = max(self.peak_server, server), max(self.peak_total, total)
             time.sleep(0.5)
 
@@ -228,7 +260,7 @@ async def student(browser, url: str, index: int, result: dict) -> None:
 
 
 async def student_protocol(url: str, index: int, result: dict) -> None:
-    """The same student, driven through Streamlit's own protocol (bench/stclient.py) instead of Chromium."""
+    """The same student, driven through Streamlit's own protocol (harness/stclient.py) instead of Chromium."""
     from harness.stclient import StreamlitSession
 
     session = StreamlitSession(url)
@@ -326,25 +358,29 @@ def main() -> None:
     parser.add_argument("--stagger", type=float, default=0.5, help="seconds between arrivals (default 0.5)")
     parser.add_argument(
         "--client", choices=["protocol", "browser"], default="protocol",
-        help="protocol: Streamlit's websocket protocol (bench/stclient.py, default); browser: a Chromium context each",
+        help="protocol: Streamlit's protocol (harness/stclient.py, default); browser: a Chromium context each",
     )  # fmt: skip
+    parser.add_argument("--replicas", type=int, default=1, help="servers behind HAProxy (default 1: no balancer)")
+    parser.add_argument("--backend", choices=["local", "ray"], default="local", help="where runs train")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    process, url = start_server()
+    deployment = Deployment(args.replicas, args.backend)
+    url = deployment.url
+    print(f"{args.replicas} server(s), training on {args.backend}: {url}", flush=True)
     rows, everyone, after = [], [], []
     try:
         time.sleep(3)
-        start_server_mb, start_total_mb = tree_rss_mb(process.pid)
+        start_server_mb, start_total_mb = deployment.memory_mb()
         print(f"server started: {start_server_mb:.0f} MB (with workers {start_total_mb:.0f} MB)", flush=True)
         for number in range(1, args.rounds + 1):
-            sampler = MemorySampler(process.pid)
+            sampler = MemorySampler(deployment)
             sampler.start()
             began = time.perf_counter()
             results = asyncio.run(one_round(url, args.students, args.stagger, args.client))
             took = time.perf_counter() - began
             time.sleep(DEPARTED_WAIT_S)  # sessions released, runs forgotten
             sampler.running = False
-            server_mb, total_mb = tree_rss_mb(process.pid)
+            server_mb, total_mb = deployment.memory_mb()
             after.append(server_mb)
             everyone += results
             ok = sum(r.get("ok", False) for r in results)
@@ -361,8 +397,7 @@ def main() -> None:
             ])  # fmt: skip
             print(f"round {number} done in {took:.0f} s", flush=True)
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        deployment.close()
     headers = ["round", "sessions ok", "wall s", "interaction p95 ms", "queue p95 s", "run p50 s", "peak server MB",
                "peak +workers MB", "after server MB", "after +workers MB"]  # fmt: skip
     print(table(headers, rows))

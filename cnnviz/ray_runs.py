@@ -178,6 +178,7 @@ class RayPool:
 
     name = "ray"
     reserves_slots = True  # an idle actor keeps its CPU/GPU share: spares come out of the slots
+    idle_s = 15  # an idle actor frees its CPU/GPU share for other replicas after this long
 
     def __init__(
         self,

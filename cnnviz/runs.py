@@ -155,7 +155,8 @@ class RunManager:
     backend : a name in `BACKENDS`: "local" (worker processes here) or "ray".
     backend_options : the backend's own settings (`cnnviz.ray_runs.RayPool`: address, cpus_per_run,
         gpus_per_run, accelerator...; both: max_runs and max_rss_mb, when a worker is replaced).
-    idle_s : a worker beyond the spares that has waited this long without a job is let go.
+    idle_s : a worker beyond the spares that has waited this long without a job is let go (None: the
+        backend's choice; local 120 s, Ray 15 s since there an idle worker holds a share of the cluster).
     """
 
     def __init__(
@@ -172,7 +173,7 @@ class RunManager:
         warm: tuple[str, ...] = ("keras",),
         backend: str = "local",
         backend_options: dict | None = None,
-        idle_s: float = 120,
+        idle_s: float | None = None,
     ):
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cnnviz-runs-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -180,9 +181,10 @@ class RunManager:
         self.max_active = max_active or 1  # until the backend says what its resources allow
         self.max_queued, self.spares = max_queued, spares
         self.time_limit_s, self.grace_s, self.keep_per_owner = time_limit_s, grace_s, keep_per_owner
-        self.target, self.warm, self.idle_s = target, tuple(warm), idle_s
+        self.target, self.warm = target, tuple(warm)
         self.backend = backend
         self._pool = _pool(backend, target=target, warm=self.warm, options=dict(backend_options or {}))
+        self.idle_s = self._pool.idle_s if idle_s is None else idle_s
         self.backend_error = ""  # why the backend could not be reached, shown to whoever submits
         self._lock = threading.RLock()
         self._runs: dict[str, Run] = {}
@@ -341,9 +343,13 @@ class RunManager:
     def _start_spares(self) -> None:
         busy = sum(1 for w in self._workers if w.run_id is not None)
         idle = [w for w in self._workers if w.run_id is None]
-        # On Ray an idle actor holds its CPU (or GPU) share, so spares come out of max_active there.
-        most = self.max_active if self._pool.reserves_slots else self.max_active + self.spares
-        wanted = min(self.spares + min(len(self._queue), self.max_active - busy), most - busy)
+        waiting = min(len(self._queue), self.max_active - busy)  # runs a free worker would start now
+        if self._pool.reserves_slots:
+            # On Ray an idle actor holds its CPU (or GPU) share, which another replica's waiting run
+            # could use: actors start for waiting runs only, and are let go `idle_s` after their last.
+            wanted = waiting
+        else:
+            wanted = min(self.spares + waiting, self.max_active + self.spares - busy)
         for _ in range(max(0, wanted - len(idle))):
             self._workers.append(self._pool.spawn())
         now = time.monotonic()

@@ -207,6 +207,7 @@ class LocalPool:
 
     name = "local"
     reserves_slots = False  # an idle process holds no share of the machine: spares come on top
+    idle_s = 120  # an extra warm process gives its memory back after this long unused
 
     def __init__(self, *, target, warm: tuple[str, ...], max_runs: int = MAX_RUNS, max_rss_mb: float = MAX_RSS_MB):
         self.target, self.warm, self.max_runs, self.max_rss_mb = target, tuple(warm), max_runs, max_rss_mb

@@ -92,6 +92,7 @@ class BrokenPool:
 
     name = "broken"
     reserves_slots = True
+    idle_s = 15
 
     def __init__(self, **options):
         pass
