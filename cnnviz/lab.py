@@ -12,7 +12,7 @@ import numpy as np
 
 from cnnviz import ops
 from cnnviz.errors import InvalidInput
-from cnnviz.kernels import scale_kernel
+from cnnviz.kernels import parse_kernel, scale_kernel
 
 POOLS = ("none", "max", "avg", "gap")  # gap: global average pooling, one number per map
 CONV_MODES = ("filter", "depthwise")  # how a colour image meets the kernel; see LabConfig.conv_mode
@@ -318,8 +318,6 @@ def small_map(image: np.ndarray, side: int) -> np.ndarray:
 
 def parse_map(text: str) -> np.ndarray:
     """A small map typed as text, like a kernel (`'1 2; 3 4'`): float32 (h, w), 1..8 per side."""
-    from cnnviz.kernels import parse_kernel
-
     try:
         values = parse_kernel(text)
     except InvalidInput as error:
