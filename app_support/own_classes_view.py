@@ -14,10 +14,10 @@ import streamlit as st
 
 from app_support.render import picture
 from app_support.runs import owner, run_manager, saved_upload
-from cnnviz import display, images, models, own_classes, take_home
+from cnnviz import display, images, own_classes, take_home
 from cnnviz.errors import InvalidInput
 from cnnviz.own_classes import KINDS, MIN_PER_CLASS, OwnClasses
-from cnnviz.training import TrainConfig, TrainJob
+from cnnviz.training import TrainJob
 
 STATE = "own_classes"  # the session's OwnClasses
 DATASETS = "own_datasets"  # .npz path -> Dataset of each own-classes run (read by app_support.runs.run_dataset)
@@ -26,33 +26,6 @@ CANVAS_SIDE, BRUSH = 280, 18  # as app_support.inputs: a mark about a tenth of t
 GRID_SHOWN = 40  # the newest examples of a class shown with remove buttons
 SOURCES = {"draw": "Draw", "camera": "Camera", "upload": "Upload pictures"}
 STARTING_CLASSES = ("class 1", "class 2")
-
-# Defaults for a few examples per class, measured with bench/own_classes.py (ten drawings of each of
-# three shapes): this small CNN from scratch reaches 0.99 on fifty new drawings per class in about
-# 30 epochs; augmentation makes each drawing count as many (turned, shifted, zoomed a little).
-BLOCKS = {
-    "drawings": [
-        {"type": "conv", "filters": 16, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
-        {"type": "maxpool", "size": 2},
-        {"type": "conv", "filters": 32, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
-        {"type": "maxpool", "size": 2},
-        {"type": "flatten"},
-        {"type": "dropout", "rate": 0.3},
-        {"type": "dense", "units": 64, "activation": "relu"},
-    ],
-    "photos": [
-        {"type": "conv", "filters": 16, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
-        {"type": "maxpool", "size": 2},
-        {"type": "conv", "filters": 32, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
-        {"type": "maxpool", "size": 2},
-        {"type": "conv", "filters": 64, "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"},
-        {"type": "maxpool", "size": 2},
-        {"type": "flatten"},
-        {"type": "dropout", "rate": 0.3},
-        {"type": "dense", "units": 64, "activation": "relu"},
-    ],
-}
-EPOCHS = 30
 
 
 def dataset_state() -> OwnClasses:
@@ -393,24 +366,16 @@ def _keep_and_load(own: OwnClasses) -> None:
         st.rerun()
 
 
-def job_for(own: OwnClasses, *, epochs: int) -> tuple[TrainJob, object]:
-    """The run for these classes (defaults for a few examples each) and the Dataset it trains on."""
+def job_for(own: OwnClasses, *, epochs: int, pretrained_start: bool = True) -> tuple[TrainJob, object]:
+    """The run for these classes (`own_classes.training_plan`'s defaults) and the Dataset it trains on."""
+    plan = own_classes.training_plan(own.kind, epochs=epochs, pretrained_start=pretrained_start)
     data = own.to_dataset()
-    augmentation = models.Augmentation(rotation=15, shift=0.1, zoom=0.15, flip=own.kind == "photos")
-    config = TrainConfig(
-        epochs=epochs,
-        batch_size=16,
-        learning_rate=2e-3,
-        validation_split=0.0,  # too few to spare; the one in five kept back tests the model at the end
-        augmentation=augmentation,
-        time_limit_s=180,
-    )
-    path = saved_upload(data)
     job = TrainJob(
         "file",
-        tuple(BLOCKS[own.kind]),
-        config,
-        dataset_file=path,
+        plan.blocks,
+        plan.config,
+        dataset_file=saved_upload(data),
+        base_model=plan.base_model,
         title=f"your classes ({', '.join(own.class_names)})",
     )
     return job, data
@@ -420,22 +385,28 @@ def _train(own: OwnClasses) -> None:
     problems = own.problems()
     for problem in problems:
         st.warning(problem)
-    st.caption(
-        f"A small CNN ({'2' if own.kind == 'drawings' else '3'} conv + pool blocks, then Dense 64), learned from "
-        "scratch with augmentation on: every epoch each example is turned up to 15°, shifted and zoomed a little "
-        f"{'and mirrored ' if own.kind == 'photos' else ''}at random, so a few examples count as many. "
-        "One in five examples is kept back to test the model afterwards."
+    pretrained_start = not st.toggle(
+        "Learn from scratch",
+        key="own_scratch",
+        help="Start every weight at random instead of from a trained network: compare how well each does.",
     )
+    plan = own_classes.training_plan(own.kind, pretrained_start=pretrained_start)
+    st.caption(plan.summary)
     row = st.columns([1, 1, 3], vertical_alignment="bottom")
     epochs = row[0].number_input(
-        "Epochs", 5, 200, EPOCHS, key="own_epochs", help="How many times it sees every example."
+        "Epochs",
+        1,
+        200,
+        plan.config.epochs,
+        key=f"own_epochs_{own.kind}_{plan.base_model is None}",
+        help="How many times it sees every example.",
     )
     pressed = row[1].button(
         "Train", type="primary", key="own_train", disabled=bool(problems), icon=":material/play_arrow:"
     )
     if pressed:
         try:
-            job, data = job_for(own, epochs=int(epochs))
+            job, data = job_for(own, epochs=int(epochs), pretrained_start=pretrained_start)
             run = run_manager().submit(owner(), job)
         except InvalidInput as error:
             st.error(str(error))

@@ -15,9 +15,11 @@ browser session (never shared), a notebook can build one the same way.
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +40,110 @@ MAX_PER_CLASS = 200  # a few minutes of drawing; keeps a session's memory small 
 MAX_NAME = 30
 TEST_FRACTION = 0.2
 _NAME_CHARACTERS = re.compile(r"^[\w][\w \-]*$")  # letters, digits, _, then also spaces and -
+
+
+# --- how to train on a few examples ----------------------------------------------------------------
+
+_CONV = {"type": "conv", "kernel": 3, "stride": 1, "padding": "valid", "activation": "relu"}
+# From scratch: small CNNs (the photo one a block deeper for its 64x64 input), dropout for so few pictures.
+SCRATCH_BLOCKS = {
+    "drawings": (
+        {**_CONV, "filters": 16},
+        {"type": "maxpool", "size": 2},
+        {**_CONV, "filters": 32},
+        {"type": "maxpool", "size": 2},
+        {"type": "flatten"},
+        {"type": "dropout", "rate": 0.3},
+        {"type": "dense", "units": 64, "activation": "relu"},
+    ),
+    "photos": (
+        {**_CONV, "filters": 16},
+        {"type": "maxpool", "size": 2},
+        {**_CONV, "filters": 32},
+        {"type": "maxpool", "size": 2},
+        {**_CONV, "filters": 64},
+        {"type": "maxpool", "size": 2},
+        {"type": "flatten"},
+        {"type": "dropout", "rate": 0.3},
+        {"type": "dense", "units": 64, "activation": "relu"},
+    ),
+}
+PHOTO_BASE = "MobileNetV2"  # the smallest ImageNet network cnnviz offers (14 MB of weights)
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How to train on a handful of examples per class: a pretrained start where one fits, else the
+    small CNN from scratch, with augmentation on."""
+
+    blocks: tuple  # the architecture when training from scratch (cnnviz.blocks dicts)
+    config: object  # cnnviz.training.TrainConfig
+    base_model: str | None  # TrainJob.base_model: the network to start from, None from scratch
+    summary: str  # what the learner reads above the Train button
+
+
+def training_plan(
+    kind: str, *, epochs: int | None = None, pretrained_start: bool = True, photo_weights_cached: bool | None = None
+) -> TrainingPlan:
+    """The defaults for `kind` ('drawings' or 'photos'), measured with bench/own_classes.py.
+
+    Drawings start from the shipped MNIST network: its convolutions already find strokes, ends and
+    curves, so with its layers frozen only a new head (global average pooling + Dense) learns, which
+    ten drawings per class can teach (Yosinski et al., 2014; on three drawn shapes it reached 1.0 on
+    fifty new drawings each in 15 epochs, as the small CNN from scratch did in 30). Photos start from
+    MobileNetV2's ImageNet features when its weights are in the Keras cache (never downloaded for
+    this: it would stall a class offline), else from scratch. `pretrained_start=False` always trains
+    the small CNN from scratch (to compare)."""
+    from cnnviz import predict, pretrained
+    from cnnviz.models import Augmentation
+    from cnnviz.training import TrainConfig
+
+    if kind not in KINDS:
+        raise InvalidInput(f"Unknown kind of examples {kind!r}; choose one of {', '.join(KINDS)}.")
+    if photo_weights_cached is None:
+        photo_weights_cached = kind == "photos" and _weights_cached(pretrained.WEIGHTS_FILES[PHOTO_BASE])
+    augmentation = Augmentation(rotation=15, shift=0.1, zoom=0.15, flip=kind == "photos")
+    turned = "turned up to 15°, shifted and zoomed a little" + (" and mirrored" if kind == "photos" else "")
+    if not pretrained_start:
+        base, default_epochs = None, 30
+        start = "A small CNN learned from scratch: every weight starts random."
+    elif kind == "drawings":
+        base, default_epochs = str(predict.DEFAULT_MODEL), 20
+        start = (
+            "Starts from the shipped digit network: its convolution layers, which learned strokes and curves on "
+            "MNIST, stay as they are, and only a new last layer learns your classes."
+        )
+    elif photo_weights_cached:
+        base, default_epochs = f"imagenet:{PHOTO_BASE}", 10
+        start = (
+            f"Starts from {PHOTO_BASE}, trained on ImageNet photos: its layers stay as they are and only a new last "
+            "layer learns your classes (pictures are enlarged to its 224x224 input)."
+        )
+    else:
+        base, default_epochs = None, 30
+        start = (
+            f"A small CNN learned from scratch ({PHOTO_BASE}'s ImageNet weights are not in this server's Keras "
+            "cache, so it cannot start from them)."
+        )
+    config = TrainConfig(
+        epochs=epochs or default_epochs,
+        batch_size=16,
+        learning_rate=2e-3,
+        validation_split=0.0,  # too few to spare: the one in five kept back tests the model at the end
+        augmentation=augmentation,
+        time_limit_s=180,
+    )
+    summary = (
+        f"{start} Augmentation is on: in every epoch each example is {turned} at random, so a few examples count "
+        "as many. One in five examples is kept back to test the model afterwards."
+    )
+    return TrainingPlan(SCRATCH_BLOCKS[kind], config, base, summary)
+
+
+def _weights_cached(url: str) -> bool:
+    """Whether keras.utils.get_file would find this file in the Keras cache (no download)."""
+    folder = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser() / "models"
+    return (folder / url.rpartition("/")[2]).exists()
 
 
 def check_class_name(name: str, *, taken=()) -> str:

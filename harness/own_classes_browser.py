@@ -125,24 +125,22 @@ HEAT_SRC = """() => { const img = document.querySelector('.st-key-own_live_heat 
     return img && img.complete && img.naturalWidth > 0 ? img.src : ''; }"""
 
 
-def draw_and_read(page, lines) -> tuple[str, float]:
-    """Draw on the live canvas: (the answer shown, milliseconds from the last mouse-up until the
-    heatmap and answer for the new drawing are on screen)."""
+def draw_and_read(page, lines) -> tuple[str, list[float]]:
+    """Draw on the live canvas, stroke by stroke: (the answer shown at the end, for each stroke the
+    milliseconds from its mouse-up until the heatmap and answer for the new drawing are on screen)."""
     canvas = live_canvas(page)
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
-    before = page.evaluate(HEAT_SRC)
-    for line in lines[:-1]:  # each stroke updates the answer; wait for it, as a person glancing at it would
-        _stroke(page, box, line)
-        page.wait_for_function(f"old => ({HEAT_SRC})() !== old", arg=before, timeout=20_000, polling=10)
+    times = []
+    for line in lines:  # each stroke updates the answer: no button to press
         before = page.evaluate(HEAT_SRC)
-    _stroke(page, box, lines[-1], release=False)
-    started = time.monotonic()
-    page.mouse.up()
-    page.wait_for_function(f"old => ({HEAT_SRC})() !== old", arg=before, timeout=20_000, polling=10)
-    elapsed = (time.monotonic() - started) * 1000
+        _stroke(page, box, line, release=False)
+        started = time.monotonic()
+        page.mouse.up()
+        page.wait_for_function(f"old => ({HEAT_SRC})() !== old", arg=before, timeout=20_000, polling=10)
+        times.append((time.monotonic() - started) * 1000)
     wait_until_idle(page)
-    return answer(page), elapsed
+    return answer(page), times
 
 
 def clear_live(page) -> None:

@@ -144,3 +144,19 @@ def test_switching_kind_prepares_every_example_again():
     own.set_kind("drawings")
     assert own.counts() == {shape: 3 for shape in drawn_shapes.SHAPES}
     assert {p.shape for ps in own.examples.values() for p in ps} == {(28, 28, 1)}
+
+
+def test_training_plan_starts_from_a_trained_network_where_one_fits():
+    from cnnviz.own_classes import training_plan
+    from cnnviz.predict import DEFAULT_MODEL
+
+    drawings = training_plan("drawings")
+    assert drawings.base_model == str(DEFAULT_MODEL) and "shipped digit network" in drawings.summary
+    assert drawings.config.augmentation.active and not drawings.config.augmentation.flip
+    assert drawings.config.validation_split == 0.0 and drawings.config.epochs == 20
+    cached = training_plan("photos", photo_weights_cached=True)
+    assert cached.base_model == "imagenet:MobileNetV2" and cached.config.augmentation.flip
+    offline = training_plan("photos", photo_weights_cached=False)
+    assert offline.base_model is None and "not in this server's Keras cache" in offline.summary
+    scratch = training_plan("drawings", pretrained_start=False, epochs=7)
+    assert scratch.base_model is None and scratch.config.epochs == 7 and scratch.blocks[0]["filters"] == 16
