@@ -284,7 +284,7 @@ def job_for(
     if transfer is not None:
         blocks, lab_kernels, freeze = (), (), False
         where = f"from {transfer.train_from} on" if transfer.train_from else "frozen"
-        title = f"transfer from {transfer.title} ({where})"
+        title = f"{'fine-tuning' if transfer.continues else 'transfer from'} {transfer.title} ({where})"
     if per_class:
         title += f", {per_class} per class"
     common = {

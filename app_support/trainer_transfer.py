@@ -36,6 +36,7 @@ class Transfer:
     train_from: str | None
     input_shape: tuple[int, int, int]  # the base's input: the dataset is resized to it
     title: str  # e.g. "shipped MNIST model"
+    continues: bool = False  # a trained transfer model with these classes: fine-tuned, its head kept
 
 
 def imagenet_cached(name: str) -> bool:
@@ -57,21 +58,24 @@ def _options() -> dict[str, str]:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Reading the network's layers...")
-def base_layers(base_model: str) -> tuple[tuple[int, int, int], tuple[LayerRow, ...]]:
-    """(the base's input shape, one row per kept layer: name, type, output shape, parameters), loaded once."""
+def base_layers(base_model: str) -> tuple[tuple[int, int, int], tuple[LayerRow, ...], int | None]:
+    """(the base's input shape, one row per kept layer: name, type, output shape, parameters, and the
+    number of classes when it is itself a transfer model, else None), loaded once."""
     base = training.load_base(base_model)
-    kept = models.feature_layers(base)
+    inner = models.nested_base(base)
+    inner = base if inner is None else inner
     rows = tuple(
         LayerRow(
             name,
-            "conv" if type(base.get_layer(name)).__name__ == "Conv2D" else type(base.get_layer(name)).__name__,
-            tuple(base.get_layer(name).output.shape[1:]),
-            int(base.get_layer(name).count_params()),
-            type(base.get_layer(name)).__name__,
+            "conv" if type(inner.get_layer(name)).__name__ == "Conv2D" else type(inner.get_layer(name)).__name__,
+            tuple(inner.get_layer(name).output.shape[1:]),
+            int(inner.get_layer(name).count_params()),
+            type(inner.get_layer(name)).__name__,
         )
-        for name in kept
+        for name in models.feature_layers(base)
     )
-    return tuple(base.inputs[0].shape[1:]), rows
+    classes = int(base.outputs[0].shape[-1]) if inner is not base else None
+    return tuple(base.inputs[0].shape[1:]), rows, classes
 
 
 def _uploaded_base() -> str | None:
@@ -142,7 +146,7 @@ def choose_base(data: datasets.Dataset, url: list[Setting]) -> Transfer | None:
         return None
     base_model, title = found
     try:
-        input_shape, rows = base_layers(base_model)
+        input_shape, rows, classes = base_layers(base_model)
     except InvalidInput as error:
         st.error(f"Start from {title}: {error}")
         return None
@@ -159,11 +163,14 @@ def choose_base(data: datasets.Dataset, url: list[Setting]) -> Transfer | None:
         help="Frozen layers keep what they learned; the chosen layer and those after it keep learning "
         "(fine-tuning). Train the new head frozen first, then fine-tune the top layers.",
     )
-    _show_base(rows, train_from, data, input_shape, title)
-    return Transfer(base_model, train_from or None, input_shape, title)
+    continues = classes == data.num_classes
+    _show_base(rows, train_from, data, input_shape, title, continues=continues)
+    return Transfer(base_model, train_from or None, input_shape, title, continues)
 
 
-def _show_base(rows, train_from: str, data: datasets.Dataset, input_shape: tuple, title: str) -> None:
+def _show_base(
+    rows, train_from: str, data: datasets.Dataset, input_shape: tuple, title: str, *, continues: bool
+) -> None:
     names = [row.name for row in rows]
     learning = set(names[names.index(train_from) :]) if train_from else set()
     head = models.head_rows(rows[-1].output_shape, data.num_classes)
@@ -173,7 +180,7 @@ def _show_base(rows, train_from: str, data: datasets.Dataset, input_shape: tuple
             "output shape": ["x".join(map(str, row.output_shape)) for row in [*rows, *head]],
             "parameters": [row.params for row in [*rows, *head]],
             "learns": ["yes" if row.name in learning else "no (frozen)" for row in rows]
-            + ["yes (new)" if row.params else "" for row in head],
+            + [("yes (trained)" if continues else "yes (new)") if row.params else "" for row in head],
         }
     )
     st.dataframe(table, hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 420))
@@ -181,11 +188,17 @@ def _show_base(rows, train_from: str, data: datasets.Dataset, input_shape: tuple
     trained = new + sum(row.params for row in rows if row.name in learning)
     total = new + sum(row.params for row in rows)
     reads = "flattens" if head[0].kind == "flatten" else "averages each channel of"
-    text = (
-        f"The base is {title}'s layers up to its last feature map. A new head {reads} that map, then "
-        f"Dense({models.HEAD_UNITS}, relu), dropout and Dense({data.num_classes}, softmax). This run trains "
-        f"{trained:,} of {total:,} parameters."
-    )
+    if continues:
+        text = (
+            f"{title[0].upper()}{title[1:]} already learned these classes with a new head: this run continues it, "
+            f"head and base as trained, and trains {trained:,} of {total:,} parameters (fine-tuning)."
+        )
+    else:
+        text = (
+            f"The base is {title}'s layers up to its last feature map. A new head {reads} that map, then "
+            f"Dense({models.HEAD_UNITS}, relu), dropout and Dense({data.num_classes}, softmax). This run trains "
+            f"{trained:,} of {total:,} parameters."
+        )
     if tuple(input_shape) != tuple(data.input_shape):
         h, w, c = input_shape
         converted = " and converted" if c != data.input_shape[-1] else ""
@@ -197,7 +210,7 @@ def _show_base(rows, train_from: str, data: datasets.Dataset, input_shape: tuple
 
 def transfer_rows(transfer: Transfer, data: datasets.Dataset) -> list[LayerRow]:
     """Summary-like rows of the transfer model (for the time estimate)."""
-    _, rows = base_layers(transfer.base_model)
+    _, rows, _ = base_layers(transfer.base_model)
     inputs = LayerRow("input", "Input", tuple(transfer.input_shape), 0, "")
     return [inputs, *rows, *models.head_rows(rows[-1].output_shape, data.num_classes)]
 

@@ -292,12 +292,23 @@ FLATTEN_LIMIT = 4096  # feature maps up to this many values are flattened; large
 _FLAT_HEADS = ("Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Dense")
 
 
+def nested_base(model: keras.Model):
+    """The feature extractor of a transfer model (its nested model named 'base'), or None for any other model."""
+    keras = _keras()
+    inner = next((layer for layer in model.layers if layer.name == BASE_NAME), None)
+    return inner if isinstance(inner, keras.Model) else None
+
+
 def feature_layers(base: keras.Model) -> list[str]:
     """The names of `base`'s layers that `transfer_model` keeps, in order: everything up to its last
     feature map, the last layer with an (H, W, C) output before the first Flatten, global pooling or
     Dense layer (or before the output becomes flat). Input preparation (rescaling, augmentation) is
-    kept in the base but not listed. These are the layers `train_from` may name."""
+    kept in the base but not listed. These are the layers `train_from` may name. For a transfer
+    model, the layers of its nested base."""
     keras = _keras()
+    inner = nested_base(base)
+    if inner is not None:
+        return feature_layers(inner)
     kept = []
     for layer in base.layers:
         if isinstance(layer, keras.layers.InputLayer):
@@ -359,6 +370,22 @@ def head_layers(feature_shape: tuple) -> list:
     ]
 
 
+def _check_train_from(base, train_from: str | None) -> list[str]:
+    kept = feature_layers(base)
+    if train_from is not None and train_from not in kept:
+        raise InvalidInput(
+            f"{train_from!r} is not a layer of the base that is kept; train from one of: {', '.join(kept)}."
+        )
+    return kept
+
+
+def _set_trainable(nested, kept: list[str], train_from: str | None) -> None:
+    start = len(kept) if train_from is None else kept.index(train_from)
+    trainable = set(kept[start:])
+    for layer in nested.layers:
+        layer.trainable = layer.name in trainable
+
+
 def transfer_model(
     base: keras.Model,
     num_classes: int,
@@ -391,11 +418,10 @@ def transfer_model(
         )
     if not 2 <= num_classes <= 1000:
         raise InvalidInput(f"A classifier needs 2 to 1000 classes, got {num_classes}.")
-    kept = feature_layers(base)
-    if train_from is not None and train_from not in kept:
-        raise InvalidInput(
-            f"{train_from!r} is not a layer of the base that is kept; train from one of: {', '.join(kept)}."
-        )
+    inner = nested_base(base)
+    if inner is not None:  # a transfer model's own base gets the new head
+        base = inner
+    kept = _check_train_from(base, train_from)
     keras.utils.set_random_seed(seed)
     input_shape = tuple(base.inputs[0].shape[1:])
 
@@ -407,10 +433,7 @@ def transfer_model(
     for layer in nested.layers:
         if layer.weights:
             layer.set_weights(base.get_layer(layer.name).get_weights())
-    start = len(kept) if train_from is None else kept.index(train_from)
-    trainable = set(kept[start:])
-    for layer in nested.layers:
-        layer.trainable = layer.name in trainable
+    _set_trainable(nested, kept, train_from)
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
@@ -424,3 +447,24 @@ def transfer_model(
         x = layer(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="output")(x)
     return keras.Model(inputs, outputs, name="cnnviz_transfer")
+
+
+def fine_tune(model: keras.Model, *, train_from: str | None = None):
+    """A copy of a trained transfer model (`transfer_model`'s, after training its head) whose base learns
+    from the layer named `train_from` on, its trained head kept: the second step of transfer learning.
+    Keras's transfer-learning guide does the same: train the new head on the frozen base first, then
+    unfreeze the top of the base and train everything with a learning rate about ten times lower (a
+    new head's large first errors would otherwise wreck the features the base brought)."""
+    keras = _keras()
+    inner = nested_base(model)
+    if inner is None:
+        raise InvalidInput(
+            "Fine-tuning continues a transfer-learning model (one with a nested 'base'); this is not one."
+        )
+    kept = _check_train_from(inner, train_from)
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    for layer in copy.layers:
+        layer.trainable = True
+    _set_trainable(copy.get_layer(BASE_NAME), kept, train_from)
+    return copy

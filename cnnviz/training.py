@@ -263,14 +263,25 @@ def job_dataset(job: TrainJob, dataset: Dataset, input_shape: tuple | None = Non
     return dataset
 
 
+def continues(base, num_classes: int) -> bool:
+    """Whether a transfer job on `base` fine-tunes it (keeping its trained head) rather than putting a
+    new head on it: when `base` is a transfer model with as many classes as the dataset."""
+    from cnnviz import models
+
+    return models.nested_base(base) is not None and int(base.outputs[0].shape[-1]) == num_classes
+
+
 def job_model(job: TrainJob, dataset: Dataset):
     """(the Keras model, the dataset as it trains on it) for a job: `build_model` from the job's
-    blocks, or `transfer_model` on its base."""
+    blocks, `transfer_model` on its base, or `models.fine_tune` of a trained transfer model with the
+    dataset's classes (its head kept: transfer learning's second step)."""
     from cnnviz import kernels, models
 
     if job.base_model:
         base = load_base(job.base_model)
         dataset = job_dataset(job, dataset, tuple(base.inputs[0].shape[1:]))
+        if continues(base, dataset.num_classes):
+            return models.fine_tune(base, train_from=job.train_from), dataset
         model = models.transfer_model(
             base,
             dataset.num_classes,

@@ -180,3 +180,22 @@ def test_the_head_rows_count_what_keras_counts(base, tf):
     # A large map (an ImageNet network's 7x7x1280) is averaged per channel: a small head.
     assert models.head_kind((7, 7, 1280)) == "pool" and models.head_kind((5, 5, 64)) == "flatten"
     assert models.head_rows((7, 7, 1280), 2)[1].params == (1280 + 1) * 128
+
+
+def test_fine_tuning_keeps_the_trained_head_and_unfreezes_the_top(base):
+    model = models.transfer_model(base, 3)
+    _fit(model)  # the head learns first, on the frozen base
+    assert models.feature_layers(model) == ["conv1", "maxpool1", "conv2", "maxpool2"]  # its base's layers
+    tuned = models.fine_tune(model, train_from="conv2")
+    assert _trainable_names(tuned) == sorted(["conv2/bias", "conv2/kernel", *HEAD])
+    for kept, trained in zip(tuned.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, trained)  # the head and the base as trained: nothing new
+    images = _images(4)
+    np.testing.assert_allclose(tuned.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
+    assert _trainable_names(model) == HEAD  # the model it came from is unchanged
+    again = models.transfer_model(model, 5)  # another task: a new head on the same base
+    assert again.output_shape == (None, 5) and again.get_layer("base").get_layer("conv2").trainable is False
+    with pytest.raises(InvalidInput, match="not one"):
+        models.fine_tune(base, train_from="conv2")
+    with pytest.raises(InvalidInput, match="train from one of"):
+        models.fine_tune(model, train_from="dense1")
