@@ -130,7 +130,7 @@ def embedding_figure(points, labels, predicted, class_names, *, chosen: int | No
                 text=[str(class_names[p]) for p in predicted[where]],
             )
     if chosen is not None and chosen < len(points):
-        figure.add_scatter(
+        figure.add_scattergl(  # WebGL like the points: an SVG trace would be drawn under them
             x=[points[chosen, 0]],
             y=[points[chosen, 1]],
             mode="markers",

@@ -157,7 +157,7 @@ def views() -> tuple[dict[str, list[float]], float]:
                 window = timed("receptive", click_unit(n % 11, (3 * n + 1) % 11), "its receptive field:", window)
 
             def section(name: str, caption: str) -> str:
-                page.get_by_role("button", name=name, exact=True).click()
+                page.get_by_role("radio", name=name, exact=True).click()
                 return wait_for_new_image(page, caption, "", timeout=90_000)
 
             def number(label: str, value: int):
@@ -202,11 +202,11 @@ def views() -> tuple[dict[str, list[float]], float]:
             page.get_by_text("What did it learn?", exact=True).first.wait_for(timeout=60_000)
             choose(page, "Model", "Run 1: mnist-fast (this session)")
             wait_until_idle(page)
-            page.get_by_role("button", name="Embedding", exact=True).click()
+            page.get_by_role("radio", name="Embedding", exact=True).click()
             page.get_by_text(re.compile(r"test images after epoch 5")).wait_for(timeout=180_000)
             wait_until_idle(page)
             slider = page.locator('[data-testid="stSlider"]').filter(has_text="Epoch").get_by_role("slider")
-            first_x = "() => String(document.querySelector('.js-plotly-plot').data[0].x[0])"
+            first_x = "() => String(document.querySelector('.js-plotly-plot')._fullData[0].x[0])"
             epoch = 5
             for target in [4, 3, 2, 1, 2, 3, 4, 5, 4, 3, 2, 1, 2, 3][: VIEW_CHANGES + 2]:
                 step, epoch = target - epoch, target
@@ -218,7 +218,7 @@ def views() -> tuple[dict[str, list[float]], float]:
                 slider.press("ArrowLeft" if step < 0 else "ArrowRight")
                 page.wait_for_function(
                     "([e, old]) => /after epoch (\\d+)/.exec(document.body.innerText)?.[1] === e"
-                    " && String(document.querySelector('.js-plotly-plot').data[0].x[0]) !== old",
+                    " && String(document.querySelector('.js-plotly-plot')._fullData[0].x[0]) !== old",
                     arg=[str(epoch), before],
                     timeout=30_000,
                 )

@@ -208,3 +208,50 @@ def test_the_epoch_scrubber_moves_through_one_projection(tiny_run):
     assert wrong[0] > wrong[1]  # the network learns: fewer mistakes after three epochs than after one
     show(at, "receptive")  # the other views take the epoch from the page's scrubber
     assert at.select_slider(key="learned_epoch").value == 3
+
+
+def colour_views_script() -> None:
+    """Every view on a small colour model (32x32 RGB, untrained) and a colour picture, as the page
+    draws them for an ImageNet network: no test set, so no top examples and no embedding."""
+    import keras
+    import numpy as np
+    import streamlit as st
+
+    from app_support import learned_view
+    from app_support.model_source import ModelChoice
+
+    if "model" not in st.session_state:
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((32, 32, 3), name="image")
+        x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+        x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1")(x)
+        x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+        x = keras.layers.Conv2D(4, 3, activation="relu", name="conv2")(x)
+        x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+        st.session_state.model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="output")(x))
+    model = st.session_state.model
+    picture = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    choice = ModelChoice(model, "colour test model", ("red", "green", "blue"))
+    learned_view.state.restore(learned_view.SETTINGS)
+    context = learned_view.Context(model, choice, picture, "noise", learned_view.model_key(choice, model))
+    learned_view.draw(st.session_state["learned_view"], context)
+
+
+@pytest.mark.parametrize("view", ["receptive", "featurevis", "occlusion", "embedding", "adversarial"])
+def test_every_view_takes_colour_pictures(view):
+    at = AppTest.from_function(colour_views_script, default_timeout=120)
+    at.session_state["learned_view"] = view
+    at.run()
+    ok(at)
+    assert not errors(at), errors(at)
+    text = captions(at)
+    expected = {
+        "receptive": "its receptive field: rows 13-20, columns 13-20",  # unit (7, 7): -1 + 7 * 2 = 13, 8 wide
+        "featurevis": "what excites channel 0 of conv2 most",
+        "occlusion": "Grad-CAM on conv2",
+        "adversarial": "the change, amplified: red +25, blue -25",
+    }
+    if view == "embedding":
+        assert any("labelled test set" in i.value for i in at.info)  # says why, computes nothing
+    else:
+        assert expected[view] in text, text
