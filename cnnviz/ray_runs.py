@@ -202,8 +202,8 @@ class RayPool:
         self._actor_class = None
         self._options: dict = {}
 
-    def open(self) -> int:
-        """Connect (or start a cluster here); return how many runs its resources train at once."""
+    def open(self) -> None:
+        """Connect to the cluster (or start one here)."""
         ray = _ray()
         if not ray.is_initialized():
             quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
@@ -212,16 +212,16 @@ class RayPool:
                 self._started_here = True
             else:
                 ray.init(address=self.address, **quiet)
-        resources = ray.cluster_resources()
-        kind = dict(cpus_per_run=self.cpus_per_run, gpus_per_run=self.gpus_per_run, accelerator=self.accelerator)
-        slots = run_slots(resources, **kind)
-        if slots < 1:
-            raise InvalidInput(
-                f"the Ray cluster has {resources.get('CPU', 0):g} CPUs; a run asks for {self.cpus_per_run:g}"
-            )
-        self._options = actor_options(resources, **kind)
         self._actor_class = ray.remote(TrainerActor)
-        return slots
+        self.capacity()
+
+    def capacity(self) -> int:
+        """How many runs the cluster's resources train at once now (an autoscaling cluster grows:
+        the manager asks again every half minute); also what a new worker asks for."""
+        resources = _ray().cluster_resources()
+        kind = dict(cpus_per_run=self.cpus_per_run, gpus_per_run=self.gpus_per_run, accelerator=self.accelerator)
+        self._options = actor_options(resources, **kind)
+        return run_slots(resources, **kind)
 
     def spawn(self) -> RayWorker:
         actor = self._actor_class.options(**self._options).remote(

@@ -127,6 +127,8 @@ def _pool(backend: str, *, target: Target, warm: tuple[str, ...], options: dict)
     return getattr(importlib.import_module(module), name)(target=target, warm=warm, **options)
 
 
+RESIZE_S = 30  # how often the backend's resources are read again (an autoscaling cluster grows)
+
 # The training backends, one entry each: where its worker pool lives. A pool opens (connects, and
 # says how many runs its resources allow at once), spawns workers, gathers their events, and closes.
 BACKENDS = {
@@ -144,7 +146,9 @@ class RunManager:
         backend the files come back as bytes and are written here, so `Run.model_path` and
         `Run.checkpoints` are local paths whatever trained them.
     max_active : runs training at once; more wait in the queue. None: as many as the backend's
-        resources allow (Ray: the cluster's CPUs, or GPUs, per run); an int is also capped by them.
+        resources allow now (Ray: the cluster's CPUs, or GPUs, per run; read again every 30 s). On
+        Ray an int is the most asked for: runs past the cluster's room wait for Ray to place them
+        (that waiting is what makes an autoscaling cluster add nodes).
     max_queued : runs waiting at once; past it, `submit` refuses with a message.
     spares : workers kept started (TensorFlow imported) for the next run.
     time_limit_s : no run trains longer; a worker that does not end by then plus `grace_s` is killed.
@@ -310,7 +314,8 @@ class RunManager:
 
     def _loop(self) -> None:
         try:
-            capacity = self._pool.open()
+            self._pool.open()
+            self._resize()
         except Exception as error:  # no cluster at that address, Ray not installed...
             with self._lock:
                 self.backend_error = f"Training is unavailable: the {self.backend} backend could not start ({error})."
@@ -319,13 +324,13 @@ class RunManager:
                 self._queue.clear()
             self._opened.set()
             return
-        with self._lock:
-            if capacity is not None:
-                self.max_active = max(1, min(capacity, self.requested_active or capacity))
-            elif self.requested_active is None:
-                self.max_active = 2
         self._opened.set()
+        resized = time.monotonic()
         while True:
+            if time.monotonic() - resized > RESIZE_S:
+                resized = time.monotonic()
+                with contextlib.suppress(Exception):  # a cluster that does not answer keeps its last size
+                    self._resize()
             with self._lock:
                 if self._closed:
                     return
@@ -339,6 +344,14 @@ class RunManager:
                 for worker in workers:
                     self._take_events(worker)
                 self._reap()
+
+    def _resize(self) -> None:
+        """How many runs train at once: `max_active` as asked; None asks the backend's resources
+        (Ray: CPUs or GPUs per run; 2 where no bound is known)."""
+        capacity = self._pool.capacity() if self.requested_active is None else None
+        with self._lock:
+            if self.requested_active is None:
+                self.max_active = max(1, capacity) if capacity is not None else 2
 
     def _start_spares(self) -> None:
         busy = sum(1 for w in self._workers if w.run_id is not None)

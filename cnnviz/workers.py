@@ -213,8 +213,11 @@ class LocalPool:
         self.target, self.warm, self.max_runs, self.max_rss_mb = target, tuple(warm), max_runs, max_rss_mb
         self._context = mp.get_context("spawn")
 
-    def open(self) -> int | None:
-        """Get ready; return the most runs the resources allow at once (None: no bound known)."""
+    def open(self) -> None:
+        """Nothing to connect to."""
+
+    def capacity(self) -> int | None:
+        """The most runs the resources allow at once: no bound known here (the manager's max_active)."""
         return None
 
     def spawn(self) -> LocalWorker:

@@ -100,5 +100,8 @@ class BrokenPool:
     def open(self):
         raise ConnectionError("no cluster at ray://10.0.0.9:10001")
 
+    def capacity(self):
+        return 1
+
     def close(self):
         pass

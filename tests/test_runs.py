@@ -209,6 +209,19 @@ def test_a_worker_trains_runs_in_turn_and_is_replaced_after_max_runs(backend, tm
         reusing.shutdown()
 
 
+def test_a_worker_whose_memory_grew_past_the_limit_is_replaced(backend, tmp_path):
+    options = dict(max_active=1, spares=0, target=fake_jobs.run, warm=(), backend_options={"max_rss_mb": 1})
+    strict = backend_manager(backend, tmp_path, **options)  # every worker is over 1 MB after a run
+    try:
+        first = strict.submit("max", job(epochs=1))
+        wait(lambda: first.done)
+        second = strict.submit("max", job(epochs=1))
+        wait(lambda: second.done)
+        assert first.state == second.state == "done" and first.worker_pid != second.worker_pid
+    finally:
+        strict.shutdown()
+
+
 # --- end to end, with Keras ------------------------------------------------------------------------
 
 
