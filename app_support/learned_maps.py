@@ -15,7 +15,6 @@ import streamlit as st
 from app_support.clickable import clickable_picture, position
 from app_support.learned_view import (
     MAX_VIS_CHANNELS,
-    MAX_VIS_PIXELS,
     Context,
     as_picture,
     control,
@@ -153,42 +152,42 @@ def _effective_field(model, image, layer: str, row: int, col: int) -> np.ndarray
 
 @st.cache_resource(max_entries=1)
 def _vis_store() -> tuple[OrderedDict, threading.Lock]:
-    """Feature-visualisation pictures, shared by every session: (model key, layer, channel, steps) ->
-    (H, W, C) uint8. Kept to the last 512 (a few MB on digits)."""
+    """Feature-visualisation pictures, shared by every session: (model key, layer, channel or 'grid',
+    steps) -> uint8 pictures; the last 256. A store, not st.cache_data: a grid draws its progress bar
+    while it computes."""
     return OrderedDict(), threading.Lock()
 
 
-def _visualise(context: Context, layer: str, channel: int, steps: int) -> np.ndarray:
-    from cnnviz import featurevis
-
+def _remembered(key: tuple, compute):
     store, lock = _vis_store()
-    key = (context.model_key, layer, channel, steps)
     with lock:
         if key in store:
             store.move_to_end(key)
             return store[key]
-    found = featurevis.maximize_activation(context.model, layer, channel, steps=steps, seed=0)
-    found = np.clip(np.asarray(found), 0, 255).astype(np.uint8)
+    found = np.clip(np.asarray(compute()), 0, 255).astype(np.uint8)
     with lock:
         store[key] = found
-        while len(store) > 512:
+        while len(store) > 256:
             store.popitem(last=False)
     return found
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _strongest(model_key: str, _model, _images, layer: str) -> tuple[np.ndarray, np.ndarray]:
-    """For each of the test images and each channel of `layer`: its strongest response and where
-    (a flat index into the map). Two (N, C) arrays."""
-    import keras
+def _is_remembered(key: tuple) -> bool:
+    store, lock = _vis_store()
+    with lock:
+        return key in store
 
-    submodel = keras.Model(_model.inputs, features.layer_output(_model, _model.get_layer(layer)))
-    outputs = np.asarray(submodel.predict(np.asarray(_images, dtype=np.float32), batch_size=256, verbose=0))
-    flat = outputs.reshape(len(outputs), -1, outputs.shape[-1])
-    return flat.max(axis=1), flat.argmax(axis=1)
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _top_examples(model_key: str, _model, _images, layer: str, channel: int):
+    from cnnviz import featurevis
+
+    return featurevis.top_examples(_model, _images, layer, channel, k=TOP)
 
 
 def featurevis_view(context: Context) -> None:
+    from cnnviz import featurevis
+
     model = context.model
     layers = features.map_layers(model)
     if not layers:
@@ -209,10 +208,12 @@ def featurevis_view(context: Context) -> None:
     with top_row[1]:
         wanted = control(st.number_input, "Channel", "learned_channel", 0, 4095, help=f"0 to {channels - 1}.")
     channel = min(int(wanted), channels - 1)
-    steps = 64 if context.big else 128
-    height, width, depth = context.input_shape
+    steps = 64 if context.big else 128  # an ImageNet picture's step costs a hundred digits'
     with st.spinner(f"Gradient ascent on channel {channel} of {layer} ({steps} steps)..."):
-        found = _visualise(context, layer, channel, steps)
+        found = _remembered(
+            (context.model_key, layer, channel, steps),
+            lambda: featurevis.maximize_activation(model, layer, channel, steps=steps, seed=0),
+        )
     cells = st.columns([1, 2])
     picture(
         display.enlarge(as_picture(found), min_side=PICTURE_SIDE),
@@ -220,31 +221,37 @@ def featurevis_view(context: Context) -> None:
         container=cells[0],
     )
     with cells[1]:
-        _top_examples(context, layer, channel)
+        _show_top_examples(context, layer, channel)
 
-    grid_pixels = min(channels, MAX_VIS_CHANNELS) * height * width * depth * steps
+    height, width, depth = context.input_shape
+    shown = min(channels, MAX_VIS_CHANNELS)
     st.markdown(f"**Every channel of {layer}**")
-    if context.big or grid_pixels > MAX_VIS_PIXELS:
+    if shown * height * width * depth > featurevis.GRID_LIMIT:
         st.info(
-            f"A grid of {layer}'s {channels} channels on {height}x{width} pictures is more than this server "
-            "computes for one learner in seconds: look at one channel at a time above."
+            f"{shown} channels of {height}x{width} pictures at once are more than this server computes for one "
+            f"learner in seconds (at most {max(1, featurevis.GRID_LIMIT // (height * width * depth))} at this "
+            "size): look at one channel at a time above."
         )
         return
-    shown = min(channels, MAX_VIS_CHANNELS)
-    store, lock = _vis_store()
-    with lock:
-        ready = all((context.model_key, layer, c, steps) in store for c in range(shown))
+    key = (context.model_key, layer, "grid", steps)
     asked = f"Compute all {shown} channels (a few seconds, then kept for everyone)"
-    if not ready and not st.toggle(asked, key="learned_fv_grid"):
+    if not _is_remembered(key) and not st.toggle(asked, key="learned_fv_grid"):
         return
-    bar = None if ready else st.progress(0.0, text=f"Gradient ascent on {shown} channels of {layer}...")
-    tiles = []
-    for c in range(shown):
-        tiles.append(display.enlarge(as_picture(_visualise(context, layer, c, steps)), min_side=56))
-        if bar is not None:
-            bar.progress((c + 1) / shown, text=f"Gradient ascent: channel {c + 1} of {shown} of {layer}")
-    if bar is not None:
+
+    def grid():
+        bar = st.progress(0.0, text=f"Gradient ascent on {shown} channels of {layer} at once...")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"Gradient ascent on {shown} channels of {layer}: step {done} of {total}")
+
+        pictures = featurevis.maximize_layer(
+            model, layer, channels=list(range(shown)), steps=steps, seed=0, on_progress=progress
+        )
         bar.empty()
+        return pictures
+
+    pictures = _remembered(key, grid)
+    tiles = [display.enlarge(as_picture(p), min_side=56) for p in pictures]
     picture(
         display.tile(tiles, columns=min(16, shown), gap=2),
         caption=f"{shown} of {channels} channels of {layer}, each the picture that excites it most"
@@ -252,30 +259,23 @@ def featurevis_view(context: Context) -> None:
     )
 
 
-def _top_examples(context: Context, layer: str, channel: int) -> None:
-    from cnnviz import receptive
-
+def _show_top_examples(context: Context, layer: str, channel: int) -> None:
     data = context.choice.dataset
     if data is None:
         st.caption("The test images that excite a channel most need the model's test set (the shipped model, a run).")
         return
     images = data.x_test[:TOP_POOL]
     with st.spinner(f"Running {len(images):,} test images through the model..."):
-        strongest, where = _strongest(context.model_key, context.model, images, layer)
-    order = np.argsort(-strongest[:, channel], kind="stable")[:TOP]
-    map_width = features.layer_output_shape(context.model, context.model.get_layer(layer))[1]
-    whole, patches = [], []
-    for index in order:
-        image = as_picture(images[index])
-        whole.append(display.enlarge(image, min_side=72))
-        row, col = divmod(int(where[index, channel]), map_width)
-        top, left, bottom, right = receptive.receptive_window(context.model, layer, row, col)
-        patches.append(display.enlarge(image[top:bottom, left:right], min_side=72))
-    patch_side = max(p.shape[0] for p in patches)
-    patches = [_padded(p, patch_side) for p in patches]
-    names = ", ".join(f"#{i} ({context.choice.class_names[int(data.y_test[i])]})" for i in order)
+        top = _top_examples(context.model_key, context.model, images, layer, channel)
+    whole = [display.enlarge(as_picture(images[i]), min_side=72) for i in top.indices]
+    patches = [display.enlarge(as_picture(p), min_side=72) for p in top.patches]
+    side = max(p.shape[0] for p in patches)
+    names = ", ".join(f"#{i} ({context.choice.class_names[int(data.y_test[i])]})" for i in top.indices)
     picture(display.tile(whole, columns=TOP, gap=3), caption=f"the {TOP} test images it answers most: {names}")
-    picture(display.tile(patches, columns=TOP, gap=3), caption="and the patch its strongest unit sees in each")
+    picture(
+        display.tile([_padded(p, side) for p in patches], columns=TOP, gap=3),
+        caption="and the patch its strongest unit sees in each",
+    )
 
 
 # --- occlusion ------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ KEEP = "session"  # a view's choices outlive it: back from another view (or page
 # What a classroom server (2 cores, a few GB shared by a class) can do for one learner within
 # seconds. Each view refuses beyond these with a message instead of hanging the server.
 MAX_VIS_CHANNELS = 64  # feature visualisation: channels in a layer's grid
-MAX_VIS_PIXELS = 64 * 28 * 28 * 128  # channels x input pixels x steps for a layer's grid (the MNIST model's conv2)
 BIG_INPUT = 96 * 96  # inputs above this (ImageNet's 224x224) get fewer ascent steps and no layer grid
 # Test images projected: t-SNE and UMAP grow faster than N (600 digits: about 3 s of t-SNE on 2 cores).
 EMBED_POINTS = {"pca": 2000, "tsne": 600, "umap": 600}

@@ -113,7 +113,7 @@ def test_switching_views_and_pages_keeps_every_setting():
     assert any(c.startswith("occlusion, a 5x5 patch every 1 px") for c in captions(at))
     show(at, "adversarial")
     assert at.slider(key="learned_epsilon").value == 51
-    assert at.query_params["eps"] == ["51"] and at.query_params["patch"] == ["5"]  # the link says it all
+    assert at.query_params["eps"] == "51" and at.query_params["patch"] == "5"  # the link says it all
 
 
 def test_a_bad_patch_says_what_fits_then_a_good_one_comes_back():
