@@ -318,7 +318,14 @@ def _slice_controls() -> None:
     for column, channel, key in zip(st.columns(3), CHANNELS, SLICE_KEYS, strict=True):
         if st.session_state[key] not in options:  # a slice of another size than a newly chosen kernel
             st.session_state[key] = SLICE_KERNEL
-        locked(column.selectbox, key, f"{channel} slice", options, format_func=lambda n: labels.get(n, n.capitalize()))
+        locked(
+            column.selectbox,
+            key,
+            f"{channel} slice",
+            options,
+            format_func=lambda n: labels.get(n, n.capitalize()),
+            persist_state=PERSIST,
+        )
 
 
 def conv_controls() -> None:

@@ -300,3 +300,12 @@ def test_a_fixed_pixel_makes_the_pictures_plain():
     at = lab(pool="max", fix="row,col", row="10", col="20")
     assert len(at.get("image")) == free + 3  # the input, the output and the pooled map, now not clickable
     assert at.number_input(key="lab_row").disabled and at.number_input(key="lab_row").value == 10
+
+
+def test_a_channel_slice_survives_a_trip_to_another_page():
+    """Was (random walk, seed 21): the G slice came back as 'zeros' (its selectbox did not persist)."""
+    at = lab(colour="rgb", slices="each")
+    at.selectbox(key="lab_slice_g").set_value("laplacian 8").run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/convolution_lab.py").run()
+    assert at.selectbox(key="lab_slice_g").value == "laplacian 8" and not at.exception
