@@ -1,4 +1,5 @@
-"""How long a class waits for its runs: forty small runs submitted at once to the run manager, on
+"""How long a class waits for its runs (the issue's `bench/queue.py`: named so as not to hide the
+standard library's `queue` from the other benchmarks, which run with bench/ on the import path): forty small runs submitted at once to the run manager, on
 this machine's cores, with each training backend.
 
 - local, fresh: a new worker process per run (what the app did before workers were reused): every
@@ -13,31 +14,24 @@ train, evaluate, save; no start-up), first come first served on as many slots as
 with nothing lost between runs. The Ray path's memory is the process tree's (Ray's own processes
 are children of this one) measured against the reused local workers'.
 
-Run: python bench/queue.py [--runs 40] [--epochs 2] [--backends local-fresh,local-reuse,ray]
+Run: python bench/training_queue.py [--runs 40] [--epochs 2] [--backends local-fresh,local-reuse,ray]
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import heapq
+import os
+import tempfile
+import threading
+import time
 
-# This file's name is the standard library's `queue`: take bench/ off the import path before anything
-# (multiprocessing, Ray) imports the real one, here or in the worker processes that inherit the path.
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT)]
+from common import percentile, table
 
-import argparse  # noqa: E402
-import heapq  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-
-from bench.common import percentile, table  # noqa: E402
-from cnnviz import models  # noqa: E402
-from cnnviz.runs import RunManager  # noqa: E402
-from cnnviz.training import TrainConfig, TrainJob  # noqa: E402
-from harness.procs import tree_rss_mb as process_tree_mb  # noqa: E402
+from cnnviz import models
+from cnnviz.runs import RunManager
+from cnnviz.training import TrainConfig, TrainJob
+from harness.procs import tree_rss_mb as process_tree_mb
 
 SLOTS = 2  # runs training at once: the app's default on this class of machine (two cores)
 
