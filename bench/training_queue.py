@@ -1,6 +1,7 @@
-"""How long a class waits for its runs (the issue's `bench/queue.py`: named so as not to hide the
-standard library's `queue` from the other benchmarks, which run with bench/ on the import path): forty small runs submitted at once to the run manager, on
-this machine's cores, with each training backend.
+"""How long a class waits for its runs: forty small runs submitted at once to the run manager, on
+this machine's cores, with each training backend. (The issue's `bench/queue.py`: named otherwise so
+as not to hide the standard library's `queue` from the benchmarks, which run with bench/ on the
+import path.)
 
 - local, fresh: a new worker process per run (what the app did before workers were reused): every
   run pays for a process and a TensorFlow import (seconds of CPU) next to the runs training.
