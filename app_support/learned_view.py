@@ -38,7 +38,8 @@ class View:
 
     title: str
     draw: Callable[[Context], None]
-    needs_picture: bool = True  # the embedding shows the test set, not one picture
+    needs_picture: bool = True  # feature visualisation and the embedding explain no one picture
+    own_epochs: bool = False  # the embedding moves through a run's epochs itself (one shared frame)
 
 
 @dataclass
@@ -68,9 +69,9 @@ def _views() -> dict[str, View]:
 
     return {
         "receptive": View("Receptive field", learned_maps.receptive_view),
-        "featurevis": View("Feature visualisation", learned_maps.featurevis_view),
+        "featurevis": View("Feature visualisation", learned_maps.featurevis_view, needs_picture=False),
         "occlusion": View("Occlusion", learned_maps.occlusion_view),
-        "embedding": View("Embedding", learned_embed.embedding_view, needs_picture=False),
+        "embedding": View("Embedding", learned_embed.embedding_view, needs_picture=False, own_epochs=True),
         "adversarial": View("Adversarial", learned_embed.adversarial_view),
     }
 
@@ -145,6 +146,10 @@ def _draw_view(name: str, context: Context) -> None:
 
 def needs_picture(name: str) -> bool:
     return _views()[name].needs_picture
+
+
+def own_epochs(name: str) -> bool:
+    return _views()[name].own_epochs
 
 
 def choose_picture(choice: ModelChoice, shape: tuple[int, int, int]) -> tuple[np.ndarray | None, str]:

@@ -34,7 +34,7 @@ with st.container(horizontal=True, gap="small"):
         choice = choose_model(view.PREFIX)
         if choice is not None:
             # The embedding has its own epoch scrubber (it moves through every epoch's projection).
-            model, when = (choice.model, "") if not picture_needed else at_epoch(choice, view.PREFIX)
+            model, when = (choice.model, "") if view.own_epochs(shown) else at_epoch(choice, view.PREFIX)
             shape = tuple(int(n) for n in model.inputs[0].shape[1:])
             st.caption(f"{choice.title}{when}: input {'x'.join(map(str, shape))}, {len(choice.class_names)} classes.")
     image, name = None, ""
