@@ -415,8 +415,9 @@ def _shift_controls() -> None:
     """Move the picture a pixel or two: the lab then compares every stage with the unmoved picture's."""
     columns = st.columns(2)
     for column, key, label, direction in (
-        (columns[0], "lab_dx", "Shift right", "right (negative: left)"),
-        (columns[1], "lab_dy", "Shift down", "down (negative: up)"),
+        # Arrows: two words wrap in a projector's narrow column.
+        (columns[0], "lab_dx", "Shift →", "right (negative: left)"),
+        (columns[1], "lab_dy", "Shift ↓", "down (negative: up)"),
     ):
         locked(
             column.number_input,
