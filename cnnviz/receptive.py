@@ -337,7 +337,7 @@ def _activation_function(model, layer: str):
             cache[layer] = lambda batch: graph([batch], training=False)[0]
         else:
             submodel = keras.Model(model.inputs, layer_output(model, _get(model, layer)))
-            cache[layer] = lambda batch: submodel(batch, training=False)
+            cache[layer] = lambda batch: submodel([batch], training=False)
     return cache[layer]
 
 
