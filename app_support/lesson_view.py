@@ -65,8 +65,9 @@ def arrive(page: str, settings: Iterable[Setting], extra: Iterable[str] = ()) ->
         text = st.query_params.get(setting.param, chosen.settings.get(setting.param))
         st.session_state[setting.key] = setting.default if text is None else setting.parse(text)
     if st.query_params.get(LOCK_OTHERS) == "focus":
-        others = [setting.param for setting in settings if setting.param not in chosen.focus]
-        others += [name for name in extra if name not in chosen.focus]
+        free = {*chosen.focus, *lessons.ALWAYS_FREE}
+        others = [setting.param for setting in settings if setting.param not in free]
+        others += [name for name in extra if name not in free]
         st.query_params[lessons.FIX_PARAM] = ",".join(others)
     st.session_state[_ARRIVED] = (*where, page)
     return where

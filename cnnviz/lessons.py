@@ -28,6 +28,11 @@ PAGES = {
     "predict": ("pages/predict.py", "predict", "Upload & predict"),
 }
 
+# Controls that only choose where to look (a pixel, a channel, a test picture), never what is computed:
+# a teacher's "fix all but the step's focus" leaves them free, since reading the arithmetic of the
+# pixel you pick is how every step is explored.
+ALWAYS_FREE = ("row", "col", "trow", "tcol", "channel", "imgs", "image")
+
 # URL names the lessons add on top of a page's own settings
 LESSON_PARAM, STEP_PARAM, PROJECTOR_PARAM = "lesson", "step", "projector"
 FIX_PARAM, HIDE_PARAM = "fix", "hide"

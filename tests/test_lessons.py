@@ -148,6 +148,7 @@ def test_lock_everything_but_the_focus_frees_each_steps_own_controls():
     assert not at.exception
     assert at.selectbox(key="lab_kernel").disabled
     assert not at.number_input(key="lab_weight").disabled  # this step is about the weight
+    assert not at.number_input(key="lab_row").disabled  # choosing the pixel to read is always free
 
 
 @pytest.mark.parametrize(("lesson_id", "index"), STEPS)
