@@ -15,8 +15,8 @@ the two cores from the server being measured; `--client browser` runs them as Ch
 
 `--replicas N` puts N servers behind HAProxy (deploy/haproxy.cfg, on loopback: harness/replicas.py),
 and the students go through the balancer. `--backend ray` starts a Ray cluster on this machine
-(`ray start --head`, its CPUs, no dashboard) and every server trains on it (CNNVIZ_BACKEND=ray).
-Memory is then the servers' and Ray's processes together.
+(its CPUs, no dashboard) and every server trains on it (CNNVIZ_BACKEND=ray, the cluster's address).
+Memory is then everything the bench started: servers, workers, HAProxy and Ray's processes.
 
 Run: python bench/load.py [--students 40] [--rounds 3] [--client protocol|browser] [--replicas N]
                           [--backend local|ray]
@@ -32,12 +32,10 @@ import contextlib
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from common import CHROMIUM, CHROMIUM_ARGS, ROOT, percentile, table
 
@@ -83,16 +81,15 @@ class Deployment:
         self.ray, self.single, self.group = None, None, None
         env = {}
         if backend == "ray":
-            port = free_port()
-            ray_cli = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
-            command = [ray_cli, "start", "--head", f"--port={port}", f"--num-cpus={os.cpu_count()}",
-                       "--include-dashboard=false", "--disable-usage-stats", "--block"]  # fmt: skip
-            # --block: the head's processes end with this one (no `ray stop`, which would end every
-            # Ray cluster on the machine).
-            self.ray = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait_for_port(port, self.ray, "ray start")
-            time.sleep(3)  # the raylet registers after the GCS port opens
-            env = {"CNNVIZ_BACKEND": "ray", "CNNVIZ_RAY_ADDRESS": f"127.0.0.1:{port}"}
+            import logging
+
+            import ray
+
+            # The cluster's processes are this one's children: they end with ray.shutdown() in close().
+            quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+            context = ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
+            self.ray = ray
+            env = {"CNNVIZ_BACKEND": "ray", "CNNVIZ_RAY_ADDRESS": context.address_info["gcs_address"]}
         ttl = f"--server.disconnectedSessionTTL={SESSION_TTL_S}"
         if replicas == 1 and backend == "local":
             port = free_port()
@@ -112,21 +109,20 @@ class Deployment:
         return [process.pid for process in processes]
 
     def memory_mb(self) -> tuple[float, float]:
-        """(the servers' own RSS, everything: servers, their workers, Ray's processes), in MB."""
-        trees = [tree_rss_mb(pid) for pid in self.servers()]
-        ray_total = tree_rss_mb(self.ray.pid)[1] if self.ray else 0.0
-        return sum(server for server, _ in trees), sum(total for _, total in trees) + ray_total
+        """(the servers' own RSS, everything this bench started: servers, their workers, HAProxy
+        and Ray's processes), in MB."""
+        servers = sum(tree_rss_mb(pid)[0] for pid in self.servers())
+        mine, everything = tree_rss_mb(os.getpid())
+        return servers, everything - mine
 
     def close(self) -> None:
         if self.group is not None:
             self.group.close()
-        for process in (self.single, self.ray):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        if self.single is not None and self.single.poll() is None:
+            self.single.terminate()
+            self.single.wait(timeout=30)
+        if self.ray is not None:
+            self.ray.shutdown()
 
 
 class MemorySampler(threading.Thread):

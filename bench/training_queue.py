@@ -129,7 +129,8 @@ def main() -> None:
         import ray
 
         before = tree_rss_mb(os.getpid())
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
         time.sleep(5)
         ray_idle_mb = tree_rss_mb(os.getpid()) - before  # Ray's own processes, no actors yet
         phases.append(one_phase("ray", args.runs, args.epochs, max_active=None, backend="ray"))

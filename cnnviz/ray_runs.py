@@ -208,7 +208,8 @@ class RayPool:
         if not ray.is_initialized():
             quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
             if self.address == "local":
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, **quiet)
+                # address="local": a new cluster even where a `ray start` one is running on this machine
+                ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False, **quiet)
                 self._started_here = True
             else:
                 ray.init(address=self.address, **quiet)

@@ -76,6 +76,7 @@ def ray_cluster():
 
     if not ray.is_initialized():
         ray.init(
+            address="local",  # our own, even if someone's `ray start` cluster runs on this machine
             num_cpus=2,
             resources={TEST_ACCELERATOR: 1},
             include_dashboard=False,
