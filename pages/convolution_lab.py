@@ -14,12 +14,13 @@ restore(lab_view.SETTINGS)
 
 st.title("Convolution lab")
 lab_view.operation_choice()
-if lab_view.transposing():
+# On a projector the lesson's question says what to look at; the explanation is the teacher's to give.
+if lab_view.transposing() and not lesson_view.projector():
     st.caption(
         "A transposed convolution makes a map bigger: every pixel paints a copy of the kernel, scaled by its "
         "value, a stride apart, and the copies add up. Networks use it to upsample (segmentation, generators)."
     )
-else:
+elif not lesson_view.projector():
     st.caption(
         "A kernel is a small grid of numbers. Slide it over the image; at each position multiply the pixels "
         "under it by its numbers and add the products: that sum is one output pixel."
@@ -28,7 +29,11 @@ lesson_view.banner(step)
 note = locked_note()
 if note and step is None:  # a lesson's banner says it already
     st.caption(note)
-controls, outputs = st.columns([1.1, 2.4], gap="large")
+if lesson_view.projector():
+    # On a projector the pictures get the whole width; the image and settings fold away above them.
+    controls, outputs = st.expander("1. Image and 3. Settings"), st.container()
+else:
+    controls, outputs = st.columns([1.1, 2.4], gap="large")
 
 with controls:
     st.subheader("1. Image")

@@ -16,10 +16,11 @@ if step is not None and st.session_state.get("_inside_images_for") != step:
 restore(inside_settings.SETTINGS)
 
 st.title("Inside the network")
-st.caption(
-    "Open a trained CNN and look inside: what every channel of every layer makes of a picture, the kernels "
-    "it learned, and heatmaps of the pixels that made it decide."
-)
+if not lesson_view.projector():  # on a projector the lesson's question says what to look at
+    st.caption(
+        "Open a trained CNN and look inside: what every channel of every layer makes of a picture, the kernels "
+        "it learned, and heatmaps of the pixels that made it decide."
+    )
 lesson_view.banner(step)
 # The model and the input side by side where there is room, one above the other where there is not:
 # fixed widths in a wrapping row keep the model's long names whole (a narrow column cut them off).
