@@ -166,3 +166,12 @@ def test_a_reloaded_step_address_keeps_what_the_learner_changed():
     at.switch_page("pages/convolution_lab.py").run()
     assert not at.exception
     assert at.session_state["lab_dx"] == 2 and at.session_state["lab_kernel"] == "vertical line 7x7"
+
+
+def test_the_projector_view_folds_the_controls_away_and_keeps_the_question():
+    at = open_step("by-hand", 0, projector=True)
+    labels = [expander.label for expander in at.expander]
+    assert labels[:2] == ["The step's text, what to try, the answer", "1. Image and 3. Settings"]
+    assert any("**Question:**" in block.value for block in at.markdown)
+    assert not any("A kernel is a small grid of numbers" in block.value for block in at.caption)
+    assert any("font-size: 19px" in block.value for block in at.get("html"))
