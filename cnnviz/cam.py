@@ -317,10 +317,10 @@ def saliency(model: keras.Model, image, *, class_index: int | None = None) -> np
 
 # --- occlusion -------------------------------------------------------------------------------------
 
-# Covered copies x input values (H * W * C) one occlusion map may cost: 400 ImageNet pictures (224x224x3),
-# a few seconds of MobileNetV2 and about half a minute of VGG16 on a 2-core server. A 28x28 digit never
-# comes near it (at stride 1 it is 484 copies of 784 values).
-OCCLUSION_LIMIT = 400 * 224 * 224 * 3
+# Covered copies x input values (H * W * C) one occlusion map may cost: 100 ImageNet pictures (224x224x3).
+# The default 64 copies took 13-22 s of MobileNetV2 on the busy 2-core development machine, so 100 is
+# about half a minute; a 28x28 digit never comes near it (at stride 1 it is 400 copies of 784 values).
+OCCLUSION_LIMIT = 100 * 224 * 224 * 3
 _CHUNK_VALUES = 1 << 21  # input values per model call (8 MB of float32): 256 digits or 13 ImageNet pictures
 
 
@@ -378,7 +378,7 @@ def occlusion(
     class_index : the class to explain; default the predicted class.
     patch, stride : pixels; default `default_occlusion(H, W)` (9 and 3 on a 28x28 digit). The patch
         must fit the image and the stride must not exceed it (every pixel covered); at most
-        `OCCLUSION_LIMIT` input values in all copies (400 ImageNet pictures).
+        `OCCLUSION_LIMIT` input values in all copies (100 ImageNet pictures).
     fill : the square's value, 0..255; default the picture's median colour per channel: its
         background on a digit (black: "no ink here"; a grey square there would itself be a stroke,
         evidence of its own), a middle colour on a photo, like Zeiler and Fergus's grey square.
@@ -417,7 +417,7 @@ def occlusion(
         raise InvalidInput(
             f"A {patch}-pixel patch every {stride} pixels makes {copies} covered copies of this {height}x{width}x"
             f"{channels} picture; the limit is {OCCLUSION_LIMIT // (height * width * channels)} copies at this size "
-            f"(400 ImageNet pictures): {advice}."
+            f"(as many as {OCCLUSION_LIMIT // (224 * 224 * 3)} ImageNet pictures): {advice}."
         )
     if fill is None:
         fill = np.median(batch[0], axis=(0, 1))  # (C,): the picture's median colour

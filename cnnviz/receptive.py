@@ -139,6 +139,8 @@ LAYER_KINDS = {
             "RandomContrast",
             "RandomBrightness",
             "Identity",
+            "ConvertToTensor",  # a Keras operation node: keras.applications networks called on a tensor have one
+            "Cast",
         ]
     },
     **{

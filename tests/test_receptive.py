@@ -133,6 +133,20 @@ def test_gradient_support_equals_the_window(tf):
     assert receptive.receptive_field(model, "dilated") == (24, 4, -9)
 
 
+def test_shipped_model_table():
+    """The shipped model: conv 3x3, pool 2, conv 3x3, pool 2 (augmentation and rescaling keep positions)."""
+    from cnnviz.predict import default_model
+
+    model = default_model()[0]
+    table = [(row.name, row.size, row.jump, row.start) for row in receptive.receptive_table(model)]
+    assert table == [("conv1", 3, 1, 0), ("maxpool1", 4, 2, 0), ("conv2", 8, 2, 0), ("maxpool2", 10, 4, 0)]
+    assert receptive.receptive_window(model, "maxpool2", 4, 4) == (16, 16, 26, 26)
+    digit = np.zeros((28, 28), np.uint8)
+    digit[8:20, 12:16] = 255
+    field = receptive.effective_receptive_field(model, digit, "maxpool2", 2, 2)
+    assert field.shape == (28, 28) and not field[:8].any() and not field[:, 18:].any() and field.any()
+
+
 def test_effective_field_fades_from_the_centre(tf):
     """Luo et al., 2016: inside the window the gradient is largest at the centre (a Gaussian-like bump)."""
     import keras
@@ -185,6 +199,9 @@ def test_imagenet_networks_known_answers(tf):
     assert receptive.receptive_field(vgg, "block5_conv3") == (196, 16, -90)
     resnet = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(224, 224, 3))
     assert receptive.receptive_field(resnet, "conv5_block3_out")[:2] == (483, 32)
-    mobile = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(224, 224, 3))
+    # As the app opens it: its preprocessing as the first layer, called on a tensor (a ConvertToTensor node).
+    from cnnviz import pretrained
+
+    mobile = pretrained.load("MobileNetV2", weights=None).model
     assert receptive.receptive_field(mobile, "out_relu")[:2] == (491, 32)
     assert receptive.receptive_table(mobile)[-1].output_shape == (7, 7, 1280)
