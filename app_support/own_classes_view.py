@@ -23,6 +23,9 @@ STATE = "own_classes"  # the session's OwnClasses
 DATASETS = "own_datasets"  # .npz path -> Dataset of each own-classes run (read by app_support.runs.run_dataset)
 MESSAGE = "own_message"  # (area, level, text): what the last action said, shown where it happened
 CANVAS_SIDE, BRUSH = 280, 18  # as app_support.inputs: a mark about a tenth of the canvas wide
+# The live canvas sends its whole picture with every stroke (4 numbers a pixel, as JSON): 200 px sends
+# half the 280 px canvas's data, and the preparation scales every drawing to the same 20 px box anyway.
+LIVE_SIDE, LIVE_BRUSH = 200, 13
 GRID_SHOWN = 40  # the newest examples of a class shown with remove buttons
 SOURCES = {"draw": "Draw", "camera": "Camera", "upload": "Upload pictures"}
 STARTING_CLASSES = ("class 1", "class 2")
@@ -152,11 +155,13 @@ def section() -> None:
         help="Drawings are made gray and prepared like MNIST digits (cropped to the ink, centred), so where and "
         "how big you draw matters less. Photos keep their colour; the centre square is used.",
     )
-    left, right = st.columns([2, 3], gap="large")
-    with left:
-        _classes(own)
-    with right:
-        _add_examples(own)
+    # Fixed widths in a wrapping row: side by side on a wide screen, the examples below the classes on a
+    # projector's 1024 px (proportional columns squeezed the class names and cut the buttons' labels).
+    with st.container(horizontal=True, gap="large"):
+        with st.container(width=380):
+            _classes(own)
+        with st.container(width=560):
+            _add_examples(own)
     _grids(own)
     _keep_and_load(own)
     st.markdown("**Train on your classes**")
@@ -454,11 +459,11 @@ def live_panel(run_id: str, model_path: str, class_names: tuple[str, ...], kind:
 
             generation = st.session_state.setdefault(f"{key}_generation", 0)
             result = st_canvas(
-                stroke_width=BRUSH,
+                stroke_width=LIVE_BRUSH,
                 stroke_color="#FFFFFF",
                 background_color="#000000",
-                height=CANVAS_SIDE,
-                width=CANVAS_SIDE,
+                height=LIVE_SIDE,
+                width=LIVE_SIDE,
                 drawing_mode="freedraw",
                 update_streamlit=True,
                 return_image_data=True,
@@ -511,47 +516,27 @@ def take_home_downloads(run, data, kind: str) -> None:
 
     model = load_path(run.model_path)
     st.markdown(
-        "**Take it home**: the model (`.keras` above, or TensorFlow Lite), its class names, and a script that "
-        "predicts one picture with it"
+        "**Take it home**: the model (`.keras` above, or TensorFlow Lite for phones and small computers such as a "
+        "Raspberry Pi), its class names, and a script for each file that predicts one picture"
     )
     names, shape = data.class_names, data.input_shape
-    columns = st.columns(3)
-    columns[0].download_button(
-        "Script for the .keras model (.py)",
-        take_home.predict_script(names, shape, fmt="keras"),
-        file_name="predict_keras.py",
-        key=f"own_keras_py_{run.id}",
-        on_click="ignore",
-    )
-    columns[1].download_button(
-        "TensorFlow Lite (.tflite)",
-        lambda: take_home.tflite_bytes(model),
-        file_name=take_home.TFLITE_FILE,
-        key=f"own_tflite_{run.id}",
-        on_click="ignore",
-        help="A small file for phones and small computers such as a Raspberry Pi, converted by TensorFlow.",
-    )
-    columns[1].download_button(
-        "Script for the .tflite model (.py)",
-        take_home.predict_script(names, shape, fmt="tflite"),
-        file_name="predict_tflite.py",
-        key=f"own_tflite_py_{run.id}",
-        on_click="ignore",
-    )
-    columns[2].download_button(
-        "Class names (labels.txt)",
-        take_home.labels_text(names),
-        file_name=take_home.LABELS_FILE,
-        key=f"own_labels_{run.id}",
-        on_click="ignore",
-    )
-    columns[2].download_button(
-        "Your classes (.zip)",
-        lambda: dataset_state().to_zip(),
-        file_name="my_classes.zip",
-        key=f"own_zip_{run.id}",
-        on_click="ignore",
-    )
+    files = [
+        ("TensorFlow Lite (.tflite)", lambda: take_home.tflite_bytes(model), take_home.TFLITE_FILE, "tflite"),
+        ("predict_keras.py", take_home.predict_script(names, shape, fmt="keras"), "predict_keras.py", "keras_py"),
+        ("predict_tflite.py", take_home.predict_script(names, shape, fmt="tflite"), "predict_tflite.py", "tflite_py"),
+        ("labels.txt", take_home.labels_text(names), take_home.LABELS_FILE, "labels"),
+        ("Your classes (.zip)", lambda: dataset_state().to_zip(), "my_classes.zip", "zip"),
+    ]
+    with st.container(horizontal=True):
+        for label, content, file_name, key in files:
+            st.download_button(
+                label,
+                content,
+                file_name=file_name,
+                key=f"own_{key}_{run.id}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
     how = "gray, cropped to the ink and centred" if kind == "drawings" else "colour, the centre square"
     st.caption(
         "Put the model and its script in one folder and run `python predict_keras.py picture.png`: it prepares "

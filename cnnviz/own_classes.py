@@ -108,7 +108,7 @@ def training_plan(
         base, default_epochs = None, 30
         start = "A small CNN learned from scratch: every weight starts random."
     elif kind == "drawings":
-        base, default_epochs = str(predict.DEFAULT_MODEL), 20
+        base, default_epochs = str(predict.DEFAULT_MODEL), 15
         start = (
             "Starts from the shipped digit network: its convolution layers, which learned strokes and curves on "
             "MNIST, stay as they are, and only a new last layer learns your classes."

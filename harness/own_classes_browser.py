@@ -125,6 +125,12 @@ HEAT_SRC = """() => { const img = document.querySelector('.st-key-own_live_heat 
     return img && img.complete && img.naturalWidth > 0 ? img.src : ''; }"""
 
 
+def live_strokes(page, kind: str, rng):
+    """`kind`'s strokes sized for the live canvas (smaller than the one examples are drawn on)."""
+    box = live_canvas(page).bounding_box()
+    return strokes(kind, rng, side=int(box["width"]))
+
+
 def draw_and_read(page, lines) -> tuple[str, list[float]]:
     """Draw on the live canvas, stroke by stroke: (the answer shown at the end, for each stroke the
     milliseconds from its mouse-up until the heatmap and answer for the new drawing are on screen)."""

@@ -9,7 +9,7 @@ import pytest
 
 from cnnviz.own_classes import OwnClasses
 from harness import own_classes_browser as own
-from harness.drawn_shapes import SHAPES, strokes
+from harness.drawn_shapes import SHAPES
 from tests.browser_helpers import wait_until_idle
 
 pytestmark = pytest.mark.browser
@@ -45,10 +45,10 @@ def test_draw_three_classes_train_and_predict_live(page, app_url, artifacts):
     wait_until_idle(page)
     answers = []
     for shape in ("circle", "cross"):
-        label, _ = own.draw_and_read(page, strokes(shape, np.random.default_rng(3)))
+        label, _ = own.draw_and_read(page, own.live_strokes(page, shape, np.random.default_rng(3)))
         answers.append(label.splitlines()[0])
         own.clear_live(page)
     assert answers == ["circle", "cross"]
-    own.draw_and_read(page, strokes("zigzag", np.random.default_rng(3)))
+    own.draw_and_read(page, own.live_strokes(page, "zigzag", np.random.default_rng(3)))
     own.keyed(page, "own_live_answer").scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "own_classes_live.png")

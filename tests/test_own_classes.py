@@ -153,7 +153,7 @@ def test_training_plan_starts_from_a_trained_network_where_one_fits():
     drawings = training_plan("drawings")
     assert drawings.base_model == str(DEFAULT_MODEL) and "shipped digit network" in drawings.summary
     assert drawings.config.augmentation.active and not drawings.config.augmentation.flip
-    assert drawings.config.validation_split == 0.0 and drawings.config.epochs == 20
+    assert drawings.config.validation_split == 0.0 and drawings.config.epochs == 15
     cached = training_plan("photos", photo_weights_cached=True)
     assert cached.base_model == "imagenet:MobileNetV2" and cached.config.augmentation.flip
     offline = training_plan("photos", photo_weights_cached=False)

@@ -97,7 +97,7 @@ def test_three_uploaded_classes_train_and_predict():
     accuracy = next(m for m in at.metric if m.label == "Test accuracy")
     assert float(accuracy.value.rstrip("%")) >= 80, accuracy.value  # 6 held-out drawings
     labels = {b.label for b in at.get("download_button")}
-    assert {"Model (.keras)", "TensorFlow Lite (.tflite)", "Class names (labels.txt)"} <= labels
+    assert {"Model (.keras)", "TensorFlow Lite (.tflite)", "labels.txt", "predict_tflite.py"} <= labels
     # The run is in Upload & predict like any other, its drawings prepared as they were for training.
     run_id = at.session_state["trainer_run"]
     at.switch_page("pages/predict.py").run()
