@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
+import logging
 import shutil
 import tempfile
 import threading
@@ -331,19 +332,23 @@ class RunManager:
                 resized = time.monotonic()
                 with contextlib.suppress(Exception):  # a cluster that does not answer keeps its last size
                     self._resize()
-            with self._lock:
-                if self._closed:
-                    return
-                self._start_spares()
-                self._dispatch()
-                workers = list(self._workers)
-            self._pool.gather(workers, 0.2)  # outside the lock: sessions keep reading their runs
-            with self._lock:
-                if self._closed:
-                    return
-                for worker in workers:
-                    self._take_events(worker)
-                self._reap()
+            try:
+                with self._lock:
+                    if self._closed:
+                        return
+                    self._start_spares()
+                    self._dispatch()
+                    workers = list(self._workers)
+                self._pool.gather(workers, 0.2)  # outside the lock: sessions keep reading their runs
+                with self._lock:
+                    if self._closed:
+                        return
+                    for worker in workers:
+                        self._take_events(worker)
+                    self._reap()
+            except Exception:  # a cluster that went away for a moment must not end the dispatcher for good
+                logging.getLogger("cnnviz").exception("The run manager's dispatcher failed; retrying")
+                time.sleep(1)
 
     def _resize(self) -> None:
         """How many runs train at once: `max_active` as asked; None asks the backend's resources
