@@ -252,8 +252,9 @@ def top_examples(model: keras.Model, images, layer: str, channel: int, *, k: int
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InvalidInput(f"k must be a whole number of pictures, at least 1; got {k!r}.")
     maps = []
-    for start in range(0, len(batch), 256):
-        part = np.asarray(activation(batch[start : start + 256].astype(np.float32)))[..., channel]
+    chunk = max(1, min(256, (1 << 21) // int(np.prod(expected))))  # 256 digits or 13 ImageNet pictures a call
+    for start in range(0, len(batch), chunk):
+        part = np.asarray(activation(batch[start : start + chunk].astype(np.float32)))[..., channel]
         maps.append(part)  # (n, H', W') or (n,)
     maps = np.concatenate(maps)
     spatial, width = maps.ndim == 3, (maps.shape[2] if maps.ndim == 3 else 1)

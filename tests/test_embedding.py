@@ -96,6 +96,13 @@ def test_knn_accuracy_known_answers_and_refusals(shipped):
         embedding.embed(shipped, np.zeros((5, 28, 28, 1)), method="lda")
     with pytest.raises(InvalidInput, match="too many for tsne on this server; the limit is 1000"):
         embedding.embed(shipped, np.zeros((1001, 28, 28, 1), np.uint8), method="tsne")
+    import keras
+
+    inputs = keras.Input((224, 224, 3))
+    photos = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs))
+    many = np.broadcast_to(np.zeros((1, 224, 224, 3), np.uint8), (201, 224, 224, 3))  # no memory
+    with pytest.raises(InvalidInput, match=r"201 pictures of 224x224x3 are too many .* the limit is 200"):
+        embedding.features(photos, many)
     with pytest.raises(InvalidInput, match="shape \\(28, 28, 1\\)"):
         embedding.embed(shipped, np.zeros((5, 32, 32, 3)))
     try:
