@@ -421,7 +421,7 @@ def occlusion(
         )
     if fill is None:
         fill = np.median(batch[0], axis=(0, 1))  # (C,): the picture's median colour
-    elif not np.isfinite(fill) or not 0 <= fill <= 255:
+    elif isinstance(fill, bool) or not isinstance(fill, (int, float, np.number)) or not 0 <= fill <= 255:
         raise InvalidInput(f"The fill must be a pixel value from 0 to 255; got {fill!r}.")
     base = probabilities(model, batch)[0]
     index = int(base.argmax()) if class_index is None else class_index

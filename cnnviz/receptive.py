@@ -165,17 +165,29 @@ class _Walker:
         self.memo: dict[int, tuple[Axis, Axis]] = {}
 
     def geometry(self, tensor) -> tuple[Axis, Axis]:
-        key = id(tensor)
-        if key in self.memo:
-            return self.memo[key]
-        if key in self.inputs:
+        # Iterative, not recursive: a deep network (DenseNet's 400+ layers) would pass Python's recursion limit.
+        stack = [tensor]
+        while stack:
+            current = stack[-1]
+            if self._known(current) is not None:
+                stack.pop()
+                continue
+            node = self.producer.get(id(current))
+            if node is None:
+                raise InvalidInput("cnnviz cannot follow this model's graph back to its input (is it Functional?).")
+            missing = [t for t in node.input_tensors if self._known(t) is None]
+            if missing:
+                stack.extend(missing)
+                continue
+            sources = [self._known(t) for t in node.input_tensors]
+            self.memo[id(current)] = self._through(node.operation, node.input_tensors, current, sources)
+            stack.pop()
+        return self._known(tensor)
+
+    def _known(self, tensor) -> tuple[Axis, Axis] | None:
+        if id(tensor) in self.inputs:
             return IDENTITY, IDENTITY
-        node = self.producer.get(key)
-        if node is None:
-            raise InvalidInput("cnnviz cannot follow this model's graph back to its input (is it Functional?).")
-        sources = [self.geometry(t) for t in node.input_tensors]
-        self.memo[key] = result = self._through(node.operation, node.input_tensors, tensor, sources)
-        return result
+        return self.memo.get(id(tensor))
 
     def _through(self, layer, inputs, output, sources) -> tuple[Axis, Axis]:
         import keras
