@@ -91,6 +91,7 @@ def test_three_uploaded_classes_train_and_predict():
     at.button(key="own_remove_2_9").click().run()
     assert own(at).counts()["cross"] == 9
     assert not at.button(key="own_train").disabled
+    at.number_input(key="own_epochs_drawings_False").set_value(8).run()  # fewer than the 15 by default: fast
     at.button(key="own_train").click().run()
     assert not at.exception, [e.message for e in at.exception]
     until_finished(at, timeout=150)

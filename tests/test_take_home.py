@@ -53,6 +53,14 @@ def test_tflite_outputs_equal_the_keras_models(tf):
     np.testing.assert_allclose(take_home.tflite_predict(content, batch), expected, atol=1e-5)
 
 
+def test_tflite_of_a_transfer_model_equals_keras(tiny_model):
+    """Own drawings train a new head on the digit network, nested as 'base': it converts the same."""
+    model = models.transfer_model(tiny_model, 2, augmentation=models.Augmentation(rotation=10))
+    batch = np.random.default_rng(2).integers(0, 256, (4, 8, 8, 1)).astype(np.float32)
+    content = take_home.tflite_bytes(model)
+    np.testing.assert_allclose(take_home.tflite_predict(content, batch), model.predict(batch, verbose=0), atol=1e-5)
+
+
 def test_keras_file_loads_back_with_the_same_outputs(tf, colour_model, tmp_path):
     import keras
 
