@@ -172,7 +172,7 @@ def views() -> tuple[dict[str, list[float]], float]:
             for patch in range(3, 3 + VIEW_CHANGES + 2):  # each patch new: nothing cached
                 occluded = timed("occlusion", number("Patch", patch), "occlusion, ", occluded)
 
-            changed = section("Adversarial example", "changed:")
+            changed = section("Adversarial", "changed:")
             thumb = page.locator('[data-testid="stSlider"]').filter(has_text="Epsilon").get_by_role("slider")
             for _ in range(VIEW_CHANGES + 2):
                 changed = timed("adversarial", lambda: (thumb.focus(), thumb.press("ArrowRight")), "changed:", changed)
