@@ -124,6 +124,7 @@ def embedding_figure(points, labels, predicted, class_names, *, chosen: int | No
             hovertemplate=f"test #%{{customdata[0]}}: labelled {name}<extra></extra>",
         )
     # The mistakes in one trace, drawn last (on top), each in its true class's colour.
+    mistakes = zip(labels[wrong], predicted[wrong], strict=True)
     figure.add_scatter(
         x=points[wrong, 0],
         y=points[wrong, 1],
@@ -136,7 +137,7 @@ def embedding_figure(points, labels, predicted, class_names, *, chosen: int | No
             "line": {"width": 1, "color": "black"},
         },
         customdata=np.stack([index[wrong], labels[wrong], predicted[wrong]], axis=1),
-        text=[f"labelled {names[t]}, predicted {names[p]}" for t, p in zip(labels[wrong], predicted[wrong])],  # noqa: B905
+        text=[f"labelled {names[t]}, predicted {names[p]}" for t, p in mistakes],
         hovertemplate="test #%{customdata[0]}: %{text}<extra></extra>",
     )
     if chosen is not None and chosen < len(points):
