@@ -203,8 +203,16 @@ def _show_base(
         h, w, c = input_shape
         converted = " and converted" if c != data.input_shape[-1] else ""
         text += f" The base takes {h}x{w}x{c} pictures: the dataset is resized{converted} to that."
-    if train_from:
-        text += " Fine-tuning: a learning rate about ten times lower (0.0001 with adam) keeps what the base learned."
+    if train_from and continues:
+        text += (
+            " Use a learning rate about ten times lower than before (0.0003 with adam): small steps keep what the "
+            "base learned."
+        )
+    elif train_from:
+        text += (
+            " Fine-tuning works best in two steps: first train the new head with the base frozen, then start from "
+            "that run (it appears in the list above) and train from a layer on with a learning rate ten times lower."
+        )
     st.caption(text)
 
 

@@ -145,3 +145,17 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     page.get_by_text(re.compile(r"from the speed Run 1 trained at on this server")).scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "trainer_estimate_after_run_1024.png")
     context.close()
+
+
+def test_a_lesson_link_opens_the_trainer_as_set_on_a_fresh_server(page, app_url):
+    """What a lesson's link sets reaches a new browser session: a transfer base and the layer it learns
+    from; a dense network with its side-by-side partner (and a teacher's lock on the partner)."""
+    page.goto(f"{app_url}/trainer?dataset=shapes&base=shipped&from=conv2&per_class=30")
+    page.get_by_text("This run trains 223,940 of 224,260 parameters").wait_for(timeout=90_000)
+    assert selected(page, "Start from a trained network") == "The shipped MNIST model (digits)"
+    assert selected(page, "Train the base from layer") == "conv2 on"
+    page.goto(f"{app_url}/trainer?dataset=shapes&preset=dense-only&vs=mnist-cnn&fix=vs")
+    page.get_by_role("button", name="Train both").wait_for(timeout=90_000)
+    partner = page.locator('[data-testid="stSelectbox"]').filter(has_text="Train and compare with")
+    assert partner.locator("input").input_value() == "mnist-cnn, from scratch"
+    assert partner.locator("input").is_disabled()  # fixed by the link: shown, not changeable
