@@ -69,6 +69,12 @@ def test_bad_names_and_pictures_are_refused_and_nothing_is_lost():
     upload(at, "circle", [("notes.png", b"not a picture", "image/png"), *pngs("circle", 1, 9)])
     assert any("notes.png" in e and "PNG, JPEG" in e for e in errors(at)), errors(at)
     assert own(at).counts()["circle"] == 4
+    # A trip to another page loses nothing: the same classes, examples and dataset choice on return.
+    at.switch_page("pages/home.py").run()
+    at.switch_page(TRAINER).run()
+    assert at.selectbox(key="trainer_dataset").value == "own"
+    assert own(at).counts() == {"circle": 4, "class 2": 0}
+    assert at.text_input(key="own_name_0").value == "circle"
     # One class only: training is refused, saying why.
     at.button(key="own_drop_1").click().run()
     assert own(at).class_names == ("circle",)
