@@ -141,13 +141,11 @@ def test_an_imagenet_network_as_base_from_a_weights_file(tf, tmp_path):
     network.load_weights(path)
     kept = models.feature_layers(network)
     assert kept[-1] == "out_relu" and "global_average_pooling2d" not in kept
-    model = models.transfer_model(network, 2)
-    assert _trainable_names(model) == HEAD
-    nested = model.get_layer(models.BASE_NAME)
-    np.testing.assert_array_equal(
-        nested.get_layer("Conv_1").get_weights()[0], made.get_layer("Conv_1").get_weights()[0]
-    )
     tuned = models.transfer_model(network, 2, train_from="Conv_1")
+    nested = tuned.get_layer(models.BASE_NAME)
+    weights = nested.get_layer("Conv_1").get_weights()[0]
+    np.testing.assert_array_equal(weights, made.get_layer("Conv_1").get_weights()[0])  # from the file
+    assert not nested.get_layer("block_16_project").trainable and nested.get_layer("Conv_1_bn").trainable
     # Conv_1's kernel, Conv_1_bn's scale and shift, and the head: out_relu has no weights.
     assert _trainable_names(tuned) == sorted(["Conv_1/kernel", "Conv_1_bn/beta", "Conv_1_bn/gamma", *HEAD])
 
@@ -183,8 +181,7 @@ def test_the_head_rows_count_what_keras_counts(base, tf):
 
 
 def test_fine_tuning_keeps_the_trained_head_and_unfreezes_the_top(base):
-    model = models.transfer_model(base, 3)
-    _fit(model)  # the head learns first, on the frozen base
+    model = models.transfer_model(base, 3)  # (in the app, trained on the frozen base first)
     assert models.feature_layers(model) == ["conv1", "maxpool1", "conv2", "maxpool2"]  # its base's layers
     tuned = models.fine_tune(model, train_from="conv2")
     assert _trainable_names(tuned) == sorted(["conv2/bias", "conv2/kernel", *HEAD])
