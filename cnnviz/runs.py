@@ -379,7 +379,9 @@ class RunManager:
 
     def _dispatch(self) -> None:
         busy = sum(1 for w in self._workers if w.run_id is not None)
-        for worker in self._workers:
+        # A worker that has trained before goes first: TensorFlow's kernels and Keras's functions are
+        # warm there, and the spare stays a spare.
+        for worker in sorted(self._workers, key=lambda w: -w.runs):
             if busy >= self.max_active or not self._queue:
                 return
             if worker.ready and worker.run_id is None:

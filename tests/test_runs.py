@@ -251,6 +251,7 @@ def test_a_keras_run_stops_within_two_seconds_and_keeps_the_model(keras_manager)
 def test_a_reused_worker_trains_as_a_fresh_one(keras_manager):
     first = keras_manager.submit("olga", job(epochs=1, dataset="shapes"))
     wait(lambda: first.done)
+    wait(lambda: keras_manager.counts()["ready"] == 2)  # it has cleared Keras, beside the spare
     again = keras_manager.submit("olga", job(epochs=1, dataset="shapes"))
     wait(lambda: again.done)
     assert first.worker_pid == again.worker_pid  # the same process, TensorFlow imported once
