@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_support import charts, own_classes_view
+from app_support import charts, own_live
 from app_support.render import picture
 from app_support.runs import owner, run_dataset, run_manager
 from app_support.trainer_data import KEEP
@@ -241,7 +241,7 @@ def live_runs(was: tuple, panel: str) -> None:
         data = run_dataset(run)
         results(run, data, panel=panel)
         downloads(run, data)
-        own_classes_view.after_training(run, data)  # your own classes: the live test and take-home files
+        own_live.after_training(run, data)  # your own classes: the live test and take-home files
     finished = [run for run in runs if run.epochs]
     if len(finished) > 1:
         st.markdown("**Compare runs**")

@@ -89,7 +89,7 @@ def main() -> None:
             if args.scratch:
                 own.keyed(page, "own_scratch").locator("label").first.click()
                 wait_until_idle(page)
-            time.sleep(5)  # the spare worker has imported TensorFlow (as in a class, minutes after the start)
+            time.sleep(30)  # the spare worker has imported TensorFlow (as in a class, minutes after the start)
             train_s = own.train(page)
             wait_until_idle(page)
             with page.expect_download() as download:
