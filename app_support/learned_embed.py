@@ -93,12 +93,15 @@ def knn_score(points: np.ndarray, labels: np.ndarray) -> float:
 
 def _pick_point(chart_key: str) -> None:
     """On a click on a point (before the rerun): that test image becomes the page's picture."""
-    event = st.session_state.get(chart_key)
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
-    if not points and event is not None and hasattr(event, "selection"):
-        points = event.selection.points
-    if points and points[0].get("customdata"):
-        st.session_state["learned_image"] = int(points[0]["customdata"][0])
+    event = st.session_state.get(chart_key) or {}
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    points = (selection or {}).get("points") or []
+    if points:
+        data = points[0].get("customdata")
+        if isinstance(data, dict):  # a typed array arrives as {'0': ..., '1': ...}
+            data = [data[k] for k in sorted(data, key=int)]
+        if data:
+            st.session_state["learned_image"] = int(data[0])
 
 
 def embedding_figure(points, labels, predicted, class_names, *, chosen: int | None, ranges) -> go.Figure:
@@ -120,7 +123,9 @@ def embedding_figure(points, labels, predicted, class_names, *, chosen: int | No
             mode="markers",
             name=str(name),
             marker={"color": COLOURS[c % len(COLOURS)], "size": 6, "opacity": 0.7},
-            customdata=np.stack([index[where], labels[where], predicted[where]], axis=1),
+            # Plain lists: a numpy array would travel as a typed array, and a clicked point's customdata
+            # would come back as an object instead of a list.
+            customdata=np.stack([index[where], labels[where], predicted[where]], axis=1).tolist(),
             hovertemplate=f"test #%{{customdata[0]}}: labelled {name}<extra></extra>",
         )
     # The mistakes in one trace, drawn last (on top), each in its true class's colour.
@@ -136,7 +141,7 @@ def embedding_figure(points, labels, predicted, class_names, *, chosen: int | No
             "symbol": "x",
             "line": {"width": 1, "color": "black"},
         },
-        customdata=np.stack([index[wrong], labels[wrong], predicted[wrong]], axis=1),
+        customdata=np.stack([index[wrong], labels[wrong], predicted[wrong]], axis=1).tolist(),
         text=[f"labelled {names[t]}, predicted {names[p]}" for t, p in mistakes],
         hovertemplate="test #%{customdata[0]}: %{text}<extra></extra>",
     )

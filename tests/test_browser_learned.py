@@ -5,6 +5,7 @@ Screenshots at 1440x900 and 1024x640 (the projector) land in artifacts/ for a pe
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser_helpers import choose, image_src, wait_for_new_image, wait_until_idle
 
@@ -94,4 +95,43 @@ def test_train_a_run_then_scrub_its_embedding(browser, app_url, artifacts):
     page.set_viewport_size({"width": 1024, "height": 640})
     page.wait_for_timeout(400)
     page.screenshot(path=artifacts / "learned_embedding_epoch1_1024.png")
+    context.close()
+
+
+def test_click_a_point_of_the_embedding_to_see_its_image(browser, app_url, artifacts):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(app_url + "/learned?view=embedding")
+    page.get_by_text("misclassified (crosses)").first.wait_for(timeout=120_000)
+    wait_until_idle(page)
+    chart = page.locator(".js-plotly-plot").first
+    chart.scroll_into_view_if_needed()
+    # The mistake that lies farthest from any other point (a click there can only mean it), where Plotly
+    # drew it, and which test image it is.
+    where = chart.evaluate(
+        """p => {
+            const x = p._fullLayout.xaxis, y = p._fullLayout.yaxis;
+            const at = (t, i) => [x._offset + x.l2p(t.x[i]), y._offset + y.l2p(t.y[i])];
+            const all = p._fullData.flatMap(t => Array.from(t.x, (_, i) => at(t, i)));
+            const d = p._fullData.find(t => t.name === 'misclassified');
+            let best = null, room = -1;
+            for (let i = 0; i < d.x.length; i++) {
+                const [px, py] = at(d, i);
+                const near = Math.min(...all.map(([qx, qy]) => Math.hypot(qx - px, qy - py) || Infinity));
+                if (near > room) { room = near; best = [px, py, ...d.customdata[i]]; }
+            }
+            return best;
+        }"""
+    )
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + where[0], box["y"] + where[1])
+    page.wait_for_timeout(300)
+    page.mouse.click(box["x"] + where[0], box["y"] + where[1])
+    picked, label, predicted = where[2:]  # the point's test image: its picture and number are shown
+    assert label != predicted
+    page.get_by_text(f"test #{picked}: labelled {label}, predicted {predicted}").wait_for(timeout=15_000)
+    expect(page.get_by_label("Test image", exact=True)).to_have_value(str(picked))  # the keyboard path follows
+    page.wait_for_function(f"() => location.search.includes('image={picked}')")  # and the link
+    wait_until_idle(page)
+    page.screenshot(path=artifacts / "learned_embedding_point_clicked_1440.png")
     context.close()
