@@ -98,8 +98,6 @@ def _pick_point(chart_key: str) -> None:
     points = (selection or {}).get("points") or []
     if points:
         data = points[0].get("customdata")
-        if isinstance(data, dict):  # a typed array arrives as {'0': ..., '1': ...}
-            data = [data[k] for k in sorted(data, key=int)]
         if data:
             st.session_state["learned_image"] = int(data[0])
 
@@ -123,8 +121,7 @@ def embedding_figure(points, labels, predicted, class_names, *, chosen: int | No
             mode="markers",
             name=str(name),
             marker={"color": COLOURS[c % len(COLOURS)], "size": 6, "opacity": 0.7},
-            # Plain lists: a numpy array would travel as a typed array, and a clicked point's customdata
-            # would come back as an object instead of a list.
+            # [test image, label, predicted] per point, as plain lists: a click's selection hands them back.
             customdata=np.stack([index[where], labels[where], predicted[where]], axis=1).tolist(),
             hovertemplate=f"test #%{{customdata[0]}}: labelled {name}<extra></extra>",
         )
