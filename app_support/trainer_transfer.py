@@ -25,6 +25,7 @@ from cnnviz.blocks import LayerRow
 from cnnviz.errors import InvalidInput
 
 SHIPPED, UPLOADED, RUN_PREFIX = "shipped", "upload", "run:"
+LATEST_RUN = "run:last"  # in a link: this session's latest finished run
 FROZEN = ""
 
 
@@ -119,6 +120,13 @@ def choose_base(data: datasets.Dataset, url: list[Setting]) -> Transfer | None:
     """The "start from a trained network" choice, and for a base its layers and the layer it learns
     from; None when the network is built from blocks."""
     options = _options()
+    if st.session_state.get(BASE.key) == LATEST_RUN:  # a lesson's "the run you just trained"
+        done = [run for run in run_manager().runs_for(owner()) if f"{RUN_PREFIX}{run.number}" in options]
+        # The latest transfer run (a side-by-side partner trained from scratch comes after it), else the latest.
+        runs = [run for run in done if run.job.base_model] or done
+        st.session_state[BASE.key] = f"{RUN_PREFIX}{runs[-1].number}" if runs else NO_BASE
+        if not runs:
+            st.warning("This step starts from the run you trained in the step before: train that one first.")
     if st.session_state.get(BASE.key) not in options:  # a run of another visit, or weights gone: say so
         missing = st.session_state.get(BASE.key)
         if missing:

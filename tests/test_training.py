@@ -185,3 +185,33 @@ def test_a_transfer_job_builds_on_the_shipped_model(tf, tmp_path):
     gone = TrainJob("shapes", (), training.TrainConfig(), base_model=str(tmp_path / "missing.keras"))
     with pytest.raises(ValueError, match="no longer on this server"):
         training.job_model(gone, shapes)
+
+
+def test_a_worker_trains_a_transfer_job_and_a_second_one_fine_tunes_it(tf, tmp_path):
+    """What a worker runs (cnnviz.runs.run_job), in this process: a frozen transfer run, then a run
+    that starts from its saved model and continues it (head kept, conv2 on learning)."""
+    from cnnviz import model_files
+    from cnnviz.predict import DEFAULT_MODEL
+    from cnnviz.runs import run_job
+
+    config = training.TrainConfig(epochs=1, batch_size=32)
+    events = []
+    job = TrainJob(
+        "shapes", (), config, base_model=str(DEFAULT_MODEL), train_per_class=8, dataset_options=(("count", 200),)
+    )
+    (tmp_path / "a").mkdir()
+    run_job(job, tmp_path / "a", events.append, lambda: False)
+    result = events[-1]
+    assert result["kind"] == "result" and result["status"] == RunState.DONE
+    assert result["filters"].shape == (3, 3, 1, 32)  # the base's first layer, shown as learned filters
+    first = model_files.load_model_file((tmp_path / "a" / "model.keras").read_bytes())
+    assert models.nested_base(first) is not None
+    assert not first.get_layer("base").get_layer("conv2").trainable
+    second = TrainJob("shapes", (), config, base_model=result["model_path"], train_from="conv2", train_per_class=8)
+    model, _ = training.job_model(second, datasets.shapes(count=200))
+    assert (
+        model.get_layer("base").get_layer("conv2").trainable
+        and not model.get_layer("base").get_layer("conv1").trainable
+    )
+    for kept, trained in zip(model.get_weights(), first.get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, trained)  # continued: the trained head and base, not a new head
