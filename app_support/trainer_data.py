@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_support import own_classes_view
+from app_support import own_classes_view, state
 from app_support.render import picture
 from app_support.runs import dataset as cached_dataset
 from cnnviz import datasets, display, image_folders
@@ -28,7 +28,15 @@ def choose_dataset() -> tuple[str, datasets.Dataset | None]:
         UPLOAD: "Your images (a zip of class folders)",
         OWN: "Your own classes (draw, snap or upload)",
     }
-    name = st.selectbox("Dataset", list(names), format_func=names.get, key="trainer_dataset", persist_state=KEEP)
+    name = state.locked_widget(  # a teacher's link can fix or hide it (URL name "dataset", app_support.trainer_state)
+        st.selectbox,
+        "dataset",
+        "Dataset",
+        list(names),
+        format_func=names.get,
+        key="trainer_dataset",
+        persist_state=KEEP,
+    )
     if name == OWN:
         own_classes_view.section()
         return name, None

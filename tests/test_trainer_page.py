@@ -321,3 +321,11 @@ def test_starting_from_the_shipped_model_shows_what_learns():
     job = job_for("shapes", datasets.load("shapes"), (), training.TrainConfig(), transfer=transfer)
     assert (job.base_model, job.train_from, job.blocks) == (str(DEFAULT_MODEL), "conv2", ())
     assert job.title == "transfer from the shipped MNIST model (from conv2 on)"
+
+
+def test_a_link_can_fix_or_hide_the_dataset():
+    at = opened(dataset="digits", fix="dataset")
+    assert at.selectbox(key="trainer_dataset").value == "digits" and at.selectbox(key="trainer_dataset").disabled
+    at = opened(dataset="digits", hide="dataset")
+    assert not [w for w in at.selectbox if w.key == "trainer_dataset"]
+    assert at.selectbox(key="trainer_preset_digits").value == "mnist-fast"  # digits' own default, so it applies
