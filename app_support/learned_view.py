@@ -1,8 +1,8 @@
 """What did it learn? The page's settings, its one picker of views (one entry each in `VIEWS`), the
 picture the views explain, and the classroom limits every view checks before it starts.
 
-The views themselves live in `learned_maps` (receptive field, feature visualisation, occlusion) and
-`learned_embed` (embedding over epochs, adversarial example).
+The views themselves live one to a module: `learned_receptive`, `learned_features`,
+`learned_occlusion`, `learned_embed` (embedding over epochs) and `learned_adversarial`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from cnnviz.predict import prepare_input
 
 PREFIX = "learned"
 KEEP = "session"  # a view's choices outlive it: back from another view (or page), all is as it was
+PICTURE_SIDE = 240  # pixels the views' pictures are enlarged to (crisp when the browser shrinks them)
 
 # What a classroom server (2 cores, a few GB shared by a class) can do for one learner within
 # seconds. Each view refuses beyond these with a message instead of hanging the server.
@@ -65,14 +66,15 @@ class Context:
 
 
 def _views() -> dict[str, View]:
-    from app_support import learned_embed, learned_maps
+    # One module per view, imported when the page first draws one (they import TensorFlow-backed cnnviz).
+    from app_support import learned_adversarial, learned_embed, learned_features, learned_occlusion, learned_receptive
 
     return {
-        "receptive": View("Receptive field", learned_maps.receptive_view),
-        "featurevis": View("Feature visualisation", learned_maps.featurevis_view, needs_picture=False),
-        "occlusion": View("Occlusion", learned_maps.occlusion_view),
+        "receptive": View("Receptive field", learned_receptive.receptive_view),
+        "featurevis": View("Feature visualisation", learned_features.featurevis_view, needs_picture=False),
+        "occlusion": View("Occlusion", learned_occlusion.occlusion_view),
         "embedding": View("Embedding", learned_embed.embedding_view, needs_picture=False, own_epochs=True),
-        "adversarial": View("Adversarial", learned_embed.adversarial_view),
+        "adversarial": View("Adversarial", learned_adversarial.adversarial_view),
     }
 
 

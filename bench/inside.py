@@ -206,7 +206,8 @@ def views() -> tuple[dict[str, list[float]], float]:
             page.get_by_text(re.compile(r"test images after epoch 5")).wait_for(timeout=180_000)
             wait_until_idle(page)
             slider = page.locator('[data-testid="stSlider"]').filter(has_text="Epoch").get_by_role("slider")
-            first_x = "() => String(document.querySelector('.js-plotly-plot')._fullData[0].x[0])"
+            # The chart is replaced while it redraws: read it null-safe.
+            first_x = "() => String(document.querySelector('.js-plotly-plot')?._fullData?.[0]?.x?.[0])"
             epoch = 5
             for target in [4, 3, 2, 1, 2, 3, 4, 5, 4, 3, 2, 1, 2, 3][: VIEW_CHANGES + 2]:
                 step, epoch = target - epoch, target
@@ -218,7 +219,7 @@ def views() -> tuple[dict[str, list[float]], float]:
                 slider.press("ArrowLeft" if step < 0 else "ArrowRight")
                 page.wait_for_function(
                     "([e, old]) => /after epoch (\\d+)/.exec(document.body.innerText)?.[1] === e"
-                    " && String(document.querySelector('.js-plotly-plot')._fullData[0].x[0]) !== old",
+                    " && String(document.querySelector('.js-plotly-plot')?._fullData?.[0]?.x?.[0]) !== old",
                     arg=[str(epoch), before],
                     timeout=30_000,
                 )
