@@ -90,7 +90,8 @@ def main() -> None:
                 own.keyed(page, "own_scratch").locator("label").first.click()
                 wait_until_idle(page)
             time.sleep(30)  # the spare worker has imported TensorFlow (as in a class, minutes after the start)
-            train_s = own.train(page)
+            phases: dict[str, float] = {}
+            train_s = own.train(page, phases=phases)
             wait_until_idle(page)
             with page.expect_download() as download:
                 page.get_by_role("button", name="Model (.keras)").first.click()
@@ -112,6 +113,7 @@ def main() -> None:
     print(table(["shape", "accuracy on 50 new drawings"], [[s, a] for s, a in per_shape.items()]))
     print()
     rows = [
+        *[[f"  {name} (s after Train)", seconds, ""] for name, seconds in phases.items()],
         ["own_train_s", train_s, GOALS["own_train_s"]],
         ["own_accuracy", mean_accuracy, GOALS["own_accuracy"]],
         ["live answers right (drawn in the browser)", sum(s == a for s, a in answers) / len(answers), ""],

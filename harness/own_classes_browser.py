@@ -104,10 +104,16 @@ def add_drawings(page, shape: str, index: int, count: int, rng) -> None:
         wait_until_idle(page)
 
 
-def train(page, *, timeout_s: float = 180) -> float:
-    """Press Train; seconds until the live test is ready (its canvas drawn)."""
+def train(page, *, timeout_s: float = 180, phases: dict | None = None) -> float:
+    """Press Train; seconds until the live test is ready (its canvas drawn). `phases`, when given,
+    gets the seconds until the run's progress bar and its 'Finished' message showed."""
     started = time.monotonic()
     click(page, "own_train")
+    if phases is not None:
+        page.locator('[data-testid="stProgress"]').first.wait_for(timeout=timeout_s * 1000)
+        phases["training shown"] = time.monotonic() - started
+        page.get_by_text("Finished").first.wait_for(timeout=timeout_s * 1000)
+        phases["finished shown"] = time.monotonic() - started
     page.get_by_text("Try it: draw a new one").wait_for(timeout=timeout_s * 1000)
     live_canvas(page).wait_for(timeout=30_000)
     return time.monotonic() - started

@@ -116,3 +116,21 @@ def test_three_uploaded_classes_train_and_predict():
     assert not at.error, [e.value for e in at.error]
     table = next(frame.value for frame in at.dataframe if "prediction" in frame.value.columns)
     assert table["prediction"].tolist() == ["circle"] * 2 + ["zigzag"] * 2 + ["cross"] * 2
+
+
+@pytest.mark.usefixtures("as_a_running_server")
+def test_photos_keep_their_colour_and_switching_back_prepares_drawings_again():
+    at = own_page()
+    at.radio(key="own_source").set_value("upload").run()
+    upload(at, "class 1", pngs("circle", 2, 0))
+    at.radio(key="own_kind").set_value("photos").run()
+    assert {p.shape for p in own(at).examples["class 1"]} == {(64, 64, 3)}
+    photo = np.zeros((90, 160, 3), np.uint8)
+    photo[:, 35:125] = (230, 20, 20)
+    upload(at, "class 2", [("red.png", images.encode_png(photo), "image/png")])
+    red = own(at).examples["class 2"][0]
+    assert red.shape == (64, 64, 3) and tuple(red[32, 32]) == (230, 20, 20)
+    assert any("MobileNetV2" in c.value for c in at.caption)  # says how photos will be trained here
+    at.radio(key="own_kind").set_value("drawings").run()
+    assert own(at).counts() == {"class 1": 2, "class 2": 1}
+    assert {p.shape for ps in own(at).examples.values() for p in ps} == {(28, 28, 1)}
