@@ -122,6 +122,7 @@ class TrainerActor:
         return events
 
     def stop(self) -> None:
+        """Ask the run in progress to end after its batch."""
         self._stop.set()
 
 
@@ -136,6 +137,8 @@ def _ray():
 
 @dataclass(eq=False)
 class RayWorker(Worker):
+    """A training actor as the manager sees it (the methods are `Worker`'s)."""
+
     actor: object = None
     pending: object = None  # the outstanding hello or poll
     training: object = None  # the outstanding train call (kept so its result is not dropped early)
@@ -225,6 +228,7 @@ class RayPool:
         return run_slots(resources, **kind)
 
     def spawn(self) -> RayWorker:
+        """Ask Ray for a training actor; it answers 'ready' once placed and warm."""
         actor = self._actor_class.options(**self._options).remote(
             self.target, self.warm, self.max_runs, self.max_rss_mb
         )
@@ -259,6 +263,7 @@ class RayPool:
             worker.pending = worker.actor.poll.remote(POLL_S)
 
     def close(self) -> None:
+        """Stop the cluster if it was started here."""
         if self._started_here:
             _ray().shutdown()
 

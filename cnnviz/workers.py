@@ -112,6 +112,7 @@ class Worker:
         raise NotImplementedError
 
     def alive(self) -> bool:
+        """Whether its process is still there."""
         raise NotImplementedError
 
     def exit_note(self) -> str:
@@ -159,6 +160,8 @@ def _local_worker_main(conn, stop_event, target, warm: tuple[str, ...], max_runs
 
 @dataclass(eq=False)
 class LocalWorker(Worker):
+    """A worker process on this machine, spoken to through a pipe (the methods are `Worker`'s)."""
+
     process: mp.Process | None = None
     conn: object = None
     stop_event: object = None
@@ -221,6 +224,7 @@ class LocalPool:
         return None
 
     def spawn(self) -> LocalWorker:
+        """Start a worker process (it imports `warm` and says 'ready')."""
         parent, child = self._context.Pipe()
         stop_event = self._context.Event()
         process = self._context.Process(
