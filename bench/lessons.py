@@ -13,24 +13,15 @@ trains two networks together. Prints each lesson's training time and the figure 
 Run: python bench/lessons.py   (tables, then RESULT lines)
 """
 
-# ruff: noqa: E402 (the path is arranged before the imports that depend on it)
 from __future__ import annotations
 
 import io
 import os
-import sys
 import time
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-
-# bench/ is first on the path as this script's folder, where bench/queue.py would stand in for the
-# standard library's queue (multiprocessing and Keras import it, here and in the spawned workers, which
-# get this path): look in bench/ last.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE] + [str(HERE)]
 from common import table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
