@@ -8,6 +8,7 @@ from app_support.boot import run_through_navigation
 from cnnviz import lessons
 
 run_through_navigation()
+KEEP = "session"  # a teacher's choices stay while they try the link on another page and come back
 
 st.title("Lessons")
 st.markdown(
@@ -49,25 +50,40 @@ with st.container(border=True, key="teacher_links"):
         list(lessons.LESSONS),
         format_func=lambda key: lessons.LESSONS[key].title,
         key="teacher_lesson",
+        persist_state=KEEP,
     )
     steps = lessons.LESSONS[lesson_id].steps
+    if st.session_state.get("teacher_step", 0) >= len(steps):  # kept from a longer lesson
+        st.session_state["teacher_step"] = 0
     index = columns[1].selectbox(
-        "Step", list(range(len(steps))), format_func=lambda i: f"{i + 1}. {steps[i].title}", key="teacher_step"
+        "Step",
+        list(range(len(steps))),
+        format_func=lambda i: f"{i + 1}. {steps[i].title}",
+        key="teacher_step",
+        persist_state=KEEP,
     )
     step = steps[index]
     names = sorted(set(step.settings) - {"src", "view", "size"} | set(step.focus))
     others = st.toggle(
         "Fix every control except the ones this step is about, on every step the class opens",
         key="teacher_others",
+        persist_state=KEEP,
         help="The page's other controls stay visible but cannot be changed. Each step frees its own "
         "controls (for this step: " + (", ".join(step.focus) or "none") + ").",
     )
     fixed = hidden = ()
     if not others:
         columns = st.columns(2)
-        fixed = tuple(columns[0].multiselect("Fix (read-only)", names, key="teacher_fixed"))
-        hidden = tuple(columns[1].multiselect("Hide", [n for n in names if n not in fixed], key="teacher_hidden"))
-    big = st.toggle("Projector view", key="teacher_projector")
+        # Kept choices another step does not have are dropped before the widgets are drawn.
+        for key in ("teacher_fixed", "teacher_hidden"):
+            if key in st.session_state:
+                st.session_state[key] = [name for name in st.session_state[key] if name in names]
+        fixed = tuple(columns[0].multiselect("Fix (read-only)", names, key="teacher_fixed", persist_state=KEEP))
+        free = [name for name in names if name not in fixed]
+        if "teacher_hidden" in st.session_state:
+            st.session_state["teacher_hidden"] = [name for name in st.session_state["teacher_hidden"] if name in free]
+        hidden = tuple(columns[1].multiselect("Hide", free, key="teacher_hidden", persist_state=KEEP))
+    big = st.toggle("Projector view", key="teacher_projector", persist_state=KEEP)
     query = lessons.step_query(lesson_id, index, fixed=fixed, hidden=hidden, projector=big)
     if others:
         query[lesson_view.LOCK_OTHERS] = "focus"

@@ -66,6 +66,8 @@ PAGES = {
     "trainer": "pages/trainer.py",
     "inside": "pages/inside.py",
     "predict": "pages/predict.py",
+    "lessons": "pages/lessons.py",
+    "learned": "pages/learned.py",
 }
 PRIMARY_CLICKS = 2  # a page's main action (the Trainer's Train starts real training): at most this often
 
