@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_support import state
 from app_support.clickable import clickable_picture, position
-from app_support.learned_view import PICTURE_SIDE, Context, as_picture, control, keep_within
+from app_support.learned_view import PICTURE_SIDE, SETTINGS, Context, as_picture, control, keep_within
 from app_support.render import legend, picture
 from cnnviz import cam, display, features
 
@@ -53,6 +54,34 @@ def receptive_view(context: Context) -> None:
         "off passes nothing back); over many pictures the middle counts most and the edges barely at all "
         "(Luo et al., 2016)."
     )
+    # The unit's part is a fragment of its own: a click on the map (or another layer, row or column)
+    # redraws the pictures, not the text and the table, which do not change with the unit.
+    st.fragment(_unit)(context, layers)
+    st.markdown(
+        "**Every layer's receptive field**: the window's size, the jump between neighbouring units' windows, "
+        "and where unit 0's window starts, in input pixels along the rows (square kernels: the same for columns)."
+    )
+    rows = [
+        {
+            "layer": field.name,
+            "kind": field.kind,
+            "kernel/stride": f"{field.kernel[0]}x{field.kernel[1]}/{field.stride[0]}" if field.kernel else "",
+            "map": "x".join(map(str, field.output_shape)),
+            "window": field.size,
+            "jump": field.jump,
+            "start": field.start,
+        }
+        for field in receptive.receptive_table(model)
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="content")
+
+
+def _unit(context: Context, layers: list[str]) -> None:
+    """The chosen unit: its layer, row and column, the clickable map, its window and its effective field."""
+    from cnnviz import receptive
+
+    model = context.model
+    state.restore(SETTINGS)  # rerun alone, this fragment does not pass the view's restore
     default = cam.last_conv_layer(model) if cam.last_conv_layer(model) in layers else layers[-1]
     keep_within("learned_rf_layer", layers, default)
     top_row = st.columns([2, 1, 1])
@@ -102,23 +131,7 @@ def receptive_view(context: Context) -> None:
         + (" (in the padding)." if start < 0 else ".")
     )
     legend(display.heat_colorbar(), caption="blue: changing this pixel hardly moves the unit · red: the most")
-    st.markdown(
-        "**Every layer's receptive field**: the window's size, the jump between neighbouring units' windows, "
-        "and where unit 0's window starts, in input pixels along the rows (square kernels: the same for columns)."
-    )
-    rows = [
-        {
-            "layer": field.name,
-            "kind": field.kind,
-            "kernel/stride": f"{field.kernel[0]}x{field.kernel[1]}/{field.stride[0]}" if field.kernel else "",
-            "map": "x".join(map(str, field.output_shape)),
-            "window": field.size,
-            "jump": field.jump,
-            "start": field.start,
-        }
-        for field in receptive.receptive_table(model)
-    ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="content")
+    state.publish(SETTINGS)  # the chosen unit goes into the link
 
 
 def _effective_field(model, image, layer: str, row: int, col: int) -> np.ndarray:
