@@ -212,14 +212,23 @@ LESSONS: dict[str, Lesson] = {
             Step(
                 "A dense network and a CNN, side by side",
                 "trainer",
-                {"dataset": "mnist-bundled", "preset": "dense-only", "vs": "mnist-cnn", "epochs": "3"},
+                {
+                    "dataset": "mnist-bundled",
+                    "preset": "dense-only",
+                    "vs": "mnist-cnn",
+                    "epochs": "5",
+                    "lr": "0.001",
+                    "batch": "64",
+                    "aug": "0",
+                },
                 "The first tutorial classified clothes with a network of **Dense** layers only: flatten "
                 "the 28x28 picture into 784 numbers, one layer of 128, then 10 outputs. It knows nothing "
                 "about which pixels are neighbours. A **CNN** (here the MNIST tutorial's) first slides "
                 "small kernels over the picture, so the same edge detector works everywhere.",
                 "Press **Train both** and watch the two curves. Then read the parameter counts in the results.",
                 "Which network ends ahead, and which has more parameters?",
-                "The CNN ends ahead with fewer parameters (93,322 against 101,770). The dense network "
+                "The CNN ends ahead with fewer parameters (on this server 96.8% against 93.0% on the "
+                "test digits, with 93,322 parameters against 101,770). The dense network "
                 "spends 100,480 of its weights on the first layer alone, one per pixel per unit; a 3x3 "
                 "kernel is nine weights used at every position of the picture.",
                 focus=("preset", "vs"),
@@ -241,16 +250,25 @@ LESSONS: dict[str, Lesson] = {
             Step(
                 "Training too long",
                 "trainer",
-                {"dataset": "digits", "preset": "fashion-cnn", "epochs": "30", "aug": "0"},
-                "Train long on few pictures and the network starts to remember the training pictures "
-                "instead of learning digits: **overfitting**. Training accuracy keeps rising; validation "
-                "accuracy stops and falls back.",
+                {
+                    "dataset": "mnist-bundled",
+                    "preset": "fashion-cnn",
+                    "per_class": "50",
+                    "epochs": "30",
+                    "lr": "0.001",
+                    "batch": "32",
+                    "val": "0.2",
+                    "aug": "0",
+                },
+                "Train long on few pictures (here 50 per class) and the network starts to remember the "
+                "training pictures instead of learning digits: **overfitting**. Training accuracy keeps "
+                "rising; validation accuracy stops, and the validation loss turns back up.",
                 "Train and watch the two accuracy curves (and the two loss curves) as the epochs pass.",
                 "At which epoch does validation part from training, and what would you do about it?",
-                "Usually after a handful of epochs the validation loss stops falling and starts to rise "
-                "while the training loss keeps going down. Stop there (early stopping), add dropout or "
-                "augmentation, or get more pictures.",
-                focus=("epochs",),
+                "Here the validation loss is lowest around epoch 9 and rises after it (0.42 then, 0.51 at "
+                "epoch 30) while the training loss keeps going down. Stop there (early stopping), add "
+                "dropout or augmentation, or get more pictures.",
+                focus=("epochs", "per_class"),
             ),
         ),
     ),
@@ -353,39 +371,50 @@ LESSONS: dict[str, Lesson] = {
         20,
         (
             Step(
-                "A frozen base and a new head",
+                "A frozen base against a fresh start",
                 "trainer",
-                {"dataset": "shapes", "base": "shipped", "from": "", "epochs": "5"},
+                {
+                    "dataset": "shapes",
+                    "base": "shipped",
+                    "per_class": "30",
+                    "vs": "mnist-fast",
+                    "epochs": "20",
+                    "lr": "0.003",
+                    "batch": "16",
+                },
                 "The shipped network learned strokes, corners and curves from 8,000 digits. Keep its "
-                "convolutional layers with their weights (**frozen**: training does not change them), "
-                "put a new Dense head on top, and train only the head on a new task: shapes, with a few "
-                "dozen pictures per class.",
-                "Train it and note the validation accuracy. Read which layers are trainable in the architecture table.",
-                "How many of the network's parameters did this run train?",
-                "Only the new head's: the base's convolutions kept the numbers they learned on digits. "
-                "That is why a few dozen pictures are enough.",
-                focus=("base", "from"),
-            ),
-            Step(
-                "From scratch, on the same few pictures",
-                "trainer",
-                {"dataset": "shapes", "preset": "mnist-fast", "epochs": "5"},
-                "Now the same kind of network, every weight starting random, on the same few pictures.",
-                "Train it and compare the two runs' curves.",
-                "Which is ahead, and why?",
-                "Transfer is ahead: the scratch network must learn its edge detectors from a few dozen "
-                "pictures, while the transferred one already has them.",
+                "convolutional layers with their weights (**frozen**: training does not change them), put "
+                "a new Dense head on top, and train only the head on a new task: shapes, with 30 pictures "
+                "per class. Beside it, the same kind of network starts from random weights on the same "
+                "30 pictures.",
+                "Press **Train both**. While they train, read which layers learn in the table of the base.",
+                "Which run ends ahead, and how many of its parameters did the transferred run train?",
+                "The transferred run, by far (on this server 73% against 50% on the test shapes). It "
+                "trained only its new head: the base's convolutions kept what they learned on digits, so "
+                "30 pictures per class were enough for the head, while the fresh network had to learn its "
+                "edge detectors from those few pictures too.",
+                focus=("base", "from", "vs"),
             ),
             Step(
                 "Fine-tuning the top block",
                 "trainer",
-                {"dataset": "shapes", "base": "shipped", "from": "conv2", "lr": "0.0001", "epochs": "5"},
-                "Once the head is trained, you can **unfreeze** the top of the base and train it too, "
-                "with a low learning rate so the useful weights move only a little.",
-                "Train from conv2 on with the learning rate at 0.0001 and compare with the frozen run.",
-                "Why a low learning rate?",
-                "A large step would wreck the features the base brought with it before the head has a "
-                "chance to use them; small steps adapt them to the new task.",
+                {
+                    "dataset": "shapes",
+                    "base": "run:last",
+                    "from": "conv2",
+                    "per_class": "30",
+                    "epochs": "10",
+                    "lr": "0.0003",
+                    "batch": "16",
+                },
+                "Once the new head is trained, **unfreeze** the top of the base (from conv2 on) and train "
+                "it a little too, with a learning rate ten times lower, starting from the run you just "
+                "trained.",
+                "Train, then compare this run with the frozen one under *Compare runs*.",
+                "Did fine-tuning help, and why the low learning rate?",
+                "A little (here about 4 points, to 77%). A large step would wreck the features the base "
+                "brought with it; small steps adapt them to shapes. Fine-tune after the head is trained: "
+                "a random head would send large, random corrections into the base.",
                 focus=("from", "lr"),
             ),
         ),
