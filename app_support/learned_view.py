@@ -117,8 +117,10 @@ def keep_within(key: str, options: list, default) -> None:
 
 
 def choose_view() -> str:
+    """The view picker; always a view (a picker emptied some other way, e.g. by a script, gives the first)."""
     views = _views()
-    return control(
+    keep_within("learned_view", list(VIEW_NAMES), VIEW_NAMES[0])
+    shown = control(
         st.segmented_control,
         "View",
         "learned_view",
@@ -126,6 +128,7 @@ def choose_view() -> str:
         format_func=lambda name: views[name].title,
         required=True,
     )
+    return shown if shown in VIEW_NAMES else VIEW_NAMES[0]
 
 
 def draw(name: str, context: Context) -> None:
