@@ -11,10 +11,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_support.learned_view import EMBED_POINTS, Context, as_picture, control, keep_within
+from app_support.learned_view import EMBED_FEWEST, EMBED_POINTS, EMBED_VALUES, Context, as_picture, control, keep_within
 from app_support.model_source import load_path
 from app_support.render import picture
-from cnnviz import display
+from cnnviz import display, features
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import class_probabilities
 
@@ -197,7 +197,13 @@ def embedding_view(context: Context) -> None:
         offered = [m for m in PROJECTIONS if m != "umap" or importlib.util.find_spec("umap") is not None]
         keep_within("learned_projection", offered, "pca")
         method = control(st.radio, "Projection", "learned_projection", offered, format_func=PROJECTIONS.get)
-    count = min(EMBED_POINTS[method], len(data.x_test))
+    # A wide layer (conv1's 26x26x32 = 21,632 values a picture) gets fewer pictures: 2,000 of them took
+    # 27 s and 350 MB of PCA on this server; EMBED_VALUES keeps a projection to seconds.
+    name = layer or default_name
+    width = int(np.prod(features.layer_output_shape(model, model.get_layer(name)))) if name in layers else 1
+    count = min(EMBED_POINTS[method], len(data.x_test), max(EMBED_FEWEST, EMBED_VALUES // width))
+    if count < min(EMBED_POINTS[method], len(data.x_test)):
+        st.caption(f"{name} gives {width:,} numbers a picture: the first {count} test images, to keep this quick.")
     images = data.x_test[:count]
     labels = np.asarray(data.y_test[:count])
     found = _projections(context, layer or None, method, images)

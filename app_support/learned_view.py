@@ -31,6 +31,8 @@ MAX_VIS_CHANNELS = 64  # feature visualisation: channels in a layer's grid
 BIG_INPUT = 96 * 96  # inputs above this (ImageNet's 224x224) get fewer ascent steps and no layer grid
 # Test images projected: t-SNE and UMAP grow faster than N (600 digits: about 3 s of t-SNE on 2 cores).
 EMBED_POINTS = {"pca": 2000, "tsne": 600, "umap": 600}
+EMBED_VALUES = 1_000_000  # pictures x features per projection (8 MB as float64): a wide layer gets fewer pictures
+EMBED_FEWEST = 200
 
 
 @dataclass(frozen=True)
@@ -209,5 +211,6 @@ def limits_note() -> str:
         f"feature-visualisation grid shows at most {MAX_VIS_CHANNELS} channels and only on small inputs "
         "(digits, not ImageNet photos, where one channel at a time is offered); the embedding projects "
         f"{EMBED_POINTS['pca']:,} test images with PCA, {EMBED_POINTS['tsne']} with t-SNE, and t-SNE moves through "
-        "at most 10 epochs of a run (one t-SNE each). Beyond these a view says so and computes nothing."
+        "at most 10 epochs of a run (one t-SNE each), and fewer pictures from a wide layer (a million numbers in "
+        "all). Beyond these a view says so and computes nothing."
     )
