@@ -1,5 +1,5 @@
-"""What did it learn? The page's settings, its one picker of views (one entry each in `VIEWS`), the
-picture the views explain, and the classroom limits every view checks before it starts.
+"""What did it learn? The page's settings, its one picker of views (one entry each in `_views()`), the
+picture the views explain, and the classroom limits the views keep.
 
 The views themselves live one to a module: `learned_receptive`, `learned_features`,
 `learned_occlusion`, `learned_embed` (embedding over epochs) and `learned_adversarial`.
@@ -28,7 +28,8 @@ PICTURE_SIDE = 240  # pixels the views' pictures are enlarged to (crisp when the
 # What a classroom server (2 cores, a few GB shared by a class) can do for one learner within
 # seconds. Each view refuses beyond these with a message instead of hanging the server.
 MAX_VIS_CHANNELS = 64  # feature visualisation: channels in a layer's grid
-BIG_INPUT = 96 * 96  # inputs above this (ImageNet's 224x224) get fewer ascent steps and no layer grid
+BIG_INPUT = 96 * 96  # inputs above this (ImageNet's 224x224) get 64 ascent steps, not 128 (featurevis.GRID_LIMIT
+# already keeps their layer grids away: 11 channels of a 224x224 picture at most)
 # Test images projected: t-SNE and UMAP grow faster than N (600 digits: about 3 s of t-SNE on 2 cores).
 EMBED_POINTS = {"pca": 2000, "tsne": 600, "umap": 600}
 EMBED_VALUES = 1_000_000  # pictures x features per projection (8 MB as float64): a wide layer gets fewer pictures
