@@ -341,25 +341,44 @@ LESSONS: dict[str, Lesson] = {
             Step(
                 "Without augmentation",
                 "trainer",
-                {"dataset": "shapes", "preset": "horses-humans", "epochs": "15", "aug": "0"},
-                "With only a few hundred photos, a network quickly memorises them: the training accuracy "
-                "climbs to 100% while the validation accuracy stays behind.",
-                "Train and watch the gap between the training and validation curves.",
+                {
+                    "dataset": "shapes",
+                    "per_class": "100",
+                    "preset": "horses-humans",
+                    "epochs": "20",
+                    "lr": "0.001",
+                    "batch": "32",
+                    "aug": "0",
+                },
+                "With only a few hundred pictures (here 100 shapes per class, the tutorials' network "
+                "for horses and humans), a network soon memorises them: the training accuracy climbs "
+                "while the validation accuracy stays behind.",
+                "Train and watch the gap between the training and validation curves (about a minute).",
                 "How big is the gap at the end?",
-                "Large: the network has learned the training pictures, not the classes. The next step "
-                "gives it more varied pictures without collecting new ones.",
+                "Large (on this server about 93% training against 68% validation): the network has "
+                "learned the training pictures, not the classes. The next step gives it more varied "
+                "pictures without collecting new ones.",
                 focus=("aug",),
             ),
             Step(
                 "With augmentation",
                 "trainer",
-                {"dataset": "shapes", "preset": "horses-humans", "epochs": "15", "aug": "1"},
+                {
+                    "dataset": "shapes",
+                    "per_class": "100",
+                    "preset": "horses-humans",
+                    "epochs": "20",
+                    "lr": "0.001",
+                    "batch": "32",
+                    "aug": "1",
+                },
                 "**Augmentation** shows the network each picture a little changed every epoch: turned, "
                 "shifted, zoomed, mirrored. It cannot memorise pictures it never sees twice the same.",
                 "Look at the augmentation preview, then train and compare with the last run.",
                 "Is the gap between training and validation smaller now?",
                 "Yes: training accuracy rises more slowly (the task is harder) but validation follows it "
-                "closely. Augmentation trades a little training speed for a network that generalises.",
+                "(here both about 75%, and the test shapes 68% against 64% without). Augmentation trades "
+                "a little training speed for a network that generalises.",
                 focus=("aug",),
             ),
         ),
