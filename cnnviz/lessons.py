@@ -532,9 +532,11 @@ LESSONS: dict[str, Lesson] = {
                 "Click a few units of conv2's map and watch the window move over the digit. Read the "
                 "table of sizes and jumps.",
                 "How big is a conv2 unit's window, and do all its pixels count the same?",
-                "8x8 pixels, moving 2 pixels from one unit to the next (pooling doubled the step). The "
-                "effective field beside it shows that the middle of the window counts far more than its "
-                "edges (Luo et al., 2016).",
+                "8x8 pixels, moving 2 pixels from one unit to the next (pooling doubled the step). They "
+                "do not count the same: the effective field beside it shows which pixels moved this unit "
+                "for this digit, only some of them (a ReLU that is off passes nothing back). Over many "
+                "pictures the middle of the window counts most and its edges barely at all (Luo et al., "
+                "2016).",
                 focus=("layer", "row", "col"),
             ),
             Step(
