@@ -29,6 +29,8 @@ from pathlib import Path
 from cnnviz.errors import InvalidInput
 from cnnviz.workers import MAX_RSS_MB, MAX_RUNS, Worker, prepare_worker, reset_keras, should_retire, train_one
 
+# The TrainJob fields that name a file on the app's machine: sent along with the job.
+JOB_FILES = ("dataset_file", "base_model")
 POLL_S = 0.2  # an actor answers a poll as soon as it has events, or after this long with none
 
 
@@ -89,12 +91,15 @@ class TrainerActor:
         """The first answer: warm, and which process it is."""
         return [{"kind": "ready", "pid": os.getpid()}]
 
-    def train(self, job, dataset_bytes: bytes | None) -> None:
-        """Train one job in a scratch folder; files leave as bytes in their events."""
+    def train(self, job, files: dict[str, tuple[str, bytes]]) -> None:
+        """Train one job in a scratch folder; files leave as bytes in their events.
+
+        `files` maps a job field naming a file on the app's machine (an uploaded dataset, a saved
+        model to start from) to (suffix, bytes): no shared filesystem, so they come along."""
         folder = Path(tempfile.mkdtemp(prefix="cnnviz-ray-run-"))
-        if dataset_bytes is not None:  # an upload from the app's machine: no shared filesystem
-            (folder / "dataset.npz").write_bytes(dataset_bytes)
-            job = replace(job, dataset_file=str(folder / "dataset.npz"))
+        for name, (suffix, data) in files.items():
+            (folder / f"{name}{suffix}").write_bytes(data)
+            job = replace(job, **{name: str(folder / f"{name}{suffix}")})
 
         def send(event: dict) -> None:
             key = {"checkpoint": "path", "result": "model_path"}.get(event.get("kind"))
@@ -145,8 +150,12 @@ class RayWorker(Worker):
     dead: str = ""  # why the actor ended, once it has
 
     def send_job(self, job, folder: Path) -> bool:
-        data = Path(job.dataset_file).read_bytes() if job.dataset == "file" and job.dataset_file else None
-        self.training = self.actor.train.remote(job, data)
+        files = {}
+        for name in JOB_FILES:
+            value = getattr(job, name, None)
+            if value and Path(value).is_file():  # not "imagenet:MobileNetV2", which names weights
+                files[name] = (Path(value).suffix, Path(value).read_bytes())
+        self.training = self.actor.train.remote(job, files)
         return True
 
     def request_stop(self) -> None:

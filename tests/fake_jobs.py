@@ -20,8 +20,10 @@ EPOCH_S = 0.05  # one fake epoch; 'stop within 2 s' and the queue are tested at 
 def run(job, workdir: Path, send, should_stop) -> None:
     if job.dataset == "fail":
         raise InvalidInput("Unknown dataset 'fail'.")
-    # An uploaded dataset reports its size as the parameter count: the tests see that its bytes arrived.
-    size = Path(job.dataset_file).stat().st_size if job.dataset == "file" else 1234
+    # The files a job names (an uploaded dataset, a model to start from) report their sizes as the
+    # parameter count: the tests see that their bytes arrived.
+    files = [name for name in (job.dataset_file, getattr(job, "base_model", None)) if name]
+    size = sum(Path(name).stat().st_size for name in files) if files else 1234
     send({"kind": "started", "params": size})
     start, status, message = time.monotonic(), "done", ""
     for epoch in range(1, job.config.epochs + 1):

@@ -73,12 +73,14 @@ def test_files_travel_as_bytes_both_ways(tmp_path):
     fake_jobs.ray_cluster()
     upload = tmp_path / "upload.npz"
     np.savez(upload, x_train=np.zeros((5, 4, 4, 1), np.uint8))
+    base = tmp_path / "earlier-run.keras"  # a saved model to go on from
+    base.write_bytes(b"k" * 777)
     manager = RunManager(tmp_path / "runs", max_active=1, spares=0, target=fake_jobs.run, warm=(), backend="ray")
     try:
         assert manager.wait_until_open(60)
-        run = manager.submit("bea", job(epochs=2, dataset="file", dataset_file=str(upload)))
+        run = manager.submit("bea", job(epochs=2, dataset="file", dataset_file=str(upload), base_model=str(base)))
         wait(lambda: run.done)
-        assert run.state == "done" and run.params == upload.stat().st_size  # the upload's bytes arrived
+        assert run.state == "done" and run.params == upload.stat().st_size + 777  # both files' bytes arrived
         folder = manager.workdir / run.id  # ...and the files came back into the manager's own folder
         assert run.checkpoints == [(1, str(folder / "epoch_1.keras")), (2, str(folder / "epoch_2.keras"))]
         assert run.model_path == str(folder / "model.keras") and (folder / "model.keras").read_bytes() == b"fake"
