@@ -19,6 +19,8 @@ from cnnviz.errors import InvalidInput
 from cnnviz.own_classes import KINDS, MIN_PER_CLASS, OwnClasses
 from cnnviz.training import TrainJob
 
+KEEP = "session"  # what the learner chose or typed outlives a trip to another page
+
 STATE = "own_classes"  # the session's OwnClasses
 DATASETS = "own_datasets"  # .npz path -> Dataset of each own-classes run (read by app_support.runs.run_dataset)
 MESSAGE = "own_message"  # (area, level, text): what the last action said, shown where it happened
@@ -171,7 +173,14 @@ def _classes(own: OwnClasses) -> None:
     for index, name in enumerate(own.class_names):
         row = st.columns([5, 2, 1], vertical_alignment="bottom")
         st.session_state.setdefault(f"own_name_{index}", name)
-        row[0].text_input(f"Class {index + 1}", key=f"own_name_{index}", on_change=_rename, args=(index,), max_chars=60)
+        row[0].text_input(
+            f"Class {index + 1}",
+            key=f"own_name_{index}",
+            on_change=_rename,
+            args=(index,),
+            max_chars=60,
+            persist_state=KEEP,
+        )
         count = counts[name]
         row[1].container(key=f"own_count_{index}").markdown(
             f"{count} example{'s' if count != 1 else ''}" + (" ✓" if count >= MIN_PER_CLASS else "")
@@ -185,7 +194,8 @@ def _classes(own: OwnClasses) -> None:
             args=(index,),
         )
     row = st.columns([5, 3], vertical_alignment="bottom")
-    row[0].text_input("New class", key="own_new_name", placeholder="e.g. circle", max_chars=60)
+    # Kept through a trip to another page, like everything else the learner typed.
+    row[0].text_input("New class", key="own_new_name", placeholder="e.g. circle", max_chars=60, persist_state=KEEP)
     row[1].button("Add class", key="own_add_class", on_click=_add_class, icon=":material/add:")
     _said("classes")
 
@@ -198,9 +208,11 @@ def _add_examples(own: OwnClasses) -> None:
     if st.session_state.get("own_target") not in names:
         st.session_state["own_target"] = names[0]
     row = st.columns([3, 2], vertical_alignment="bottom")
-    target = row[0].selectbox("Add examples to", names, key="own_target")
+    target = row[0].selectbox("Add examples to", names, key="own_target", persist_state=KEEP)
     row[1].button("Next class", key="own_next", on_click=_next_class, icon=":material/skip_next:")
-    source = st.radio("By", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="own_source")
+    source = st.radio(
+        "By", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="own_source", persist_state=KEEP
+    )
     if source == "draw":
         _draw(own, target)
     elif source == "camera":
@@ -390,6 +402,7 @@ def _train(own: OwnClasses) -> None:
     pretrained_start = not st.toggle(
         "Learn from scratch",
         key="own_scratch",
+        persist_state=KEEP,
         help="Start every weight at random instead of from a trained network: compare how well each does.",
     )
     plan = own_classes.training_plan(own.kind, pretrained_start=pretrained_start)
@@ -401,6 +414,7 @@ def _train(own: OwnClasses) -> None:
         200,
         plan.config.epochs,
         key=f"own_epochs_{own.kind}_{plan.base_model is None}",
+        persist_state=KEEP,
         help="How many times it sees every example.",
     )
     pressed = row[1].button(

@@ -43,7 +43,14 @@ def live_panel(run_id: str, model_path: str, class_names: tuple[str, ...], kind:
     key = f"own_live_{run_id}"
     source = "draw"
     if kind == "photos":
-        source = st.radio("Test with", ["camera", "draw"], horizontal=True, key=f"{key}_source", format_func=str.title)
+        source = st.radio(
+            "Test with",
+            ["camera", "draw"],
+            horizontal=True,
+            key=f"{key}_source",
+            format_func=str.title,
+            persist_state="session",
+        )
     left, middle, right = st.columns([3, 2, 3])
     image = None
     with left, st.container(key="own_live_box"):

@@ -105,6 +105,8 @@ def test_a_lab_step_opens_exactly_as_set_over_what_the_learner_had():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     at.switch_page("pages/convolution_lab.py").run()
     at.number_input(key="lab_stride").set_value(3).run()  # the learner's own setting, before the lesson
+    # A step's link replaces the address, as st.page_link and st.switch_page do.
+    at.query_params.clear()
     at.query_params.update(lessons.step_query("by-hand", 3))
     at.switch_page("pages/convolution_lab.py").run()
     assert not at.exception

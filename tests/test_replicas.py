@@ -8,6 +8,7 @@ it. Skipped where haproxy is not installed, except in CI (CNNVIZ_REQUIRE_HAPROXY
 """
 
 import asyncio
+import concurrent.futures
 import io
 import os
 import re
@@ -62,6 +63,13 @@ async def lab_session(url: str, query: str = "") -> StreamlitSession:
     return session
 
 
+def run_apart(coroutine) -> None:
+    """Run the clients' coroutine in a thread of its own: in the whole suite the browser tests' Playwright
+    (its sync API) keeps an event loop running in this thread, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 def test_a_sessions_upload_pictures_and_training_go_through_the_balancer(replicas):
     async def visit():
         session = await lab_session(replicas.url, "src=upload&size=64")
@@ -87,7 +95,7 @@ def test_a_sessions_upload_pictures_and_training_go_through_the_balancer(replica
         finally:
             await session.close()
 
-    asyncio.run(visit())
+    run_apart(visit())
 
 
 def test_a_stopped_replica_gets_no_new_sessions_and_the_other_keeps_its_own(replicas):
@@ -114,4 +122,4 @@ def test_a_stopped_replica_gets_no_new_sessions_and_the_other_keeps_its_own(repl
             for session in sessions:
                 await session.close()
 
-    asyncio.run(visit())
+    run_apart(visit())
