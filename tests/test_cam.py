@@ -6,40 +6,12 @@ import pytest
 
 from cnnviz import cam, features
 from cnnviz.errors import InvalidInput
-
-SIDE, BOX = 32, 7
-
-
-def make_images(count: int, seed: int):
-    """Noise with one object at a random place: a filled square (class 0) or an X (class 1)."""
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 60, size=(count, SIDE, SIDE, 1)).astype(np.uint8)
-    y = np.arange(count) % 2
-    boxes = []
-    for i in range(count):
-        top, left = rng.integers(0, SIDE - BOX, size=2)
-        if y[i] == 0:
-            x[i, top : top + BOX, left : left + BOX, 0] = 255
-        else:
-            for k in range(BOX):
-                x[i, top + k, left + k, 0] = x[i, top + k, left + BOX - 1 - k, 0] = 255
-        boxes.append((top, left))
-    return x, y, boxes
+from tests.pointing import BOX, SIDE, make_images, small_network
 
 
 @pytest.fixture(scope="module")
 def trained(tf):
-    import keras
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((SIDE, SIDE, 1), name="image")
-    h = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
-    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(h)
-    h = keras.layers.MaxPooling2D(name="pool1")(h)
-    h = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(h)
-    h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
-    outputs = keras.layers.Dense(2, activation="softmax", name="output")(h)
-    model = keras.Model(inputs, outputs)
+    model = small_network(2)
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     x, y, _ = make_images(1200, seed=1)
     model.fit(x, y, epochs=12, batch_size=32, verbose=0)

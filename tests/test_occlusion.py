@@ -8,27 +8,15 @@ import pytest
 
 from cnnviz import cam
 from cnnviz.errors import InvalidInput
-
-SIDE, BOX = 32, 7
+from tests import pointing
+from tests.pointing import BOX, SIDE, small_network
 
 
 def make_images(count: int, seed: int):
-    """The CAM tests' pictures (noise with a filled square, class 0, or an X, class 1, at a random place)
-    plus a third class, noise alone. With two classes "X" can be learned as "no square" and covering the X
-    changes nothing: occlusion finds only evidence a class needs, so here each object class needs its own."""
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 60, size=(count, SIDE, SIDE, 1)).astype(np.uint8)
-    y = np.arange(count) % 3
-    boxes = []
-    for i in range(count):
-        top, left = rng.integers(0, SIDE - BOX, size=2)
-        if y[i] == 0:
-            x[i, top : top + BOX, left : left + BOX, 0] = 255
-        elif y[i] == 1:
-            for k in range(BOX):
-                x[i, top + k, left + k, 0] = x[i, top + k, left + BOX - 1 - k, 0] = 255
-        boxes.append((top, left))
-    return x, y, boxes
+    """The CAM tests' pictures plus a third class, noise alone. With two classes "X" can be learned as
+    "no square" and covering the X changes nothing: occlusion finds only evidence a class needs, so here
+    each object class needs its own."""
+    return pointing.make_images(count, seed, classes=3)
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +24,7 @@ def trained(tf):
     """The CAM tests' model on these three classes (5 s of training)."""
     import keras
 
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((SIDE, SIDE, 1), name="image")
-    h = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
-    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(h)
-    h = keras.layers.MaxPooling2D(name="pool1")(h)
-    h = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(h)
-    h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
-    outputs = keras.layers.Dense(3, activation="softmax", name="output")(h)
-    model = keras.Model(inputs, outputs)
+    model = small_network(3)
     model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
     x, y, _ = make_images(600, seed=1)
     model.fit(x, y, epochs=8, batch_size=32, verbose=0)
