@@ -21,9 +21,10 @@ from cnnviz.runs import RunManager, settings_from_env
 
 @st.cache_resource(show_spinner=False)
 def run_manager() -> RunManager:
-    """One manager per server: one worker waits warm, no run trains longer than ten minutes, and the
-    backend is the environment's (`cnnviz.runs.SETTINGS`; by default local workers, two at a time)."""
-    return RunManager(spares=1, time_limit_s=600, **settings_from_env())
+    """One manager per server: one worker waits warm (unless CNNVIZ_SPARES says otherwise), no run trains
+    longer than ten minutes, and the backend is the environment's (`cnnviz.runs.SETTINGS`; by default
+    local workers, two at a time)."""
+    return RunManager(**{"spares": 1, "time_limit_s": 600, **settings_from_env()})
 
 
 class Departures:

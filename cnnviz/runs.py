@@ -491,6 +491,7 @@ class RunManager:
 SETTINGS = {
     "CNNVIZ_BACKEND": ("backend", str, "local", "local or ray"),
     "CNNVIZ_MAX_ACTIVE": ("max_active", int, None, "runs training at once, 1 to 64 (local: 2; Ray: its resources)"),
+    "CNNVIZ_SPARES": ("spares", int, None, "workers kept started for the next run, 0 to 8 (the server keeps 1)"),
     "CNNVIZ_WORKER_RUNS": ("max_runs", int, None, "runs a worker trains before a fresh one replaces it, 1 to 1000"),
     "CNNVIZ_WORKER_RSS_MB": ("max_rss_mb", float, None, "a worker's memory in MB past which it retires, 200 to 1e6"),
     "CNNVIZ_RAY_ADDRESS": ("address", str, "auto", "auto, local (start a cluster here) or ray://host:port"),
@@ -499,6 +500,7 @@ SETTINGS = {
 }
 _RANGES = {
     "max_active": (1, 64),
+    "spares": (0, 8),
     "max_runs": (1, 1000),
     "max_rss_mb": (200, 1e6),
     "cpus_per_run": (1e-3, 1024),
@@ -509,12 +511,16 @@ _RAY_ONLY = {"address", "cpus_per_run", "gpus_per_run"}
 
 def settings_from_env(environ=None) -> dict:
     """RunManager keywords from the environment (`SETTINGS`): the backend, its options, and how many
-    runs train at once. Nothing set gives today's server: local workers, two at a time.
+    runs train at once; `spares` only when set (0 saves a server that trains little its memory and the
+    seconds a spare spends importing TensorFlow). Nothing set gives today's server: local workers, two
+    at a time.
 
     >>> settings_from_env({})
     {'backend': 'local', 'backend_options': {}, 'max_active': 2}
     >>> settings_from_env({"CNNVIZ_BACKEND": "ray", "CNNVIZ_RAY_ADDRESS": "local"})["max_active"] is None
     True
+    >>> settings_from_env({"CNNVIZ_SPARES": "0"})["spares"]
+    0
     """
     import os
 
@@ -539,10 +545,11 @@ def settings_from_env(environ=None) -> dict:
     address = values["address"]
     if not (address in ("auto", "local") or address.startswith("ray://") or ":" in address):
         raise InvalidInput(f"CNNVIZ_RAY_ADDRESS={address!r} is not accepted: {SETTINGS['CNNVIZ_RAY_ADDRESS'][3]}.")
-    max_active = values.pop("max_active")
+    max_active, spares = values.pop("max_active"), values.pop("spares")
     if max_active is None and backend == "local":
         max_active = 2  # this class of machine: two cores
     options = {
         key: value for key, value in values.items() if value is not None and (backend == "ray" or key not in _RAY_ONLY)
     }
-    return {"backend": backend, "backend_options": options, "max_active": max_active}
+    settings = {"backend": backend, "backend_options": options, "max_active": max_active}
+    return settings if spares is None else {**settings, "spares": spares}

@@ -116,6 +116,23 @@ def test_settings_from_the_environment():
     }
     local = settings_from_env({"CNNVIZ_RAY_ADDRESS": "local", "CNNVIZ_MAX_ACTIVE": "3", "CNNVIZ_WORKER_RSS_MB": "900"})
     assert local == {"backend": "local", "backend_options": {"max_rss_mb": 900.0}, "max_active": 3}
+    assert settings_from_env({"CNNVIZ_SPARES": "0"})["spares"] == 0  # a RunManager keyword, not a backend option
+
+
+def test_the_servers_manager_keeps_the_spares_it_is_told(monkeypatch):
+    from app_support import runs
+
+    for environ, spares in (({}, 1), ({"CNNVIZ_SPARES": "0"}, 0)):
+        monkeypatch.delenv("CNNVIZ_SPARES", raising=False)
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        runs.run_manager.clear()
+        manager = runs.run_manager()
+        try:
+            assert manager.spares == spares and manager.time_limit_s == 600
+        finally:
+            manager.shutdown()
+            runs.run_manager.clear()
 
 
 @pytest.mark.parametrize(
@@ -124,6 +141,7 @@ def test_settings_from_the_environment():
         ({"CNNVIZ_BACKEND": "dask"}, "CNNVIZ_BACKEND='dask' is not accepted: local or ray"),
         ({"CNNVIZ_MAX_ACTIVE": "two"}, "CNNVIZ_MAX_ACTIVE='two' is not accepted"),
         ({"CNNVIZ_MAX_ACTIVE": "0"}, "out of range: runs training at once, 1 to 64"),
+        ({"CNNVIZ_SPARES": "-1"}, "CNNVIZ_SPARES='-1' is out of range: workers kept started for the next run, 0 to 8"),
         ({"CNNVIZ_RAY_GPUS_PER_RUN": "-1"}, "out of range"),
         ({"CNNVIZ_RAY_ADDRESS": "head"}, "auto, local (start a cluster here) or ray://host:port"),
     ],
