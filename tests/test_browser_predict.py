@@ -120,5 +120,6 @@ def test_a_labelled_zip_is_scored_per_class(page, app_url, artifacts):
     wait_until_idle(page)
     metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
     assert float(metric.rstrip("%")) >= 90  # 12 held-out digits: the shipped model gets them right
-    assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the per-class table (drawn on a canvas)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()  # drawn after the metric, on a canvas
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the per-class table
     page.screenshot(path=artifacts / "predict_labelled_zip.png", full_page=True)
