@@ -12,6 +12,11 @@ from harness.browser import CHROMIUM, CHROMIUM_ARGS, start_app
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 
+# No warm spare worker in the tests' servers and AppTests: a spare imports TensorFlow (about 6 s of
+# CPU) for a run that most tests never start, and the suite made dozens. A run still starts a worker
+# when it is submitted; tests/test_runs.py keeps its spares (RunManager(spares=1)) to test them.
+os.environ.setdefault("CNNVIZ_SPARES", "0")
+
 
 @pytest.fixture(scope="session")
 def tf():
@@ -90,3 +95,17 @@ def as_a_running_server(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", cleared)
+
+
+# --- running the suite on two processes (pytest-xdist: `-n 2 --dist loadgroup` in pyproject.toml) ---
+#
+# Work is handed out a test module at a time, as `--dist loadfile` would, so a module's fixtures (a
+# Streamlit server, a run manager, a trained model) are built once, on one worker; and the two modules
+# that start Ray (tests/fake_jobs.ray_cluster) go to the same worker, so only one local cluster starts.
+SHARED_GROUPS = {"tests/test_runs.py": "ray", "tests/test_ray_runs.py": "ray"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(path, path)))

@@ -3,7 +3,7 @@ switched back and forth, bad text then good, pages left and come back to. The ru
 it drives AppTest like a browser are in tests/walk.py.
 
 One fixed seed per page keeps CI reproducible. To explore:
-    CNNVIZ_WALK_SEED=7 CNNVIZ_WALK_STEPS=400 python -m pytest tests/test_random_walk.py -k lab -s
+    CNNVIZ_WALK_SEED=7 CNNVIZ_WALK_STEPS=400 python -m pytest tests/test_random_walk.py -k lab -s -n 0
 """
 
 from __future__ import annotations
