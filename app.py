@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_support.boot import settle_heap
+from app_support.boot import settings_problem, settle_heap
 from app_support.lesson_view import apply_projector_view
 
 st.set_page_config(page_title="cnnviz: see how CNNs work", page_icon=":material/grid_on:", layout="wide")
@@ -19,6 +19,9 @@ PAGES = [
 
 navigation = st.navigation(PAGES)
 apply_projector_view()  # ?projector=1 on any page: big text for the back of a room
+if problem := settings_problem():  # a CNNVIZ_* variable the run manager cannot start with
+    st.error(f"This server is set up wrongly: {problem} Whoever runs it must fix that and restart it.")
+    st.stop()
 with st.sidebar:
     st.caption(
         "cnnviz shows what a convolutional neural network computes, one picture at a time. "

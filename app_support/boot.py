@@ -34,6 +34,8 @@ import threading
 import streamlit as st
 
 from app_support import compat
+from cnnviz.errors import InvalidInput
+from cnnviz.run_settings import settings_from_env
 
 _SETTLE_LOCK = threading.Lock()
 _settled_modules = 0
@@ -60,3 +62,13 @@ def run_through_navigation() -> None:
     settle_heap()
     if compat.leave_pages_directory_mode():
         st.rerun()
+
+
+def settings_problem() -> str:
+    """What is wrong with the server's training settings (the CNNVIZ_* environment variables), or ''.
+    app.py shows it on every page: the run manager cannot start with it (cheap: no NumPy, no manager)."""
+    try:
+        settings_from_env()
+    except InvalidInput as problem:
+        return str(problem)
+    return ""

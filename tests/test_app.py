@@ -42,6 +42,35 @@ def test_home_page_runs_and_links_every_page():
     assert not at.exception and at.title[0].value == "Trainer"
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("CNNVIZ_BACKEND", "dask", "CNNVIZ_BACKEND='dask' is not accepted: local or ray."),
+        (
+            "CNNVIZ_SPARES",
+            "-1",
+            "CNNVIZ_SPARES='-1' is out of range: workers kept started for the next run, 0 to 8 (the server keeps 1).",
+        ),
+    ],
+)
+def test_a_bad_server_setting_is_named_on_every_page(monkeypatch, variable, value, said):
+    """A CNNVIZ_* variable the run manager cannot start with: every page says which and what it
+    accepts (it used to surface as the Trainer's generic error), and nothing else runs."""
+    monkeypatch.setenv(variable, value)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    for page in (None, TRAINER, LAB):
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception
+        assert [e.value for e in at.error] == [
+            f"This server is set up wrongly: {said} Whoever runs it must fix that and restart it."
+        ]
+        assert not at.title  # the page itself did not run
+    monkeypatch.delenv(variable)
+    at.run()
+    assert not at.error and at.title[0].value == "Convolution lab"
+
+
 def test_script_runs_leave_keras_state_alone():
     """Streamlit calls keras.backend.clear_session() after each run when Keras is imported; the app
     turns that off (app_support.boot): process-wide, it would reset every other session's Keras."""

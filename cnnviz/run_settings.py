@@ -1,0 +1,83 @@
+"""The server's training settings: the training backends (`BACKENDS`) and the environment variables
+that choose and size them (`SETTINGS`, read by `settings_from_env`). Kept apart from `cnnviz.runs`
+(and NumPy), so that app.py can check them on every page without slowing the home page's start.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cnnviz.errors import InvalidInput
+
+# The training backends, one entry each: where its worker pool lives. A pool opens (connects, and
+# says how many runs its resources allow at once), spawns workers, gathers their events, and closes.
+BACKENDS = {
+    "local": "cnnviz.workers.LocalPool",  # worker processes on this machine: the default, nothing to start
+    "ray": "cnnviz.ray_runs.RayPool",  # actors on a Ray cluster, by address or started here
+}
+
+# The environment variables that choose and size the training backend (the README lists them):
+# name -> (RunManager or backend option, type, default, what is accepted).
+SETTINGS = {
+    "CNNVIZ_BACKEND": ("backend", str, "local", "local or ray"),
+    "CNNVIZ_MAX_ACTIVE": ("max_active", int, None, "runs training at once, 1 to 64 (local: 2; Ray: its resources)"),
+    "CNNVIZ_SPARES": ("spares", int, None, "workers kept started for the next run, 0 to 8 (the server keeps 1)"),
+    "CNNVIZ_WORKER_RUNS": ("max_runs", int, None, "runs a worker trains before a fresh one replaces it, 1 to 1000"),
+    "CNNVIZ_WORKER_RSS_MB": ("max_rss_mb", float, None, "a worker's memory in MB past which it retires, 200 to 1e6"),
+    "CNNVIZ_RAY_ADDRESS": ("address", str, "auto", "auto, local (start a cluster here) or ray://host:port"),
+    "CNNVIZ_RAY_CPUS_PER_RUN": ("cpus_per_run", float, None, "CPUs one run asks Ray for, above 0"),
+    "CNNVIZ_RAY_GPUS_PER_RUN": ("gpus_per_run", float, None, "GPUs one run asks for when the cluster has some, 0-8"),
+}
+_RANGES = {
+    "max_active": (1, 64),
+    "spares": (0, 8),
+    "max_runs": (1, 1000),
+    "max_rss_mb": (200, 1e6),
+    "cpus_per_run": (1e-3, 1024),
+    "gpus_per_run": (1e-3, 8),
+}
+_RAY_ONLY = {"address", "cpus_per_run", "gpus_per_run"}
+
+
+def settings_from_env(environ=None) -> dict:
+    """RunManager keywords from the environment (`SETTINGS`): the backend, its options, and how many
+    runs train at once; `spares` only when set (0 saves a server that trains little its memory and the
+    seconds a spare spends importing TensorFlow). Nothing set gives today's server: local workers, two
+    at a time.
+
+    >>> settings_from_env({})
+    {'backend': 'local', 'backend_options': {}, 'max_active': 2}
+    >>> settings_from_env({"CNNVIZ_BACKEND": "ray", "CNNVIZ_RAY_ADDRESS": "local"})["max_active"] is None
+    True
+    >>> settings_from_env({"CNNVIZ_SPARES": "0"})["spares"]
+    0
+    """
+    environ = os.environ if environ is None else environ
+    values = {}
+    for variable, (key, kind, default, accepted) in SETTINGS.items():
+        text = environ.get(variable, "").strip()
+        if not text:
+            values[key] = default
+            continue
+        try:
+            value = kind(text)
+        except ValueError:
+            raise InvalidInput(f"{variable}={text!r} is not accepted: {accepted}.") from None
+        low, high = _RANGES.get(key, (None, None))
+        if low is not None and not low <= value <= high:
+            raise InvalidInput(f"{variable}={text!r} is out of range: {accepted}.")
+        values[key] = value
+    backend = values.pop("backend")
+    if backend not in BACKENDS:
+        raise InvalidInput(f"CNNVIZ_BACKEND={backend!r} is not accepted: {SETTINGS['CNNVIZ_BACKEND'][3]}.")
+    address = values["address"]
+    if not (address in ("auto", "local") or address.startswith("ray://") or ":" in address):
+        raise InvalidInput(f"CNNVIZ_RAY_ADDRESS={address!r} is not accepted: {SETTINGS['CNNVIZ_RAY_ADDRESS'][3]}.")
+    max_active, spares = values.pop("max_active"), values.pop("spares")
+    if max_active is None and backend == "local":
+        max_active = 2  # this class of machine: two cores
+    options = {
+        key: value for key, value in values.items() if value is not None and (backend == "ray" or key not in _RAY_ONLY)
+    }
+    settings = {"backend": backend, "backend_options": options, "max_active": max_active}
+    return settings if spares is None else {**settings, "spares": spares}
