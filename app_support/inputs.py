@@ -40,13 +40,15 @@ def _stored_file(prefix: str, kind: str, uploaded, max_side: int) -> tuple[np.nd
     """Decode a new upload/camera shot, or fall back on the last good one of this session."""
     memory = f"{prefix}_{kind}_kept"
     if uploaded is not None:
+        # A camera shot's file name is a time stamp ('camera-input-2026-...jpg'): say what it is instead.
+        name = "your camera picture" if kind == "camera" else uploaded.name
         try:
             image = decode(uploaded.getvalue(), max_side)
         except InvalidInput as error:
-            st.error(f"{uploaded.name}: {error}")
+            st.error(f"{name}: {error}")
         else:
-            st.session_state[memory] = (uploaded.name, image)
-            return image, uploaded.name
+            st.session_state[memory] = (name, image)
+            return image, name
     if memory in st.session_state:
         name, image = st.session_state[memory]
         if uploaded is not None:

@@ -1,5 +1,6 @@
-"""The Convolution lab in Chromium: click a picture to choose the pixel, and a 7x7 kernel's arithmetic
-readable on a projector-sized window (no element overlapping another). Screenshots land in artifacts/."""
+"""The Convolution lab in Chromium: click a picture to choose the pixel, a 7x7 kernel's arithmetic
+readable on a projector-sized window (no element overlapping another), and a camera picture (Chromium's
+fake camera) as the image. Screenshots land in artifacts/."""
 
 import re
 
@@ -131,3 +132,24 @@ def test_transposed_convolution_click_an_output_pixel(browser, app_url, artifact
     assert all(box["x"] + box["width"] <= main["x"] + main["width"] + 1 for box in boxes)
     page.screenshot(path=artifacts / f"lab_transposed_{width}.png")
     context.close()
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (1024, 640)], ids=lambda s: f"{s[0]}-{s[1]}")
+def test_a_camera_picture_is_the_image_and_stays_after_a_trip_to_a_sample(browser, app_url, artifacts, size):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, permissions=["camera"])
+    page = context.new_page()
+    try:
+        page.goto(app_url + "/convolution_lab?src=camera")
+        page.get_by_role("button", name="Take Photo").click(timeout=60_000)
+        page.get_by_text(re.compile(r"^your camera picture, input, \d+x\d+$")).wait_for(timeout=30_000)
+        page.get_by_text(re.compile(r"^convolution \(valid, stride 1\), \d+x\d+$")).first.wait_for()
+        wait_until_idle(page)
+        page.get_by_text("Take a picture").scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / f"lab_camera_{size[0]}.png")
+        # To a sample and back: the snapshot is still the image, not a blank camera.
+        page.get_by_role("radiogroup").filter(has_text="Camera").get_by_text("Sample", exact=True).click()
+        page.get_by_text(re.compile(r"^camera, input, ")).wait_for(timeout=30_000)  # skimage's camera man
+        page.get_by_role("radiogroup").filter(has_text="Camera").get_by_text("Camera", exact=True).click()
+        page.get_by_text(re.compile(r"^your camera picture, input, \d+x\d+$")).wait_for(timeout=30_000)
+    finally:
+        context.close()
