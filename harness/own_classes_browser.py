@@ -59,10 +59,23 @@ def _stroke(page, box, line, *, release: bool = True) -> None:
         page.mouse.up()
 
 
+def settled_box(page, locator, *, tries: int = 30) -> dict:
+    """`locator`'s bounding box once it has stopped moving (thumbnails loading above a canvas push it
+    down after the page is drawn, and strokes aimed at the old place miss it)."""
+    box = locator.bounding_box()
+    for _ in range(tries):
+        page.wait_for_timeout(100)
+        again = locator.bounding_box()
+        if again == box:
+            break
+        box = again
+    return box
+
+
 def draw(page, lines, *, canvas) -> None:
     """Draw polylines (canvas pixels) on `canvas` (a locator), each as one mouse stroke."""
     canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
+    box = settled_box(page, canvas)
     for line in lines:
         _stroke(page, box, line)
 
@@ -86,7 +99,7 @@ def add_drawings(page, shape: str, index: int, count: int, rng) -> None:
         build_canvas(page).wait_for()
         lines = strokes(shape, rng)
         for attempt in range(4):  # a stroke made while a loaded machine is still mounting the canvas is lost
-            page.wait_for_timeout(300 * (attempt + 1))
+            page.wait_for_timeout(300 * attempt)
             draw(page, lines, canvas=build_canvas(page))
             try:
                 page.get_by_text("The network gets this").wait_for(timeout=8_000)
