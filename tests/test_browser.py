@@ -43,8 +43,6 @@ def test_home_to_lab_draw_and_change_kernel(page, app_url, artifacts):
     page.get_by_role("link", name="Home").first.click()
     page.get_by_text("Open the Convolution lab").wait_for()
     page.get_by_role("link", name="Convolution lab").first.click()
-    page.wait_for_timeout(3000)
-    page.screenshot(path=artifacts / "debug.png", full_page=True)
     page.get_by_text("your drawing").first.wait_for(timeout=15_000)
     wait_until_idle(page)
     page.screenshot(path=artifacts / "lab_after_kernel_change.png", full_page=True)
