@@ -140,9 +140,15 @@ def test_a_camera_picture_is_the_image_and_stays_after_a_trip_to_a_sample(browse
     page = context.new_page()
     try:
         page.goto(app_url + "/convolution_lab?src=camera")
-        page.get_by_role("button", name="Take Photo").click(timeout=60_000)
+        # The fake camera's first frames are black: snap once its test pattern plays.
+        page.wait_for_function(
+            "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.5; }",
+            timeout=60_000,
+        )
+        page.get_by_role("button", name="Take Photo").click()
         page.get_by_text(re.compile(r"^your camera picture, input, \d+x\d+$")).wait_for(timeout=30_000)
         page.get_by_text(re.compile(r"^convolution \(valid, stride 1\), \d+x\d+$")).first.wait_for()
+        page.get_by_text(re.compile(r"^-\d+(\.\d+)?\s+·\s+0\s+·\s+\+\d+")).wait_for()  # edges found: not a flat picture
         wait_until_idle(page)
         page.get_by_text("Take a picture").scroll_into_view_if_needed()
         page.screenshot(path=artifacts / f"lab_camera_{size[0]}.png")

@@ -44,6 +44,20 @@ def test_bad_then_good_custom_kernel_recovers():
     assert f"= {float(expected):g}`" in markdown_of(at)
 
 
+def test_a_kernel_that_answers_nothing_says_so_under_its_colour_bar():
+    """All zeros out (a zero kernel here; a flat picture or a camera's black first frame in class):
+    the bar says so instead of reading -1e-06 · 0 · +1e-06."""
+
+    def captions(at) -> list[str]:
+        return [caption for image in at.get("image") for caption in image.captions]
+
+    at = lab(kernel="custom", custom="0 0 0; 0 0 0; 0 0 0")
+    assert "every value is 0: nothing here for this kernel to answer" in captions(at)
+    assert not any("1e-06" in caption for caption in captions(at))
+    at.text_area(key="lab_custom").set_value("-1 0 1; -2 0 2; -1 0 1").run()
+    assert not any("every value is 0" in caption for caption in captions(at))
+
+
 def test_chosen_pixel_follows_a_change_of_stride_and_size():
     at = lab()
     at.number_input(key="lab_row").set_value(300).run()
