@@ -17,10 +17,12 @@ PAGES = [
     st.Page("pages/predict.py", title="Upload & predict", icon=":material/image_search:"),
 ]
 
+FIX_IT = "Tell whoever runs it (your teacher?): it must be fixed and restarted."
+
 navigation = st.navigation(PAGES)
 apply_projector_view()  # ?projector=1 on any page: big text for the back of a room
 if problem := settings_problem():  # a CNNVIZ_* variable the run manager cannot start with
-    st.error(f"This server is set up wrongly: {problem} Whoever runs it must fix that and restart it.")
+    st.error(f"This server is set up wrongly: {problem} {FIX_IT}")
     st.stop()
 with st.sidebar:
     st.caption(

@@ -49,7 +49,8 @@ def output_picture(values: np.ndarray, mode: str, *, caption: str, file_name: st
     picture(display.render_png(values, mode, min_side=200, limit=limit), caption=caption)
     if mode == "signed":
         # All zeros (a flat picture, or a camera's black first frame): the bar would read ±1e-06.
-        said = "every value is 0: nothing here for this kernel to answer" if not np.any(values) else None
+        said = "every value here is 0 (a flat picture, an all-zero kernel, or an activation that removed them all)"
+        said = said if not np.any(values) else None
         picture(display.colorbar(), caption=said or f"-{limit:.4g}  ·  0  ·  +{limit:.4g}")
     st.download_button(
         "PNG",  # short: up to four stages share the row; the icon says download

@@ -24,7 +24,12 @@ def run_manager() -> RunManager:
     """One manager per server: one worker waits warm (unless CNNVIZ_SPARES says otherwise), no run trains
     longer than ten minutes, and the backend is the environment's (`cnnviz.runs.SETTINGS`; by default
     local workers, two at a time)."""
-    return RunManager(**{"spares": 1, "time_limit_s": 600, **settings_from_env()})
+    return RunManager(**manager_options())
+
+
+def manager_options() -> dict:
+    """The server's RunManager keywords: one spare and ten minutes, then whatever the environment sets."""
+    return {"spares": 1, "time_limit_s": 600, **settings_from_env()}
 
 
 class Departures:

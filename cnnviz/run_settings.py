@@ -21,7 +21,7 @@ BACKENDS = {
 SETTINGS = {
     "CNNVIZ_BACKEND": ("backend", str, "local", "local or ray"),
     "CNNVIZ_MAX_ACTIVE": ("max_active", int, None, "runs training at once, 1 to 64 (local: 2; Ray: its resources)"),
-    "CNNVIZ_SPARES": ("spares", int, None, "workers kept started for the next run, 0 to 8 (the server keeps 1)"),
+    "CNNVIZ_SPARES": ("spares", int, None, "local workers kept started for the next run, 0 to 8 (default 1)"),
     "CNNVIZ_WORKER_RUNS": ("max_runs", int, None, "runs a worker trains before a fresh one replaces it, 1 to 1000"),
     "CNNVIZ_WORKER_RSS_MB": ("max_rss_mb", float, None, "a worker's memory in MB past which it retires, 200 to 1e6"),
     "CNNVIZ_RAY_ADDRESS": ("address", str, "auto", "auto, local (start a cluster here) or ray://host:port"),

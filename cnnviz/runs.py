@@ -32,7 +32,18 @@ from cnnviz.errors import InvalidInput
 from cnnviz.run_settings import BACKENDS, SETTINGS, settings_from_env
 from cnnviz.training import RunState, TrainConfig, TrainJob
 
-__all__ = ["BACKENDS", "SETTINGS", "Run", "RunManager", "settings_from_env"]
+# BACKENDS, SETTINGS and settings_from_env live in cnnviz.run_settings (no NumPy) and keep their names here.
+__all__ = [
+    "BACKENDS",
+    "RESIZE_S",
+    "SETTINGS",
+    "Run",
+    "RunManager",
+    "Target",
+    "load_job_dataset",
+    "run_job",
+    "settings_from_env",
+]
 
 
 @dataclass

@@ -66,9 +66,11 @@ def settled_box(page, locator, *, tries: int = 30) -> dict:
     for _ in range(tries):
         page.wait_for_timeout(100)
         again = locator.bounding_box()
-        if again == box:
+        if again is not None and again == box:
             break
         box = again
+    if box is None:
+        raise TimeoutError("the canvas is not on the page")  # add_drawings tries again
     return box
 
 
@@ -104,8 +106,8 @@ def add_drawings(page, shape: str, index: int, count: int, rng) -> None:
         lines = strokes(shape, rng)
         for attempt in range(4):  # a stroke made while a loaded machine is still mounting the canvas is lost
             page.wait_for_timeout(300 * attempt)
-            draw(page, lines, canvas=build_canvas(page))
             try:
+                draw(page, lines, canvas=build_canvas(page))
                 page.get_by_text("The network gets this").wait_for(timeout=8_000)
                 break
             except Exception:

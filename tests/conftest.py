@@ -102,8 +102,9 @@ def as_a_running_server(monkeypatch):
 # --- running the suite on two processes (pytest-xdist: `-n 2 --dist loadgroup` in pyproject.toml) ---
 #
 # Work is handed out a test module at a time, as `--dist loadfile` would, so a module's fixtures (a
-# Streamlit server, a run manager, a trained model) are built once, on one worker; and the two modules
-# that start Ray (tests/fake_jobs.ray_cluster) go to the same worker, so only one local cluster starts.
+# run manager, a trained model) are built once, on one worker (session ones, the Streamlit server and
+# Chromium, once per worker); and the two modules that start Ray (tests/fake_jobs.ray_cluster) go to
+# the same worker, so only one local cluster starts.
 SHARED_GROUPS = {"tests/test_runs.py": "ray", "tests/test_ray_runs.py": "ray"}
 
 

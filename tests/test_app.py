@@ -49,7 +49,7 @@ def test_home_page_runs_and_links_every_page():
         (
             "CNNVIZ_SPARES",
             "-1",
-            "CNNVIZ_SPARES='-1' is out of range: workers kept started for the next run, 0 to 8 (the server keeps 1).",
+            "CNNVIZ_SPARES='-1' is out of range: local workers kept started for the next run, 0 to 8 (default 1).",
         ),
     ],
 )
@@ -63,7 +63,8 @@ def test_a_bad_server_setting_is_named_on_every_page(monkeypatch, variable, valu
             at.switch_page(page).run()
         assert not at.exception
         assert [e.value for e in at.error] == [
-            f"This server is set up wrongly: {said} Whoever runs it must fix that and restart it."
+            f"This server is set up wrongly: {said} Tell whoever runs it (your teacher?): it must be fixed and "
+            "restarted."
         ]
         assert not at.title  # the page itself did not run
     monkeypatch.delenv(variable)

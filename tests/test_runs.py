@@ -251,7 +251,7 @@ def test_a_keras_run_stops_within_two_seconds_and_keeps_the_model(keras_manager)
 def test_a_reused_worker_trains_as_a_fresh_one(keras_manager):
     # Every worker idle first (one may still be clearing Keras after the test before): the run then
     # goes to the worker that has trained most, and so does the next one.
-    wait(lambda: (counts := keras_manager.counts())["ready"] == counts["processes"] and not counts["training"])
+    wait(lambda: (c := keras_manager.counts())["processes"] and c["ready"] == c["processes"] and not c["training"])
     first = keras_manager.submit("olga", job(epochs=1, dataset="shapes"))
     wait(lambda: first.done)
     wait(lambda: keras_manager.counts()["ready"] == 2)  # it has cleared Keras, beside the spare
