@@ -48,10 +48,10 @@ def output_picture(values: np.ndarray, mode: str, *, caption: str, file_name: st
     limit = display.signed_limit(values) if mode == "signed" else None  # one percentile for picture and bar
     picture(display.render_png(values, mode, min_side=200, limit=limit), caption=caption)
     if mode == "signed":
-        # All zeros (a flat picture, or a camera's black first frame): the bar would read ±1e-06.
-        said = "every value here is 0 (a flat picture, an all-zero kernel, or an activation that removed them all)"
-        said = said if not np.any(values) else None
-        picture(display.colorbar(), caption=said or f"-{limit:.4g}  ·  0  ·  +{limit:.4g}")
+        scale = f"-{limit:.4g}  ·  0  ·  +{limit:.4g}"
+        if not np.any(values):  # a flat picture (a camera's black first frame), a zero kernel: not ±1e-06
+            scale = "every value here is 0 (a flat picture, an all-zero kernel, or an activation that removed them all)"
+        picture(display.colorbar(), caption=scale)
     st.download_button(
         "PNG",  # short: up to four stages share the row; the icon says download
         # Deferred: the full-size PNG is made only when someone asks for it.

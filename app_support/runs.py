@@ -22,7 +22,7 @@ from cnnviz.runs import RunManager, settings_from_env
 @st.cache_resource(show_spinner=False)
 def run_manager() -> RunManager:
     """One manager per server: one worker waits warm (unless CNNVIZ_SPARES says otherwise), no run trains
-    longer than ten minutes, and the backend is the environment's (`cnnviz.runs.SETTINGS`; by default
+    longer than ten minutes, and the backend is the environment's (`cnnviz.run_settings.SETTINGS`; by default
     local workers, two at a time)."""
     return RunManager(**manager_options())
 

@@ -60,8 +60,8 @@ def _stroke(page, box, line, *, release: bool = True) -> None:
 
 
 def settled_box(page, locator, *, tries: int = 30) -> dict:
-    """`locator`'s bounding box once it has stopped moving (thumbnails loading above a canvas push it
-    down after the page is drawn, and strokes aimed at the old place miss it)."""
+    """`locator`'s bounding box once two reads 100 ms apart agree: just after a rerun the canvas can
+    still be moving or remounting, and strokes aimed at its old place miss it."""
     box = locator.bounding_box()
     for _ in range(tries):
         page.wait_for_timeout(100)
