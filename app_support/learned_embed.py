@@ -4,14 +4,21 @@ UMAP), coloured by class, mistakes marked, and for a session run an epoch scrubb
 from __future__ import annotations
 
 import importlib.util
-import threading
-from collections import OrderedDict
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_support.learned_view import EMBED_FEWEST, EMBED_POINTS, EMBED_VALUES, Context, as_picture, control, keep_within
+from app_support.learned_view import (
+    EMBED_FEWEST,
+    EMBED_POINTS,
+    EMBED_VALUES,
+    Context,
+    SharedStore,
+    as_picture,
+    control,
+    keep_within,
+)
 from app_support.model_source import load_path
 from app_support.render import picture
 from cnnviz import display, features
@@ -29,10 +36,10 @@ SKIPPED_LAYERS = ("InputLayer", "Rescaling", "Dropout", "SpatialDropout2D")
 
 
 @st.cache_resource(max_entries=1)
-def _embedding_store() -> tuple[OrderedDict, threading.Lock]:
+def _embedding_store() -> SharedStore:
     """Projections shared by every session: (model keys, layer, method, count) -> [(epoch, points (N, 2),
     predicted (N,))]; the last 16."""
-    return OrderedDict(), threading.Lock()
+    return SharedStore(16)
 
 
 def _feature_layers(model) -> list[str]:
@@ -53,11 +60,9 @@ def _projections(context: Context, layer: str | None, method: str, images: np.nd
     checkpoints = context.choice.checkpoints if len(context.choice.checkpoints) >= 2 else []
     keys = tuple(path for _, path in checkpoints) or (context.model_key,)
     key = (keys, layer, method, len(images))
-    store, lock = _embedding_store()
-    with lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
+    store = _embedding_store()
+    if (kept := store.get(key)) is not None:
+        return kept
     if method != "pca" and len(checkpoints) > MAX_TSNE_EPOCHS:
         raise InvalidInput(
             f"{PROJECTIONS[method].split(' (')[0]} runs once per epoch: {len(checkpoints)} epochs would keep this "
@@ -77,11 +82,7 @@ def _projections(context: Context, layer: str | None, method: str, images: np.nd
         (epoch, points[n], class_probabilities(model, images).argmax(axis=1)) for n, (epoch, model) in enumerate(models)
     ]
     bar.empty()
-    with lock:
-        store[key] = found
-        while len(store) > 16:
-            store.popitem(last=False)
-    return found
+    return store.put(key, found)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

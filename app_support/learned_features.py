@@ -5,13 +5,18 @@ Fergus, 2014)."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import numpy as np
 import streamlit as st
 
-from app_support.learned_view import MAX_VIS_CHANNELS, PICTURE_SIDE, Context, as_picture, control, keep_within
+from app_support.learned_view import (
+    MAX_VIS_CHANNELS,
+    PICTURE_SIDE,
+    Context,
+    SharedStore,
+    as_picture,
+    control,
+    keep_within,
+)
 from app_support.render import picture
 from cnnviz import cam, display, features
 
@@ -20,31 +25,21 @@ TOP_POOL = 2000  # test images searched for them
 
 
 @st.cache_resource(max_entries=1)
-def _vis_store() -> tuple[OrderedDict, threading.Lock]:
+def _vis_store() -> SharedStore:
     """Feature-visualisation pictures, shared by every session: (model key, layer, channel or 'grid',
-    steps) -> uint8 pictures; the last 256. A store, not st.cache_data: a grid draws its progress bar
-    while it computes."""
-    return OrderedDict(), threading.Lock()
+    steps) -> uint8 pictures; the last 256."""
+    return SharedStore(256)
 
 
 def _remembered(key: tuple, compute):
-    store, lock = _vis_store()
-    with lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
-    found = np.clip(np.asarray(compute()), 0, 255).astype(np.uint8)
-    with lock:
-        store[key] = found
-        while len(store) > 256:
-            store.popitem(last=False)
-    return found
+    store = _vis_store()
+    if (kept := store.get(key)) is not None:
+        return kept
+    return store.put(key, np.clip(np.asarray(compute()), 0, 255).astype(np.uint8))
 
 
 def _is_remembered(key: tuple) -> bool:
-    store, lock = _vis_store()
-    with lock:
-        return key in store
+    return key in _vis_store()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

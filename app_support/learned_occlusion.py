@@ -3,32 +3,27 @@ class's probability mapped (Zeiler and Fergus, 2014), beside Grad-CAM, on one co
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import numpy as np
 import streamlit as st
 
-from app_support.learned_view import PICTURE_SIDE, Context, as_picture, control, keep_within
+from app_support.learned_view import PICTURE_SIDE, Context, SharedStore, as_picture, control, keep_within
 from app_support.render import legend, picture
 from cnnviz import cam, display
 from cnnviz.predict import class_probabilities
 
 
 @st.cache_resource(max_entries=1)
-def _occlusion_store() -> tuple[OrderedDict, threading.Lock]:
+def _occlusion_store() -> SharedStore:
     """Occlusion maps, shared by every session: (model key, picture bytes, class, patch, stride) ->
-    (H, W) float32; the last 32. A store, not st.cache_data: the progress bar is drawn while it computes."""
-    return OrderedDict(), threading.Lock()
+    (H, W) float32; the last 32."""
+    return SharedStore(32)
 
 
 def _occlusion(context: Context, class_index: int, patch: int, stride: int) -> np.ndarray:
-    store, lock = _occlusion_store()
+    store = _occlusion_store()
     key = (context.model_key, context.image.tobytes(), class_index, patch, stride)
-    with lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
+    if (kept := store.get(key)) is not None:
+        return kept
     bar = st.progress(0.0, text="Covering the picture, place by place...")
 
     def progress(done: int, total: int) -> None:
@@ -38,11 +33,7 @@ def _occlusion(context: Context, class_index: int, patch: int, stride: int) -> n
         context.model, context.image, class_index=class_index, patch=patch, stride=stride, on_progress=progress
     )
     bar.empty()
-    with lock:
-        store[key] = drop
-        while len(store) > 32:
-            store.popitem(last=False)
-    return drop
+    return store.put(key, drop)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -7,6 +7,8 @@ The views themselves live one to a module: `learned_receptive`, `learned_feature
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +36,37 @@ BIG_INPUT = 96 * 96  # inputs above this (ImageNet's 224x224) get 64 ascent step
 EMBED_POINTS = {"pca": 2000, "tsne": 600, "umap": 600}
 EMBED_VALUES = 1_000_000  # pictures x features per projection (8 MB as float64): a wide layer gets fewer pictures
 EMBED_FEWEST = 200
+
+
+class SharedStore:
+    """Results shared by every session, the last `size` kept (least recently used goes first), safe
+    across the server's script threads. Not st.cache_data: what fills it draws a progress bar while it
+    computes. Hold one in an `st.cache_resource`."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        """The value kept for `key` (now the most recently used), or None."""
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def __contains__(self, key) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def put(self, key, value):
+        """Keep `value` for `key`, dropping the least recently used beyond `size`; returns `value`."""
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
 
 
 @dataclass(frozen=True)

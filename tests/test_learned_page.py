@@ -255,3 +255,16 @@ def test_every_view_takes_colour_pictures(view):
         assert any("labelled test set" in i.value for i in at.info)  # says why, computes nothing
     else:
         assert expected[view] in text, text
+
+
+def test_shared_store_keeps_the_most_recently_used():
+    """The views' results store (occlusion, embedding, feature pictures): bounded, least recently used
+    goes first, and `put` hands back what it kept."""
+    from app_support.learned_view import SharedStore
+
+    store = SharedStore(2)
+    assert store.put("a", 1) == 1 and store.put("b", 2) == 2
+    assert store.get("a") == 1  # now the most recently used
+    store.put("c", 3)
+    assert "b" not in store and store.get("b") is None
+    assert store.get("a") == 1 and store.get("c") == 3
