@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app_support.boot import settings_problem, settle_heap
-from app_support.lesson_view import apply_projector_view
+from app_support.common.boot import settings_problem, settle_heap
+from app_support.common.lesson_view import apply_projector_view
 
 st.set_page_config(page_title="cnnviz: see how CNNs work", page_icon=":material/grid_on:", layout="wide")
 

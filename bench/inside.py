@@ -33,7 +33,7 @@ CHANGES = 24
 def compute() -> float:
     import keras
 
-    from app_support.model_source import DEFAULT_MODEL
+    from app_support.common.model_source import DEFAULT_MODEL
     from cnnviz import cam, datasets, features
 
     model = keras.models.load_model(DEFAULT_MODEL, compile=False)
@@ -106,7 +106,7 @@ CLICKABLE = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinat
 def fgsm_flip_rate(epsilon: float = 0.2 * 255) -> float:
     import keras
 
-    from app_support.model_source import DEFAULT_MODEL
+    from app_support.common.model_source import DEFAULT_MODEL
     from cnnviz import adversarial, datasets
 
     model = keras.models.load_model(DEFAULT_MODEL, compile=False)

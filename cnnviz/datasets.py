@@ -7,70 +7,18 @@ Every dataset holds uint8 images (N, H, W, C) and int64 labels, split into train
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from cnnviz import images
+from cnnviz.dataset_base import Dataset, split_dataset
 from cnnviz.downloads import socket_timeout
 from cnnviz.errors import InvalidInput
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Images and labels, split into train and held-out test."""
-
-    name: str
-    x_train: np.ndarray  # uint8 (N, H, W, C)
-    y_train: np.ndarray  # int64 (N,)
-    x_test: np.ndarray  # uint8 (M, H, W, C)
-    y_test: np.ndarray  # int64 (M,)
-    class_names: tuple[str, ...]
-    description: str = ""
-    notes: tuple[str, ...] = field(default=())  # what the loader noticed (skipped files, resizing)
-
-    @property
-    def input_shape(self) -> tuple[int, int, int]:
-        """(H, W, C) of one image."""
-        return tuple(self.x_train.shape[1:])
-
-    @property
-    def num_classes(self) -> int:
-        """How many classes (the classifier's outputs)."""
-        return len(self.class_names)
-
-    def counts(self) -> dict[str, tuple[int, int]]:
-        """Class name -> (train count, test count)."""
-        train = np.bincount(self.y_train, minlength=self.num_classes)
-        test = np.bincount(self.y_test, minlength=self.num_classes)
-        return {name: (int(train[i]), int(test[i])) for i, name in enumerate(self.class_names)}
+from cnnviz.image_folders import load_image_folder_zip
 
 
 class DatasetUnavailable(InvalidInput):
     """A dataset that needs a download this machine cannot make."""
-
-
-def split(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
-    """Shuffle with a fixed seed and split off a held-out test part, stratified by class."""
-    rng = np.random.default_rng(seed)
-    test_idx = []
-    for label in np.unique(y):
-        members = np.flatnonzero(y == label)
-        rng.shuffle(members)
-        test_idx.append(members[: round(len(members) * test_fraction)])
-    test = np.sort(np.concatenate(test_idx))
-    train = np.setdiff1d(np.arange(len(y)), test)
-    rng.shuffle(train)
-    rng.shuffle(test)
-    return x[train], y[train], x[test], y[test]
-
-
-def split_dataset(
-    name: str, x: np.ndarray, y: np.ndarray, class_names, description: str, *, test_fraction=0.2, seed=0, notes=()
-) -> Dataset:
-    """A Dataset from all the images `x` (uint8 (N, H, W, C)) and labels `y`, split by `split`."""
-    x_train, y_train, x_test, y_test = split(x, y, test_fraction=test_fraction, seed=seed)
-    return Dataset(name, x_train, y_train, x_test, y_test, tuple(class_names), description, tuple(notes))
 
 
 # --- bundled, offline --------------------------------------------------------------------------
@@ -269,10 +217,8 @@ def folder_dataset(name: str, *, size: int = FOLDER_IMAGE_SIZE) -> Dataset:
                 f"{address} there, or zip your own class folders and choose 'Your images'; the bundled "
                 "shapes work too."
             ) from None
-    from cnnviz import image_folders
-
     with open(path, "rb") as file:
-        loaded = image_folders.load_image_folder_zip(file.read(), image_size=size)
+        loaded = load_image_folder_zip(file.read(), image_size=size)
     return Dataset(
         name,
         loaded.x_train,

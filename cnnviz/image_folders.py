@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from cnnviz import images
-from cnnviz.datasets import Dataset, split_dataset
+from cnnviz.dataset_base import Dataset, split_dataset
 from cnnviz.errors import InvalidInput, zip_read_errors
 
 ZIP_MAX_BYTES = 200 * 1024 * 1024  # the upload itself

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 SHAPES = ("circle", "zigzag", "cross")
-SIDE = 280  # app_support.inputs.CANVAS_SIDE
+SIDE = 280  # app_support.common.inputs.CANVAS_SIDE
 
 
 def strokes(kind: str, rng: np.random.Generator, *, side: int = SIDE) -> list[list[tuple[int, int]]]:

@@ -3,10 +3,13 @@ small map upsampled by a transposed convolution."""
 
 import streamlit as st
 
-from app_support import lab_outputs, lab_transpose, lab_view, lesson_view
-from app_support.boot import run_through_navigation
-from app_support.inputs import image_input
-from app_support.state import locked_note, publish, restore
+from app_support.common import lesson_view
+from app_support.common.boot import run_through_navigation
+from app_support.common.inputs import image_input
+from app_support.common.state import locked_note, publish, restore
+from app_support.lab import outputs as lab_outputs
+from app_support.lab import transpose as lab_transpose
+from app_support.lab import view as lab_view
 
 run_through_navigation()
 step = lesson_view.arrive("lab", lab_view.SETTINGS)  # a lesson step's link sets the lab as the step says

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_support.boot import run_through_navigation
+from app_support.common.boot import run_through_navigation
 from cnnviz import lessons
 
 run_through_navigation()

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from app_support import inside_settings, lesson_view
-from app_support import inside_view as view
-from app_support.boot import run_through_navigation
-from app_support.model_source import choose_model
-from app_support.state import locked_widget, publish, restore
+from app_support.common import lesson_view
+from app_support.common.boot import run_through_navigation
+from app_support.common.model_source import choose_model
+from app_support.common.model_views import at_epoch
+from app_support.common.state import locked_widget, publish, restore
+from app_support.inside import settings as inside_settings
+from app_support.inside import view
 
 run_through_navigation()
 step = lesson_view.arrive("inside", inside_settings.SETTINGS, extra=(inside_settings.IMAGES_PARAM,))
@@ -30,7 +32,7 @@ with pickers, st.container(horizontal=True, gap="small"):
     with st.container(width=430):
         choice = choose_model("inside")
         if choice is not None:
-            model, when = view.at_epoch(choice, "inside")
+            model, when = at_epoch(choice, "inside")
             shape = tuple(model.inputs[0].shape[1:])
             st.caption(f"{choice.title}{when}: input {'x'.join(map(str, shape))}, {len(choice.class_names)} classes.")
     with st.container(width="content"):

@@ -3,13 +3,14 @@ adversarial examples: one view at a time, on the app's own models."""
 
 import streamlit as st
 
-from app_support import learned_view as view
-from app_support import lesson_view
-from app_support.boot import run_through_navigation
-from app_support.inside_view import at_epoch, prediction_line
-from app_support.model_source import choose_model
-from app_support.render import small_picture
-from app_support.state import locked_note, restore
+from app_support.common import lesson_view
+from app_support.common.boot import run_through_navigation
+from app_support.common.model_source import choose_model
+from app_support.common.model_views import at_epoch, prediction_line
+from app_support.common.render import small_picture
+from app_support.common.state import locked_note, restore
+from app_support.learned import context as view
+from app_support.learned import views
 from cnnviz import display
 
 run_through_navigation()
@@ -27,14 +28,14 @@ note = locked_note()
 if note:
     st.info(note)
 # The view first: it is what a learner came for; the model and the picture it explains come after.
-shown = view.choose_view()
-picture_needed = view.needs_picture(shown)
+shown = views.choose_view()
+picture_needed = views.needs_picture(shown)
 with st.container(horizontal=True, gap="small"):
     with st.container(width=290):
         choice = choose_model(view.PREFIX)
         if choice is not None:
             # The embedding has its own epoch scrubber (it moves through every epoch's projection).
-            model, when = (choice.model, "") if view.own_epochs(shown) else at_epoch(choice, view.PREFIX)
+            model, when = (choice.model, "") if views.own_epochs(shown) else at_epoch(choice, view.PREFIX)
             shape = tuple(int(n) for n in model.inputs[0].shape[1:])
             st.caption(f"{choice.title}{when}: input {'x'.join(map(str, shape))}, {len(choice.class_names)} classes.")
     image, name = None, ""
@@ -54,6 +55,6 @@ elif picture_needed and image is None:
     st.info("Choose a picture above.")
 else:
     context = view.Context(model, choice, image, name, view.model_key(choice, model), when)
-    view.draw(shown, context)
+    views.draw(shown, context)
 with st.expander("Limits on this server"):
     st.caption(view.limits_note())

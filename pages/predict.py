@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from app_support import lesson_view
-from app_support import predict_view as view
-from app_support.boot import run_through_navigation
-from app_support.inputs import image_input
-from app_support.model_source import choose_model
+from app_support.common import lesson_view
+from app_support.common.boot import run_through_navigation
+from app_support.common.inputs import image_input
+from app_support.common.model_source import choose_model
+from app_support.predict import view
 
 run_through_navigation()
 step = lesson_view.arrive("predict", [])

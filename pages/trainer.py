@@ -2,18 +2,16 @@
 
 import streamlit as st
 
-from app_support import (
-    lesson_view,
-    trainer_blocks,
-    trainer_data,
-    trainer_runs,
-    trainer_settings,
-    trainer_state,
-    trainer_transfer,
-)
-from app_support.boot import run_through_navigation
-from app_support.runs import owner, run_manager
-from app_support.state import publish
+from app_support.common import lesson_view
+from app_support.common.boot import run_through_navigation
+from app_support.common.runs import owner, run_manager
+from app_support.common.state import publish
+from app_support.trainer import blocks as trainer_blocks
+from app_support.trainer import data as trainer_data
+from app_support.trainer import runs as trainer_runs
+from app_support.trainer import settings as trainer_settings
+from app_support.trainer import state as trainer_state
+from app_support.trainer import transfer as trainer_transfer
 from cnnviz import training
 from cnnviz.errors import InvalidInput
 

@@ -74,7 +74,7 @@ def test_a_bad_server_setting_is_named_on_every_page(monkeypatch, variable, valu
 
 def test_script_runs_leave_keras_state_alone():
     """Streamlit calls keras.backend.clear_session() after each run when Keras is imported; the app
-    turns that off (app_support.boot): process-wide, it would reset every other session's Keras."""
+    turns that off (app_support.common.boot): process-wide, it would reset every other session's Keras."""
     import keras
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
@@ -205,7 +205,7 @@ def test_lab_other_sources_wait_for_input():
 
 def test_setting_round_trip_through_json():
     # Query parameters are plain strings: the page's Setting encodes numbers and flags compactly.
-    from app_support.state import Setting
+    from app_support.common.state import Setting
 
     flag = Setting("k", "p", False)
     assert flag.parse(flag.encode(True)) is True
@@ -261,7 +261,7 @@ def test_trainer_run_survives_reruns_and_finishes():
 
 @pytest.mark.usefixtures("as_a_running_server")
 def test_trainer_queued_run_shows_its_place_without_charts_then_trains(monkeypatch):
-    from app_support.runs import run_manager
+    from app_support.common.runs import run_manager
 
     manager = run_manager()  # the server's own (cached resource), shared with the page
     at = trainer()
@@ -332,7 +332,7 @@ def test_inside_opens_an_imagenet_model_on_a_photo(tmp_path, monkeypatch):
 
     import keras.src.backend.config as keras_config
 
-    from app_support.model_source import load_pretrained
+    from app_support.common.model_source import load_pretrained
     from cnnviz import pretrained
 
     monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path))

@@ -3,7 +3,7 @@ a release that moved one is named loudly (with the pinned version) instead of fa
 
 import pytest
 
-from app_support import compat as app_compat
+from app_support.common import compat as app_compat
 from cnnviz import compat
 
 

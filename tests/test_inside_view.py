@@ -82,7 +82,7 @@ def test_signed_maps_come_with_their_colour_bar():
 def test_a_click_on_the_grid_sets_the_channel_input(monkeypatch, click, expected):
     """The click callback with the shipped model's conv1 grid (32 tiles of 26x26, 8 columns, gap 1:
     215x107 pixels) shown at 860x428: the tile under the click becomes the channel input's value."""
-    from app_support import inside_view
+    from app_support.inside import view as inside_view
 
     state = {"grid": {"x": click[0], "y": click[1], "width": 860, "height": 428, "unix_time": 1}}
     monkeypatch.setattr(inside_view.st, "session_state", state)

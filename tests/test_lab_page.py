@@ -4,7 +4,7 @@ it picks, and colour convolution as a Conv2D filter computes it. (Clicking a pic
 import numpy as np
 import pytest
 
-from app_support import lab_view
+from app_support.lab import view as lab_view
 from cnnviz import images, kernels, ops
 from cnnviz.lab import LabConfig, compare_shift, small_map
 from tests.test_app import lab

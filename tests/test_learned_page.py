@@ -12,7 +12,7 @@ from cnnviz import cam
 from tests.conftest import ROOT
 
 LEARNED = "pages/learned.py"
-OWNER = "learned-page-test"  # this test's session key to its runs (app_support.runs.owner)
+OWNER = "learned-page-test"  # this test's session key to its runs (app_support.common.runs.owner)
 
 
 def learned(**params: str) -> AppTest:
@@ -186,7 +186,7 @@ def tiny_run(tmp_path, monkeypatch):
         def runs_for(self, owner: str) -> list:
             return [run] if owner == OWNER else []
 
-    from app_support import model_source
+    from app_support.common import model_source
 
     monkeypatch.setattr(model_source, "run_manager", lambda: Runs())
     return run
@@ -217,8 +217,9 @@ def colour_views_script() -> None:
     import numpy as np
     import streamlit as st
 
-    from app_support import learned_view
-    from app_support.model_source import ModelChoice
+    from app_support.common.model_source import ModelChoice
+    from app_support.learned import context as learned_view
+    from app_support.learned import views
 
     if "model" not in st.session_state:
         keras.utils.set_random_seed(0)
@@ -234,7 +235,7 @@ def colour_views_script() -> None:
     choice = ModelChoice(model, "colour test model", ("red", "green", "blue"))
     learned_view.state.restore(learned_view.SETTINGS)
     context = learned_view.Context(model, choice, picture, "noise", learned_view.model_key(choice, model))
-    learned_view.draw(st.session_state["learned_view"], context)
+    views.draw(st.session_state["learned_view"], context)
 
 
 @pytest.mark.parametrize("view", ["receptive", "featurevis", "occlusion", "embedding", "adversarial"])
@@ -260,7 +261,7 @@ def test_every_view_takes_colour_pictures(view):
 def test_shared_store_keeps_the_most_recently_used():
     """The views' results store (occlusion, embedding, feature pictures): bounded, least recently used
     goes first, and `put` hands back what it kept."""
-    from app_support.learned_view import SharedStore
+    from app_support.learned.context import SharedStore
 
     store = SharedStore(2)
     assert store.put("a", 1) == 1 and store.put("b", 2) == 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import lab_view
+from app_support.lab import view as lab_view
 from cnnviz import lessons
 from cnnviz.errors import InvalidInput
 from tests.conftest import ROOT
@@ -20,15 +20,15 @@ def page_settings(page: str, dataset: str | None = None):
     if page == "lab":
         return lab_view.SETTINGS
     if page == "inside":
-        from app_support import inside_settings
+        from app_support.inside import settings as inside_settings
 
         return inside_settings.SETTINGS
     if page == "trainer":
-        from app_support import trainer_state
+        from app_support.trainer import state as trainer_state
 
         return trainer_state.settings_for(dataset or trainer_state.DATASET.default)
     if page == "learned":
-        from app_support import learned_view
+        from app_support.learned import context as learned_view
 
         return learned_view.SETTINGS
     return []

@@ -183,7 +183,7 @@ def test_classify_a_drawn_digit_with_the_default_brush(shipped):
     """A 7 drawn as on the app's 280x280 canvas: white ink, the default brush, off-centre."""
     import cv2
 
-    from app_support.inputs import BRUSH
+    from app_support.common.inputs import BRUSH
     from cnnviz.predict import classify
 
     model, class_names, reference = shipped

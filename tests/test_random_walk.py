@@ -27,7 +27,7 @@ TRAIN_SECONDS = 15  # a run started by the walk trains this long at most, on the
 def stop_training() -> None:
     """End whatever the walk started on the server's run manager (the Trainer's warm worker, runs it
     pressed Train for): the manager kills its processes, and the next test gets a fresh one."""
-    from app_support.runs import run_manager
+    from app_support.common.runs import run_manager
 
     manager = run_manager()
     manager.shutdown()
@@ -50,7 +50,7 @@ def browser_like(monkeypatch, tmp_path):
 @pytest.mark.parametrize("page", list(SEEDS))
 def test_random_walk(page, browser_like, monkeypatch):
     if page == "trainer":
-        from app_support.runs import run_manager
+        from app_support.common.runs import run_manager
 
         monkeypatch.setattr(run_manager(), "time_limit_s", TRAIN_SECONDS)
     seed = int(os.environ.get("CNNVIZ_WALK_SEED", SEEDS[page]))

@@ -120,7 +120,7 @@ def test_settings_from_the_environment():
 
 
 def test_the_servers_manager_keeps_the_spares_it_is_told(monkeypatch):
-    from app_support.runs import manager_options
+    from app_support.common.runs import manager_options
 
     monkeypatch.delenv("CNNVIZ_SPARES", raising=False)
     assert manager_options()["spares"] == 1 and manager_options()["time_limit_s"] == 600

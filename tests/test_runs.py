@@ -126,7 +126,7 @@ def test_forgetting_someone_who_left_stops_and_drops_their_runs(manager):
 def test_departures_forget_sessions_that_are_gone(manager, monkeypatch):
     from streamlit.runtime import Runtime
 
-    from app_support.runs import Departures
+    from app_support.common.runs import Departures
 
     class FakeRuntime:
         @staticmethod

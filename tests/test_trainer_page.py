@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import charts
-from app_support.trainer_runs import _clicked_cell
+from app_support.common import charts
+from app_support.trainer.runs import _clicked_cell
 from cnnviz import models, training
 from cnnviz.blocks import BLOCKS, summarize
 from tests.conftest import ROOT
@@ -102,7 +102,7 @@ def test_add_move_remove_and_reset_blocks():
 
 
 def test_edits_are_kept_per_preset_and_the_blocks_reach_the_job_as_before():
-    from app_support.trainer_settings import job_for
+    from app_support.trainer.settings import job_for
     from cnnviz import datasets
 
     at = trainer()
@@ -274,7 +274,7 @@ def test_a_bad_link_value_falls_back_to_the_default():
 
 
 def test_train_both_starts_two_runs_with_the_same_data_and_settings():
-    from app_support.runs import run_manager
+    from app_support.common.runs import run_manager
 
     at = opened(dataset="shapes", preset="dense-only", vs="tinyvgg", epochs="1", per_class="20")
     at.button(key="trainer_train").click().run()
@@ -293,7 +293,7 @@ def test_train_both_starts_two_runs_with_the_same_data_and_settings():
 
 
 def test_starting_from_the_shipped_model_shows_what_learns():
-    from app_support.trainer_settings import job_for
+    from app_support.trainer.settings import job_for
     from cnnviz import datasets
     from cnnviz.predict import DEFAULT_MODEL
 
@@ -315,7 +315,7 @@ def test_starting_from_the_shipped_model_shows_what_learns():
     at.selectbox(key="trainer_train_from").set_value("").run()
     assert any("This run trains 205,444 of 224,260 parameters" in c.value for c in at.caption)
     # The job carries the base as a file the worker opens, and no blocks.
-    from app_support.trainer_transfer import Transfer
+    from app_support.trainer.transfer import Transfer
 
     transfer = Transfer(str(DEFAULT_MODEL), "conv2", (28, 28, 1), "the shipped MNIST model")
     job = job_for("shapes", datasets.load("shapes"), (), training.TrainConfig(), transfer=transfer)

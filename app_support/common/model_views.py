@@ -1,0 +1,52 @@
+"""What the pages that show a model share: the epoch scrubber of a run, the one-line verdict on an
+input, an input as a picture, and how a picture was prepared for the model (Inside, What did it
+learn?, Upload & predict)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app_support.common.model_source import ModelChoice, load_path
+from app_support.common.render import picture
+from cnnviz import display
+from cnnviz.predict import class_probabilities, verdict
+
+
+def at_epoch(choice: ModelChoice, prefix: str):
+    """The epoch scrubber: for a session run, the model as it was after any saved epoch."""
+    if len(choice.checkpoints) < 2:
+        return choice.model, ""
+    epochs = [epoch for epoch, _ in choice.checkpoints]
+    epoch = st.select_slider("Epoch (watch the network learn)", epochs, value=epochs[-1], key=f"{prefix}_epoch")
+    path = dict(choice.checkpoints)[epoch]
+    return load_path(path), f" after epoch {epoch}"
+
+
+def show_steps(steps) -> None:
+    if len(steps) < 2:
+        return
+    st.caption("How the picture was prepared for the model:")
+    for column, (title, image) in zip(st.columns(len(steps)), steps, strict=True):
+        picture(display.enlarge(image, min_side=96), caption=title, container=column)
+
+
+def as_picture(image: np.ndarray) -> np.ndarray:
+    """An input as the model takes it, (H, W, 1 or 3) uint8, as a picture to show."""
+    image = np.asarray(image)
+    return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+
+
+def prediction_line(model, choice: ModelChoice, image) -> int:
+    # The verdict of Upload & predict, the unfamiliar check included. The reference was measured on
+    # the final model, so an earlier epoch's model gets only the hesitation check.
+    reference = choice.reference if model is choice.model else None
+    if reference is None:
+        probabilities, unfamiliar = class_probabilities(model, image[None]), [False]
+    else:
+        probabilities, unfamiliar = reference.check(model, image[None])
+    said = verdict(probabilities[0], choice.class_names, unfamiliar=bool(unfamiliar[0]), digit_like=choice.digit_like)
+    top = ", ".join(f"{name}: {p:.0%}" for name, p in said.top)
+    doubt = f". **Unfamiliar picture.** {said.reason}" if said.unfamiliar else f". Not sure: {said.reason}"
+    (st.success if said.sure else st.warning)(f"Prediction: **{said.label}** ({top})" + ("" if said.sure else doubt))
+    return said.indices[0]

@@ -1,0 +1,432 @@
+"""The Trainer's "your own classes": name classes, add examples by drawing, camera or upload, see and
+prune each class's grid, keep the dataset as a zip, train with defaults made for a few examples, then
+try the model live and take it home (own_live).
+
+The dataset (a `cnnviz.own_classes.OwnClasses`) lives in this browser session's state: it survives
+reruns and trips to other pages, and no other session sees it. Changes happen in widget callbacks,
+so what a click did is drawn in the same run, and a refused input leaves everything else as it was.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app_support.common.render import picture
+from app_support.common.runs import owner, run_manager, saved_upload
+from cnnviz import display, images, own_classes
+from cnnviz.errors import InvalidInput
+from cnnviz.own_classes import KINDS, MIN_PER_CLASS, OwnClasses
+from cnnviz.training import TrainJob
+
+KEEP = "session"  # what the learner chose or typed outlives a trip to another page
+
+STATE = "own_classes"  # the session's OwnClasses
+DATASETS = "own_datasets"  # .npz path -> Dataset of each own-classes run (read by app_support.common.runs.run_dataset)
+MESSAGE = "own_message"  # (area, level, text): what the last action said, shown where it happened
+CANVAS_SIDE, BRUSH = 280, 18  # as app_support.common.inputs: a mark about a tenth of the canvas wide
+GRID_SHOWN = 40  # the newest examples of a class shown with remove buttons
+SOURCES = {"draw": "Draw", "camera": "Camera", "upload": "Upload pictures"}
+STARTING_CLASSES = ("class 1", "class 2")
+
+
+def dataset_state() -> OwnClasses:
+    """This session's own classes (two empty classes to begin with)."""
+    if STATE not in st.session_state:
+        own = OwnClasses()
+        for name in STARTING_CLASSES:
+            own.add_class(name)
+        st.session_state[STATE] = own
+    return st.session_state[STATE]
+
+
+def _say(area: str, level: str, text: str) -> None:
+    st.session_state[MESSAGE] = (area, level, text)
+
+
+def _said(area: str) -> None:
+    """Show (once) what the last action in `area` said."""
+    said = st.session_state.get(MESSAGE)
+    if said and said[0] == area:
+        getattr(st, said[1])(said[2])
+        del st.session_state[MESSAGE]
+
+
+def _forget_name_widgets() -> None:
+    # The name boxes are keyed by position: after a class goes, they must be drawn afresh.
+    for key in [k for k in st.session_state if str(k).startswith("own_name_")]:
+        del st.session_state[key]
+
+
+# --- callbacks (they change the dataset before the run that draws it) ------------------------------
+
+
+def _add_class() -> None:
+    own = dataset_state()
+    try:
+        name = own.add_class(st.session_state.get("own_new_name", ""))
+    except InvalidInput as error:
+        _say("classes", "error", str(error))  # the typed name stays in its box, to be corrected
+        return
+    st.session_state["own_new_name"] = ""
+    st.session_state["own_target"] = name
+
+
+def _rename(index: int) -> None:
+    own = dataset_state()
+    old = own.class_names[index]
+    try:
+        new = own.rename_class(old, st.session_state[f"own_name_{index}"])
+    except InvalidInput as error:
+        _say("classes", "error", str(error))
+        st.session_state[f"own_name_{index}"] = old
+        return
+    if st.session_state.get("own_target") == old:
+        st.session_state["own_target"] = new
+
+
+def _remove_class(index: int) -> None:
+    own = dataset_state()
+    name = own.class_names[index]
+    own.remove_class(name)
+    _forget_name_widgets()
+    _say("classes", "info", f"Removed the class {name!r} and its examples.")
+
+
+def _remove_example(name: str, index: int) -> None:
+    dataset_state().remove(name, index)
+
+
+def _next_class() -> None:
+    names = dataset_state().class_names
+    current = st.session_state.get("own_target")
+    if names:
+        st.session_state["own_target"] = names[(names.index(current) + 1) % len(names) if current in names else 0]
+
+
+def _add_drawing() -> None:
+    own, target = dataset_state(), st.session_state.get("own_target")
+    drawing = st.session_state.get("own_drawing")
+    if drawing is None:
+        _say("add", "warning", "Draw on the black square first, then add the drawing.")
+        return
+    try:
+        own.add(target, drawing)
+    except InvalidInput as error:
+        _say("add", "error", str(error))
+        return
+    _clear_canvas()
+
+
+def _clear_canvas() -> None:
+    st.session_state["own_canvas_generation"] = st.session_state.get("own_canvas_generation", 0) + 1
+    st.session_state.pop("own_drawing", None)
+
+
+def _set_kind() -> None:
+    own = dataset_state()
+    before = sum(own.counts().values())
+    own.set_kind(st.session_state["own_kind"])
+    lost = before - sum(own.counts().values())
+    if lost:
+        _say("classes", "warning", f"{lost} example(s) had no marks a drawing could keep and were left out.")
+
+
+# --- the section ---------------------------------------------------------------------------------
+
+
+def section() -> None:
+    """Make the dataset, then train on it: the Trainer's dataset section for "your own classes"."""
+    own = dataset_state()
+    st.caption(
+        "Make your own dataset: name a class for each kind of thing, give every class a few examples, train. "
+        "Your classes stay in this browser tab (nobody else sees them) until you close it: download them as a "
+        "zip to continue another day."
+    )
+    st.session_state["own_kind"] = own.kind  # before the widget: a zip loaded last run may have changed it
+    st.radio(
+        "Examples are",
+        list(KINDS),
+        format_func=KINDS.get,
+        horizontal=True,
+        key="own_kind",
+        on_change=_set_kind,
+        help="Drawings are made gray and prepared like MNIST digits (cropped to the ink, centred), so where and "
+        "how big you draw matters less. Photos keep their colour; the centre square is used.",
+    )
+    # Fixed widths in a wrapping row: side by side on a wide screen, the examples below the classes on a
+    # projector's 1024 px (proportional columns squeezed the class names and cut the buttons' labels).
+    with st.container(horizontal=True, gap="large"):
+        with st.container(width=380):
+            _classes(own)
+        with st.container(width=560):
+            _add_examples(own)
+    _grids(own)
+    _keep_and_load(own)
+    st.markdown("**Train on your classes**")
+    _train(own)
+
+
+def _classes(own: OwnClasses) -> None:
+    st.markdown(f"**Classes** ({len(own.class_names)} of {own_classes.MAX_CLASSES} at most)")
+    counts = own.counts()
+    for index, name in enumerate(own.class_names):
+        row = st.columns([5, 2, 1], vertical_alignment="bottom")
+        st.session_state.setdefault(f"own_name_{index}", name)
+        row[0].text_input(
+            f"Class {index + 1}",
+            key=f"own_name_{index}",
+            on_change=_rename,
+            args=(index,),
+            max_chars=60,
+            persist_state=KEEP,
+        )
+        count = counts[name]
+        row[1].container(key=f"own_count_{index}").markdown(
+            f"{count} example{'s' if count != 1 else ''}" + (" ✓" if count >= MIN_PER_CLASS else "")
+        )
+        row[2].button(
+            "",
+            key=f"own_drop_{index}",
+            icon=":material/delete:",
+            help=f"Remove the class {name!r} and its examples",
+            on_click=_remove_class,
+            args=(index,),
+        )
+    row = st.columns([5, 3], vertical_alignment="bottom")
+    # Kept through a trip to another page, like everything else the learner typed.
+    row[0].text_input("New class", key="own_new_name", placeholder="e.g. circle", max_chars=60, persist_state=KEEP)
+    row[1].button("Add class", key="own_add_class", on_click=_add_class, icon=":material/add:")
+    _said("classes")
+
+
+def _add_examples(own: OwnClasses) -> None:
+    names = own.class_names
+    if not names:
+        st.info("Add a class first (on the left).")
+        return
+    if st.session_state.get("own_target") not in names:
+        st.session_state["own_target"] = names[0]
+    row = st.columns([3, 2], vertical_alignment="bottom")
+    target = row[0].selectbox("Add examples to", names, key="own_target", persist_state=KEEP)
+    row[1].button("Next class", key="own_next", on_click=_next_class, icon=":material/skip_next:")
+    source = st.radio(
+        "By", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="own_source", persist_state=KEEP
+    )
+    if source == "draw":
+        _draw(own, target)
+    elif source == "camera":
+        _camera(own, target)
+    else:
+        _upload(own, target)
+    _said("add")
+
+
+def _draw(own: OwnClasses, target: str) -> None:
+    from streamlit_drawable_canvas import st_canvas  # a custom component: only where it is drawn
+
+    generation = st.session_state.setdefault("own_canvas_generation", 0)
+    left, right = st.columns([3, 2])
+    with left, st.container(key="own_draw_box"):
+        result = st_canvas(
+            stroke_width=BRUSH,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIDE,
+            width=CANVAS_SIDE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key=f"own_canvas_{generation}",
+        )
+    data = result.image_data
+    drawing = None
+    if data is not None and data.ndim == 3 and data.shape[2] == 4:
+        gray = images.canvas_to_gray(data)
+        drawing = gray if gray.any() else None
+    if drawing is None:
+        st.session_state.pop("own_drawing", None)
+    else:
+        st.session_state["own_drawing"] = drawing
+    with right:
+        buttons = st.container(horizontal=True)
+        buttons.button(
+            f"Add to {target}", key="own_add_drawing", type="primary", on_click=_add_drawing, icon=":material/add:"
+        )
+        buttons.button("Clear", key="own_clear", on_click=_clear_canvas, icon=":material/ink_eraser:")
+        if drawing is not None:
+            try:
+                prepared = own_classes.prepare_example(drawing, kind=own.kind)
+            except InvalidInput:
+                prepared = None
+            if prepared is not None:
+                picture(_shown(prepared, 112), caption=f"The network gets this ({_size(own)})")
+        else:
+            st.caption("Draw one example with the mouse (white ink), then add it. Vary size, place and shape a bit.")
+
+
+def _camera(own: OwnClasses, target: str) -> None:
+    shot = st.camera_input(f"Snap an example of {target}", key="own_camera")
+    if shot is None or st.session_state.get("own_camera_done") == shot.file_id:
+        st.caption("Each snapshot is added once: press 'Clear photo' and snap again for the next.")
+        return
+    st.session_state["own_camera_done"] = shot.file_id
+    try:
+        prepared = own.add_file(target, shot.getvalue())
+    except InvalidInput as error:
+        st.error(f"Snapshot: {error}")
+        return
+    picture(_shown(prepared, 112), caption=f"Added to {target}: the network gets this ({_size(own)})")
+
+
+def _upload(own: OwnClasses, target: str) -> None:
+    generation = st.session_state.setdefault("own_upload_generation", 0)
+    files = st.file_uploader(
+        f"Pictures of {target} (PNG, JPEG, BMP, WebP or GIF; many at once)",
+        type=["png", "jpg", "jpeg", "bmp", "webp", "gif"],
+        accept_multiple_files=True,
+        key=f"own_upload_{generation}",
+    )
+    if not files:
+        return
+    added, refused = 0, []
+    for file in files:
+        try:
+            own.add_file(target, file.getvalue())
+            added += 1
+        except InvalidInput as error:
+            refused.append(f"{file.name}: {error}")
+    # A fresh, empty uploader for the next class's pictures (these are in the dataset now).
+    st.session_state["own_upload_generation"] = generation + 1
+    text = f"Added {added} picture(s) to {target}."
+    if refused:
+        _say("add", "error", text + " Left out: " + " ".join(refused))
+    else:
+        _say("add", "success", text)
+    st.rerun()
+
+
+def _size(own: OwnClasses) -> str:
+    h, w, c = own.input_shape
+    return f"{h}x{w}, {'gray' if c == 1 else 'colour'}"
+
+
+def _shown(prepared: np.ndarray, side: int) -> np.ndarray:
+    shown = prepared[..., 0] if prepared.shape[-1] == 1 else prepared
+    return display.enlarge(shown, min_side=side)
+
+
+def _grids(own: OwnClasses) -> None:
+    """Each class's examples as the network gets them, each with a remove button."""
+    counts = own.counts()
+    for name in own.class_names:
+        count = counts[name]
+        with st.container(border=True):
+            st.markdown(f"**{name}**: {count} example{'s' if count != 1 else ''}")
+            if count < MIN_PER_CLASS:
+                st.caption(
+                    f"Needs {MIN_PER_CLASS - count} more (at least {MIN_PER_CLASS}: one in five is kept back to test "
+                    "the model, and the network needs a few to learn from)."
+                )
+            pictures = own.examples[name]
+            start = max(0, len(pictures) - GRID_SHOWN)
+            if start:
+                st.caption(f"The newest {GRID_SHOWN} of {len(pictures)}.")
+            per_row = 10
+            for row_start in range(start, len(pictures), per_row):
+                columns = st.columns(per_row, gap="small")
+                for column, index in zip(
+                    columns, range(row_start, min(row_start + per_row, len(pictures))), strict=False
+                ):
+                    with column:
+                        picture(_shown(pictures[index], 56))
+                        st.button(
+                            "",
+                            key=f"own_remove_{own.class_names.index(name)}_{index}",
+                            icon=":material/close:",
+                            help=f"Remove example {index + 1} of {name}",
+                            on_click=_remove_example,
+                            args=(name, index),
+                        )
+
+
+def _keep_and_load(own: OwnClasses) -> None:
+    left, right = st.columns(2)
+    total = sum(own.counts().values())
+    left.download_button(
+        "Download your classes (.zip)",
+        own.to_zip() if total else b"",
+        file_name="my_classes.zip",
+        mime="application/zip",
+        key="own_zip_download",
+        disabled=not total,
+        on_click="ignore",
+        help="A folder of pictures per class. Upload it here to continue, or as 'Your images' to train on it.",
+    )
+    generation = st.session_state.setdefault("own_zip_generation", 0)
+    uploaded = right.file_uploader(
+        "Continue from a zip of classes (replaces what is here)", type=["zip"], key=f"own_zip_{generation}"
+    )
+    if uploaded is not None:
+        try:
+            loaded = OwnClasses.from_zip(uploaded.getvalue())
+        except InvalidInput as error:
+            right.error(f"{uploaded.name}: {error}")  # what was here stays
+            return
+        st.session_state[STATE] = loaded
+        st.session_state["own_zip_generation"] = generation + 1
+        _forget_name_widgets()
+        counts = ", ".join(f"{n} ({c})" for n, c in loaded.counts().items())
+        _say("classes", "success", f"Loaded {uploaded.name}: {counts}.")
+        st.rerun()
+
+
+def job_for(own: OwnClasses, *, epochs: int, pretrained_start: bool = True) -> tuple[TrainJob, object]:
+    """The run for these classes (`own_classes.training_plan`'s defaults) and the Dataset it trains on."""
+    plan = own_classes.training_plan(own.kind, epochs=epochs, pretrained_start=pretrained_start)
+    data = own.to_dataset()
+    job = TrainJob(
+        "file",
+        plan.blocks,
+        plan.config,
+        dataset_file=saved_upload(data),
+        base_model=plan.base_model,
+        title=f"your classes ({', '.join(own.class_names)})",
+    )
+    return job, data
+
+
+def _train(own: OwnClasses) -> None:
+    problems = own.problems()
+    for problem in problems:
+        st.warning(problem)
+    pretrained_start = not st.toggle(
+        "Learn from scratch",
+        key="own_scratch",
+        persist_state=KEEP,
+        help="Start every weight at random instead of from a trained network: compare how well each does.",
+    )
+    plan = own_classes.training_plan(own.kind, pretrained_start=pretrained_start)
+    st.caption(plan.summary)
+    row = st.columns([1, 1, 3], vertical_alignment="bottom")
+    epochs = row[0].number_input(
+        "Epochs",
+        1,
+        200,
+        plan.config.epochs,
+        key=f"own_epochs_{own.kind}_{plan.base_model is None}",
+        persist_state=KEEP,
+        help="How many times it sees every example.",
+    )
+    pressed = row[1].button(
+        "Train", type="primary", key="own_train", disabled=bool(problems), icon=":material/play_arrow:"
+    )
+    if pressed:
+        try:
+            job, data = job_for(own, epochs=int(epochs), pretrained_start=pretrained_start)
+            run = run_manager().submit(owner(), job)
+        except InvalidInput as error:
+            st.error(str(error))
+            return
+        st.session_state.setdefault(DATASETS, {})[job.dataset_file] = data
+        st.session_state["trainer_run"] = run.id
+        row[2].caption("Training: watch the curves under 4. Runs; the live test appears there when it ends.")

@@ -1,0 +1,93 @@
+"""The Trainer's first section: choosing a dataset (bundled, downloadable, a zip of class folders, or
+classes made here, see own_classes_view) and showing it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_support.common import state
+from app_support.common.render import picture
+from app_support.common.runs import dataset as cached_dataset
+from app_support.own_classes import view as own_classes_view
+from cnnviz import datasets, display, image_folders
+from cnnviz.errors import InvalidInput
+
+UPLOAD = "upload"
+OWN = "own"  # classes the learner makes here: the section trains them itself, with defaults for few examples
+KEEP = "session"  # widgets keep their values when the learner visits another page and comes back
+
+
+# --- 1. dataset ---------------------------------------------------------------------------------
+
+
+def choose_dataset() -> tuple[str, datasets.Dataset | None]:
+    """The dataset picker: returns the chosen name and the dataset (None while unavailable, and for
+    your own classes, whose section makes and trains its dataset itself)."""
+    names = {
+        **datasets.NAMES,
+        UPLOAD: "Your images (a zip of class folders)",
+        OWN: "Your own classes (draw, snap or upload)",
+    }
+    name = state.locked_widget(  # a teacher's link can fix or hide it (URL name "dataset", app_support.trainer.state)
+        st.selectbox,
+        "dataset",
+        "Dataset",
+        list(names),
+        format_func=names.get,
+        key="trainer_dataset",
+        persist_state=KEEP,
+    )
+    if name == OWN:
+        own_classes_view.section()
+        return name, None
+    if name == UPLOAD:
+        return name, _uploaded_dataset()
+    size = 28
+    if name == "shapes":
+        size = st.select_slider("Shape image size", [28, 32, 64], key="trainer_shape_size", persist_state=KEEP)
+    try:
+        return name, cached_dataset(name, size)
+    except InvalidInput as error:
+        st.error(str(error))
+        return name, None
+
+
+def _uploaded_dataset() -> datasets.Dataset | None:
+    st.caption(
+        "Zip a folder per class, e.g. `horses/001.jpg ... humans/042.png`. Images are resized to a square; "
+        "up to 20,000 files, 200 MB."
+    )
+    columns = st.columns(2)
+    size = columns[0].select_slider(
+        "Image size", [32, 48, 64, 96, 128], value=64, key="trainer_zip_size", persist_state=KEEP
+    )
+    gray = columns[1].toggle("Grayscale", key="trainer_zip_gray", persist_state=KEEP)
+    uploaded = st.file_uploader("Image folders (.zip)", type=["zip"], key="trainer_zip")
+    kept = st.session_state.get("trainer_zip_kept")
+    if uploaded is not None:
+        marker = (uploaded.file_id, size, gray)
+        if kept is None or kept[0] != marker:
+            try:
+                with st.spinner("Reading the zip..."):
+                    data = image_folders.load_image_folder_zip(uploaded.getvalue(), image_size=size, grayscale=gray)
+            except InvalidInput as error:
+                st.error(f"{uploaded.name}: {error}")
+                return kept[1] if kept else None
+            kept = (marker, data)
+            st.session_state["trainer_zip_kept"] = kept
+    return kept[1] if kept else None
+
+
+def show_dataset(data: datasets.Dataset) -> None:
+    st.caption(data.description + (" " + " ".join(data.notes) if data.notes else ""))
+    counts = data.counts()
+    table = pd.DataFrame(
+        {"class": list(counts), "train": [c[0] for c in counts.values()], "test": [c[1] for c in counts.values()]}
+    )
+    left, right = st.columns([1, 2])
+    left.dataframe(table, hide_index=True, height=min(38 * (len(table) + 1), 400))
+    h, w, c = data.input_shape
+    left.caption(f"{len(data.x_train):,} train and {len(data.x_test):,} test images of {h}x{w}, {c} channel(s).")
+    grid = datasets.sample_grid(data, per_class=10)
+    picture(display.enlarge(grid, min_side=300), caption="Training samples, one row per class", container=right)

@@ -1,0 +1,295 @@
+"""The Trainer's fourth section: the live runs panel (status, curves, stop, comparison) and a finished
+run's results and downloads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_support.common import charts
+from app_support.common.render import picture
+from app_support.common.runs import owner, run_dataset, run_manager
+from app_support.own_classes import live as own_live
+from app_support.trainer.data import KEEP
+from cnnviz import datasets, display, features
+from cnnviz.export import save_npz, training_script
+from cnnviz.runs import Run
+from cnnviz.training import RunState
+
+# --- 4. runs ------------------------------------------------------------------------------------
+
+
+def run_status(run: Run) -> None:
+    manager = run_manager()
+    label = run.state.label
+    if run.state == RunState.QUEUED:
+        counts = manager.counts()
+        st.info(f"{run.label}: waiting, number {manager.position(run)} in the queue ({counts['training']} training).")
+    elif not run.done:
+        total = run.job.config.epochs
+        progress = run.batches[-1]["progress"] if run.batches else 0.0
+        st.progress(
+            min(progress / total, 1.0), text=f"{run.label}: {label}, epoch {min(int(progress) + 1, total)} of {total}"
+        )
+    elif run.state.good:
+        st.success(f"{run.label}: {label}. {run.message}")
+    else:
+        st.error(f"{run.label}: {label}. {run.message}")
+
+
+CURVES_NOTE = (
+    "Grey: the running figure as batches go by. **Why can validation accuracy be above training accuracy, "
+    "mostly early on?** While training, dropout switches off part of the network and augmentation distorts "
+    "the images; the validation images are seen as they are, by the whole network. And the training figure "
+    "is a running mean over the epoch, its first, worse batches included, while validation is measured once, "
+    "at the end of the epoch."
+)
+
+
+def live_curves(run: Run) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(charts.curves(run, "loss"), key=f"loss_{run.id}")
+    right.plotly_chart(charts.curves(run, "accuracy"), key=f"acc_{run.id}")
+    st.caption(CURVES_NOTE)
+
+
+def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None:
+    """Test metrics, per-class accuracy, the confusion matrix and the images of a chosen cell, the
+    learned filters. `panel` names the fragment that draws them (see the chart key below)."""
+    evaluation = run.evaluation
+    if evaluation is None:
+        return
+    columns = st.columns(4)
+    columns[0].metric("Test accuracy", f"{evaluation.test_accuracy:.2%}")
+    columns[1].metric("Test loss", f"{evaluation.test_loss:.4f}")
+    columns[2].metric("Epochs", len(run.epochs))
+    columns[3].metric("Training time", f"{run.train_seconds or 0:.1f} s")
+    if data is None or len(data.class_names) != len(evaluation.per_class_accuracy):
+        return
+    # The click is read before the chart is drawn, so that its outline and the lists agree at once. The
+    # key names the fragment drawing the chart: an identical chart drawn again by another fragment (the
+    # training panel, then the idle one once the run ends) kept the first fragment's id in the browser,
+    # and its clicks asked for a rerun of a fragment that no longer existed, so nothing happened.
+    lists = st.session_state.get(f"cm_lists_{run.id}", 0)
+    chart_key = f"cm_{run.id}_{panel}_{lists}"
+    clicked = _clicked_cell(st.session_state.get(chart_key), data.class_names)
+    if clicked is not None and clicked != st.session_state.get(f"cm_clicked_{run.id}"):
+        # A new click moves the two lists below, which stay the way to choose without a mouse.
+        st.session_state[f"cm_clicked_{run.id}"] = clicked
+        st.session_state[f"true_{run.id}"], st.session_state[f"pred_{run.id}"] = clicked
+    true, predicted = _chosen_cell(run, data, evaluation.confusion)
+    left, right = st.columns([3, 2])  # the matrix gets the room: at 1024 px half a page squeezed its cells
+    right.plotly_chart(charts.per_class(evaluation.per_class_accuracy, data.class_names), key=f"pc_{run.id}")
+    left.plotly_chart(
+        charts.confusion(evaluation.confusion, data.class_names, chosen=(true, predicted)),
+        key=chart_key,
+        on_select="rerun",
+        selection_mode="points",
+    )
+    st.markdown("**Which images did it get wrong?** Click a cell of the confusion matrix, or choose one here:")
+    names = list(range(data.num_classes))
+    pick = st.columns(2)
+    true = pick[0].selectbox(
+        "True class",
+        names,
+        format_func=data.class_names.__getitem__,
+        key=f"true_{run.id}",
+        persist_state=KEEP,
+        on_change=_lists_changed,
+        args=(run.id,),
+    )
+    predicted = pick[1].selectbox(
+        "Predicted as",
+        names,
+        format_func=data.class_names.__getitem__,
+        key=f"pred_{run.id}",
+        persist_state=KEEP,
+        on_change=_lists_changed,
+        args=(run.id,),
+    )
+    indices = evaluation.misclassified(data.y_test, true, predicted)[:24]
+    what = "correctly recognised" if true == predicted else f"predicted as {data.class_names[predicted]}"
+    if len(indices) == 0:
+        st.caption(f"No test image of {data.class_names[true]} was {what}.")
+    else:
+        tiles = [data.x_test[i][..., 0] if data.x_test.shape[-1] == 1 else data.x_test[i] for i in indices]
+        picture(
+            display.enlarge(display.tile(tiles, columns=8, gap=2), min_side=120),
+            caption=f"{evaluation.confusion[true, predicted]} test images of {data.class_names[true]} {what} "
+            "(up to 24 shown)",
+        )
+    if run.filters is not None:
+        filters = run.filters  # (kh, kw, c_in, n)
+        picture(
+            display.enlarge(features.filter_grid(filters, tile_side=24), min_side=80),
+            caption=f"The {filters.shape[3]} learned first-layer filters ({filters.shape[0]}x{filters.shape[1]}; "
+            "red positive, blue negative, mean over input channels, or in colour on RGB input)",
+        )
+
+
+def _chosen_cell(run: Run, data: datasets.Dataset, confusion: np.ndarray) -> tuple[int, int]:
+    """The cell whose images are shown: at first the most frequent mistake, then what was clicked or chosen."""
+    true_key, predicted_key = f"true_{run.id}", f"pred_{run.id}"
+    if true_key not in st.session_state or predicted_key not in st.session_state:
+        errors = confusion.sum(axis=1) - np.diag(confusion)
+        true = int(errors.argmax())
+        wrong = confusion[true].copy()
+        wrong[true] = -1
+        st.session_state[true_key], st.session_state[predicted_key] = true, int(wrong.argmax())
+    k = data.num_classes
+    return min(int(st.session_state[true_key]), k - 1), min(int(st.session_state[predicted_key]), k - 1)
+
+
+def _lists_changed(run_id: str) -> None:
+    # A choice in the lists starts a fresh chart (its old click selection gone), so that clicking the
+    # cell that was clicked before counts as a new click again.
+    key = f"cm_lists_{run_id}"
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+    st.session_state.pop(f"cm_clicked_{run_id}", None)
+
+
+def _clicked_cell(event: dict | None, class_names: tuple[str, ...]) -> tuple[int, int] | None:
+    """(true, predicted) of the clicked confusion-matrix cell, or None when nothing is clicked."""
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    points = (selection or {}).get("points") or []
+    names = [str(name) for name in class_names]
+    for point in points:
+        x, y = str(point.get("x")), str(point.get("y"))
+        if x in names and y in names:
+            return names.index(y), names.index(x)
+    return None
+
+
+def downloads(run: Run, data: datasets.Dataset | None) -> None:
+    if not run.model_path:
+        return
+    columns = st.columns(3)
+    with open(run.model_path, "rb") as handle:
+        columns[0].download_button(
+            "Model (.keras)", handle.read(), file_name="cnnviz_model.keras", key=f"dl_model_{run.id}", on_click="ignore"
+        )
+    if data is not None and run.job.base_model:
+        columns[1].caption(
+            "No training script for a run that started from a trained network: the model file holds the base "
+            "and the new head, ready for `keras.models.load_model`."
+        )
+    elif data is not None:
+        script = training_script(run.job, input_shape=data.input_shape, num_classes=data.num_classes)
+        columns[1].download_button(
+            "Training script (.py)", script, file_name="train_cnn.py", key=f"dl_script_{run.id}", on_click="ignore"
+        )
+        if run.job.dataset not in datasets.KERAS_DATASETS:  # those the script downloads itself
+
+            def npz() -> bytes:
+                import io
+
+                buffer = io.BytesIO()
+                save_npz(data, buffer)
+                return buffer.getvalue()
+
+            columns[2].download_button(
+                "Dataset for the script (.npz)", npz, file_name="dataset.npz", key=f"dl_npz_{run.id}", on_click="ignore"
+            )
+
+
+def comparison_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per run: its parameters, its last validation accuracy, test accuracy and training time."""
+
+    def last(run: Run, key: str) -> str:
+        values = [epoch[key] for epoch in run.epochs if key in epoch]
+        return f"{values[-1]:.1%}" if values else ""
+
+    return pd.DataFrame(
+        {
+            "run": [run.label for run in runs],
+            "parameters": [f"{run.params:,}" if run.params else "" for run in runs],
+            "epochs": [len(run.epochs) for run in runs],
+            "training accuracy": [last(run, "accuracy") for run in runs],
+            "validation accuracy": [last(run, "val_accuracy") for run in runs],
+            "test accuracy": [f"{run.evaluation.test_accuracy:.1%}" if run.evaluation else "" for run in runs],
+            "time": [f"{run.train_seconds:.0f} s" if run.train_seconds else "" for run in runs],
+        }
+    )
+
+
+def phase_of(runs) -> tuple:
+    """Which runs train and which wait. The live panel redraws the whole page when this changes from
+    what the page was drawn with, so it can poll fast (curves growing) or slowly (a queue position)."""
+    return tuple((run.id, run.state == RunState.QUEUED) for run in runs if not run.done)
+
+
+def live_runs(was: tuple, panel: str) -> None:
+    """The runs panel: status, curves, stop, results, comparison. `panel` names the fragment drawing it."""
+    manager = run_manager()
+    runs = manager.runs_for(owner())
+    if not runs:
+        st.caption("No runs yet: press Train.")
+        return
+    by_id = {run.id: run for run in reversed(runs)}
+    if st.session_state.get("trainer_run") not in by_id:
+        st.session_state["trainer_run"] = next(iter(by_id))
+    chosen = st.selectbox(
+        "Run", list(by_id), format_func=lambda i: by_id[i].label, key="trainer_run", persist_state="session"
+    )
+    run = by_id[chosen]
+    run_status(run)
+    if not run.done and st.button("Stop", key="trainer_stop", icon=":material/stop:"):
+        manager.stop(run.id, owner())
+    if run.state != RunState.QUEUED and not (run.done and not run.batches and not run.epochs):
+        live_curves(run)  # not for a run still waiting, or one cancelled before it began: nothing to draw
+    if run.done:
+        data = run_dataset(run)
+        results(run, data, panel=panel)
+        downloads(run, data)
+        own_live.after_training(run, data)  # your own classes: the live test and take-home files
+    finished = [run for run in runs if run.epochs]
+    if len(finished) > 1:
+        st.markdown("**Compare runs**")
+        labels = {run.id: run.label for run in finished}
+        picked = st.multiselect(
+            "Runs",
+            list(labels),
+            default=list(labels)[-3:],
+            format_func=labels.get,
+            key="trainer_cmp",
+            persist_state="session",
+        )
+        chosen_runs = [run for run in finished if run.id in picked]
+        if chosen_runs:
+            st.dataframe(comparison_table(chosen_runs), hide_index=True)
+        left, right = st.columns(2)
+        left.plotly_chart(charts.compare(chosen_runs, "accuracy"), key="compare_acc")
+        right.plotly_chart(charts.compare(chosen_runs, "loss"), key="compare_loss")
+    if was and phase_of(runs) != was:
+        st.rerun(scope="app")  # a run left the queue or ended: poll at the new pace, show results everywhere
+
+
+# Three fragments rather than one with a changing `run_every`: an idle page does not poll the server,
+# and forty students waiting in the queue do not redraw empty charts every second.
+@st.fragment(run_every=1.0)
+def live_runs_training(was: tuple) -> None:
+    """Redrawn every second while a run trains: the curves grow as the worker reports."""
+    live_runs(was, "training")
+
+
+@st.fragment(run_every=3.0)
+def live_runs_queued(was: tuple) -> None:
+    """Every run of this session waits for a free trainer: only the queue position changes."""
+    live_runs(was, "queued")
+
+
+@st.fragment
+def live_runs_idle() -> None:
+    live_runs((), "idle")
+
+
+def runs_panel() -> None:
+    """The runs section, polling at the pace its runs need."""
+    phase = phase_of(run_manager().runs_for(owner()))
+    if not phase:
+        live_runs_idle()
+    elif all(queued for _, queued in phase):
+        live_runs_queued(phase)
+    else:
+        live_runs_training(phase)

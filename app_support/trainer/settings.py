@@ -1,0 +1,347 @@
+"""The Trainer's third section: training settings with their help, the time estimate, the augmentation
+preview, and the job a run gets."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app_support.common.render import picture
+from app_support.common.runs import run_manager, saved_upload
+from app_support.common.state import Setting
+from app_support.trainer.data import KEEP, UPLOAD
+from app_support.trainer.state import BATCHES, NO_PARTNER, augmentation_default, by_param, locked
+from app_support.trainer.transfer import Transfer
+from cnnviz import datasets, display, models, training
+from cnnviz.blocks import LayerRow, summarize
+from cnnviz.errors import InvalidInput
+from cnnviz.training import TrainJob
+
+# --- 3. settings --------------------------------------------------------------------------------
+
+
+HELP = {
+    "optimizer": "How the weights are changed after each batch: adam adapts the step for every weight and is the "
+    "safe choice; sgd is the classic method (with momentum).",
+    "learning_rate": "How big each change to the weights is: too small learns slowly, too large makes the loss "
+    "jump or blow up. About 0.001 suits adam.",
+    "batch_size": "How many images the network looks at before each change to its weights. Larger batches make "
+    "an epoch faster, with fewer, smoother steps.",
+    "epochs": "How many times the network sees every training image. More epochs learn more, up to a point, and "
+    "take longer: see the time estimate above the Train button.",
+    "validation_split": "The share of training images held back and never trained on: after each epoch they show "
+    "how the network does on images it has not learned from (the val curves).",
+    "target": "End the run once an epoch's training accuracy reaches this (0.99 = 99%). 0 trains every epoch.",
+    "patience": "End the run when the validation loss has not improved for this many epochs in a row, keeping the "
+    "best weights. 0 trains every epoch.",
+    "time_limit": "The run stops after this many seconds whatever else is set, and keeps what it learned.",
+    "augment": "Show the network each training picture a little changed every epoch (turned, shifted, zoomed, "
+    "mirrored: the sliders below), so it cannot memorise the pictures: the usual cure for overfitting.",
+    "per_class": "Train on only this many pictures of each class, the same ones in every run: how well does a "
+    "network learn from a few dozen? 0 uses them all.",
+    "rotation": "Turn each training image by a random angle, up to this many degrees either way, so that a tilted "
+    "digit still counts as the same digit.",
+    "shift": "Move each training image by a random amount, up to this share of its width and height.",
+    "zoom": "Enlarge or shrink each training image by a random amount, up to this share.",
+    "flip": "Mirror half of the training images left to right. Good for photos of objects; wrong for digits and "
+    "letters (a mirrored 2 is not a 2).",
+}
+
+
+def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | None:
+    """Training settings; each dataset keeps its own, starting from the app's defaults for it. Those in
+    `url` (trainer_state.settings_for) were restored before: their widgets take the session's value and
+    honour a teacher's locks."""
+    _, default = training.default_setup(dataset_name)
+    columns = st.columns(4)
+    with columns[0]:
+        optimizer = locked(
+            st.selectbox,
+            by_param(url, "opt"),
+            "Optimizer",
+            training.OPTIMIZERS,
+            persist_state=KEEP,
+            help=HELP["optimizer"],
+        )
+    with columns[1]:
+        rate = locked(
+            st.number_input,
+            by_param(url, "lr"),
+            "Learning rate",
+            min_value=0.0,
+            format="%g",
+            step=0.0005,
+            persist_state=KEEP,
+            help=HELP["learning_rate"],
+        )
+    with columns[2]:
+        batch = locked(
+            st.select_slider, by_param(url, "batch"), "Batch size", BATCHES, persist_state=KEEP, help=HELP["batch_size"]
+        )
+    with columns[3]:
+        epochs = locked(
+            st.number_input, by_param(url, "epochs"), "Epochs", 1, 200, persist_state=KEEP, help=HELP["epochs"]
+        )
+    columns = st.columns(4)
+    with columns[0]:
+        validation = locked(
+            st.slider,
+            by_param(url, "val"),
+            "Validation split",
+            0.0,
+            0.5,
+            step=0.05,
+            persist_state=KEEP,
+            help=HELP["validation_split"],
+        )
+    target = columns[1].number_input(
+        "Stop at training accuracy (0 = off)",
+        0.0,
+        1.0,
+        0.0,
+        0.01,
+        key=f"trainer_target_{dataset_name}",
+        persist_state=KEEP,
+        format="%.2f",
+        help=HELP["target"],
+    )
+    patience = columns[2].number_input(
+        "Early stop patience (0 = off)",
+        0,
+        50,
+        0,
+        key=f"trainer_patience_{dataset_name}",
+        persist_state=KEEP,
+        help=HELP["patience"],
+    )
+    time_limit = columns[3].number_input(
+        "Time limit (s)",
+        10,
+        600,
+        300,
+        10,
+        key=f"trainer_time_limit_{dataset_name}",
+        persist_state=KEEP,
+        help=HELP["time_limit"],
+    )
+    augment = locked(
+        st.toggle,
+        by_param(url, "aug"),
+        "**Augmentation**: random changes to each training image, new every epoch (test images stay as they are)",
+        persist_state=KEEP,
+        help=HELP["augment"],
+    )
+    start = augmentation_default(dataset_name)
+    columns = st.columns(4)
+    chosen = models.Augmentation(
+        rotation=columns[0].slider(
+            "Rotation (degrees)",
+            0,
+            45,
+            int(start.rotation),
+            key=f"trainer_rot_{dataset_name}",
+            persist_state=KEEP,
+            help=HELP["rotation"],
+            disabled=not augment,
+        ),
+        shift=columns[1].slider(
+            "Shift",
+            0.0,
+            0.3,
+            float(start.shift),
+            0.05,
+            key=f"trainer_shift_{dataset_name}",
+            persist_state=KEEP,
+            help=HELP["shift"],
+            disabled=not augment,
+        ),
+        zoom=columns[2].slider(
+            "Zoom",
+            0.0,
+            0.3,
+            float(start.zoom),
+            0.05,
+            key=f"trainer_zoom_{dataset_name}",
+            persist_state=KEEP,
+            help=HELP["zoom"],
+            disabled=not augment,
+        ),
+        flip=columns[3].checkbox(
+            "Flip left-right",
+            value=start.flip,
+            key=f"trainer_flip_{dataset_name}",
+            persist_state=KEEP,
+            help=HELP["flip"],
+            disabled=not augment,
+        ),
+    )
+    try:
+        return training.TrainConfig(
+            optimizer=optimizer,
+            learning_rate=float(rate),
+            batch_size=int(batch),
+            epochs=int(epochs),
+            validation_split=float(validation),
+            augmentation=chosen if augment else models.Augmentation(),
+            target_accuracy=float(target) or None,
+            early_stopping_patience=int(patience) or None,
+            time_limit_s=float(time_limit),
+            seed=default.seed,
+        ).validate()
+    except InvalidInput as error:
+        st.error(f"Settings: {error}")
+        return None
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{seconds / 60:.1f} min" if seconds < 600 else f"{round(seconds / 60)} min"
+
+
+def _session_speed() -> tuple[float, str]:
+    """This server's speed relative to the cost model, from this session's latest run that trained a
+    whole epoch on a dataset at hand: (1.0, "") when there is none."""
+    from app_support.common.runs import owner, run_dataset
+
+    for run in reversed(run_manager().runs_for(owner())):
+        if not run.epochs:
+            continue
+        ran_on = run_dataset(run)
+        if ran_on is None:
+            continue
+        try:
+            rows = summarize(list(run.job.blocks), ran_on.input_shape, ran_on.num_classes)
+        except InvalidInput:
+            continue
+        expected = training.estimate_time(
+            rows, train_images=len(ran_on.x_train), test_images=len(ran_on.x_test), config=run.job.config
+        )
+        speed = training.measured_speed(expected, epochs_run=len(run.epochs), fit_seconds=run.epochs[-1]["t"])
+        return speed, f"Run {run.number}"
+    return 1.0, ""
+
+
+def time_estimate(data: datasets.Dataset, rows: list[LayerRow], config: training.TrainConfig) -> None:
+    """How long Train will take, and what the figure is based on."""
+    speed, source = _session_speed()
+    estimate = training.estimate_time(
+        rows, train_images=len(data.x_train), test_images=len(data.x_test), config=config, speed=speed
+    )
+    text = (
+        f"**Estimated time: about {_duration(estimate.seconds)}** for {config.epochs} epoch(s), about "
+        f"{_duration(estimate.epoch_s)} each"
+    )
+    if source:
+        text += (
+            f", from the speed {source} trained at on this server ({speed:.2g}x the time the network's size predicts). "
+        )
+    else:
+        text += (
+            f", from the network's size ({estimate.values_per_image:,} values computed per image) and the number "
+            "of batches, timed on a 2-core server; after your first run here it uses this server's own speed. "
+        )
+    manager = run_manager()
+    busy = manager.counts()["training"]
+    if busy >= manager.max_active:
+        text += f"Add the wait: {busy} runs are training now. "
+    else:
+        text += "Other runs training at the same time slow it down. "
+    limit = config.time_limit_s or float("inf")
+    if estimate.seconds > limit:
+        text += f"The time limit ({limit:g} s) will stop it early."
+    st.caption(text)
+
+
+def augmentation_preview(data: datasets.Dataset, augmentation: models.Augmentation) -> None:
+    """Eight training images, each with the augmentation applied four times (TensorFlow runs in
+    the server only when asked for this)."""
+    if not augmentation.active:
+        st.caption("No augmentation chosen.")
+        return
+    samples = models.augmented_samples(data.x_train[:8], augmentation, seed=np.random.randint(1 << 30))
+    tiles = [t[..., 0] if t.shape[-1] == 1 else t for t in samples]
+    picture(display.enlarge(display.tile(tiles, columns=5, gap=2), min_side=360), caption="original, then 4 augmented")
+
+
+def job_for(
+    dataset_name: str,
+    data: datasets.Dataset,
+    blocks,
+    config,
+    lab_kernels: tuple[str, ...] = (),
+    freeze: bool = False,
+    *,
+    transfer: Transfer | None = None,
+    per_class: int = 0,
+    title: str | None = None,
+) -> TrainJob:
+    """The job for a run: the blocks from scratch (with the lab-kernels experiment), or a transfer base."""
+    if title is None:
+        title = st.session_state.get("trainer_preset", "")
+        if lab_kernels:
+            title += f" + {', '.join(lab_kernels)}" + (" (frozen)" if freeze else "")
+    if transfer is not None:
+        blocks, lab_kernels, freeze = (), (), False
+        where = f"from {transfer.train_from} on" if transfer.train_from else "frozen"
+        title = f"{'fine-tuning' if transfer.continues else 'transfer from'} {transfer.title} ({where})"
+    if per_class:
+        title += f", {per_class} per class"
+    common = {
+        "first_conv_kernels": lab_kernels,
+        "freeze_first_conv": freeze,
+        "title": title,
+        "train_per_class": per_class or None,
+        "base_model": transfer.base_model if transfer else None,
+        "train_from": transfer.train_from if transfer else None,
+        "base_input": tuple(transfer.input_shape) if transfer else None,
+    }
+    if dataset_name == UPLOAD:
+        return TrainJob("file", tuple(blocks), config, dataset_file=saved_upload(data), **common)
+    options = (("size", st.session_state.get("trainer_shape_size", 28)),) if dataset_name == "shapes" else ()
+    return TrainJob(dataset_name, tuple(blocks), config, dataset_options=options, **common)
+
+
+def few_images(dataset_name: str, data: datasets.Dataset, url: list[Setting]) -> int:
+    """The "images per class" setting (0: all): few pictures, as in the transfer-learning lesson."""
+    largest = max(train for train, _ in data.counts().values())
+    value = locked(
+        st.number_input,
+        by_param(url, "per_class"),
+        "Training images per class (0 = all)",
+        0,
+        100_000,
+        step=10,
+        persist_state=KEEP,
+        help=HELP["per_class"],
+        width=260,
+    )
+    if value and value < largest:
+        st.caption(f"Each class trains on {value} of its pictures (the same ones every run); the test set stays whole.")
+    return int(value)
+
+
+def partner(data: datasets.Dataset, url: list[Setting]) -> list[dict] | None:
+    """ "Train and compare with": a preset trained from scratch beside this run, with the same data and
+    settings (the dense-against-CNN lesson). Returns its blocks, or None for no partner."""
+    options = [NO_PARTNER, *models.PRESETS]
+    chosen = locked(
+        st.selectbox,
+        by_param(url, "vs"),
+        "Train and compare with",
+        options,
+        format_func=lambda name: "nothing: train one network" if name == NO_PARTNER else f"{name}, from scratch",
+        persist_state=KEEP,
+        help="Start a second run at the same time: this preset, from scratch, on the same pictures with the "
+        "same settings. Both curves appear under Compare runs.",
+        width=340,
+    )
+    if chosen == NO_PARTNER:
+        return None
+    blocks = models.preset(chosen, data.input_shape)
+    try:
+        summarize(blocks, data.input_shape, data.num_classes)
+    except InvalidInput as error:
+        st.error(f"{chosen} does not fit this dataset: {error}")
+        return None
+    return blocks
