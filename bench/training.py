@@ -15,7 +15,7 @@ from common import table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cnnviz import datasets, models, training
+from cnnviz import datasets, jobs, models, training
 from cnnviz.runs import RunManager
 from cnnviz.training import TrainJob
 
@@ -73,7 +73,7 @@ def main() -> None:
         print("\nFrom Train (submit) to the first curve point, a warm worker waiting:")
         print(table(["try", "seconds"], [[i + 1, s] for i, s in enumerate(first_points)]))
 
-        preset, defaults = training.default_setup("mnist-bundled")
+        preset, defaults = jobs.default_setup("mnist-bundled")
         job = TrainJob("mnist-bundled", tuple(models.preset(preset, data.input_shape)), defaults, title="default")
         run = manager.submit("bench", job)
         wait_done(run, timeout=900)

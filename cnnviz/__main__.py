@@ -16,9 +16,9 @@ import sys
 
 def _train(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from cnnviz import datasets, models, training
+    from cnnviz import datasets, jobs, models, training
 
-    preset_name, config = training.default_setup(args.dataset)
+    preset_name, config = jobs.default_setup(args.dataset)
     preset_name = args.preset or preset_name
     changes = {
         key: value

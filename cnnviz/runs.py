@@ -103,10 +103,10 @@ def load_job_dataset(job: TrainJob):
 
 def run_job(job: TrainJob, workdir: Path, send, should_stop) -> None:
     """Build, train, save and evaluate: what a worker does with one job (also usable in-process)."""
-    from cnnviz import training
+    from cnnviz import jobs, training
 
     # The blocks built from scratch, or a transfer model on the job's base (and the dataset resized to it)
-    model, dataset = training.job_model(job, load_job_dataset(job))
+    model, dataset = jobs.job_model(job, load_job_dataset(job))
     send({"kind": "started", "params": int(model.count_params())})
     result = training.train(model, dataset, job.config, on_event=send, should_stop=should_stop, checkpoint_dir=workdir)
     path = workdir / "model.keras"

@@ -12,7 +12,7 @@ from app_support.trainer import runs as trainer_runs
 from app_support.trainer import settings as trainer_settings
 from app_support.trainer import state as trainer_state
 from app_support.trainer import transfer as trainer_transfer
-from cnnviz import training
+from cnnviz import jobs
 from cnnviz.errors import InvalidInput
 
 run_through_navigation()
@@ -50,7 +50,7 @@ if data is not None:
     ready = blocks is not None and config is not None
     if ready and transfer is not None:
         try:
-            training.check_fit(trainer_transfer.images_used(data, per_class), transfer.input_shape)
+            jobs.check_fit(trainer_transfer.images_used(data, per_class), transfer.input_shape)
         except InvalidInput as error:
             st.error(str(error))
             ready = False

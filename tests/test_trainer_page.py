@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_support.common import charts
 from app_support.trainer.runs import _clicked_cell
-from cnnviz import models, training
+from cnnviz import estimates, models, training
 from cnnviz.blocks import BLOCKS, summarize
 from tests.conftest import ROOT
 from tests.test_app import until_finished
@@ -152,26 +152,26 @@ def _seconds(text: str) -> float:
 
 def test_estimate_known_answers():
     rows = summarize(models.preset("mnist-fast", (28, 28, 1)), (28, 28, 1), 10)
-    macs, values = training.forward_cost(rows)
+    macs, values = estimates.forward_cost(rows)
     # conv1: 26*26 positions * 3*3*1*32 weights; conv2: 11*11 * 3*3*32*64; dense: 1600*128 + 128*10
     assert macs == 26 * 26 * 288 + 11 * 11 * 18_432 + 1600 * 128 + 1280
     assert values == 26 * 26 * 32 + 13 * 13 * 32 + 11 * 11 * 64 + 5 * 5 * 64 + 1600 + 1600 + 128 + 128 + 10
     config = training.TrainConfig(epochs=10, batch_size=64, validation_split=0.1)
-    one = training.estimate_time(rows, train_images=8000, test_images=2000, config=config)
+    one = estimates.estimate_time(rows, train_images=8000, test_images=2000, config=config)
     # 7,200 images trained in 113 steps and 800 validated in 13: 3 passes' work for each trained one.
     passes, steps = 3 * 7200 + 800, 113 + 13
-    epoch = training.SECONDS_PER_STEP * steps + training.SECONDS_PER_MVALUE * passes * values / 1e6
+    epoch = estimates.SECONDS_PER_STEP * steps + estimates.SECONDS_PER_MVALUE * passes * values / 1e6
     assert one.epoch_s == pytest.approx(epoch)
-    evaluation = training.SECONDS_PER_MVALUE * 2000 * values / 1e6
-    assert one.seconds == pytest.approx(training.START_S + training.FIRST_EPOCH_S + 10 * epoch + evaluation)
-    twice = training.estimate_time(rows, train_images=8000, test_images=2000, config=config, speed=2.0)
+    evaluation = estimates.SECONDS_PER_MVALUE * 2000 * values / 1e6
+    assert one.seconds == pytest.approx(estimates.START_S + estimates.FIRST_EPOCH_S + 10 * epoch + evaluation)
+    twice = estimates.estimate_time(rows, train_images=8000, test_images=2000, config=config, speed=2.0)
     assert twice.epoch_s == pytest.approx(2 * one.epoch_s)
     # A run that took as long as estimated ran at speed 1; one that took twice as long, at 2.
-    assert training.measured_speed(one, epochs_run=3, fit_seconds=one.first_epoch_s + 2 * one.epoch_s) == (
+    assert estimates.measured_speed(one, epochs_run=3, fit_seconds=one.first_epoch_s + 2 * one.epoch_s) == (
         pytest.approx(1.0)
     )
-    assert training.measured_speed(one, epochs_run=1, fit_seconds=2 * one.first_epoch_s) == pytest.approx(2.0)
-    assert training.measured_speed(one, epochs_run=0, fit_seconds=5.0) == 1.0
+    assert estimates.measured_speed(one, epochs_run=1, fit_seconds=2 * one.first_epoch_s) == pytest.approx(2.0)
+    assert estimates.measured_speed(one, epochs_run=0, fit_seconds=5.0) == 1.0
 
 
 def test_confusion_matrix_names_every_class_and_marks_the_chosen_cell():

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from cnnviz import datasets, models, training
+from cnnviz import datasets, jobs, models, training
 from cnnviz.export import save_npz, training_script
 from cnnviz.training import RunState, TrainJob
 from tests.conftest import ROOT
@@ -98,7 +98,7 @@ def test_bad_settings_are_refused(change, message):
 
 
 def test_default_settings_for_bundled_mnist():
-    preset, config = training.default_setup("mnist-bundled")
+    preset, config = jobs.default_setup("mnist-bundled")
     assert preset == "mnist-fast" and config.augmentation.active
     config.validate()
 
@@ -145,31 +145,31 @@ def test_default_model_is_shipped_and_good(tf, mnist):
 
 def test_fewer_per_class_keeps_the_test_split_and_is_repeatable():
     shapes = datasets.shapes(count=200)
-    few = training.fewer_per_class(shapes, 7, seed=1)
+    few = jobs.fewer_per_class(shapes, 7, seed=1)
     assert np.bincount(few.y_train).tolist() == [7, 7, 7, 7]
     assert few.x_test is shapes.x_test and "7 images per class" in few.notes[-1]
-    again = training.fewer_per_class(shapes, 7, seed=1)
+    again = jobs.fewer_per_class(shapes, 7, seed=1)
     np.testing.assert_array_equal(few.x_train, again.x_train)
     with pytest.raises(ValueError, match="per class must be 1"):
-        training.fewer_per_class(shapes, 0)
+        jobs.fewer_per_class(shapes, 0)
 
 
 def test_fit_to_input_resizes_and_converts_channels():
     import cv2
 
     shapes = datasets.shapes(count=40)
-    colour = training.fit_to_input(shapes, (32, 32, 3))
+    colour = jobs.fit_to_input(shapes, (32, 32, 3))
     assert colour.x_train.shape == (len(shapes.x_train), 32, 32, 3) and colour.x_train.dtype == np.uint8
     expected = cv2.resize(shapes.x_train[0], (32, 32), interpolation=cv2.INTER_LINEAR)
     np.testing.assert_array_equal(colour.x_train[0, :, :, 0], expected)
     np.testing.assert_array_equal(colour.x_train[0, :, :, 0], colour.x_train[0, :, :, 2])
-    back = training.fit_to_input(colour, (28, 28, 1))
+    back = jobs.fit_to_input(colour, (28, 28, 1))
     assert back.x_test.shape[1:] == (28, 28, 1)
-    assert training.fit_to_input(shapes, (None, None, 1)) is shapes  # a model that takes any size
+    assert jobs.fit_to_input(shapes, (None, None, 1)) is shapes  # a model that takes any size
     with pytest.raises(ValueError, match="MB at that size"):
         many = np.zeros((20_000, 28, 28, 1), np.uint8)
         labels = np.zeros(20_000, np.int64)
-        training.fit_to_input(datasets.Dataset("many", many, labels, many, labels, ("a", "b")), (224, 224, 3))
+        jobs.fit_to_input(datasets.Dataset("many", many, labels, many, labels, ("a", "b")), (224, 224, 3))
 
 
 def test_a_transfer_job_builds_on_the_shipped_model(tf, tmp_path):
@@ -177,14 +177,14 @@ def test_a_transfer_job_builds_on_the_shipped_model(tf, tmp_path):
 
     shapes = datasets.shapes(count=200)
     job = TrainJob("shapes", (), training.TrainConfig(epochs=1), base_model=str(DEFAULT_MODEL), train_from="conv2")
-    model, data = training.job_model(job, shapes)
+    model, data = jobs.job_model(job, shapes)
     assert model.get_layer("base").get_layer("conv2").trainable
     assert not model.get_layer("base").get_layer("conv1").trainable
     assert training.first_conv_filters(model).shape == (3, 3, 1, 32)  # found inside the nested base
     assert data is shapes  # 28x28 gray, as the digits were
     gone = TrainJob("shapes", (), training.TrainConfig(), base_model=str(tmp_path / "missing.keras"))
     with pytest.raises(ValueError, match="no longer on this server"):
-        training.job_model(gone, shapes)
+        jobs.job_model(gone, shapes)
 
 
 def test_a_worker_trains_a_transfer_job_and_a_second_one_fine_tunes_it(tf, tmp_path):
@@ -208,7 +208,7 @@ def test_a_worker_trains_a_transfer_job_and_a_second_one_fine_tunes_it(tf, tmp_p
     assert models.nested_base(first) is not None
     assert not first.get_layer("base").get_layer("conv2").trainable
     second = TrainJob("shapes", (), config, base_model=result["model_path"], train_from="conv2", train_per_class=8)
-    model, _ = training.job_model(second, datasets.shapes(count=200))
+    model, _ = jobs.job_model(second, datasets.shapes(count=200))
     assert (
         model.get_layer("base").get_layer("conv2").trainable
         and not model.get_layer("base").get_layer("conv1").trainable

@@ -132,9 +132,9 @@ def run_dataset(run) -> datasets.Dataset | None:
 
 @st.cache_resource(max_entries=8, show_spinner="Preparing the pictures as the run saw them...")
 def _as_trained(run_id: str, _job, _data: datasets.Dataset) -> datasets.Dataset:
-    from cnnviz import training
+    from cnnviz import jobs
 
-    return training.job_dataset(_job, _data, _job.base_input)
+    return jobs.job_dataset(_job, _data, _job.base_input)
 
 
 def _stored_dataset(run) -> datasets.Dataset | None:

@@ -12,7 +12,7 @@ from app_support.common.state import Setting
 from app_support.trainer.data import KEEP, UPLOAD
 from app_support.trainer.state import BATCHES, NO_PARTNER, augmentation_default, by_param, locked
 from app_support.trainer.transfer import Transfer
-from cnnviz import datasets, display, models, training
+from cnnviz import datasets, display, estimates, jobs, models, training
 from cnnviz.blocks import LayerRow, summarize
 from cnnviz.errors import InvalidInput
 from cnnviz.training import TrainJob
@@ -52,7 +52,7 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
     """Training settings; each dataset keeps its own, starting from the app's defaults for it. Those in
     `url` (trainer_state.settings_for) were restored before: their widgets take the session's value and
     honour a teacher's locks."""
-    _, default = training.default_setup(dataset_name)
+    _, default = jobs.default_setup(dataset_name)
     columns = st.columns(4)
     with columns[0]:
         optimizer = locked(
@@ -214,10 +214,10 @@ def _session_speed() -> tuple[float, str]:
             rows = summarize(list(run.job.blocks), ran_on.input_shape, ran_on.num_classes)
         except InvalidInput:
             continue
-        expected = training.estimate_time(
+        expected = estimates.estimate_time(
             rows, train_images=len(ran_on.x_train), test_images=len(ran_on.x_test), config=run.job.config
         )
-        speed = training.measured_speed(expected, epochs_run=len(run.epochs), fit_seconds=run.epochs[-1]["t"])
+        speed = estimates.measured_speed(expected, epochs_run=len(run.epochs), fit_seconds=run.epochs[-1]["t"])
         return speed, f"Run {run.number}"
     return 1.0, ""
 
@@ -225,7 +225,7 @@ def _session_speed() -> tuple[float, str]:
 def time_estimate(data: datasets.Dataset, rows: list[LayerRow], config: training.TrainConfig) -> None:
     """How long Train will take, and what the figure is based on."""
     speed, source = _session_speed()
-    estimate = training.estimate_time(
+    estimate = estimates.estimate_time(
         rows, train_images=len(data.x_train), test_images=len(data.x_test), config=config, speed=speed
     )
     text = (

@@ -2,7 +2,7 @@
 the dataset, the network (a preset, or a trained base and the layer it learns from), the training
 settings, and the partner trained side by side.
 
-Most settings are kept per dataset (each dataset starts from its own defaults, `training.default_setup`),
+Most settings are kept per dataset (each dataset starts from its own defaults, `jobs.default_setup`),
 so their session-state keys name the dataset; `settings_for(name)` gives the list for one dataset. The
 URL names are the ones the lessons use (`cnnviz.lessons`).
 """
@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_support.common import lesson_view, state
 from app_support.common.state import Setting
-from cnnviz import datasets, lessons, models, training
+from cnnviz import datasets, jobs, lessons, models, training
 
 UPLOAD, OWN = "upload", "own"  # the picker's own sources (app_support.trainer.data)
 DATASET = Setting(
@@ -30,13 +30,13 @@ GENERIC_AUGMENTATION = models.Augmentation(rotation=15, shift=0.1, zoom=0.1)  # 
 
 def augmentation_default(name: str) -> models.Augmentation:
     """The augmentation the sliders start at for a dataset: its default, or a moderate one."""
-    _, config = training.default_setup(name)
+    _, config = jobs.default_setup(name)
     return config.augmentation if config.augmentation.active else GENERIC_AUGMENTATION
 
 
 def settings_for(name: str) -> list[Setting]:
     """Every URL-backed Trainer setting, with the session keys and defaults of dataset `name`."""
-    preset, config = training.default_setup(name)
+    preset, config = jobs.default_setup(name)
     return [
         DATASET,
         Setting(f"trainer_preset_{name}", "preset", preset, choices=tuple(models.PRESETS)),

@@ -20,7 +20,7 @@ from app_support.common.runs import owner, run_manager
 from app_support.common.state import Setting
 from app_support.trainer.data import KEEP
 from app_support.trainer.state import BASE, NO_BASE, TRAIN_FROM, locked
-from cnnviz import datasets, model_files, models, predict, pretrained, training
+from cnnviz import datasets, jobs, model_files, models, predict, pretrained
 from cnnviz.blocks import LayerRow
 from cnnviz.errors import InvalidInput
 
@@ -54,7 +54,7 @@ def _options() -> dict[str, str]:
     options[UPLOADED] = "A .keras model you upload"
     for name in pretrained.ARCHITECTURES:
         if imagenet_cached(name):
-            options[f"{training.IMAGENET_PREFIX}{name}"] = f"ImageNet {name}"
+            options[f"{jobs.IMAGENET_PREFIX}{name}"] = f"ImageNet {name}"
     return options
 
 
@@ -62,7 +62,7 @@ def _options() -> dict[str, str]:
 def base_layers(base_model: str) -> tuple[tuple[int, int, int], tuple[LayerRow, ...], int | None]:
     """(the base's input shape, one row per kept layer: name, type, output shape, parameters, and the
     number of classes when it is itself a transfer model, else None), loaded once."""
-    base = training.load_base(base_model)
+    base = jobs.load_base(base_model)
     inner = models.nested_base(base)
     inner = base if inner is None else inner
     rows = tuple(
@@ -109,8 +109,8 @@ def _base_path(choice: str) -> tuple[str, str] | None:
     if choice == UPLOADED:
         path = _uploaded_base()
         return (path, "an uploaded model") if path else None
-    if choice.startswith(training.IMAGENET_PREFIX):
-        return choice, f"ImageNet {choice.removeprefix(training.IMAGENET_PREFIX)}"
+    if choice.startswith(jobs.IMAGENET_PREFIX):
+        return choice, f"ImageNet {choice.removeprefix(jobs.IMAGENET_PREFIX)}"
     number = int(choice.removeprefix(RUN_PREFIX))
     run = next((r for r in run_manager().runs_for(owner()) if r.number == number), None)
     return (run.model_path, f"run {number}") if run is not None else None
@@ -142,7 +142,7 @@ def choose_base(data: datasets.Dataset, url: list[Setting]) -> Transfer | None:
         help="Transfer learning: keep a trained network's convolutional layers with what they learned, put a new "
         "classifier on top, and train on your dataset. It needs far fewer pictures than learning from scratch.",
     )
-    if not any(name.startswith(training.IMAGENET_PREFIX) for name in options):
+    if not any(name.startswith(jobs.IMAGENET_PREFIX) for name in options):
         st.caption(
             "ImageNet networks appear in this list once their weights are on this server (open one in "
             "*Inside the network* while online)."

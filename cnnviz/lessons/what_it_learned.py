@@ -1,0 +1,86 @@
+"""The lesson "What did it learn?" (`LESSONS["what-it-learned"]`): its steps, in order."""
+
+from __future__ import annotations
+
+from cnnviz.lessons.steps import Lesson, Step
+
+LESSON = Lesson(
+    "What did it learn?",
+    "What one unit of a trained network can see, what excites it, what it needs, how it sorts the test "
+    "set, and how a tiny change fools it.",
+    20,
+    (
+        Step(
+            "What one unit can see",
+            "learned",
+            {"view": "receptive", "layer": "conv2"},
+            "A unit of the second convolution never sees the whole digit. It looks at 3x3 values of "
+            "the pooled first layer, each of which looked at a few pixels: its **receptive field** is "
+            "the window of the input that can change it at all.",
+            "Click a few units of conv2's map and watch the window move over the digit. Read the "
+            "table of sizes and jumps.",
+            "How big is a conv2 unit's window, and do all its pixels count the same?",
+            "8x8 pixels, moving 2 pixels from one unit to the next (pooling doubled the step). They "
+            "do not count the same: the effective field beside it shows which pixels moved this unit "
+            "for this digit, only some of them (a ReLU that is off passes nothing back). Over many "
+            "pictures the middle of the window counts most and its edges barely at all (Luo et al., "
+            "2016).",
+            focus=("layer", "row", "col"),
+        ),
+        Step(
+            "What excites a channel",
+            "learned",
+            {"view": "featurevis", "fv_layer": "conv2", "channel": "0"},
+            "Start from noise and change the picture, step by step, to make one channel answer as "
+            "strongly as it can (gradient ascent). The picture you end with is what that channel "
+            "looks for; the test digits beside it are the ones that excite it most.",
+            "Compute the grid for the whole layer, then compare a channel's picture with its top test patches.",
+            "Do the pictures look like digits?",
+            "No: a conv2 channel sees only 8x8 pixels, so its favourite input is a piece of stroke "
+            "(an edge at an angle, the end of a line, a bend) repeated wherever a unit sits. Digits "
+            "are put together from such pieces by the layers after it.",
+            focus=("fv_layer", "channel"),
+        ),
+        Step(
+            "What it needs to see",
+            "learned",
+            {"view": "occlusion"},
+            "Cover a square of the digit with grey and ask again: if the probability of the class "
+            "drops, the network needed that place (Zeiler and Fergus, 2014). No gradients, just "
+            "many predictions.",
+            "Change the patch size and compare the map with Grad-CAM beside it. Try another test digit.",
+            "Which part of the digit, covered, makes the network doubt most?",
+            "The strokes that tell this digit from its look-alikes: the crossing of a 4, the top "
+            "bar of a 7. Covering the empty background changes almost nothing.",
+            focus=("patch", "stride"),
+        ),
+        Step(
+            "How it sorts the test set",
+            "learned",
+            {"view": "embedding"},
+            "Take the numbers the network computes just before its last layer, for every test "
+            "picture, and flatten them onto a page (PCA). Pictures the network finds alike land "
+            "close together. For your own run, the epoch slider shows the groups forming.",
+            "Look for the classes that overlap, and for the marked mistakes. Train a run in the "
+            "Trainer and come back to move through its epochs.",
+            "Which classes lie close together, and where are the mistakes?",
+            "Look-alike digits lie close (often 4 and 9, or 3, 5 and 8), and the mistakes sit at "
+            "the edges between groups, where the network was torn between two classes.",
+            focus=("proj",),
+        ),
+        Step(
+            "Fooling it",
+            "learned",
+            {"view": "adversarial", "eps": "25"},
+            "Change every pixel a little, each in the direction that lowers the score of the right "
+            "class (the fast gradient sign method, Goodfellow et al., 2015). The change is small and "
+            "looks like noise to us, yet it is aimed exactly where the network is sensitive.",
+            "Raise epsilon until the prediction changes. Then try the targeted attack towards a class you choose.",
+            "Why does a change you can barely see fool the network, and what does that say about trusting it?",
+            "A network adds up thousands of small contributions; nudging each one slightly in the "
+            "worst direction adds up to a large change of the score. It sees different things in a "
+            "picture than we do, so a confident answer is not proof that it understood.",
+            focus=("eps", "method", "target"),
+        ),
+    ),
+)
