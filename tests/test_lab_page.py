@@ -188,7 +188,7 @@ def test_transposed_mode_shows_stages_formula_check_and_one_pixel():
 
 
 def test_typed_map_bad_then_good_and_same_padding():
-    at = lab(op="transpose", tmap="typed", kernel="box blur", pad="same")
+    at = lab(op="transpose", tmap="typed", kernel="box blur", tpad="same")
     assert "**Shapes:** 2x2 -> 4x4" in markdown_of(at)
     at.text_area(key="lab_ttext").set_value("1 2; x 4").run()
     assert at.error and "Map" in at.error[0].value and not at.exception

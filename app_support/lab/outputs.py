@@ -21,6 +21,7 @@ from app_support.lab.view import (
     current_kernel,
     fixed,
     hidden,
+    live,
     locked,
     shift,
 )
@@ -74,6 +75,19 @@ def show(image: np.ndarray | None, image_name: str) -> None:
             dx = dy = 0
     if st.session_state["lab_view"] == "gallery":
         gallery_view(image, config)
+        return
+    if live():
+        from app_support.lab import live as live_lab
+
+        live_lab.show(image, image_name)
+        if dx or dy:
+            kernel, _ = current_kernel()
+            if kernel is not None:
+                try:
+                    result = run_lab(image, kernel, config)
+                except InvalidInput:
+                    return
+                shift_view(unshifted, kernel, config, activated_mode(result, display_mode(result, image)), dx, dy)
         return
     result, config, kernel = _result(image, config)
     if result is None:

@@ -42,7 +42,7 @@ def _result(image: np.ndarray | None) -> TransposeResult | None:
     small, kernel, problem = _inputs(image)
     settings = {
         "stride": state["lab_tstride"],
-        "padding": state["lab_padding"],
+        "padding": state["lab_tpadding"],
         "weight": float(state["lab_weight"]),
         "normalize": state["lab_normalize"],
     }

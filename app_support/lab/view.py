@@ -66,6 +66,8 @@ SETTINGS = [
     Setting("lab_pool_size", "psize", 2, bounds=(2, 8)),
     Setting("lab_pool_stride", "pstride", 0, bounds=(0, 8)),
     Setting("lab_display", "display", "auto", choices=tuple(DISPLAY_LABELS)),
+    # Signed stages drawn on the convolution's colour scale (True) or each on its own (False).
+    Setting("lab_scale", "scale", False),
     # The output pixel whose arithmetic is shown; -1: none chosen, the lab picks an informative one.
     Setting("lab_pick_row", "row", -1, bounds=(-1, 100_000)),
     Setting("lab_pick_col", "col", -1, bounds=(-1, 100_000)),
@@ -78,6 +80,8 @@ SETTINGS = [
     Setting("lab_tside", "tside", 4, choices=MAP_SIDES),
     Setting("lab_ttext", "ttext", "1 2; 3 4"),
     Setting("lab_tstride", "tstride", 2, bounds=(1, 4)),
+    # Its own padding, as it has its own stride: switching operations changes neither mode's settings.
+    Setting("lab_tpadding", "tpad", "valid", choices=ops.PADDINGS),
     Setting("lab_trow", "trow", -1, bounds=(-1, 1000)),  # -1: the middle of the output
     Setting("lab_tcol", "tcol", -1, bounds=(-1, 1000)),
 ]
@@ -235,6 +239,13 @@ def kernel_controls() -> None:
     if not transposing():
         locked(st.radio, "lab_view", "View", list(VIEWS), format_func=VIEWS.get, persist_state=PERSIST, horizontal=True)
         one = st.session_state["lab_view"] == "one"
+    if live():  # the kernel, its weight and its grid are edited in the live lab below
+        if st.session_state["lab_kernel"] == CUSTOM and not hidden("lab_custom"):
+            with st.expander("Type a whole kernel (another size, up to 15x15)"):
+                _custom_editor(grid=False)
+        if colour():
+            _slice_controls()
+        return
     top = st.columns([1.5, 0.8, 1.3], vertical_alignment="bottom")
     locked(
         top[0].selectbox,
@@ -272,7 +283,15 @@ def kernel_controls() -> None:
         _slice_controls()
 
 
-def _custom_editor() -> None:
+def _custom_editor(*, grid: bool = True) -> None:
+    if not grid:
+        locked(
+            st.text_area,
+            "lab_custom",
+            "Rows separated by ';' or new lines, numbers by spaces (fractions like 1/9 work)",
+            persist_state=PERSIST,
+        )
+        return
     text, grid = st.columns(2)
     locked(
         text.text_area,
@@ -328,7 +347,21 @@ def _slice_controls() -> None:
         )
 
 
+def live() -> bool:
+    """True when the learner's browser computes the lab (`app_support.lab.live`): a browser engine
+    asked for the page (its User-Agent starts 'Mozilla/'), unless the link says `compute=server`.
+    AppTest sends no headers and Streamlit-protocol clients (harness/stclient.py) run no JavaScript:
+    both get the server-side lab, which stays the reference."""
+    if transposing() or st.session_state["lab_view"] != "one" or st.query_params.get("compute") == "server":
+        return False
+    return st.context.headers.get("User-Agent", "").startswith("Mozilla/")
+
+
 def conv_controls() -> None:
+    if live():  # the kernel and these settings are in the live lab, beside its pictures
+        st.caption("Stride, padding, activation, pooling and the display are set beside the pictures.")
+        _shift_controls()
+        return
     # Pairs only where both fit a projector's narrow column (1024 px wide): two short numbers.
     columns = st.columns(2)
     locked(
@@ -375,15 +408,16 @@ def conv_controls() -> None:
         persist_state=PERSIST,
         disabled=off,
     )
+    size = st.session_state["lab_pool_size"]
     locked(
-        columns[1].number_input,
+        columns[1].selectbox,
         "lab_pool_stride",
         "Pool stride",
-        min_value=0,
-        max_value=8,
+        list(range(9)),
+        format_func=lambda n: f"{size} (the pool size)" if n == 0 else str(n),
         persist_state=PERSIST,
         disabled=off,
-        help="0: the same as the pool size",
+        help="How far the pooling window moves; usually as far as it is wide, so windows do not overlap",
     )
     _shift_controls()
     locked(
@@ -397,12 +431,19 @@ def conv_controls() -> None:
         help="Automatic: signed colours for kernels whose weights sum to 0 (edges: positive and negative "
         "answers), a picture for the others (blur, sharpen).",
     )
+    locked(
+        st.checkbox,
+        "lab_scale",
+        "One colour scale for every stage",
+        persist_state=PERSIST,
+        help="Signed stages drawn on the convolution's colour scale, so a colour means the same number in each",
+    )
 
 
-def _padding_choice(help_text: str) -> None:
+def _padding_choice(help_text: str, key: str = "lab_padding") -> None:
     locked(
         st.selectbox,
-        "lab_padding",
+        key,
         "Padding",
         ops.PADDINGS,
         persist_state=PERSIST,
@@ -452,7 +493,7 @@ def transpose_controls() -> None:
         locked(
             st.text_area,
             "lab_ttext",
-            "Your map: rows separated by ';', numbers by spaces (up to 8x8)",
+            f"Your map: rows separated by ';', numbers by spaces (up to {max(MAP_SIDES)}x{max(MAP_SIDES)})",
             persist_state=PERSIST,
         )
     locked(
@@ -467,5 +508,6 @@ def transpose_controls() -> None:
     )
     _padding_choice(
         "VALID: the whole painting, (H - 1) * stride + k. SAME: cropped to H * stride, as the forward "
-        "convolution with SAME padding would have read it."
+        "convolution with SAME padding would have read it.",
+        key="lab_tpadding",
     )

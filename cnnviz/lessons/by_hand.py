@@ -17,8 +17,10 @@ LESSON = Lesson(
             "by the number on top of it, and add the nine products: that sum is **one** pixel of the "
             "output. Slide the kernel one pixel and do it again, everywhere. This kernel has -1 -2 -1 "
             "on top and 1 2 1 below, so it answers where the picture gets brighter from top to bottom.",
-            "Click a bright pixel in the output, then a dark one. Read the nine products under each.",
-            "Why is the output black over the sky, where the photo is bright?",
+            "The last picture is the output clipped to 0..255, a grey picture (the one before it shows the "
+            "raw sums: red above 0, blue below). Click a bright pixel of it, then a dark one, and read the "
+            "nine products under each.",
+            "Why is the clipped output black over the sky, where the photo is bright?",
             "The kernel's numbers add up to 0. Over an even patch (bright or dark) the negative and "
             "positive products cancel out, so the sum is about 0: black. Only a change from top to "
             "bottom leaves something over.",

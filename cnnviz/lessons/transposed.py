@@ -13,7 +13,7 @@ LESSON = Lesson(
         Step(
             "Making a map bigger",
             "lab",
-            lab(op="transpose", kernel="box blur", tstride="2", pad="valid"),
+            lab(op="transpose", kernel="box blur", tstride="2", tpad="valid"),
             "Networks that draw pictures (or segment them) must make small maps big again. A "
             "**transposed convolution** with stride 2 does it in two steps: put a zero between every "
             "two pixels of the map, then convolve with the kernel turned upside down.",
@@ -21,12 +21,12 @@ LESSON = Lesson(
             "output. Check the output size against the formula.",
             "A 4x4 map, a 3x3 kernel, stride 2, VALID: how big is the output?",
             "(4 - 1) * 2 + 3 = 9, so 9x9. With SAME padding it is 4 * 2 = 8.",
-            focus=("tstride", "pad"),
+            focus=("tstride", "tpad"),
         ),
         Step(
             "The same as TensorFlow's",
             "lab",
-            lab(op="transpose", kernel="sobel x", tstride="2", pad="same"),
+            lab(op="transpose", kernel="sobel x", tstride="2", tpad="same"),
             "TensorFlow computes `conv2d_transpose` differently (every input pixel stamps the kernel, "
             "scaled, onto the output), but the result is the same numbers. The page checks it.",
             "Change the stride to 3 and the kernel to Sobel y; the difference stays 0.",

@@ -1,0 +1,172 @@
+"""The Convolution lab computed in the learner's browser: a Streamlit Components v2 component (no
+iframe) whose JavaScript (app_support/lab/component/) convolves, pools and draws every stage, and
+explains the pixel under the pointer, without a round trip to the server.
+
+Python sends the prepared picture once (as bytes: `picture_bytes`), and the settings as JSON; the
+component sends the settings back when a change ends (a drag released, an option chosen, a picture
+clicked), and `apply_settings` puts them into session state, so the URL, lessons, a teacher's locks
+and the server-side reference (`cnnviz.lab.run_lab`, the views in `outputs`) keep working.
+
+Why one inline module and no build step: a component outside an installed package cannot serve
+files, so its code is handed over as text. `arith.js` (pure arithmetic, tested against `cnnviz`) and
+`worker.js` go in front of `lab.js` as two string constants; lab.js starts its Worker from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from app_support.common.state import is_fixed, is_hidden
+from app_support.lab.view import (
+    BY_KEY,
+    CUSTOM,
+    DISPLAY_LABELS,
+    POOL_LABELS,
+    POST_LABELS,
+    SLICE_KEYS,
+    base_kernel,
+    colour,
+)
+from cnnviz import display, kernels
+from cnnviz.errors import InvalidInput
+
+COMPONENT_DIR = Path(__file__).parent / "component"
+NAME = "cnnviz_lab"
+# The URL names the component reads and sends back (all of them `view.SETTINGS`).
+PARAMS = (
+    "kernel",
+    "custom",
+    "weight",
+    "norm",
+    "stride",
+    "pad",
+    "bias",
+    "post",
+    "pool",
+    "psize",
+    "pstride",
+    "display",
+    "scale",
+    "row",
+    "col",
+    "channel",
+)
+ECHO = "_lab_live_echo"  # the last settings version the component sent
+PICK_SHAPE = "_lab_pick_shape"  # (as outputs.PICK_SHAPE) the output shape a chosen pixel was chosen in
+
+
+def source() -> str:
+    """The component's module: arith.js and worker.js as string constants, then lab.js."""
+    arith = (COMPONENT_DIR / "arith.js").read_text()
+    worker = (COMPONENT_DIR / "worker.js").read_text()
+    main = (COMPONENT_DIR / "lab.js").read_text()
+    return f"const ARITH_SOURCE = {json.dumps(arith)};\nconst WORKER_SOURCE = {json.dumps(worker)};\n{main}"
+
+
+@cache
+def component():
+    """Register the component once per server process."""
+    return st.components.v2.component(
+        NAME, js=source(), css=(COMPONENT_DIR / "lab.css").read_text(), isolate_styles=True
+    )
+
+
+def picture_bytes(image: np.ndarray) -> tuple[str, bytes]:
+    """(id, bytes) of uint8 (H, W) or (H, W, 3) `image`: 'CNVZ', height, width, channels and the id's
+    length as little-endian uint32, the id, then the pixels row by row (channels last)."""
+    pixels = np.ascontiguousarray(image, dtype=np.uint8)
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    digest = hashlib.blake2b(pixels.data, digest_size=12, person=str(pixels.shape).encode()[:16]).hexdigest()
+    ident = digest.encode()
+    header = b"CNVZ" + struct.pack("<4I", height, width, channels, len(ident)) + ident
+    return digest, header + pixels.tobytes()
+
+
+@cache
+def _gallery() -> tuple[dict, dict]:
+    gallery = {name: np.round(k.astype(np.float64), 7).tolist() for name, k in kernels.KERNELS.items()}
+    return gallery, dict(kernels.DESCRIPTIONS)
+
+
+@cache
+def _lut() -> list[int]:
+    return display.colormap_lut().reshape(-1).tolist()
+
+
+def _locks() -> dict[str, list[str]]:
+    return {
+        "fixed": [param for param in PARAMS if is_fixed(param)],
+        "hidden": [param for param in PARAMS if is_hidden(param)],
+    }
+
+
+def current_values() -> dict[str, str]:
+    """The component's settings as the URL writes them."""
+    by_param = {setting.param: setting for setting in BY_KEY.values()}
+    return {param: by_param[param].encode(st.session_state[by_param[param].key]) for param in PARAMS}
+
+
+def apply_settings() -> None:
+    """The component's callback: its settings (URL-style text) into session state, before the rerun."""
+    state = st.session_state.get("lab_live", {}) or {}
+    sent = state.get("settings") if hasattr(state, "get") else None
+    if not sent:
+        return
+    by_param = {setting.param: setting for setting in BY_KEY.values()}
+    for param, text in (sent.get("values") or {}).items():
+        if param in by_param and not (is_fixed(param) or is_hidden(param)):
+            setting = by_param[param]
+            st.session_state[setting.key] = setting.parse(str(text))
+    shape = (sent.get("values") or {}).get("pick_shape")
+    if shape and "x" in shape:
+        st.session_state[PICK_SHAPE] = tuple(int(n) for n in shape.split("x"))
+    st.session_state[ECHO] = int(sent.get("version", 0))
+
+
+def show(image: np.ndarray, image_name: str) -> None:
+    """The live lab for uint8 `image` (grey (H, W) or RGB (H, W, 3), already prepared)."""
+    ident, data = picture_bytes(image)
+    mount = component()
+    # The picture in its own element: unchanged, Streamlit sends it as a reference to what the browser
+    # already has, however often the settings change.
+    mount(key="lab_live_picture", data=data, height=0)
+    gallery, descriptions = _gallery()
+    problem = base_kernel()[1] if st.session_state["lab_kernel"] == CUSTOM else ""
+    try:
+        custom = np.round(kernels.parse_kernel(st.session_state["lab_custom"]).astype(np.float64), 7).tolist()
+    except InvalidInput:  # a bad custom text: the component keeps the last good kernel it had
+        custom = None
+    colourful = colour() and image.ndim == 3
+    slices = None
+    if colourful and st.session_state["lab_slices"] == "each":
+        slices = [st.session_state[key] for key in SLICE_KEYS]
+    mount(
+        key="lab_live",
+        data={
+            "role": "view",
+            "image_id": ident,
+            "image_name": image_name,
+            "settings": current_values(),
+            "echo": st.session_state.get(ECHO, 0),
+            "pick_shape": list(st.session_state.get(PICK_SHAPE) or []) or None,
+            "gallery": gallery,
+            "descriptions": descriptions,
+            "custom_kernel": custom,
+            "problem": problem,
+            "colour": colourful,
+            "conv_mode": st.session_state["lab_conv_mode"],
+            "slices": slices,
+            "locks": _locks(),
+            "lut": _lut(),
+            "labels": {"post": POST_LABELS, "pool": POOL_LABELS, "display": DISPLAY_LABELS},
+        },
+        on_settings_change=apply_settings,
+    )
