@@ -7,6 +7,7 @@ from app_support.common.boot import run_through_navigation
 from app_support.common.inputs import image_input
 from app_support.common.model_source import choose_model
 from app_support.predict import view
+from cnnviz.errors import InvalidInput
 
 run_through_navigation()
 step = lesson_view.arrive("predict", [])
@@ -31,9 +32,13 @@ with controls:
     k = st.slider("Top classes shown", 1, 10, 3, key="predict_k", persist_state="session")
     opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="predict_opacity", persist_state="session")
     image = files = zipped = None
+    problem = ""
     if choice is not None and mode == "one":
         view.suggest_sample(choice, "predict")
-        image, name = image_input("predict", max_side=512)
+        try:  # a file that cannot be read: its error takes the answer's place, no earlier answer stays
+            image, name = image_input("predict", max_side=512, keep_last_good=False)
+        except InvalidInput as error:
+            problem = str(error)
     elif choice is not None and mode == "many":
         files = st.file_uploader(
             "Images", type=["png", "jpg", "jpeg", "bmp", "webp", "gif"], accept_multiple_files=True, key="predict_files"
@@ -44,6 +49,8 @@ with controls:
 with body:
     if choice is None:
         st.info("Choose a model on the left.")
+    elif mode == "one" and problem:
+        st.error(problem)
     elif mode == "one" and image is not None:
         view.explain_one(choice.model, choice, image, name, k=k, opacity=opacity)
     elif mode == "many" and files:

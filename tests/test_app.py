@@ -368,3 +368,35 @@ def test_predict_page_waits_for_input_and_takes_a_sample():
     at.selectbox(key="predict_sample").set_value("mnist digit").run()
     assert not at.exception, [e.message for e in at.exception]
     assert any(s.value.startswith("**7**") for s in at.success)  # MNIST's first test digit is a 7
+
+
+def test_predict_after_a_bad_upload_shows_its_error_and_no_earlier_answer():
+    """A good picture, then a 1x1 PNG, then an empty file, then a good one again: while a bad file is
+    given, its error stands where the answer was and nothing of the earlier picture stays."""
+    import cv2
+
+    seven = np.zeros((280, 280), np.uint8)
+    cv2.polylines(seven, [np.array([[60, 50], [200, 48], [110, 230]], np.int32)], False, 255, 18, cv2.LINE_AA)
+    at = AppTest.from_file(str(ROOT / "pages" / "predict.py"), default_timeout=120).run()
+    at.radio(key="predict_source").set_value("upload").run()
+
+    def give(name: str, data: bytes) -> None:
+        at.file_uploader(key="predict_upload").set_value([(name, data, "image/png")]).run()
+        assert not at.exception, [e.message for e in at.exception]
+
+    def heatmaps() -> list[str]:
+        return [i.caption for image in at.get("image") for i in image.proto.imgs if "Grad-CAM" in i.caption]
+
+    give("seven.png", images.encode_png(seven))
+    assert [s.value for s in at.success] == [s.value for s in at.success if s.value.startswith("**7**")] != []
+    assert heatmaps() == ["Grad-CAM for 7: where the evidence was"]
+    for name, data, said in [
+        ("dot.png", images.encode_png(np.zeros((1, 1), np.uint8)), "dot.png: The image is 1x1 pixels"),
+        ("empty.png", b"", "empty.png: The file is empty."),
+    ]:
+        give(name, data)
+        assert [e.value for e in at.error] == [e.value for e in at.error if e.value.startswith(said)] != []
+        assert not at.success and not at.warning and not heatmaps()  # the 7's answer is gone
+    give("seven again.png", images.encode_png(seven))
+    assert not at.error and any(s.value.startswith("**7**") for s in at.success)
+    assert heatmaps() == ["Grad-CAM for 7: where the evidence was"]

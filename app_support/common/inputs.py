@@ -36,8 +36,11 @@ def decode(data: bytes, max_side: int) -> np.ndarray:
     return images.resize(images.load_image(data), max_side=max_side)
 
 
-def _stored_file(prefix: str, kind: str, uploaded, max_side: int) -> tuple[np.ndarray | None, str]:
-    """Decode a new upload/camera shot, or fall back on the last good one of this session."""
+def _stored_file(
+    prefix: str, kind: str, uploaded, max_side: int, *, keep_last_good: bool = True
+) -> tuple[np.ndarray | None, str]:
+    """Decode a new upload/camera shot, or fall back on the last good one of this session (with
+    `keep_last_good` False, a bad file raises InvalidInput naming it instead)."""
     memory = f"{prefix}_{kind}_kept"
     if uploaded is not None:
         # A camera shot's file name is a time stamp ('camera-input-2026-...jpg'): say what it is instead.
@@ -45,6 +48,8 @@ def _stored_file(prefix: str, kind: str, uploaded, max_side: int) -> tuple[np.nd
         try:
             image = decode(uploaded.getvalue(), max_side)
         except InvalidInput as error:
+            if not keep_last_good:
+                raise InvalidInput(f"{name}: {error}") from None
             st.error(f"{name}: {error}")
         else:
             st.session_state[memory] = (name, image)
@@ -106,13 +111,22 @@ def _canvas(prefix: str, *, brush: int = BRUSH, locks: dict[str, str] | None = N
 
 
 def image_input(
-    prefix: str, *, max_side: int = 512, brush: int = BRUSH, locks: dict[str, str] | None = None
+    prefix: str,
+    *,
+    max_side: int = 512,
+    brush: int = BRUSH,
+    locks: dict[str, str] | None = None,
+    keep_last_good: bool = True,
 ) -> tuple[np.ndarray | None, str]:
     """Draw the input widgets; return the chosen image (uint8, (H, W) or (H, W, 3)) and its name.
 
     The image is at most `max_side` on its longer side; the canvas brush starts `brush` px wide.
     `locks` maps 'source', 'sample' and 'brush' to their URL names, for a teacher's `?fix=` / `?hide=`.
     Returns (None, '') when there is no image yet (nothing drawn or uploaded).
+
+    A file that cannot be read is named in an error under the uploader, and the last good one stays
+    in use; with `keep_last_good` False it raises InvalidInput instead (naming the file), for a page
+    whose answer must never belong to an earlier picture.
     """
     source = _locked(
         locks,
@@ -144,6 +158,6 @@ def image_input(
         uploaded = st.file_uploader(
             "Upload an image (PNG, JPEG, BMP, WebP or GIF)", type=UPLOAD_TYPES, key=f"{prefix}_upload"
         )
-        return _stored_file(prefix, "upload", uploaded, max_side)
+        return _stored_file(prefix, "upload", uploaded, max_side, keep_last_good=keep_last_good)
     shot = st.camera_input("Take a picture", key=f"{prefix}_camera")
-    return _stored_file(prefix, "camera", shot, max_side)
+    return _stored_file(prefix, "camera", shot, max_side, keep_last_good=keep_last_good)
