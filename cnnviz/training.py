@@ -21,6 +21,7 @@ import numpy as np
 
 from cnnviz.datasets import Dataset
 from cnnviz.errors import InvalidInput
+from cnnviz.localization import LossWeights
 from cnnviz.models import Augmentation
 
 if TYPE_CHECKING:  # annotations only: importing Keras costs seconds
@@ -87,6 +88,7 @@ class RunState(StrEnum):
     TIMED_OUT = "timed_out"
     FAILED = "failed"  # an error before or during training, explained
     CRASHED = "crashed"  # the worker process died
+    INTERRUPTED = "interrupted"  # its server stopped while it trained: it can continue from a checkpoint
 
     @property
     def finished(self) -> bool:
@@ -117,6 +119,7 @@ _STATE_LABELS = {
     RunState.TIMED_OUT: "Time limit",
     RunState.FAILED: "Failed",
     RunState.CRASHED: "Crashed",
+    RunState.INTERRUPTED: "Interrupted",
 }
 
 
@@ -137,6 +140,13 @@ class TrainJob:
     train_from: str | None = None  # the base's layer from which on it learns; None: the base stays frozen
     train_per_class: int | None = None  # train on only this many images per class (few-shot lessons)
     base_input: tuple | None = None  # the base's (H, W, C) as the app read it: the dataset as the run saw it
+    # Localization: a box head beside the class head, its loss weighted against the class's
+    # (`cnnviz.box_model`; the dataset must have boxes, `cnnviz.box_data`). None: a classifier.
+    boxes: LossWeights | None = None
+    # Continuing an interrupted run: the checkpoint (a compiled .keras, optimizer state included) and
+    # the epochs it had trained; training goes on from there to `config.epochs`.
+    resume_from: str | None = None
+    initial_epoch: int = 0
 
 
 @dataclass
@@ -249,7 +259,8 @@ def _stream_callback(
                         "step": step,
                         "progress": min(step / steps_per_epoch, self.epoch + 1),
                         "loss": loss,  # the running mean over this epoch so far, as Keras's progress bar shows
-                        "accuracy": values.get("accuracy", float("nan")),
+                        # a model with a box head (cnnviz.box_model) names its class head's accuracy after it
+                        "accuracy": values.get("accuracy", values.get("output_accuracy", float("nan"))),
                         "t": time.monotonic() - self.started,
                     }
                 )
@@ -293,10 +304,20 @@ def train(
     on_event: Callable[[dict], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     checkpoint_dir: str | Path | None = None,
+    targets=None,
+    compiled: bool = False,
+    callbacks: tuple = (),
+    initial_epoch: int = 0,
 ) -> TrainResult:
     """Compile and fit `model` on `dataset`'s training split, streaming events to `on_event`:
     ``{"kind": "batch" | "epoch" | "checkpoint", ...}``. Never raises for a diverging run: the
-    result's status says what happened."""
+    result's status says what happened.
+
+    For a model with more than one output (`cnnviz.box_model`): `targets` are what `fit` learns
+    (default `dataset.y_train`), `compiled` says the caller compiled it with its own losses, and
+    `callbacks` run before the streaming one at each epoch's end (e.g. to rename its logs).
+    `initial_epoch` continues a run that trained that many epochs (a compiled checkpoint: pass
+    `compiled=True` to keep its optimizer's state); epochs are numbered on from there."""
     import keras
 
     config.validate()
@@ -304,13 +325,15 @@ def train(
         raise InvalidInput(
             f"The model takes {tuple(model.inputs[0].shape[1:])} images but the dataset has {dataset.input_shape}."
         )
-    compile_model(model, config)
+    if not compiled:
+        compile_model(model, config)
     on_event = on_event or (lambda event: None)
     count = len(dataset.x_train) - int(len(dataset.x_train) * config.validation_split)
     steps_per_epoch = max(1, math.ceil(count / config.batch_size))
-    state = {"status": RunState.DONE, "message": "", "epochs_run": 0}
+    state = {"status": RunState.DONE, "message": "", "epochs_run": initial_epoch}
     callbacks = [
-        _stream_callback(on_event, should_stop, config, steps_per_epoch, checkpoint_dir, state, dataset.num_classes)
+        *callbacks,
+        _stream_callback(on_event, should_stop, config, steps_per_epoch, checkpoint_dir, state, dataset.num_classes),
     ]
     if config.early_stopping_patience:
         callbacks.append(
@@ -321,9 +344,10 @@ def train(
     started = time.monotonic()
     history = model.fit(
         dataset.x_train,
-        dataset.y_train,
+        dataset.y_train if targets is None else targets,
         batch_size=config.batch_size,
         epochs=config.epochs,
+        initial_epoch=initial_epoch,
         validation_split=config.validation_split,
         shuffle=True,
         verbose=0,
