@@ -366,9 +366,13 @@ def train(
 
 def evaluate(model: keras.Model, dataset: Dataset, *, batch_size: int = 256) -> Evaluation:
     """Test loss and accuracy, per-class accuracy and the confusion matrix on the test split."""
-    probabilities = np.asarray(model.predict(dataset.x_test, batch_size=batch_size, verbose=0), dtype=np.float64)
-    y = dataset.y_test
-    k = dataset.num_classes
+    probabilities = model.predict(dataset.x_test, batch_size=batch_size, verbose=0)
+    return evaluation_of(probabilities, dataset.y_test, dataset.num_classes)
+
+
+def evaluation_of(probabilities: np.ndarray, y: np.ndarray, k: int) -> Evaluation:
+    """The `Evaluation` of class probabilities (N, k) against the true classes `y` (N,)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
     predictions = probabilities.argmax(axis=1)
     picked = np.clip(probabilities[np.arange(len(y)), y], 1e-12, 1.0)
     confusion = np.zeros((k, k), dtype=np.int64)
