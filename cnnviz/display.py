@@ -7,6 +7,7 @@ Every function returns uint8 (H, W) or (H, W, 3) RGB arrays ready for `st.image`
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -16,6 +17,29 @@ DISPLAY_MODES = ("signed", "clipped", "minmax")
 
 
 @functools.cache
+def plain_number(value: float, digits: int = 4) -> str:
+    """`value` to `digits` significant digits written out, never in scientific notation: what a
+    learner reads ('32481', not '3.248e+04'; '0.00012'). Whole digits are never cut: 32481.3 -> '32481'.
+
+    Examples
+    --------
+    >>> plain_number(32480.7), plain_number(-0.000123456), plain_number(-0.0), plain_number(2.5e-7, 2)
+    ('32481', '-0.0001235', '0', '0.00000025')
+    """
+    value = float(value) + 0.0  # -0.0 reads as 0
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    if decimals > 20:
+        return "0"
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
 def colormap_lut(name: str = "RdBu_r") -> np.ndarray:
     """A matplotlib colormap as a (256, 3) uint8 lookup table."""
     from matplotlib import colormaps

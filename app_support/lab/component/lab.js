@@ -495,7 +495,7 @@ class Lab {
     const editable = !(this.locked("kernel") || this.locked("custom"));
     grid.replaceChildren();
     grid.style.gridTemplateColumns = `repeat(${kw}, minmax(0, 1fr))`;
-    grid.style.maxWidth = `${Math.max(kw * 3.4, 7)}rem`;
+    grid.style.maxWidth = `${Math.max(kw * 2.6, 7.5)}rem`;
     grid.classList.toggle("cnv-small", kw > 7);
     this.kernelCells = [];
     for (let u = 0; u < kh; u++) {
@@ -644,14 +644,18 @@ class Lab {
     if (!this.figures[index]) {
       const canvas = el("canvas", { class: "cnv-picture" });
       const marker = el("div", { class: "cnv-marker" });
-      const frame = el("div", { class: "cnv-frame" }, canvas, marker);
+      // Focusable, so that after a click the arrow keys move the pinned pixel.
+      const frame = el("div", { class: "cnv-frame", tabindex: "0", "aria-label": "Picture: point to explain a pixel, click to pin it" }, canvas, marker);
       const caption = el("div", { class: "cnv-caption cnv-stage-caption" });
       const bar = el("canvas", { class: "cnv-bar", width: 256, height: 1 });
       const barCaption = el("div", { class: "cnv-caption cnv-bar-caption" });
       const figure = el("figure", { class: "cnv-stage", "data-stage": index }, frame, caption, bar, barCaption);
       frame.addEventListener("pointermove", (e) => this.pointer(index, e));
       frame.addEventListener("pointerleave", () => this.leave());
-      frame.addEventListener("click", (e) => this.pin(index, e));
+      frame.addEventListener("click", (e) => {
+        frame.focus({ preventScroll: true });
+        this.pin(index, e);
+      });
       this.figures[index] = { figure, canvas, marker, caption, bar, barCaption, frame };
       this.nodes.stages.append(figure);
     }
@@ -1146,7 +1150,19 @@ class Lab {
 // --- the component's entry point -------------------------------------------------------------------
 
 const labs = new WeakMap(); // parentElement -> Lab
+// For the tests and bench/lab.py: the labs on the page, their timings, and `run`, the worker's
+// pipeline on any picture (the equality test against cnnviz.lab.run_lab).
 const registry = (globalThis.__cnnvizLab = globalThis.__cnnvizLab || { labs: new Set(), arith: null });
+registry.run = (picture, request) =>
+  new Promise((resolve) => {
+    const worker = new Worker(workerUrl, { type: "module" });
+    worker.onmessage = (event) => {
+      worker.terminate();
+      resolve(event.data);
+    };
+    worker.postMessage({ type: "image", ...picture });
+    worker.postMessage({ type: "run", seq: 1, ...request });
+  });
 
 export default function (component) {
   const { data, parentElement, setStateValue } = component;

@@ -49,8 +49,9 @@ function run(request) {
       return;
     }
     const shown = index === 1 ? mode : after;
-    const values = A.meanOfChannels(stage.map);
-    let limit = shown === "signed" ? A.signedLimit(values) : null;
+    // One limit for the picture and its colour bar: the percentile of every channel's magnitudes
+    // (app_support.common.render.output_picture), the picture then shows the channels' mean.
+    let limit = shown === "signed" ? A.signedLimit(stage.map.data) : null;
     if (shown === "signed" && request.sharedScale) {
       sharedLimit = sharedLimit ?? limit; // the convolution's: every later stage is drawn on its scale
       limit = sharedLimit;

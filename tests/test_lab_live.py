@@ -1,0 +1,303 @@
+"""The live Convolution lab (app_support/lab/live.py, component/*.js) in Chromium: its numbers and pictures
+against the server's reference (cnnviz.lab.run_lab, cnnviz.display), the arithmetic under the pointer
+against ops.pixel_arithmetic, a kernel cell dragged (the output follows while the button is held, the
+link learns the kernel on release), a teacher's locks inside the component, large work that keeps the
+page answering, and screenshots at 1440x900 and 1024x640 (in artifacts/)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from cnnviz import display, images, kernels, ops
+from cnnviz.lab import LabConfig, run_lab, suggested_display
+from tests.browser_helpers import wait_until_idle
+
+pytestmark = pytest.mark.browser
+
+LAB = "[...window.__cnnvizLab.labs][0]"
+READY = f"() => window.__cnnvizLab && window.__cnnvizLab.labs.size && {LAB}.result"
+
+
+def open_lab(page, app_url, query: str = "") -> None:
+    page.goto(f"{app_url}/convolution_lab{'?' + query if query else ''}")
+    page.wait_for_function(READY, timeout=60_000)
+
+
+# --- equality with the server ---------------------------------------------------------------------------
+
+
+def random_case(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, LabConfig, dict, str]:
+    """A picture, a kernel, the lab's settings and a display, drawn at random (case n: both colours)."""
+    colour = n % 2 == 1
+    height, width = int(rng.integers(16, 48)), int(rng.integers(16, 48))
+    image = rng.integers(0, 256, (height, width, 3) if colour else (height, width), dtype=np.uint8)
+    side = int(rng.choice([1, 2, 3, 4, 5, 7, 9, 11, 15]))
+    kh, kw = side, int(rng.choice([side, max(1, side - 2)]))
+    each = colour and rng.random() < 0.4
+    shape = (kh, kw, 3) if each else (kh, kw)
+    kernel = np.round(rng.normal(0, 2, shape), 2).astype(np.float32)
+    if rng.random() < 0.3:  # one that keeps the picture (sum about 1)
+        kernel = np.full(shape, 1 / (kh * kw * (3 if each else 1)), dtype=np.float32)
+    pool = str(rng.choice(["none", "max", "avg", "gap"]))
+    config = LabConfig(
+        stride=int(rng.integers(1, 4)),
+        padding=str(rng.choice(["valid", "same"])),
+        activation=str(rng.choice(["none", "relu", "clip", "abs"])),
+        weight=float(rng.choice([1.0, 0.5, -2.0])),
+        normalize=bool(rng.random() < 0.3),
+        pool=pool,
+        pool_size=int(rng.integers(2, 4)),
+        pool_stride=int(rng.integers(1, 4)) if rng.random() < 0.4 else None,
+        conv_mode=str(rng.choice(["filter", "depthwise"])),
+        bias=float(rng.choice([0.0, 10.0, -25.5])),
+    )
+    return image, kernel, config, {"each": each}, str(rng.choice(["auto", "signed", "clipped", "minmax"]))
+
+
+def request(image: np.ndarray, kernel: np.ndarray, config: LabConfig, chosen: str) -> dict:
+    """What the component's worker is asked (lab.js `compute`)."""
+    kc = 3 if kernel.ndim == 3 else 1
+    return {
+        "id": "case",
+        "kernel": {
+            "base": kernel.astype(np.float64).reshape(-1).tolist(),
+            "kh": kernel.shape[0],
+            "kw": kernel.shape[1],
+            "kc": kc,
+        },
+        "weight": config.weight,
+        "normalize": config.normalize,
+        "settings": {
+            "stride": config.stride,
+            "padding": config.padding,
+            "activation": config.activation,
+            "bias": config.bias,
+            "pool": config.pool,
+            "pool_size": config.pool_size,
+            "pool_stride": config.pool_stride or 0,
+            "mode": config.conv_mode,
+        },
+        "display": chosen,
+        "sharedScale": False,
+        "lut": display.colormap_lut().reshape(-1).tolist(),
+    }
+
+
+RUN = """async ([picture, request]) => {
+    const answer = await window.__cnnvizLab.run(
+        { ...picture, pixels: new Uint8Array(picture.pixels) }, request);
+    if (!answer.ok) return answer;
+    answer.stages = answer.stages.map(
+        s => s.values ? { ...s, values: Array.from(s.values), rgba: Array.from(s.rgba) } : s);
+    answer.applied = Array.from(answer.applied);
+    return answer;
+}"""
+
+
+def server_modes(result, image: np.ndarray, chosen: str) -> list[str]:
+    """The display of each stage after the input, as app_support.lab.outputs draws it."""
+    summed = image.shape[2] if image.ndim == 3 and result.convolved.values.ndim == 2 else 1
+    mode = chosen if chosen != "auto" else suggested_display(result.kernel, summed_channels=summed)
+    after = "clipped" if result.has_activation and result.activated.name == "clip" and chosen == "auto" else mode
+    return [mode] + [after] * (len(result.stages) - 2)
+
+
+def browser_max_diff(page, cases: int = 24, seed: int = 0) -> tuple[float, int]:
+    """The largest difference of any stage's values over the random cases, as a fraction of that stage's
+    range, and the largest difference of any picture's channel in grey levels."""
+    rng = np.random.default_rng(seed)
+    worst_value, worst_level = 0.0, 0
+    for n in range(cases):
+        image, kernel, config, _, chosen = random_case(rng, n)
+        try:
+            result = run_lab(image, kernel, config)
+        except Exception as error:  # a window that does not fit: the browser must say so too
+            answer = page.evaluate(RUN, [picture_of(image), request(image, kernel, config, chosen)])
+            assert not answer["ok"] and answer["problem"], (n, str(error))
+            continue
+        answer = page.evaluate(RUN, [picture_of(image), request(image, kernel, config, chosen)])
+        assert answer["ok"], (n, answer.get("problem"))
+        assert len(answer["stages"]) == len(result.stages), n
+        for stage, theirs, mode in zip(
+            result.stages[1:], answer["stages"][1:], server_modes(result, image, chosen), strict=True
+        ):
+            values = stage.values.astype(np.float64)
+            ours = np.array(theirs["values"]).reshape(values.shape)
+            spread = max(float(values.max() - values.min()), float(np.abs(values).max()), 1e-6)
+            worst_value = max(worst_value, float(np.abs(ours - values).max()) / spread)
+            assert theirs["name"] == stage.name and theirs["mode"] == mode, (n, theirs["name"], stage.name, mode)
+            limit = display.signed_limit(stage.values) if mode == "signed" else None
+            picture = display.render(stage.values, mode, limit=limit)
+            picture = np.repeat(picture[..., None], 3, axis=2) if picture.ndim == 2 else picture
+            rgba = np.array(theirs["rgba"], dtype=np.int32).reshape(*values.shape[:2], 4)
+            worst_level = max(worst_level, int(np.abs(rgba[..., :3] - picture.astype(np.int32)).max()))
+    return worst_value, worst_level
+
+
+def picture_of(image: np.ndarray) -> dict:
+    return {
+        "id": "case",
+        "h": image.shape[0],
+        "w": image.shape[1],
+        "c": 1 if image.ndim == 2 else 3,
+        "pixels": image.reshape(-1).tolist(),
+    }
+
+
+def test_the_browser_computes_what_the_server_computes(page, app_url):
+    open_lab(page, app_url)
+    worst_value, worst_level = browser_max_diff(page)
+    assert worst_value <= 1e-3
+    assert worst_level <= 1
+
+
+# --- the arithmetic under the pointer -------------------------------------------------------------------
+
+TITLE = re.compile(r"The arithmetic of output pixel \((\d+), (\d+)\)")
+
+
+def arithmetic(page) -> tuple[tuple[int, int], str]:
+    text = page.evaluate(f"() => {LAB}.nodes.arithTitle.textContent + '|' + {LAB}.nodes.sums.textContent")
+    title, sums = text.split("|", 1)
+    row, col = TITLE.search(title).groups()
+    return (int(row), int(col)), sums
+
+
+def stage_box(page, index: int) -> dict:
+    canvas = page.locator(f'figure[data-stage="{index}"] canvas.cnv-picture')
+    canvas.scroll_into_view_if_needed()
+    return canvas.bounding_box()
+
+
+def test_hover_shows_the_arithmetic_of_the_pixel_under_the_pointer(page, app_url):
+    open_lab(page, app_url)
+    camera = images.load_sample("camera")
+    box = stage_box(page, 1)  # the convolution, 510x510
+    for fx, fy in ((0.3, 0.6), (0.71, 0.22)):
+        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        page.wait_for_function(f"() => {LAB}.hover")
+        (row, col), sums = arithmetic(page)
+        assert abs(row - 510 * fy) <= 2 and abs(col - 510 * fx) <= 2
+        expected = ops.pixel_arithmetic(camera, kernels.KERNELS["sobel x"], row, col)
+        assert sums.endswith(f"= {display.plain_number(expected.total, 6)}"), sums
+        window = page.evaluate(f"() => Array.from({LAB}.gridViews[0][0].cells, td => td.textContent)")
+        assert window == [str(int(v)) for v in expected.window.ravel()]
+    # the pointer leaves: the chosen pixel is explained again, and nothing was sent to the server
+    page.mouse.move(5, 5)
+    page.wait_for_function(f"() => !{LAB}.hover")
+    assert "row=" not in page.evaluate("() => location.search")
+
+
+def test_a_click_pins_the_pixel_and_arrow_keys_move_it(page, app_url):
+    open_lab(page, app_url)
+    box = stage_box(page, 1)
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.75)
+    page.wait_for_function("() => /row=3\\d\\d/.test(location.search)")
+    (row, col), _ = arithmetic(page)
+    assert f"row={row}" in page.evaluate("() => location.search") and f"col={col}" in page.evaluate(
+        "() => location.search"
+    )
+    page.mouse.move(5, 5)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(
+        f"() => location.search.includes('col={col + 1}') && location.search.includes('row={row + 1}')"
+    )
+
+
+# --- editing the kernel where it is drawn -----------------------------------------------------------------
+
+OUTPUT_SUM = f"""() => {{ const c = {LAB}.figures[1].canvas;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let s = 0; for (let i = 0; i < d.length; i += 97) s = (s * 31 + d[i]) % 1000000007; return s; }}"""
+
+
+def test_dragging_a_kernel_cell_changes_the_output_while_held_and_the_link_on_release(page, app_url):
+    open_lab(page, app_url)
+    wait_until_idle(page)
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
+    before = page.evaluate(OUTPUT_SUM)
+    cell = page.locator('.cnv-kcell[data-row="1"][data-col="1"]')  # the centre of Sobel x: 0
+    cell.scroll_into_view_if_needed()
+    box = cell.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(x, y - 6 * step)  # up: larger, one step every 6 px
+    page.wait_for_function(f"() => ({OUTPUT_SUM})() !== {before}")
+    held = page.evaluate(f"() => Array.from({LAB}.base.values)")
+    assert held[4] == 10  # 0 + 10 steps of 1
+    assert "custom=" not in page.evaluate("() => location.search")  # nothing reaches Python while held
+    assert sent == []
+    page.mouse.up()
+    page.wait_for_function("() => location.search.includes('kernel=custom')")
+    search = page.evaluate("() => decodeURIComponent(location.search.replace(/\\+/g, ' '))")
+    assert "custom=-1 0 1; -2 10 2; -1 0 1" in search
+
+
+def test_a_locked_kernel_cannot_be_changed_in_the_component(page, app_url):
+    open_lab(page, app_url, "fix=kernel,custom,stride&stride=2")
+    before = page.evaluate(OUTPUT_SUM)
+    cell = page.locator('.cnv-kcell[data-row="0"][data-col="0"]')
+    cell.scroll_into_view_if_needed()
+    box = cell.bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 5, box["y"] - 60)
+    page.mouse.up()
+    page.mouse.wheel(0, -200)
+    assert page.evaluate(f"() => Array.from({LAB}.base.values)")[0] == -1
+    assert page.evaluate(OUTPUT_SUM) == before
+    assert page.locator('select[aria-label="Stride"]').is_disabled()
+    assert page.locator('select[aria-label="Kernel"]').is_disabled()
+    assert page.locator('select[aria-label="Padding"]').is_enabled()
+    assert "custom=" not in page.evaluate("() => location.search")
+
+
+# --- large work and the look of it ------------------------------------------------------------------------
+
+BIG = "; ".join(" ".join("1" for _ in range(15)) for _ in range(15))
+
+
+def test_a_15x15_kernel_on_a_512_rgb_picture_keeps_the_page_answering(page, app_url):
+    open_lab(page, app_url, f"colour=rgb&sample=astronaut&kernel=custom&custom={BIG}")
+    page.wait_for_function(f"() => {LAB}.result && {LAB}.result.stages[1].h === 498")
+    # A weight scrubbed: the worker computes ~180 million products; the page keeps drawing frames.
+    gaps = page.evaluate(
+        f"""async () => {{
+        const lab = {LAB};
+        lab.change('weight', '2', {{ commit: false }});
+        const gaps = []; let last = performance.now(); let working = false;
+        while (lab.busy || lab.pending) {{
+            await new Promise(r => requestAnimationFrame(r));
+            const now = performance.now(); gaps.push(now - last); last = now;
+            working = working || lab.nodes.status.classList.contains('working');
+        }}
+        return {{ gaps, working }}; }}"""
+    )
+    assert max(gaps["gaps"]) < 200  # no frame waited for the convolution
+    page.wait_for_function(f"() => !{LAB}.nodes.status.classList.contains('working')")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (1024, 640)])
+@pytest.mark.parametrize("query", ["", "kernel=vertical+line+7x7&colour=rgb&sample=astronaut&post=relu&pool=max"])
+def test_screenshots_and_nothing_runs_off_the_page(browser, app_url, artifacts, width, height, query):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    open_lab(page, app_url, query)
+    wait_until_idle(page)
+    main = page.locator('[data-testid="stMain"]').bounding_box()
+    right = main["x"] + main["width"] + 1
+    for selector in (".cnv-kernel-grid", ".cnv-stages", ".cnv-grids", ".cnv-settings"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= main["x"] and box["x"] + box["width"] <= right, selector
+    name = "rgb7" if query else "gray"
+    page.screenshot(path=artifacts / f"lab_live_{name}_{width}.png")
+    page.locator(".cnv-arith").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / f"lab_live_{name}_{width}_arithmetic.png")
+    context.close()
