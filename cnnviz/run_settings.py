@@ -1,5 +1,6 @@
-"""The server's training settings: the training backends (`BACKENDS`) and the environment variables
-that choose and size them (`SETTINGS`, read by `settings_from_env`). Kept apart from `cnnviz.runs`
+"""The server's settings: the training backends (`BACKENDS`) and the environment variables that
+choose and size them (`SETTINGS`, read by `settings_from_env`), and where learners' work is kept
+(`STORE_SETTINGS`, read by `store_settings_from_env`). Kept apart from `cnnviz.runs`
 (and NumPy), so that app.py can check them on every page without slowing the home page's start.
 """
 
@@ -38,6 +39,65 @@ _RANGES = {
 }
 _RAY_ONLY = {"address", "cpus_per_run", "gpus_per_run"}
 
+# Where learners' work is kept (`cnnviz.store`) and how much of it: name -> (Store option, type, default,
+# what is accepted). The defaults suit a class: 40 learners x 500 MB is 20 GB at most.
+STORE_SETTINGS = {
+    "CNNVIZ_DATA": ("data", str, None, "a folder the server can write (default ~/.local/share/cnnviz)"),
+    "CNNVIZ_DATABASE_URL": (
+        "url",
+        str,
+        None,
+        "sqlite:////path/store.sqlite or postgresql://user:password@host:5432/name (default: SQLite in CNNVIZ_DATA)",
+    ),
+    "CNNVIZ_LEARNER_RUNS": ("runs", int, 50, "runs kept per learner, 1 to 10000 (default 50)"),
+    "CNNVIZ_LEARNER_MB": ("megabytes", float, 500.0, "megabytes kept per learner, 1 to 1e6 (default 500)"),
+    "CNNVIZ_KEEP_DAYS": ("keep_days", float, 90.0, "days a learner's work is kept after their last visit, 1 to 3650"),
+}
+_STORE_RANGES = {"runs": (1, 10_000), "megabytes": (1, 1e6), "keep_days": (1, 3650)}
+
+
+def _read(table: dict, ranges: dict, environ) -> dict:
+    """Each variable of `table` from `environ` as its type, checked against `ranges`; raises InvalidInput
+    naming the variable and what it accepts."""
+    values = {}
+    for variable, (key, kind, default, accepted) in table.items():
+        text = environ.get(variable, "").strip()
+        if not text:
+            values[key] = default
+            continue
+        try:
+            value = kind(text)
+        except ValueError:
+            raise InvalidInput(f"{variable}={text!r} is not accepted: {accepted}.") from None
+        low, high = ranges.get(key, (None, None))
+        if low is not None and not low <= value <= high:
+            raise InvalidInput(f"{variable}={text!r} is out of range: {accepted}.")
+        values[key] = value
+    return values
+
+
+def store_settings_from_env(environ=None) -> dict:
+    """`cnnviz.store.Store` keywords from the environment (`STORE_SETTINGS`): the data folder, the
+    database and the limits per learner. Nothing set: SQLite in ~/.local/share/cnnviz.
+
+    >>> store_settings_from_env({})["runs"]
+    50
+    >>> store_settings_from_env({"CNNVIZ_DATABASE_URL": "postgresql://cnnviz@db/cnnviz"})["url"]
+    'postgresql+psycopg://cnnviz@db/cnnviz'
+    """
+    environ = os.environ if environ is None else environ
+    values = _read(STORE_SETTINGS, _STORE_RANGES, environ)
+    url = values["url"]
+    if url is not None:
+        scheme = url.partition("://")[0].lower()
+        if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+            values["url"] = "postgresql+psycopg://" + url.partition("://")[2]
+        elif scheme != "sqlite" or "://" not in url:
+            raise InvalidInput(
+                f"CNNVIZ_DATABASE_URL={url!r} is not accepted: {STORE_SETTINGS['CNNVIZ_DATABASE_URL'][3]}."
+            )
+    return values
+
 
 def settings_from_env(environ=None) -> dict:
     """RunManager keywords from the environment (`SETTINGS`): the backend, its options, and how many
@@ -53,20 +113,7 @@ def settings_from_env(environ=None) -> dict:
     0
     """
     environ = os.environ if environ is None else environ
-    values = {}
-    for variable, (key, kind, default, accepted) in SETTINGS.items():
-        text = environ.get(variable, "").strip()
-        if not text:
-            values[key] = default
-            continue
-        try:
-            value = kind(text)
-        except ValueError:
-            raise InvalidInput(f"{variable}={text!r} is not accepted: {accepted}.") from None
-        low, high = _RANGES.get(key, (None, None))
-        if low is not None and not low <= value <= high:
-            raise InvalidInput(f"{variable}={text!r} is out of range: {accepted}.")
-        values[key] = value
+    values = _read(SETTINGS, _RANGES, environ)
     backend = values.pop("backend")
     if backend not in BACKENDS:
         raise InvalidInput(f"CNNVIZ_BACKEND={backend!r} is not accepted: {SETTINGS['CNNVIZ_BACKEND'][3]}.")

@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import itertools
 import logging
+import secrets
 import shutil
 import tempfile
 import threading
@@ -25,12 +26,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnviz.errors import InvalidInput
 from cnnviz.run_settings import BACKENDS, SETTINGS, settings_from_env
 from cnnviz.training import RunState, TrainConfig, TrainJob
+
+if TYPE_CHECKING:
+    from cnnviz.store import Store
 
 # BACKENDS, SETTINGS and settings_from_env live in cnnviz.run_settings (no NumPy) and keep their names here.
 __all__ = [
@@ -105,10 +110,20 @@ def run_job(job: TrainJob, workdir: Path, send, should_stop) -> None:
     """Build, train, save and evaluate: what a worker does with one job (also usable in-process)."""
     from cnnviz import jobs, training
 
-    # The blocks built from scratch, or a transfer model on the job's base (and the dataset resized to it)
-    model, dataset = jobs.job_model(job, load_job_dataset(job))
+    if job.resume_from:  # an interrupted run: its checkpoint, compiled, with the optimizer's state
+        import keras
+
+        model = keras.models.load_model(job.resume_from)
+        dataset = jobs.job_dataset(job, load_job_dataset(job), job.base_input)
+        resume = {"compiled": True, "initial_epoch": job.initial_epoch}
+    else:
+        # The blocks built from scratch, or a transfer model on the job's base (and the dataset resized to it)
+        model, dataset = jobs.job_model(job, load_job_dataset(job))
+        resume = {}
     send({"kind": "started", "params": int(model.count_params())})
-    result = training.train(model, dataset, job.config, on_event=send, should_stop=should_stop, checkpoint_dir=workdir)
+    result = training.train(
+        model, dataset, job.config, on_event=send, should_stop=should_stop, checkpoint_dir=workdir, **resume
+    )
     path = workdir / "model.keras"
     model.save(path)
     send(
@@ -169,6 +184,10 @@ class RunManager:
         gpus_per_run, accelerator...; both: max_runs and max_rss_mb, when a worker is replaced).
     idle_s : a worker beyond the spares that has waited this long without a job is let go (None: the
         backend's choice; local 120 s, Ray 15 s since there an idle worker holds a share of the cluster).
+    store : where runs are kept (`cnnviz.store.Store`): each run is written as it goes (`cnnviz.kept_runs`),
+        `runs_for` also lists a learner's kept runs (other tabs, servers, visits), and files live in the
+        store's data folder (`workdir` defaults to its runs/ folder and is never removed). Owners are then
+        learner keys. None: runs live in memory and go with the server, as before.
     """
 
     def __init__(
@@ -186,7 +205,14 @@ class RunManager:
         backend: str = "local",
         backend_options: dict | None = None,
         idle_s: float | None = None,
+        store: Store | None = None,
     ):
+        self.journal = None
+        if store is not None:
+            from cnnviz.kept_runs import RunJournal
+
+            self.journal = RunJournal(store)
+            workdir = workdir or store.data / "runs"
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cnnviz-runs-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.requested_active = max_active
@@ -204,6 +230,8 @@ class RunManager:
         self._workers: list = []  # cnnviz.workers.Worker of the backend
         self._numbers: dict[str, itertools.count] = {}
         self._closed = False
+        self._doomed: set[str] = set()  # runs deleted while they trained: removed once they end
+        self._keeping = threading.Lock()  # one writer of snapshots at a time: never an older one last
         self._opened = threading.Event()
         # The dispatcher thread lives as long as the manager; the backend is opened in it (a Ray
         # cluster started here dies with the thread that started it: Linux's parent-death signal).
@@ -221,6 +249,10 @@ class RunManager:
         """Queue `job` for `owner`'s session and return its Run; refused with a message when the queue
         is full, the backend cannot be reached, or the server is closing."""
         job.config.validate()
+        kept_number = 1
+        if self.journal is not None:  # asked before taking the lock: a slow database holds up nobody else
+            self._check_room(owner)
+            kept_number = self.journal.number_for(owner)
         with self._lock:
             if self._closed:
                 raise InvalidInput("The server is shutting down; try again in a moment.")
@@ -234,22 +266,104 @@ class RunManager:
             config = TrainConfig(**{**job.config.__dict__, "time_limit_s": limit})
             job = TrainJob(**{**job.__dict__, "config": config})
             number = next(self._numbers.setdefault(owner, itertools.count(1)))
-            run = Run(id=f"{owner[:8]}-{number}-{time.time_ns() % 10**9}", owner=owner, job=job, number=number)
+            if self.journal is not None:  # numbers go on from the learner's kept runs
+                number = max(number, kept_number, *(r.number + 1 for r in self._runs.values() if r.owner == owner))
+                self._numbers[owner] = itertools.count(number + 1)
+            run = Run(id=f"{owner[:8]}-{number}-{secrets.token_hex(6)}", owner=owner, job=job, number=number)
             self._runs[run.id] = run
             self._queue.append(run.id)
             self._prune(owner)
+            self._mark(run)
+        self._keep()  # written at once: another tab, or another server, lists it
         return run
+
+    def _check_room(self, owner: str) -> None:
+        """Refuse a run past the learner's limits (the message says what to delete); a store that cannot
+        be read refuses nothing (the run trains, and is kept once it is back)."""
+        from cnnviz.store import StoreUnavailable
+
+        try:
+            self.journal.store.check_room(owner)
+        except StoreUnavailable as error:
+            self.journal.problem = str(error)
 
     def runs_for(self, owner: str) -> list[Run]:
         """This session's runs, oldest first: nobody sees another session's runs."""
         with self._lock:
-            return [run for run in self._runs.values() if run.owner == owner]
+            live = [run for run in self._runs.values() if run.owner == owner and run.id not in self._doomed]
+        if self.journal is None:
+            return live
+        kept = self.journal.stored(owner, exclude={run.id for run in live} | self._doomed)
+        return sorted([*kept, *live], key=lambda run: run.number)
 
     def get(self, run_id: str, owner: str) -> Run | None:
         """The run with this id if it is `owner`'s, else None."""
         with self._lock:
             run = self._runs.get(run_id)
-            return run if run is not None and run.owner == owner else None
+            if run is not None and run.owner == owner:
+                return run
+        if self.journal is not None and run is None:
+            return next((kept for kept in self.runs_for(owner) if kept.id == run_id), None)
+        return None
+
+    @property
+    def store_problem(self) -> str:
+        """Why runs cannot be kept now ('' while the store works, or without one)."""
+        return self.journal.problem if self.journal is not None else ""
+
+    def resume(self, run_id: str, owner: str) -> Run:
+        """Continue an interrupted run of `owner`'s from its last checkpoint: the same run (number, curves
+        so far) queued again. Raises InvalidInput when it cannot."""
+        if self.journal is None:
+            raise InvalidInput("Runs are not kept on this server, so none can continue.")
+        run = self.get(run_id, owner)
+        if run is None:
+            raise InvalidInput("That run is not among yours (deleted, or from another learner).")
+        job, _, epochs, batches, checkpoints = self.journal.resume_job(run)
+        # A run that continues is already counted among the learner's: no limit refuses finishing it.
+        with self._lock:
+            if self._closed:
+                raise InvalidInput("The server is shutting down; try again in a moment.")
+            if run_id in self._runs:
+                raise InvalidInput(f"{run.label} is already training again.")
+            again = Run(id=run.id, owner=owner, job=job, number=run.number, epochs=epochs, batches=batches)
+            again.checkpoints = checkpoints
+            again.message = "Continuing from its last checkpoint..."
+            self._runs[again.id] = again
+            self._queue.append(again.id)
+            self.journal.forget_cached(run.id)
+            self._mark(again)
+        self._keep()
+        return again
+
+    def delete(self, run_id: str, owner: str) -> bool:
+        """Delete one of `owner`'s finished runs: its record, curves and files. A run still training is
+        stopped first (then removed once it ends). False when it is not theirs."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is not None and run.owner == owner:
+                if not run.done:
+                    self.stop(run_id, owner)
+                if not run.done:
+                    self._doomed.add(run_id)
+                    return True
+                del self._runs[run_id]
+        if self.journal is None:
+            shutil.rmtree(self.workdir / run_id, ignore_errors=True)
+            return run is not None and run.owner == owner
+        self.journal.forget_cached(run_id)
+        return self.journal.store.delete_run(run_id, owner) or (run is not None and run.owner == owner)
+
+    def delete_owner(self, owner: str) -> int:
+        """Delete everything `owner` keeps: runs (training ones are stopped and removed once they end),
+        and with a store their own classes and settings. Returns the number of runs deleted."""
+        with self._lock:
+            mine = [run for run in self._runs.values() if run.owner == owner]
+        for run in mine:
+            self.delete(run.id, owner)
+        if self.journal is None:
+            return len(mine)
+        return max(len(mine), self.journal.store.delete_learner(owner))
 
     def position(self, run: Run) -> int:
         """1-based place in the queue, 0 once it has left the queue."""
@@ -271,6 +385,7 @@ class RunManager:
             if worker is not None:
                 worker.request_stop()
                 run.state, run.message = RunState.STOPPING, "Stopping after the current batch..."
+                self._mark(run)
             return True
 
     def owners(self) -> set[str]:
@@ -283,6 +398,12 @@ class RunManager:
         theirs (curves, evaluation, checkpoint files) once it is no longer training. Returns how many
         runs remain to be dropped (still stopping); call again later for those."""
         with self._lock:
+            if self.journal is not None:
+                # Kept runs outlive the page: training ones go on, finished ones (written) leave memory.
+                for run in [run for run in self._runs.values() if run.owner == owner]:
+                    if run.done and not self.journal.dirty(run.id) and run.id not in self._doomed:
+                        del self._runs[run.id]
+                return 0
             remaining = 0
             for run in [run for run in self._runs.values() if run.owner == owner]:
                 if not run.done:
@@ -310,12 +431,18 @@ class RunManager:
                 return
             self._closed = True
             workers = list(self._workers)
+            unfinished = [run for run in self._runs.values() if not run.done]
         for worker in workers:
             with contextlib.suppress(Exception):
                 worker.kill()
                 worker.close()
         with contextlib.suppress(Exception):
             self._pool.close()
+        if self.journal is not None:  # the files are the learners' work: they stay
+            with contextlib.suppress(Exception):
+                self._keep(force=True)
+            self.journal.closed(unfinished)
+            return
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     # --- the dispatcher thread ---
@@ -353,6 +480,7 @@ class RunManager:
                     for worker in workers:
                         self._take_events(worker)
                     self._reap()
+                self._keep()
             except Exception:  # a cluster that went away for a moment must not end the dispatcher for good
                 logging.getLogger("cnnviz").exception("The run manager's dispatcher failed; retrying")
                 time.sleep(1)
@@ -424,6 +552,8 @@ class RunManager:
 
     def _apply(self, run: Run, event: dict) -> None:
         kind = event.get("kind")
+        if kind in ("started", "epoch", "checkpoint", "result", "error"):
+            self._mark(run)  # worth keeping now (batch points go with the next epoch)
         if kind == "started":
             run.state, run.params, run.message = RunState.RUNNING, event["params"], ""
         elif kind in ("batch", "epoch"):
@@ -451,6 +581,37 @@ class RunManager:
 
     def _finish(self, run: Run, state: RunState, message: str) -> None:
         run.state, run.message, run.finished = state, message, time.monotonic()
+        self._mark(run)
+
+    # --- keeping runs in the store ---
+
+    def _mark(self, run: Run) -> None:
+        if self.journal is not None:
+            self.journal.mark(run.id)
+
+    def _keep(self, *, force: bool = False) -> None:
+        """Write the runs that changed to the store (outside the lock: sessions keep reading), say this
+        server is alive, and remove the runs deleted while they trained once they have ended."""
+        journal = self.journal
+        if journal is None:
+            return
+        with self._keeping:
+            journal.heartbeat()
+            ids = journal.take_dirty()
+            with self._lock:
+                ended = [self._runs.pop(i) for i in list(self._doomed) if i in self._runs and self._runs[i].done]
+                self._doomed.difference_update(run.id for run in ended)
+                snapshots = {
+                    run_id: journal.snapshot(self._runs[run_id])
+                    for run_id in ids
+                    if run_id in self._runs and run_id not in self._doomed
+                }
+            if snapshots or force:
+                journal.flush(snapshots)
+        for run in ended:
+            with contextlib.suppress(Exception):
+                journal.store.delete_run(run.id, run.owner)
+            shutil.rmtree(self.workdir / run.id, ignore_errors=True)
 
     def _reap(self) -> None:
         now = time.monotonic()
@@ -487,5 +648,9 @@ class RunManager:
     def _prune(self, owner: str) -> None:
         finished = [run for run in self._runs.values() if run.owner == owner and run.done]
         for run in finished[: max(0, len(finished) - self.keep_per_owner)]:
+            if self.journal is not None:  # kept in the store: only the copy in memory goes
+                if not self.journal.dirty(run.id):
+                    del self._runs[run.id]
+                continue
             del self._runs[run.id]
             shutil.rmtree(self.workdir / run.id, ignore_errors=True)

@@ -26,7 +26,7 @@ def run(job, workdir: Path, send, should_stop) -> None:
     size = sum(Path(name).stat().st_size for name in files) if files else 1234
     send({"kind": "started", "params": size})
     start, status, message = time.monotonic(), "done", ""
-    for epoch in range(1, job.config.epochs + 1):
+    for epoch in range(getattr(job, "initial_epoch", 0) + 1, job.config.epochs + 1):  # on from a checkpoint
         for batch in range(4):
             if job.dataset == "hang":
                 time.sleep(3600)
