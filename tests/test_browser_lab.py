@@ -1,4 +1,5 @@
-"""The Convolution lab in Chromium: click a picture to choose the pixel, a 7x7 kernel's arithmetic
+"""The Convolution lab's server-side view (`compute=server`, the reference the live lab is tested against:
+tests/test_lab_live.py) in Chromium: click a picture to choose the pixel, a 7x7 kernel's arithmetic
 readable on a projector-sized window (no element overlapping another), and a camera picture (Chromium's
 fake camera) as the image. Screenshots land in artifacts/."""
 
@@ -30,7 +31,7 @@ def click_picture(page, index: int, fx: float, fy: float) -> None:
 
 
 def test_click_the_output_then_the_input_to_choose_the_pixel(page, app_url, artifacts):
-    page.goto(app_url + "/convolution_lab")
+    page.goto(app_url + "/convolution_lab?compute=server")
     page.get_by_text(OUTPUT_PIXEL).first.wait_for(timeout=60_000)
     wait_until_idle(page)
     before = picked(page)
@@ -53,7 +54,7 @@ def test_click_the_output_then_the_input_to_choose_the_pixel(page, app_url, arti
 
 
 def test_pooled_pixel_click_shows_its_window(page, app_url, artifacts):
-    page.goto(app_url + "/convolution_lab?pool=max&post=relu")
+    page.goto(app_url + "/convolution_lab?pool=max&post=relu&compute=server")
     page.get_by_text("Pooling that pixel").wait_for(timeout=60_000)
     wait_until_idle(page)
     click_picture(page, 2, 0.5, 0.5)  # the pooled map, 255x255
@@ -83,7 +84,7 @@ def overlaps(boxes: list[dict]) -> list[tuple[int, int]]:
 def test_seven_by_seven_arithmetic_is_readable(browser, app_url, artifacts, width, height, query):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    page.goto(f"{app_url}/convolution_lab?{query}")
+    page.goto(f"{app_url}/convolution_lab?{query}&compute=server")
     page.locator("table.cnv-grid").first.wait_for(timeout=60_000)
     wait_until_idle(page)
     grids = page.locator("table.cnv-grid")
@@ -134,19 +135,30 @@ def test_transposed_convolution_click_an_output_pixel(browser, app_url, artifact
     context.close()
 
 
+# Streamlit's webcam asks for the stream twice: before it knows its width, then, a second later, at
+# its measured width, which restarts the video (its time back to 0). A photo taken while it restarts
+# is dropped (the webcam hands back no picture), and the fake camera's first frames are black: snap
+# once the stream asked for at the widget's own width has played for half a second.
+CAMERA_READY = """() => {
+    const video = document.querySelector('[data-testid="stCameraInputWebcamComponent"] video');
+    const track = video && video.srcObject && video.srcObject.getVideoTracks()[0];
+    const asked = track && track.readyState === "live" ? track.getConstraints().width : undefined;
+    const width = typeof asked === "object" ? asked.ideal : asked;  // {ideal: w}, or w as Chromium reports it
+    return width > 0 && Math.abs(width - video.clientWidth) < 1 && video.videoWidth > 0 && video.currentTime > 0.5;
+}"""
+
+
 @pytest.mark.parametrize("size", [(1440, 900), (1024, 640)], ids=lambda s: f"{s[0]}-{s[1]}")
 def test_a_camera_picture_is_the_image_and_stays_after_a_trip_to_a_sample(browser, app_url, artifacts, size):
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, permissions=["camera"])
     page = context.new_page()
     try:
-        page.goto(app_url + "/convolution_lab?src=camera")
-        # The fake camera's first frames are black: snap once its test pattern plays.
-        page.wait_for_function(
-            "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.5; }",
-            timeout=60_000,
-        )
+        page.goto(app_url + "/convolution_lab?src=camera&compute=server")
+        wait_until_idle(page)  # the page laid out: the camera's width no longer changes
+        page.wait_for_function(CAMERA_READY)
         page.get_by_role("button", name="Take Photo").click()
-        page.get_by_text(re.compile(r"^your camera picture, input, \d+x\d+$")).wait_for(timeout=30_000)
+        page.locator('[data-testid="stCameraInput"] img[alt="Snapshot"]').wait_for()  # taken, then uploaded
+        page.get_by_text(re.compile(r"^your camera picture, input, \d+x\d+$")).wait_for()
         page.get_by_text(re.compile(r"^convolution \(valid, stride 1\), \d+x\d+$")).first.wait_for()
         page.get_by_text(re.compile(r"^-\d+(\.\d+)?\s+·\s+0\s+·\s+\+\d+")).wait_for()  # edges found: not a flat picture
         wait_until_idle(page)
@@ -154,8 +166,8 @@ def test_a_camera_picture_is_the_image_and_stays_after_a_trip_to_a_sample(browse
         page.screenshot(path=artifacts / f"lab_camera_{size[0]}.png")
         # To a sample and back: the snapshot is still the image, not a blank camera.
         page.get_by_role("radiogroup").filter(has_text="Camera").get_by_text("Sample", exact=True).click()
-        page.get_by_text(re.compile(r"^camera, input, ")).wait_for(timeout=30_000)  # skimage's camera man
+        page.get_by_text(re.compile(r"^camera, input, ")).wait_for()  # skimage's camera man
         page.get_by_role("radiogroup").filter(has_text="Camera").get_by_text("Camera", exact=True).click()
-        page.get_by_text(re.compile(r"^your camera picture, input, \d+x\d+$")).wait_for(timeout=30_000)
+        page.get_by_text(re.compile(r"^your camera picture, input, \d+x\d+$")).wait_for()
     finally:
         context.close()
