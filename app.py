@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app_support.common import identity
 from app_support.common.boot import settings_problem, settle_heap
 from app_support.common.lesson_view import apply_projector_view
 
@@ -29,5 +30,15 @@ with st.sidebar:
         "cnnviz shows what a convolutional neural network computes, one picture at a time. "
         "Samples: scikit-image, scikit-learn and MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0)."
     )
+identity.establish()  # this browser's learner id (a cookie; a "continue" link adopts one)
+if said := identity.said():
+    getattr(st, said[0])(said[1])
+kept = None
+if navigation.url_path:  # Home paints without the store; any other page brings back the learner's settings
+    from app_support.common import kept
+
+    kept.restore(navigation.url_path)
 navigation.run()
+if kept is not None:
+    kept.save()  # what the page changed: its settings, the lesson step in progress
 settle_heap()  # after a page that imported TensorFlow, before fragments rerun on their own

@@ -1,6 +1,7 @@
 """Command line: the Trainer's work without the browser.
 
     python -m cnnviz train --dataset mnist-bundled --preset mnist-cnn --epochs 3 --out model.keras
+    python -m cnnviz store        # the store of learners' work: where, how big, the limits
 
 Given only --dataset and --out it uses the app's default preset and settings for that dataset.
 Ends with `RESULT test_accuracy <fraction>` on the dataset's held-out test split.
@@ -58,6 +59,29 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store(args: argparse.Namespace) -> int:
+    """Print the store's size for whoever runs the server (CNNVIZ_DATA, CNNVIZ_DATABASE_URL)."""
+    from cnnviz.store import Store
+
+    store = Store.from_env()
+    if args.remove_old:
+        print(f"removed the work of {store.remove_old()} learner(s) not seen for {store.keep_days:g} days")
+    report = store.report()
+    megabytes = (report["file_bytes"] + report["example_bytes"]) / 2**20
+    limits = report["limits"]
+    print(f"database     {report['database']}")
+    print(f"data folder  {report['data_folder']} ({report['data_folder_bytes'] / 2**20:.1f} MB on disk)")
+    print(f"learners     {report['learners']}")
+    print(f"runs         {report['runs']} ({report['files']} files, {report['file_bytes'] / 2**20:.1f} MB)")
+    print(f"own classes  {report['examples']} examples ({report['example_bytes'] / 2**20:.1f} MB)")
+    print(
+        f"limits       {limits['runs']} runs and {limits['megabytes']:g} MB per learner; work removed "
+        f"{limits['keep_days']:g} days after a learner's last visit"
+    )
+    print(f"RESULT store_mb {megabytes:.1f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: `train` builds, trains and saves a model; returns the exit status (2: bad arguments)."""
     from cnnviz import datasets, models, training
@@ -75,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--validation-split", type=float)
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="where to save the trained model (.keras)")
+    kept = commands.add_parser("store", help="the store of learners' work: where it is and how big")
+    kept.add_argument("--remove-old", action="store_true", help="remove the work of learners gone past the age")
     args = parser.parse_args(argv)
     try:
-        return _train(args)
+        return _store(args) if args.command == "store" else _train(args)
     except InvalidInput as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -156,4 +156,5 @@ def save_npz(dataset, path_or_file) -> None:
         x_test=dataset.x_test,
         y_test=dataset.y_test,
         class_names=np.array(dataset.class_names),
+        name=np.array(dataset.name),  # "own-drawings"...: what the pages tell a dataset's kind by
     )

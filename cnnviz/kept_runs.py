@@ -34,6 +34,7 @@ from cnnviz.training import RunState, TrainJob
 
 HEARTBEAT_S = 5  # how often a server says it is alive
 STALE_S = 30  # a server silent this long has stopped: its unfinished runs are interrupted
+SWEEP_S = 6 * 3600  # how often old work is removed (`Store.remove_old`)
 MAX_BATCH_POINTS = 2000  # running points kept per run (every other one dropped past this)
 DATA_PREFIX = "data:"  # a path in a kept job, relative to the data folder (replicas mount it anywhere)
 UNFINISHED = (RunState.QUEUED, RunState.STARTING, RunState.RUNNING, RunState.STOPPING)
@@ -181,6 +182,7 @@ class RunJournal:
         self._cache: dict[str, tuple[float, object]] = {}  # run id -> (row version, Run)
         self._alive: tuple[float, set[str]] = (0.0, set())
         self._beat = 0.0
+        self._swept = -float("inf")
         self._next_try = 0.0
         self.created_at: dict[str, float] = {}  # run id -> wall-clock time it was submitted
 
@@ -288,6 +290,9 @@ class RunJournal:
         self._beat = time.monotonic()
         try:
             self.store.heartbeat(self.server)
+            if time.monotonic() - self._swept > SWEEP_S:  # at start, then a few times a day
+                self._swept = time.monotonic()
+                self.store.remove_old()
         except StoreUnavailable as error:
             self._settle(error)
 

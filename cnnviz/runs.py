@@ -96,7 +96,7 @@ def load_job_dataset(job: TrainJob):
     if job.dataset == "file":
         with np.load(job.dataset_file, allow_pickle=False) as data:
             return datasets.Dataset(
-                "uploaded",
+                str(data["name"]) if "name" in data.files else "uploaded",
                 data["x_train"],
                 data["y_train"],
                 data["x_test"],

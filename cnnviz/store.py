@@ -42,8 +42,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from cnnviz.errors import InvalidInput
 
 SCHEMA_REVISION = "0001"  # the newest migration in cnnviz/migrations/versions (tests check they agree)
@@ -657,6 +655,8 @@ class Store:
     def save_own_classes(self, learner: str, own) -> None:
         """Keep a learner's own classes (`cnnviz.own_classes.OwnClasses`): the classes in order and every
         example as a PNG (only the examples not yet kept are written)."""
+        import numpy as np
+
         from cnnviz.images import encode_png
 
         classes, examples = schema().tables["own_classes"], schema().tables["own_examples"]
@@ -893,9 +893,10 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _decode_png(png: bytes, kind: str) -> np.ndarray:
+def _decode_png(png: bytes, kind: str):
     import io
 
+    import numpy as np
     from PIL import Image
 
     picture = np.asarray(Image.open(io.BytesIO(png)))

@@ -12,6 +12,7 @@ from app_support.trainer import runs as trainer_runs
 from app_support.trainer import settings as trainer_settings
 from app_support.trainer import state as trainer_state
 from app_support.trainer import transfer as trainer_transfer
+from app_support.trainer import work as trainer_work
 from cnnviz import jobs
 from cnnviz.errors import InvalidInput
 
@@ -79,4 +80,6 @@ if data is not None:
 
 st.subheader("4. Runs")
 trainer_runs.runs_panel()
+st.subheader("5. Your work")
+trainer_work.section()
 publish(url)

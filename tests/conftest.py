@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ ARTIFACTS = ROOT / "artifacts"
 # CPU) for a run that most tests never start, and the suite made dozens. A run still starts a worker
 # when it is submitted; tests/test_runs.py keeps its spares (RunManager(spares=1)) to test them.
 os.environ.setdefault("CNNVIZ_SPARES", "0")
+# The tests' servers and AppTests keep learners' work in a folder of their own, never in the user's home
+# (~/.local/share/cnnviz): a fresh temporary folder per test process.
+os.environ.setdefault("CNNVIZ_DATA", tempfile.mkdtemp(prefix="cnnviz-test-data-"))
 
 
 @pytest.fixture(scope="session")

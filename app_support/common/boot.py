@@ -35,7 +35,7 @@ import streamlit as st
 
 from app_support.common import compat
 from cnnviz.errors import InvalidInput
-from cnnviz.run_settings import settings_from_env
+from cnnviz.run_settings import settings_from_env, store_settings_from_env
 
 _SETTLE_LOCK = threading.Lock()
 _settled_modules = 0
@@ -65,10 +65,12 @@ def run_through_navigation() -> None:
 
 
 def settings_problem() -> str:
-    """What is wrong with the server's training settings (the CNNVIZ_* environment variables), or ''.
-    app.py shows it on every page: the run manager cannot start with it (cheap: no NumPy, no manager)."""
+    """What is wrong with the server's settings (the CNNVIZ_* environment variables: training and the
+    store), or ''. app.py shows it on every page: the run manager cannot start with it (cheap: no NumPy,
+    no manager, no database)."""
     try:
         settings_from_env()
+        store_settings_from_env()
     except InvalidInput as problem:
         return str(problem)
     return ""

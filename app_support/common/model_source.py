@@ -1,4 +1,4 @@
-"""Which model to open: the shipped default, one of this session's runs (at any saved epoch), a
+"""Which model to open: the shipped default, one of the learner's runs (at any saved epoch), a
 pretrained ImageNet network, or an uploaded .keras file; with its class names, what its training
 images looked like to it (a `Reference`, where they are known) and a bundled sample that suits it."""
 
@@ -73,7 +73,7 @@ def choose_model(prefix: str) -> ModelChoice | None:
     runs = [run for run in run_manager().runs_for(owner()) if run.model_path]
     # Short labels: the picker sits in a narrow column, and a cut-off name hides which model is open.
     options = {"default": "Shipped MNIST model, 98.75%"}
-    options |= {f"run:{run.id}": f"{run.label} (this session)" for run in runs}
+    options |= {f"run:{run.id}": f"{run.label} (yours)" for run in runs}
     options |= {f"imagenet:{name}": f"ImageNet {name} ({spec[4]} download)" for name, spec in ARCHITECTURES.items()}
     options |= {"upload": "Upload a .keras model"}
     if st.session_state.get(f"{prefix}_model", "default") not in options:  # a link's run from another session

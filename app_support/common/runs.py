@@ -1,30 +1,50 @@
-"""The server's training runs and datasets, shared by every session (cached resources), and the
-session's identity for them."""
+"""The server's training runs, its store of learners' work and its datasets, shared by every session
+(cached resources), and the learner's identity for them (`identity`: a cookie, no login)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import logging
+import tempfile
 import threading
 import time
-import uuid
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from app_support.common import compat
+from app_support.common import compat, identity
 from cnnviz import datasets
 from cnnviz.errors import InvalidInput
-from cnnviz.runs import RunManager, settings_from_env
+from cnnviz.runs import RunManager, load_job_dataset, settings_from_env
+from cnnviz.store import Store, StoreUnavailable
+
+
+@st.cache_resource(show_spinner=False)
+def kept_store() -> Store:
+    """The store of learners' work, as the environment says (`cnnviz.run_settings.STORE_SETTINGS`; by
+    default SQLite in ~/.local/share/cnnviz). Opened when first used: a fault shows where it matters."""
+    return Store.from_env()
 
 
 @st.cache_resource(show_spinner=False)
 def run_manager() -> RunManager:
     """One manager per server: one worker waits warm (unless CNNVIZ_SPARES says otherwise), no run trains
-    longer than ten minutes, and the backend is the environment's (`cnnviz.run_settings.SETTINGS`; by default
-    local workers, two at a time)."""
-    return RunManager(**manager_options())
+    longer than ten minutes, the backend is the environment's (`cnnviz.run_settings.SETTINGS`; by default
+    local workers, two at a time), and every run is kept in the store (its files in the data folder; in a
+    temporary folder when the data folder cannot be written, so that training still works)."""
+    store = kept_store()
+    workdir = None
+    try:
+        (store.data / "runs").mkdir(parents=True, exist_ok=True)
+        probe = store.data / "runs" / ".write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError:
+        workdir = tempfile.mkdtemp(prefix="cnnviz-runs-")
+    return RunManager(**manager_options(), store=store, workdir=workdir)
 
 
 def manager_options() -> dict:
@@ -88,14 +108,36 @@ def departures() -> Departures:
 
 
 def owner() -> str:
-    """This browser session's key to its own runs."""
+    """This learner's key to their own runs and work (`identity.key`: their id's hash), the same in
+    every tab of their browser and on every visit."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    key = st.session_state.setdefault("_cnnviz_owner", uuid.uuid4().hex)
+    key = st.session_state.get("_cnnviz_owner")
+    if key is None:
+        key = st.session_state["_cnnviz_owner"] = identity.key()
+        # Noted as seen (old work is removed so many days after the last visit), without holding up the page.
+        threading.Thread(target=_seen, args=(key,), daemon=True, name="cnnviz-seen").start()
     context = get_script_run_ctx()
     if context is not None:
         departures().touch(key, context.session_id)
     return key
+
+
+def _seen(key: str) -> None:
+    with contextlib.suppress(StoreUnavailable):  # the Trainer names the problem
+        kept_store().touch_learner(key)
+
+
+def upload_folder() -> Path:
+    """Where this learner's uploaded datasets and models are kept: the data folder (a temporary one when
+    it cannot be written)."""
+    folder = kept_store().data / "uploads" / owner()[:16]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir()) / "cnnviz-uploads" / owner()[:16]
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the dataset...")
@@ -113,11 +155,11 @@ def saved_upload(data: datasets.Dataset) -> str:
     from cnnviz.export import save_npz
 
     digest = hashlib.blake2b(np.ascontiguousarray(data.x_train).data, digest_size=12).hexdigest()
-    folder = run_manager().workdir / "uploads"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{digest}.npz"
+    path = upload_folder() / f"{digest}.npz"
     if not path.exists():
-        save_npz(data, path)
+        partial = path.with_suffix(".partial.npz")
+        save_npz(data, partial)
+        partial.replace(path)  # a reader never finds half a file
     return str(path)
 
 
@@ -143,9 +185,17 @@ def _stored_dataset(run) -> datasets.Dataset | None:
         own = st.session_state.get("own_datasets", {}).get(run.job.dataset_file)  # classes made in the Trainer
         if own is not None:
             return own
-        kept = st.session_state.get("trainer_zip_kept")
-        return kept[1] if kept else None
+        return _kept_dataset(run.job.dataset_file, run.job)  # as kept in the data folder (any visit, any tab)
     try:
         return dataset(run.job.dataset, dict(run.job.dataset_options).get("size", 28))
     except InvalidInput:
+        return None
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the pictures the run trained on...")
+def _kept_dataset(path: str, _job) -> datasets.Dataset | None:
+    """An uploaded dataset as kept in the data folder (None once it is gone)."""
+    try:
+        return load_job_dataset(_job)
+    except (OSError, ValueError, KeyError):
         return None

@@ -2,9 +2,10 @@
 prune each class's grid, keep the dataset as a zip, train with defaults made for a few examples, then
 try the model live and take it home (own_live).
 
-The dataset (a `cnnviz.own_classes.OwnClasses`) lives in this browser session's state: it survives
-reruns and trips to other pages, and no other session sees it. Changes happen in widget callbacks,
-so what a click did is drawn in the same run, and a refused input leaves everything else as it was.
+The dataset (a `cnnviz.own_classes.OwnClasses`) lives in this browser session's state and is kept in
+the store for this learner alone (`kept`): a reload, a new tab or tomorrow's visit finds every example.
+Changes happen in widget callbacks, so what a click did is drawn in the same run, and a refused input
+leaves everything else as it was.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app_support.common import kept
 from app_support.common.render import picture
 from app_support.common.runs import owner, run_manager, saved_upload
 from cnnviz import display, images, own_classes
@@ -31,11 +33,13 @@ STARTING_CLASSES = ("class 1", "class 2")
 
 
 def dataset_state() -> OwnClasses:
-    """This session's own classes (two empty classes to begin with)."""
+    """This learner's own classes: as kept from an earlier visit or tab, else two empty classes."""
     if STATE not in st.session_state:
-        own = OwnClasses()
-        for name in STARTING_CLASSES:
-            own.add_class(name)
+        own = kept.load_own_classes()
+        if own is None:
+            own = OwnClasses()
+            for name in STARTING_CLASSES:
+                own.add_class(name)
         st.session_state[STATE] = own
     return st.session_state[STATE]
 
@@ -138,10 +142,11 @@ def _set_kind() -> None:
 def section() -> None:
     """Make the dataset, then train on it: the Trainer's dataset section for "your own classes"."""
     own = dataset_state()
+    kept.save_own_classes(own)  # what the last click changed (callbacks run before this)
     st.caption(
         "Make your own dataset: name a class for each kind of thing, give every class a few examples, train. "
-        "Your classes stay in this browser tab (nobody else sees them) until you close it: download them as a "
-        "zip to continue another day."
+        "Your classes are kept on this server for you alone: a reload, a new tab or tomorrow's visit finds "
+        "them. Download them as a zip to keep a copy of your own."
     )
     st.session_state["own_kind"] = own.kind  # before the widget: a zip loaded last run may have changed it
     st.radio(
@@ -163,6 +168,7 @@ def section() -> None:
             _add_examples(own)
     _grids(own)
     _keep_and_load(own)
+    kept.save_own_classes(own)  # an example added in this run (a snapshot)
     st.markdown("**Train on your classes**")
     _train(own)
 

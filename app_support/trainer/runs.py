@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_support.common import charts
+from app_support.common import charts, kept
 from app_support.common.render import picture
 from app_support.common.runs import owner, run_dataset, run_manager
 from app_support.own_classes import live as own_live
 from app_support.trainer.data import KEEP
 from cnnviz import datasets, display, features
 from cnnviz.export import save_npz, training_script
+from cnnviz.errors import InvalidInput
 from cnnviz.runs import Run
 from cnnviz.training import RunState
 
@@ -34,6 +35,8 @@ def run_status(run: Run) -> None:
         )
     elif run.state.good:
         st.success(f"{run.label}: {label}. {run.message}")
+    elif run.state == RunState.INTERRUPTED:
+        st.warning(f"{run.label}: {run.message}")
     else:
         st.error(f"{run.label}: {label}. {run.message}")
 
@@ -193,6 +196,28 @@ def downloads(run: Run, data: datasets.Dataset | None) -> None:
             )
 
 
+def continue_button(run: Run) -> None:
+    """An interrupted run goes on from its last checkpoint: the same run, its curve growing again."""
+    if st.button("Continue training", key=f"continue_{run.id}", type="primary", icon=":material/play_arrow:"):
+        try:
+            run_manager().resume(run.id, owner())
+        except InvalidInput as error:
+            st.error(str(error))
+            return
+        st.session_state["trainer_run"] = run.id
+        st.rerun(scope="app")  # the panel polls again while it trains
+
+
+def delete_button(run: Run) -> None:
+    """Delete a finished run (asked once more first): its curves, results, model and checkpoints."""
+    with st.popover("Delete this run", icon=":material/delete:"):
+        st.caption(f"{run.label}: its curves, results, model and checkpoints are deleted for good.")
+        if st.button("Delete it", key=f"delete_{run.id}", type="primary"):
+            run_manager().delete(run.id, owner())
+            st.session_state.pop("trainer_run", None)
+            st.rerun(scope="app")
+
+
 def comparison_table(runs: list[Run]) -> pd.DataFrame:
     """One row per run: its parameters, its last validation accuracy, test accuracy and training time."""
 
@@ -223,6 +248,8 @@ def live_runs(was: tuple, panel: str) -> None:
     """The runs panel: status, curves, stop, results, comparison. `panel` names the fragment drawing it."""
     manager = run_manager()
     runs = manager.runs_for(owner())
+    if problem := kept.problem():
+        st.warning(f"Your runs are not being kept right now. {problem}")
     if not runs:
         st.caption("No runs yet: press Train.")
         return
@@ -236,6 +263,8 @@ def live_runs(was: tuple, panel: str) -> None:
     run_status(run)
     if not run.done and st.button("Stop", key="trainer_stop", icon=":material/stop:"):
         manager.stop(run.id, owner())
+    if run.state == RunState.INTERRUPTED:
+        continue_button(run)
     if run.state != RunState.QUEUED and not (run.done and not run.batches and not run.epochs):
         live_curves(run)  # not for a run still waiting, or one cancelled before it began: nothing to draw
     if run.done:
@@ -243,6 +272,7 @@ def live_runs(was: tuple, panel: str) -> None:
         results(run, data, panel=panel)
         downloads(run, data)
         own_live.after_training(run, data)  # your own classes: the live test and take-home files
+        delete_button(run)
     finished = [run for run in runs if run.epochs]
     if len(finished) > 1:
         st.markdown("**Compare runs**")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_support.common.runs import owner, run_manager
+from app_support.common.runs import owner, run_manager, upload_folder
 from app_support.common.state import Setting
 from app_support.trainer.data import KEEP
 from app_support.trainer.state import BASE, NO_BASE, TRAIN_FROM, locked
@@ -50,7 +50,7 @@ def _options() -> dict[str, str]:
     options = {NO_BASE: "Nothing: build the network from blocks below", SHIPPED: "The shipped MNIST model (digits)"}
     for run in run_manager().runs_for(owner()):
         if run.model_path and run.state.good:
-            options[f"{RUN_PREFIX}{run.number}"] = f"{run.label} (this session)"
+            options[f"{RUN_PREFIX}{run.number}"] = f"{run.label} (yours)"
     options[UPLOADED] = "A .keras model you upload"
     for name in pretrained.ARCHITECTURES:
         if imagenet_cached(name):
@@ -90,9 +90,7 @@ def _uploaded_base() -> str | None:
         except InvalidInput as error:
             st.error(f"{uploaded.name}: {error}")
             return kept[1] if kept else None
-        folder = run_manager().workdir / "uploads"
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{hashlib.blake2b(data, digest_size=12).hexdigest()}.keras"
+        path = upload_folder() / f"{hashlib.blake2b(data, digest_size=12).hexdigest()}.keras"
         path.write_bytes(data)
         kept = (uploaded.file_id, str(path), uploaded.name)
         st.session_state["trainer_base_kept"] = kept
