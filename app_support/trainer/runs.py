@@ -13,8 +13,8 @@ from app_support.common.runs import owner, run_dataset, run_manager
 from app_support.own_classes import live as own_live
 from app_support.trainer.data import KEEP
 from cnnviz import datasets, display, features
-from cnnviz.export import save_npz, training_script
 from cnnviz.errors import InvalidInput
+from cnnviz.export import save_npz, training_script
 from cnnviz.runs import Run
 from cnnviz.training import RunState
 
