@@ -210,6 +210,9 @@ def _errno_of(error: BaseException) -> int | None:
 class Store:
     """Learners' runs, files, own classes and settings, in a database and a data folder.
 
+    Nothing is opened until first used: a store that cannot be reached fails with `StoreUnavailable`
+    where it is used, and the pages that need no store are unaffected.
+
     Parameters
     ----------
     url : SQLAlchemy URL of the database; None: SQLite, `store.sqlite` in `data`.
@@ -217,9 +220,6 @@ class Store:
     runs, megabytes : what one learner may keep (`check_room` refuses past them, naming what to delete).
     keep_days : a learner's work is removed this many days after their last visit (`remove_old`).
     busy_timeout_s : how long an SQLite write waits for another writer before it counts as locked.
-
-    Nothing is opened until first used: a store that cannot be reached fails with `StoreUnavailable`
-    where it is used, and the pages that need no store are unaffected.
     """
 
     def __init__(
