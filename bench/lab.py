@@ -1,5 +1,7 @@
 """Convolution Lab benchmarks: compute against TensorFlow and a per-pixel loop, browser latency of a
-kernel change against a minimal one-widget page, and cold start.
+kernel change against a minimal one-widget page (the server-side view, `compute=server`), the live
+lab in the browser (hover, a kernel cell dragged, its equality with the server, the messages it sends
+while a button is held), and cold start.
 
 Run: python bench/lab.py   (prints tables, then RESULT lines)
 """
@@ -11,7 +13,7 @@ import sys
 import time
 
 import numpy as np
-from common import CHROMIUM, CHROMIUM_ARGS, median_time, percentile, start_app, table
+from common import CHROMIUM, CHROMIUM_ARGS, ROOT, median_time, percentile, start_app, table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -155,6 +157,107 @@ def pick_latency(page, url: str) -> list[float]:
     return latencies
 
 
+LIVE_EVENTS = 60  # pointer events timed per live measurement, after WARMUP
+WARMUP = 8
+LAB = "[...window.__cnnvizLab.labs][0]"
+
+
+def open_live(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function(f"() => window.__cnnvizLab && window.__cnnvizLab.labs.size && {LAB}.result", timeout=90_000)
+
+
+def hover_latency(page, url: str) -> list[float]:
+    """ms from a pointer event over the output to the next animation frame after that pixel's
+    arithmetic is drawn (measured in the page: the event's timeStamp to requestAnimationFrame)."""
+    open_live(page, url)
+    canvas = page.locator('figure[data-stage="1"] canvas.cnv-picture')
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    rng = np.random.default_rng(1)
+    for _ in range(WARMUP + LIVE_EVENTS):
+        count = page.evaluate(f"() => {LAB}.timings.hover.length")
+        x, y = rng.uniform(0.05, 0.95, size=2)
+        page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y)
+        page.wait_for_function(f"() => {LAB}.timings.hover.length > {count}")
+    return page.evaluate(f"() => {LAB}.timings.hover.slice({WARMUP})")
+
+
+def scrub_latency(page, url: str) -> tuple[list[float], int]:
+    """ms from each step of a drag on a kernel cell to the next animation frame after the new output is
+    drawn (each step waits for its picture), and the WebSocket frames the page sent while the button
+    was held (50 steps)."""
+    open_live(page, url)
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
+    cell = page.locator(".cnv-kcell").first
+    cell.scroll_into_view_if_needed()
+    box = cell.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    held_frames = 0
+    for n in range(WARMUP + LIVE_EVENTS):
+        count = page.evaluate(f"() => {LAB}.timings.scrub.length")
+        k = n % 50
+        page.mouse.move(x, y - 6 * (k + 1 if k < 25 else 49 - k))  # up 25 steps, down again: each one a change
+        page.wait_for_function(f"() => {LAB}.timings.scrub.length > {count}")
+        if n == WARMUP + 49:
+            held_frames = len(sent)
+    page.mouse.up()
+    return page.evaluate(f"() => {LAB}.timings.scrub.slice({WARMUP})"), held_frames
+
+
+def live() -> dict[str, float]:
+    """The live lab (app_support/lab/live.py) in Chromium: hover, scrub, equality, round trips."""
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT))
+    from tests.test_lab_live import browser_max_diff
+
+    results, rows = {}, []
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        process, url = start_app("app.py")
+        try:
+            page = chromium.new_page(viewport={"width": 1440, "height": 900})
+            hovers = hover_latency(page, url + "/convolution_lab")
+            scrubs, trips = scrub_latency(page, url + "/convolution_lab")
+            rgb, _ = scrub_latency(
+                page,
+                url + "/convolution_lab?colour=rgb&sample=astronaut&kernel=vertical+line+7x7&post=relu&pool=max",
+            )
+            worst_value, worst_level = browser_max_diff(page, cases=40, seed=1)
+            compute = page.evaluate(f"() => {LAB}.timings.compute.slice(-{LIVE_EVENTS})")
+            page.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        chromium.close()
+    for label, values in (
+        ("hover over the output -> its arithmetic drawn", hovers),
+        ("drag a kernel cell, 512x512 gray 3x3 -> output drawn", scrubs),
+        ("drag a kernel cell, 512x512 RGB 7x7 ReLU max pool -> drawn", rgb),
+        ("  of which the worker's pipeline (RGB 7x7)", compute),
+    ):
+        rows.append([label, len(values), percentile(values, 50), percentile(values, 95), max(values)])
+    print("\nLive lab in Chromium: input event -> next animation frame after the drawing (ms)")
+    print(table(["event", "n", "p50 ms", "p95 ms", "max ms"], rows))
+    print(
+        f"\nEquality with run_lab over 40 random cases: values {worst_value:.2e} of the range, "
+        f"pictures {worst_level} grey level(s)"
+    )
+    print(f"WebSocket frames the page sent during 50 steps of a held drag: {trips}")
+    results.update(
+        hover=percentile(hovers, 95),
+        scrub=percentile(scrubs, 95),
+        scrub_rgb7=percentile(rgb, 95),
+        max_diff=worst_value,
+        round_trips=trips,
+    )
+    return results
+
+
 def browser() -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
@@ -165,7 +268,7 @@ def browser() -> dict[str, float]:
         rows = []
         for label, script, path in (
             ("minimal page", "bench/minimal_page.py", ""),
-            ("lab", "app.py", "/convolution_lab"),
+            ("lab", "app.py", "/convolution_lab?compute=server"),
         ):
             process, url = start_app(script)
             try:
@@ -184,7 +287,7 @@ def browser() -> dict[str, float]:
         process, url = start_app("app.py")
         try:
             page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-            picks = pick_latency(page, url + "/convolution_lab")
+            picks = pick_latency(page, url + "/convolution_lab?compute=server")
             page.close()
         finally:
             process.terminate()
@@ -221,9 +324,20 @@ def main() -> None:
     if "--browser-only" in sys.argv:  # for iterating on the page; the RESULT lines need the full run
         browser()
         return
+    if "--live-only" in sys.argv:
+        live_results = live()
+        for name in ("hover", "scrub", "scrub_rgb7"):
+            print(f"RESULT {name}_p95_ms {live_results[name]:.1f}")
+        return
     compute_results = compute()
+    live_results = live()
     browser_results = browser()
     print()
+    print(f"RESULT hover_p95_ms {live_results['hover']:.1f}")
+    print(f"RESULT scrub_p95_ms {live_results['scrub']:.1f}")
+    print(f"RESULT scrub_rgb7_p95_ms {live_results['scrub_rgb7']:.1f}")
+    print(f"RESULT browser_max_diff {live_results['max_diff']:.3g}")
+    print(f"RESULT scrub_round_trips {live_results['round_trips']}")
     print(f"RESULT conv_vs_tf_ratio {compute_results['3x3_s1_valid']:.3f}")
     print(f"RESULT lab_p95_ms {browser_results['lab']:.0f}")
     print(f"RESULT lab_vs_minimal_p95_ratio {browser_results['lab'] / browser_results['minimal page']:.3f}")
