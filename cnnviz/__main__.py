@@ -82,6 +82,10 @@ def _store(args: argparse.Namespace) -> int:
     return 0
 
 
+# A module the core install lacks -> the extra that brings it (pyproject.toml).
+EXTRAS = {"keras": "tensorflow", "tensorflow": "tensorflow", "sqlalchemy": "store", "alembic": "store"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: `train` builds, trains and saves a model; returns the exit status (2: bad arguments)."""
     from cnnviz import datasets, models, training
@@ -107,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidInput as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as error:  # the core package convolves; training and the store need extras
+        extra = EXTRAS.get((error.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"error: {args.command} needs {error.name}: pip install 'cnnviz[{extra}]'", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
