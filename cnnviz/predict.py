@@ -305,7 +305,10 @@ def classify(
         say when it hesitates, not when the picture is unlike anything it learned.
     k : how many classes to list.
 
-    Raises InvalidInput when the picture cannot be prepared (a blank drawing, say).
+    Raises
+    ------
+    InvalidInput
+        When the picture cannot be prepared (a blank drawing, say).
     """
     prepared, _ = prepare_input(image, tuple(model.inputs[0].shape[1:]), digit_like=digit_like)
     return classify_prepared(model, prepared, class_names=class_names, digit_like=digit_like, reference=reference, k=k)
