@@ -107,3 +107,57 @@ def test_three_images_and_the_heatmaps_at_projector_size(browser, app_url, artif
     page.get_by_text("blue: no evidence for the class").scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "inside_heatmaps_1024.png")
     context.close()
+
+
+def frame_and_picture_heights(page) -> list[tuple[float, float]]:
+    """(frame height, picture height) of every channel grid on the page, in CSS pixels."""
+    heights = []
+    for n in range(page.locator(GRID).count()):
+        frame = page.locator(GRID).nth(n).bounding_box()
+        image = page.frame_locator(GRID).nth(n).locator("img").bounding_box()
+        heights.append((frame["height"], image["height"]))
+    return heights
+
+
+def test_test_images_added_one_at_a_time_keep_whole_grids_and_a_reload_keeps_them(browser, app_url, artifacts):
+    """Each grid's frame is as tall as its picture after every image added (a grid kept across a
+    new layout used to keep its old height, clipped or padded); the images and the channel are in
+    the address, so a reload opens the same view."""
+    context, page = open_inside(browser, app_url, 1440, 900)
+    picker = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Test images")
+    for number in (1, 2):
+        picker.click()
+        page.get_by_role("option", name=re.compile(rf"^#{number}: ")).click()
+        page.keyboard.press("Escape")
+        page.get_by_text(re.compile(rf"test #{number} \(labelled \w+\): every channel of conv1")).wait_for()
+        wait_until_idle(page)
+        # Each frame settles at its picture's height once the picture has loaded in its new column.
+        page.wait_for_function(
+            """([selector, count]) => {
+                const frames = [...document.querySelectorAll(selector)];
+                return frames.length === count && frames.every(frame => {
+                    const image = frame.contentDocument && frame.contentDocument.querySelector('img');
+                    return image && image.complete && image.naturalWidth > 0
+                        && Math.abs(frame.getBoundingClientRect().height - image.getBoundingClientRect().height) <= 1;
+                });
+            }""",
+            arg=[GRID, number + 1],
+            timeout=30_000,
+        )
+        heights = frame_and_picture_heights(page)
+        assert len(heights) == number + 1 and all(abs(f - i) <= 1 for f, i in heights), heights
+    field = page.get_by_label("Channel", exact=True)
+    field.fill("7")
+    field.press("Enter")
+    page.get_by_text("channel 7", exact=True).nth(2).wait_for()
+    page.wait_for_url(re.compile(r"imgs=0%2C1%2C2|imgs=0,1,2"))
+    page.wait_for_url(re.compile(r"channel=7"))
+    wait_until_idle(page)
+    page.locator(GRID).first.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "inside_three_added_1440.png")
+
+    page.reload()
+    page.get_by_text(re.compile(r"test #2 \(labelled \w+\): every channel of conv1")).wait_for(timeout=60_000)
+    page.get_by_text("channel 7", exact=True).nth(2).wait_for()
+    assert page.get_by_text("Prediction:").count() == 3
+    context.close()

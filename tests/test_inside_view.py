@@ -69,6 +69,29 @@ def test_the_channel_number_picks_the_enlarged_channel_and_is_kept_in_range():
     assert not at.exception, [e.message for e in at.exception]
 
 
+def test_the_test_images_and_the_channel_are_in_the_url_and_a_reload_opens_them():
+    at = inside()
+    picker = next(m for m in at.multiselect if m.label.startswith("Test images"))
+    picker.set_value([0, 3]).run()  # one at a time, as a learner adds them
+    next(m for m in at.multiselect if m.label.startswith("Test images")).set_value([0, 3, 5]).run()
+    at.number_input(key="inside_channel").set_value(17).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.query_params["imgs"] == "0,3,5" and at.query_params["channel"] == "17"
+    # A reload (or the link shared): a new session from the address alone.
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    again.query_params.update({"imgs": "0,3,5", "channel": "17"})
+    again.run()
+    again.switch_page(INSIDE).run()
+    assert not again.exception, [e.message for e in again.exception]
+    assert next(m for m in again.multiselect if m.label.startswith("Test images")).value == [0, 3, 5]
+    assert again.number_input(key="inside_channel").value == 17
+    assert captions_of_pictures(again).count("channel 17") == 3 and len(predictions(again)) == 3
+    # Back to the defaults: the address is short again.
+    next(m for m in again.multiselect if m.label.startswith("Test images")).set_value([0]).run()
+    again.number_input(key="inside_channel").set_value(0).run()
+    assert "imgs" not in again.query_params and "channel" not in again.query_params
+
+
 def test_signed_maps_come_with_their_colour_bar():
     at = inside()
     assert not any("(blue)" in c for c in captions_of_pictures(at))

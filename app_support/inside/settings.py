@@ -26,8 +26,10 @@ SETTINGS = [
     Setting("inside_filter_layer", "flayer", ""),
     Setting("inside_class", "class", PREDICTED),
     Setting("inside_cam_layer", "camlayer", ""),
+    Setting("inside_channel", "channel", 0, bounds=(0, 1023)),  # the channel enlarged, in every layer
 ]
 IMAGES_PARAM = "imgs"  # test images by number, "0,1,2": read when the page first shows a model's test set
+DEFAULT_IMAGES = [0]
 
 
 def keep_valid(key: str, options: Sequence) -> None:
@@ -50,6 +52,17 @@ def linked_images(count: int) -> list[int] | None:
         return None
     picked = [i for i in dict.fromkeys(wanted) if 0 <= i < count][:3]
     return picked or None
+
+
+def publish_images(picked: list[int]) -> None:
+    """Write the test images shown into the URL (`?imgs=0,1,2`), so a reload or a shared link opens
+    the same ones; the default (#0 alone) leaves the URL short."""
+    text = ",".join(str(i) for i in picked)
+    if picked == DEFAULT_IMAGES or not picked:
+        if IMAGES_PARAM in st.query_params:
+            del st.query_params[IMAGES_PARAM]
+    elif st.query_params.get(IMAGES_PARAM) != text:
+        st.query_params[IMAGES_PARAM] = text
 
 
 def forget_images() -> None:

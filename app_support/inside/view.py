@@ -49,7 +49,7 @@ def _test_inputs(choice: ModelChoice, prefix: str):
     picked = st.multiselect(
         "Test images (up to 3, side by side)",
         list(range(len(choice.dataset.x_test))),
-        default=linked or [0],
+        default=linked or inside_settings.DEFAULT_IMAGES,
         max_selections=3,
         # One selection per model: the browser sends a selection by its labels ("#0: 7"), which
         # another model's test set does not have, and the page would be left with no input.
@@ -57,6 +57,8 @@ def _test_inputs(choice: ModelChoice, prefix: str):
         persist_state=KEEP,
         format_func=lambda i: f"#{i}: {label(i)}",
     )
+    if prefix == "inside":
+        inside_settings.publish_images(picked)
     return [(f"test #{i} (labelled {label(i)})", choice.dataset.x_test[i], []) for i in picked]
 
 
@@ -133,7 +135,6 @@ def feature_map_view(model, inputs, prefix: str) -> None:
         "Channel",
         0,
         1023,
-        0,
         key=channel_key,
         persist_state=KEEP,
         help="The channel shown enlarged; or click its tile.",
@@ -155,7 +156,10 @@ def feature_map_view(model, inputs, prefix: str) -> None:
     for n, (column, (name, image, _), values) in enumerate(zip(st.columns(len(inputs)), inputs, maps, strict=True)):
         with column:
             every, side = st.columns([3, 1]) if single else (st.container(), st.columns(2))
-            grid_key = f"{prefix}_grid_{n}"
+            # One component per layout: the component sets its frame's height only when its picture
+            # loads, so a grid kept while the columns narrow or widen (a test image added) would keep
+            # its old height, clipped or padded; a new key mounts it afresh at its new size.
+            grid_key = f"{prefix}_grid_{n}_of_{len(inputs)}"
             grid = features.channel_grid(values, mode=mode, limit=limit, max_channels=MAX_TILES)
             shown_grid = display.enlarge_to(grid, width=800)
             if channel < shown:  # frame the tile that is enlarged, so the grid says which it is
