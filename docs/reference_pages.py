@@ -32,16 +32,18 @@ def summary(path: Path) -> str:
 def on_files(files: Files, config) -> Files:
     rows = []
     for name, path in modules():
-        files.append(File.generated(config, f"reference/{name}.md", content=f"# cnnviz.{name}\n\n::: cnnviz.{name}\n"))
-        rows.append(f"| [`cnnviz.{name}`]({name}.md) | {summary(path).replace('|', '/')} |")
+        files.append(
+            File.generated(
+                config, f"reference/{name}.md", content=f"---\ntitle: cnnviz.{name}\n---\n\n::: cnnviz.{name}\n"
+            )
+        )
+        rows.append(f"- [**cnnviz.{name}**]({name}.md): {summary(path)}")
     index = [
         "# Reference",
         "",
         "The library's modules, generated from their docstrings. `import cnnviz` imports none of them;",
         "each imports TensorFlow only where it needs it.",
         "",
-        "| Module | What it holds |",
-        "| --- | --- |",
         *rows,
         "",
     ]
