@@ -6,13 +6,14 @@ so the page itself does no arithmetic.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from cnnviz import ops
 from cnnviz.errors import InvalidInput
-from cnnviz.kernels import parse_kernel, scale_kernel
+from cnnviz.kernels import MAX_KERNEL_VALUE, parse_kernel, scale_kernel
 
 POOLS = ("none", "max", "avg", "gap")  # gap: global average pooling, one number per map
 CONV_MODES = ("filter", "depthwise")  # how a colour image meets the kernel; see LabConfig.conv_mode
@@ -111,6 +112,7 @@ def run_lab(image: np.ndarray, kernel: np.ndarray, config: LabConfig = LabConfig
             applied = _normalized(applied)
     else:
         applied = scale_kernel(kernel, weight=config.weight, normalize=config.normalize)
+    _check_weighted(applied, config.weight)
     colour_filter = source.ndim == 3 and config.conv_mode == "filter"
     stages = [Stage("input", source, "")]
     if colour_filter:
@@ -151,6 +153,19 @@ def run_lab(image: np.ndarray, kernel: np.ndarray, config: LabConfig = LabConfig
             Stage(f"{config.pool} pool {config.pool_size}x{config.pool_size}, stride {stride}", pooled, formula)
         )
     return LabResult(applied, tuple(stages), has_activation=config.activation != "none")
+
+
+def _check_weighted(applied: np.ndarray, weight: float) -> None:
+    """The weight times the kernel stays a kernel (entries within +-MAX_KERNEL_VALUE); a learner who
+    typed a weight is told about the weight, not about kernel entries they never typed."""
+    from cnnviz.display import plain_number
+
+    largest = float(np.abs(applied).max())
+    if largest > MAX_KERNEL_VALUE:
+        raise InvalidInput(
+            f"The weight {plain_number(weight)} times the kernel's largest entry is {plain_number(largest)}; it "
+            f"must stay between -{MAX_KERNEL_VALUE:.0f} and {MAX_KERNEL_VALUE:.0f}: choose a smaller weight."
+        )
 
 
 def _normalized(kernel: np.ndarray) -> np.ndarray:
@@ -243,14 +258,16 @@ def shift_image(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ShiftComparison:
-    """The same pipeline on a picture and on the picture shifted: how much of each stage stays put."""
+    """The same pipeline on a picture and on the picture shifted: how much of each stage stays put,
+    and how much moved with the picture (the same answer, found where the shift took it)."""
 
     dx: int
     dy: int
     original: LabResult
     shifted: LabResult
+    config: LabConfig = LabConfig()
 
-    NO_ANSWER, SAME, CHANGED = 0, 1, 2  # what `agreement` says of each place
+    NO_ANSWER, SAME, CHANGED, MOVED = 0, 1, 2, 3  # what `agreement` and `placement` say of each place
 
     @staticmethod
     def agreement(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -274,6 +291,50 @@ class ShiftComparison:
             return 1.0
         return float(np.mean(codes[answered] == ShiftComparison.SAME))
 
+    def step(self, stage: str) -> tuple[int, int] | None:
+        """The shift in pixels of the convolution's map ('convolution') or the pooled map ('output'), or
+        None when the picture's shift is not a whole number of that map's pixels (or there is no map)."""
+        scale = self.config.stride
+        if stage == "output":
+            if self.config.pool == "gap":
+                return None
+            if self.config.pool != "none":
+                scale *= self.config.pool_stride or self.config.pool_size
+        if self.dx % scale or self.dy % scale:
+            return None
+        return self.dy // scale, self.dx // scale
+
+    @staticmethod
+    def placement(a: np.ndarray, b: np.ndarray, step: tuple[int, int] | None) -> np.ndarray:
+        """`agreement`, with CHANGED places whose answer is the original's moved by `step` (rows, cols)
+        marked MOVED: the same answer, carried along with the picture."""
+        codes = ShiftComparison.agreement(a, b)
+        if step is None:
+            return codes
+        dy, dx = step
+        height, width = a.shape[:2]
+        moved = np.zeros(a.shape, dtype=bool)
+        rows = slice(max(dy, 0), height + min(dy, 0))
+        cols = slice(max(dx, 0), width + min(dx, 0))
+        source = a[max(-dy, 0) : height - max(dy, 0), max(-dx, 0) : width - max(dx, 0)]
+        tolerance = 1e-3 * max(float(np.abs(a).max()), float(np.abs(b).max()), 1e-6)
+        moved[rows, cols] = np.abs(b[rows, cols] - source) <= tolerance
+        codes[(codes == ShiftComparison.CHANGED) & moved] = ShiftComparison.MOVED
+        return codes
+
+    def shares(self, stage: str) -> dict[str, float]:
+        """Of the places where either map of `stage` ('convolution': what pooling reads; 'output') answers,
+        the fractions that stayed ('same'), moved with the picture ('moved') and changed ('changed')."""
+        results = (self.original, self.shifted)
+        a, b = ((r.activated if stage == "convolution" else r.output).values for r in results)
+        codes = self.placement(a, b, self.step(stage))
+        answered = codes != self.NO_ANSWER
+        total = max(int(answered.sum()), 1)
+        return {
+            name: float((codes == code).sum()) / total if answered.any() else (1.0 if name == "same" else 0.0)
+            for name, code in (("same", self.SAME), ("moved", self.MOVED), ("changed", self.CHANGED))
+        }
+
     @property
     def convolution_unchanged(self) -> float:
         """Of the activated convolution (what pooling reads): the fraction of its answers that stayed."""
@@ -292,7 +353,7 @@ def compare_shift(image: np.ndarray, kernel: np.ndarray, config: LabConfig, *, d
     so a shift smaller than the window changes fewer pooled values than convolution values: a small
     built-in tolerance to where a feature is (LeCun et al., 1998, section II)."""
     return ShiftComparison(
-        int(dx), int(dy), run_lab(image, kernel, config), run_lab(shift_image(image, dx, dy), kernel, config)
+        int(dx), int(dy), run_lab(image, kernel, config), run_lab(shift_image(image, dx, dy), kernel, config), config
     )
 
 
@@ -317,13 +378,24 @@ def small_map(image: np.ndarray, side: int) -> np.ndarray:
 
 
 def parse_map(text: str) -> np.ndarray:
-    """A small map typed as text, like a kernel (`'1 2; 3 4'`): float32 (h, w), 1..8 per side."""
+    """A small map typed as text, like a kernel (`'1 2; 3 4'`): float32 (h, w), 1..8 per side.
+
+    Examples
+    --------
+    >>> parse_map("1 2; 3 4").shape
+    (2, 2)
+    """
+    side = max(MAP_SIDES)
+    if isinstance(text, str):  # too many rows or numbers: the map's limit, whatever else is wrong
+        rows = [row for row in re.split(r"[;\n]", text.strip().strip("[]")) if row.strip(" \t[],")]
+        widest = max((len([t for t in re.split(r"[,\s]+", row.strip(" \t[],")) if t]) for row in rows), default=0)
+        if len(rows) > side or widest > side:
+            raise InvalidInput(f"The map is {len(rows)}x{widest}; type at most {side}x{side} numbers.")
     try:
         values = parse_kernel(text)
     except InvalidInput as error:
         raise InvalidInput(str(error).replace("kernel", "map").replace("Kernel", "Map")) from None
-    if max(values.shape) > max(MAP_SIDES):
-        side = max(MAP_SIDES)
+    if max(values.shape) > side:
         raise InvalidInput(f"The map is {values.shape[0]}x{values.shape[1]}; type at most {side}x{side} numbers.")
     return values
 
@@ -350,6 +422,7 @@ def run_transpose(
     convolution, through its stages; the result is checked against `ops.conv2d_transpose_scatter`,
     the definition (each input pixel paints the kernel), so the equality the lab states is computed."""
     applied = scale_kernel(kernel, weight=weight, normalize=normalize)
+    _check_weighted(applied, weight)
     steps = ops.conv2d_transpose_steps(small, applied, stride=stride, padding=padding)
     reference = ops.conv2d_transpose_scatter(small, applied, stride=stride, padding=padding)
     difference = float(np.abs(steps.output.astype(np.float64) - reference).max())

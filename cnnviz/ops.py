@@ -288,15 +288,20 @@ class PixelArithmetic:
     def equation(self, max_terms: int = 9, *, channel_names: str = "RGB") -> str:
         """The sum written out, e.g. '(-1)x12 + 0x40 + ... = 87'; for a filter, per channel:
         'R 12 + G -3 + B 40 = 49'."""
+        from cnnviz.display import plain_number  # numbers written out: no '3.248e+04', no '-0'
+
+        def text(value: float) -> str:
+            return plain_number(value, 6)
+
         if self.kernel.ndim == 3:
             names = channel_names if len(channel_names) == self.kernel.shape[2] else "0123456789"
-            shown = " + ".join(f"{names[c]} {s + 0.0:g}" for c, s in enumerate(self.channel_sums))
-            return f"{shown} = {self.total:g}"
-        terms = [f"({k:g})x{w:g}" for k, w in zip(self.kernel.ravel(), self.window.ravel(), strict=True)]
+            shown = " + ".join(f"{names[c]} {text(s)}" for c, s in enumerate(self.channel_sums))
+            return f"{shown} = {text(self.total)}"
+        terms = [f"({text(k)})x{text(w)}" for k, w in zip(self.kernel.ravel(), self.window.ravel(), strict=True)]
         shown = " + ".join(terms[:max_terms])
         if len(terms) > max_terms:
             shown += f" + ... ({len(terms) - max_terms} more terms)"
-        return f"{shown} = {self.total:g}"
+        return f"{shown} = {text(self.total)}"
 
 
 def pixel_arithmetic(image, kernel, row: int, col: int, *, stride: int = 1, padding: str = "valid") -> PixelArithmetic:

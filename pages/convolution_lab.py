@@ -33,14 +33,20 @@ note = locked_note()
 if note and step is None:  # a lesson's banner says it already
     st.caption(note)
 if lesson_view.projector():
-    # On a projector the pictures get the whole width; the image and settings fold away above them.
-    controls, outputs = st.expander("1. Image and 3. Settings"), st.container()
+    # On a projector the pictures get the whole width; the image and settings fold away above them,
+    # open when the step is about one of them (the shift, the transposed convolution's settings).
+    folded = ("src", "sample", "colour", "size", "dx", "dy", "tmap", "tside", "ttext", "tstride", "tpad")
+    controls = st.expander("1. Image and 3. Settings", expanded=lesson_view.about(step, folded))
+    outputs = st.container()
 else:
     controls, outputs = st.columns([1.1, 2.4], gap="large")
 
 with controls:
     st.subheader("1. Image")
-    image, image_name = image_input("lab", max_side=st.session_state["lab_size"], locks=lab_view.IMAGE_LOCKS)
+    # The canvas fits the narrow column of a 1024-pixel projector (about 145 px there).
+    image, image_name = image_input(
+        "lab", max_side=st.session_state["lab_size"], locks=lab_view.IMAGE_LOCKS, canvas_side=140
+    )
     lab_view.image_options()
     st.subheader("3. Settings")
     if lab_view.transposing():

@@ -165,6 +165,23 @@ def test_max_pooling_keeps_more_than_convolution_after_a_one_pixel_shift():
     assert compare_shift(image, sobel, LabConfig(), dx=0, dy=0).convolution_unchanged == 1.0
 
 
+def test_a_shift_says_which_answers_moved_with_the_picture():
+    """The square moved one pixel: every answer the convolution does not give in place is the same
+    answer one pixel further right (none changed). Pooled 2x2, one pixel is half a pooled pixel: no
+    pooled answer can move whole; two pixels move the pooled map by one, all of it."""
+    image = np.zeros((32, 32), dtype=np.uint8)
+    image[9:21, 9:21] = 200
+    sobel = kernels.KERNELS["sobel x"]
+    one = compare_shift(image, sobel, LabConfig(activation="abs", pool="max"), dx=1, dy=0)
+    assert one.step("convolution") == (0, 1) and one.step("output") is None
+    conv = one.shares("convolution")
+    assert conv["same"] == pytest.approx(1 / 3) and conv["moved"] == pytest.approx(2 / 3) and conv["changed"] == 0
+    assert one.shares("output")["moved"] == 0
+    two = compare_shift(image, sobel, LabConfig(activation="abs", pool="max"), dx=2, dy=0)
+    assert two.step("output") == (0, 1)
+    assert two.shares("output")["changed"] == 0 and two.shares("output")["moved"] > 0.5
+
+
 def test_small_map_and_typed_map():
     image = np.zeros((64, 32), dtype=np.uint8)
     image[:32] = 200
@@ -194,3 +211,26 @@ def test_shift_agreement_codes():
     same, changed, none = ShiftComparison.SAME, ShiftComparison.CHANGED, ShiftComparison.NO_ANSWER
     np.testing.assert_array_equal(ShiftComparison.agreement(a, b), [[none, same, changed], [changed, none, same]])
     assert ShiftComparison.unchanged(a, b) == 0.5
+
+
+def test_a_weight_too_large_is_named_as_the_weight():
+    """Was: a weight of 1e6 refused as 'Kernel entries must lie between ...' (the learner typed a weight)."""
+    with pytest.raises(InvalidInput, match="The weight 1000000 times the kernel's largest entry is 2000000"):
+        run_lab(np.zeros((8, 8), dtype=np.uint8), kernels.KERNELS["sobel x"], LabConfig(weight=1e6))
+
+
+@pytest.mark.parametrize("side", [9, 12, 30])
+def test_a_typed_map_too_large_names_the_map_limit(side):
+    """Was: 12x12 refused with 'at most 8x8' but 30x30 with 'at most 15 rows' (the kernel's limit)."""
+    text = "; ".join(" ".join("1" for _ in range(side)) for _ in range(side))
+    with pytest.raises(InvalidInput, match=f"The map is {side}x{side}; type at most 8x8 numbers"):
+        parse_map(text)
+
+
+def test_the_sum_is_written_without_minus_zero_or_scientific_notation():
+    """Was: weight -3 printed '(-0)x121'; large sums read '3.248e+04'."""
+    result = run_lab(np.full((5, 5), 121, dtype=np.uint8), kernels.KERNELS["sobel x"], LabConfig(weight=-3))
+    sums = ops.pixel_arithmetic(np.full((5, 5), 121.0), result.kernel, 0, 0)
+    assert "(-0)" not in sums.equation() and "(0)x121" in sums.equation()
+    big = ops.pixel_arithmetic(np.full((3, 3), 255.0), np.full((3, 3), 500.0), 0, 0)
+    assert big.equation().endswith("= 1147500") and "e+" not in big.equation()

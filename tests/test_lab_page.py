@@ -224,9 +224,12 @@ def test_shift_compares_convolution_and_pooling_with_the_unshifted_picture():
     comparison = compare_shift(camera, kernels.KERNELS["sobel x"], LabConfig(activation="relu", pool="max"), dx=1, dy=0)
     text = markdown_of(at)
     assert "The picture moved 1 pixel right" in text
-    assert f"**{comparison.convolution_unchanged:.0%}** of its answers" in text
-    assert f"2x2: **{comparison.output_unchanged:.0%}** unchanged" in text
-    assert comparison.convolution_unchanged < comparison.output_unchanged
+    conv, pooled = comparison.shares("convolution"), comparison.shares("output")
+    assert f"it answers, **{conv['same']:.0%}** stayed where they were" in text
+    # a 1-pixel shift at stride 1: the convolution's answers moved with the picture, and the page says so
+    assert f"**{conv['moved']:.0%}** are the same answers moved with the picture" in text and conv["moved"] > 0.9
+    assert f"2x2: **{pooled['same']:.0%}** stayed where they were" in text  # half a pooled pixel: cannot move
+    assert conv["same"] < pooled["same"]
     at.number_input(key="lab_dx").set_value(0).run()
     assert "The picture moved" not in markdown_of(at) and "dx" not in at.query_params
 

@@ -58,6 +58,8 @@ def _stored_file(
         name, image = st.session_state[memory]
         if uploaded is not None:
             st.caption(f"Still showing your last good image, {name}.")
+        else:  # the box is empty after a trip to another page, but the picture is still in use: say so
+            st.caption(f"In use: {name}, from before. Choose another file to replace it.")
         return images.resize(image, max_side=max_side), name
     return None, ""
 
@@ -69,7 +71,9 @@ def _locked(locks: dict[str, str] | None, role: str, widget, *args, key: str, **
     return widget(*args, key=key, **kwargs) if param is None else locked_widget(widget, param, *args, key=key, **kwargs)
 
 
-def _canvas(prefix: str, *, brush: int = BRUSH, locks: dict[str, str] | None = None) -> tuple[np.ndarray | None, str]:
+def _canvas(
+    prefix: str, *, brush: int = BRUSH, locks: dict[str, str] | None = None, side: int = CANVAS_SIDE
+) -> tuple[np.ndarray | None, str]:
     from streamlit_drawable_canvas import st_canvas  # a custom component: only where it is drawn
 
     generation = st.session_state.setdefault(f"{prefix}_canvas_generation", 0)
@@ -86,8 +90,8 @@ def _canvas(prefix: str, *, brush: int = BRUSH, locks: dict[str, str] | None = N
         stroke_width=st.session_state[f"{prefix}_brush"],
         stroke_color="#FFFFFF",
         background_color="#000000",
-        height=CANVAS_SIDE,
-        width=CANVAS_SIDE,
+        height=side,
+        width=side,
         drawing_mode="freedraw",
         initial_drawing=st.session_state[f"{prefix}_canvas_initial"],
         return_image_data=True,
@@ -117,10 +121,12 @@ def image_input(
     brush: int = BRUSH,
     locks: dict[str, str] | None = None,
     keep_last_good: bool = True,
+    canvas_side: int = CANVAS_SIDE,
 ) -> tuple[np.ndarray | None, str]:
     """Draw the input widgets; return the chosen image (uint8, (H, W) or (H, W, 3)) and its name.
 
-    The image is at most `max_side` on its longer side; the canvas brush starts `brush` px wide.
+    The image is at most `max_side` on its longer side; the canvas brush starts `brush` px wide, on a
+    canvas `canvas_side` CSS pixels square (a narrow column needs a smaller one).
     `locks` maps 'source', 'sample' and 'brush' to their URL names, for a teacher's `?fix=` / `?hide=`.
     Returns (None, '') when there is no image yet (nothing drawn or uploaded).
 
@@ -153,7 +159,7 @@ def image_input(
         st.caption(images.SAMPLES[name][1])
         return images.resize(sample_image(name), max_side=max_side), name
     if source == "draw":
-        return _canvas(prefix, brush=brush, locks=locks)
+        return _canvas(prefix, brush=brush, locks=locks, side=canvas_side)
     if source == "upload":
         uploaded = st.file_uploader(
             "Upload an image (PNG, JPEG, BMP, WebP or GIF)", type=UPLOAD_TYPES, key=f"{prefix}_upload"

@@ -43,12 +43,21 @@ def picture(image: np.ndarray | bytes, *, caption: str | None = None, container=
     container.image(data, caption=caption, width="stretch", output_format="PNG")
 
 
-def output_picture(values: np.ndarray, mode: str, *, caption: str, file_name: str, key: str) -> None:
-    """Show an op's output in display `mode`, with a colour bar for signed views and a PNG download."""
-    limit = display.signed_limit(values) if mode == "signed" else None  # one percentile for picture and bar
+def output_picture(
+    values: np.ndarray, mode: str, *, caption: str, file_name: str, key: str, limit: float | None = None
+) -> None:
+    """Show an op's output in display `mode`, with a colour bar for signed views and a PNG download.
+    `limit`: the colour bar's end (default: this output's `display.signed_limit`)."""
+    if mode == "signed" and limit is None:
+        limit = display.signed_limit(values)  # one percentile for picture and bar
     picture(display.render_png(values, mode, min_side=200, limit=limit), caption=caption)
     if mode == "signed":
-        scale = f"-{limit:.4g}  ·  0  ·  +{limit:.4g}"
+        plain = display.plain_number
+        # The ends are a percentile, not the range: say so, and give the range.
+        scale = (
+            f"-{plain(limit)}  ·  0  ·  +{plain(limit)}: stronger values take the end colours; the values run "
+            f"from {plain(float(np.nanmin(values)))} to {plain(float(np.nanmax(values)))}"
+        )
         if not np.any(values):  # a flat picture (a camera's black first frame), a zero kernel: not ±1e-06
             scale = "every value here is 0 (a flat picture, an all-zero kernel, or an activation that removed them all)"
         picture(display.colorbar(), caption=scale)

@@ -37,7 +37,7 @@ def number(value: float) -> str:
     value = float(value) + 0.0  # -0.0 (from -1 x 0) reads as 0
     if value.is_integer() and abs(value) < 100_000:
         return str(int(value))
-    return f"{value:.3g}"
+    return display.plain_number(value, 3)
 
 
 def _colours(values: np.ndarray, kind: str) -> np.ndarray:

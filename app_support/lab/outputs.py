@@ -13,7 +13,6 @@ from app_support.common.render import output_picture, picture
 from app_support.lab.arithmetic import MAX_NUMBERED, STYLE, grid_html, grid_row_html
 from app_support.lab.view import (
     CHANNELS,
-    DISPLAY_LABELS,
     PERSIST,
     POOL_LABELS,
     POST_LABELS,
@@ -26,6 +25,7 @@ from app_support.lab.view import (
     shift,
 )
 from cnnviz import display, images, kernels, ops
+from cnnviz.display import plain_number as plain
 from cnnviz.errors import InvalidInput
 from cnnviz.lab import (
     LabConfig,
@@ -145,12 +145,18 @@ def _display_note(result: LabResult, mode: str) -> str:
     total = float(np.asarray(result.kernel, dtype=np.float64).sum())
     if mode == "signed":
         return (
-            f"Shown in signed colours (automatic): this kernel's weights add up to {total + 0.0:.3g}, so it "
+            f"Shown in signed colours (automatic): this kernel's weights add up to {plain(total, 3)}, so it "
             "answers edges with positive (red) and negative (blue) values and flat areas with 0 (white)."
         )
+    if mode == "clipped":
+        return (
+            f"Shown as a picture (automatic, clipped 0..255): the weights add up to {plain(total, 3)}, about 1, "
+            "so a flat area keeps its brightness."
+        )
     return (
-        f"Shown as a picture (automatic, {DISPLAY_LABELS[mode].lower()}): the weights add up to {total:.3g}, "
-        "so the output keeps the image's brightness."
+        f"Shown as a picture (automatic, stretched min..max): the weights add up to {plain(total, 3)}, so a "
+        f"flat area comes out about {plain(total, 3)} times as bright; the picture is stretched so its darkest "
+        "value is black and its brightest white."
     )
 
 
@@ -173,17 +179,21 @@ def gallery_view(image: np.ndarray, config: LabConfig) -> None:
 
 
 def stages_view(image: np.ndarray, image_name: str, result: LabResult, mode: str) -> None:
+    # One colour scale for every signed stage, when asked: the convolution's.
+    shared = display.signed_limit(result.convolved.values) if st.session_state["lab_scale"] else None
     for index, (column, stage) in enumerate(zip(st.columns(len(result.stages)), result.stages, strict=True)):
         with column:
             caption = f"{stage.name}, {stage.shape_text}"
             if stage.values.shape[:2] == (1, 1):  # global average pooling: say the number(s)
-                caption += ": " + ", ".join(f"{value:.4g}" for value in stage.values.reshape(-1))
+                caption += ": " + ", ".join(plain(value) for value in stage.values.reshape(-1))
             if index == 0:
                 picture(display.enlarge(image, min_side=200), caption=f"{image_name}, {caption}")
             else:
                 file_name = stage.name.split(" (")[0].replace(" ", "_").replace(",", "") + ".png"
                 shown = mode if index == 1 else activated_mode(result, mode)
-                output_picture(stage.values, shown, caption=caption, file_name=file_name, key=f"lab_download_{index}")
+                output_picture(
+                    stage.values, shown, caption=caption, file_name=file_name, key=f"lab_download_{index}", limit=shared
+                )
     note = _display_note(result, mode)
     if activated_mode(result, mode) != mode:
         note += " After clipping: a picture again, 0 black to 255 white, as the tutorial showed it."
@@ -212,58 +222,67 @@ def shift_view(unshifted: np.ndarray, kernel: np.ndarray, config: LabConfig, mod
     )
     st.markdown(f"**The picture moved {moved}: what stayed the same?**")
     before, after = comparison.original.output.values, comparison.shifted.output.values
-    conv_kept = comparison.convolution_unchanged
-    lines = [
-        f"Convolution{' after ' + POST_LABELS[config.activation] if config.activation != 'none' else ''}: "
-        f"**{conv_kept:.0%}** of its answers are where they were, with the same value."
-    ]
+    pooled = config.pool not in ("none", "gap")
+
+    def shares(stage: str) -> str:
+        share = comparison.shares(stage)
+        if comparison.step(stage) is None:
+            return f"**{share['same']:.0%}** stayed where they were with the same value; the rest changed"
+        return (
+            f"**{share['same']:.0%}** stayed where they were with the same value, **{share['moved']:.0%}** are the "
+            f"same answers moved with the picture, {share['changed']:.0%} changed"
+        )
+
+    activation = f" after {POST_LABELS[config.activation]}" if config.activation != "none" else ""
+    lines = [f"Convolution{activation}: of the places where it answers, {shares('convolution')}."]
     if config.pool == "none":
         lines.append("Choose a pooling to see what it keeps.")
     elif config.pool == "gap":
         flat_before, flat_after = before.reshape(-1), after.reshape(-1)
-        numbers = ", ".join(f"{a:.4g} -> {b:.4g}" for a, b in zip(flat_before, flat_after, strict=True))
+        numbers = ", ".join(f"{plain(a)} -> {plain(b)}" for a, b in zip(flat_before, flat_after, strict=True))
         lines.append(
             f"Global average pooling: {numbers}. The mean of the whole map hardly cares where things are; "
             "only what entered or left at the edges changes it."
         )
     else:
         size = config.pool_size
+        step = config.stride * (config.pool_stride or size)
         lines.append(
-            f"After {POOL_LABELS[config.pool].lower()} {size}x{size}: **{comparison.output_unchanged:.0%}** unchanged. "
-            f"A window keeps its {'largest value' if config.pool == 'max' else 'mean'} wherever inside it the "
-            f"feature sits, so a shift smaller than the window changes fewer pooled values. Shift by {size} and "
-            "the whole pooled map moves too."
+            f"After {POOL_LABELS[config.pool].lower()} {size}x{size}: {shares('output')}. A window keeps its "
+            f"{'largest value' if config.pool == 'max' else 'mean'} wherever inside it the feature sits, so a "
+            f"shift smaller than the window changes fewer pooled values. Shift by {step} and the whole pooled map "
+            "moves with the picture."
         )
-    after_name = comparison.shifted.output.name if config.pool not in ("none", "gap") else "convolution"
+    after_name = comparison.shifted.output.name if pooled else "convolution"
+    stage = "output" if pooled else "convolution"
     compared = (
-        (before, after)
-        if config.pool not in ("none", "gap")
-        else (
-            comparison.original.activated.values,
-            comparison.shifted.activated.values,
-        )
+        (before, after) if pooled else (comparison.original.activated.values, comparison.shifted.activated.values)
     )
     columns = st.columns(3)
     for column, values, name in zip(columns, compared, ("Before the shift", "After"), strict=False):
         picture(display.render_png(values, mode, min_side=200), caption=f"{name}: {after_name}", container=column)
     picture(
-        _agreement_picture(*compared),
-        caption="White: the same value as before; red: changed; black: no answer before or after.",
+        _agreement_picture(*compared, comparison.step(stage)),
+        caption="White: the same value in the same place; blue: the same value, moved with the picture; red: "
+        "changed; black: no answer before or after.",
         container=columns[2],
     )
     st.markdown("  \n".join(lines))
 
 
-AGREEMENT_COLOURS = np.array([[0, 0, 0], [255, 255, 255], [214, 39, 40]], dtype=np.uint8)  # by agreement code
+# by placement code: no answer, same, changed, moved with the picture
+AGREEMENT_COLOURS = np.array([[0, 0, 0], [255, 255, 255], [214, 39, 40], [70, 130, 220]], dtype=np.uint8)
+WORST_FIRST = np.array([0, 1, 3, 2])  # CHANGED outranks MOVED, MOVED outranks SAME, SAME NO_ANSWER
 
 
-def _agreement_picture(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+def _agreement_picture(before: np.ndarray, after: np.ndarray, step: tuple[int, int] | None) -> np.ndarray:
     """Where two maps agree, as an RGB picture at preview size (a place of three maps: the worst of them)."""
     from cnnviz.lab import ShiftComparison
 
-    codes = ShiftComparison.agreement(before, after)
+    codes = ShiftComparison.placement(before, after, step)
     if codes.ndim == 3:
-        codes = codes.max(axis=2)  # CHANGED > SAME > NO_ANSWER
+        ranks = WORST_FIRST[codes].max(axis=2)
+        codes = np.argsort(WORST_FIRST)[ranks].astype(np.uint8)
     factor = _shrink_factor(codes.shape)
     codes = codes[::factor, ::factor] if factor > 1 else codes
     return display.enlarge(AGREEMENT_COLOURS[codes], min_side=200)
@@ -480,7 +499,7 @@ def _grids(sums: ops.PixelArithmetic, image: np.ndarray) -> None:
         cells = [
             grid_html(window, f"Input window{name}", kind="pixels"),
             grid_html(kernel, f"Kernel{name}"),  # the weight already applied
-            grid_html(products, f"Products{name} = {total + 0.0:.4g}"),
+            grid_html(products, f"Products{name} = {plain(total)}"),
         ]
         blocks.append(grid_row_html(cells, max(sums.kernel.shape[:2])))
     st.markdown(STYLE + "".join(blocks), unsafe_allow_html=True)
@@ -498,10 +517,10 @@ def _sum_lines(sums: ops.PixelArithmetic, result: LabResult, config: LabConfig, 
     value = sums.total
     if config.bias:
         value += config.bias
-        st.markdown(f"Plus the bias {config.bias:g}: **{value:g}**")
+        st.markdown(f"Plus the bias {plain(config.bias, 6)}: **{plain(value, 6)}**")
     if config.activation != "none":
         activated = float(ops.activation(np.float32(value), config.activation))
-        st.markdown(f"After {POST_LABELS[config.activation]}: **{activated:g}**")
+        st.markdown(f"After {POST_LABELS[config.activation]}: **{plain(activated, 6)}**")
 
 
 def _activated(result: LabResult, channel: int) -> np.ndarray:
@@ -534,7 +553,7 @@ def global_pool_view(result: LabResult, channel: int) -> None:
     st.markdown("**Global average pooling**")
     st.markdown(
         f"The whole map{which} becomes one number: the sum of its {height}x{width} values / {height * width} = "
-        f"{total:.6g} / {height * width} = **{mean:.4g}**"
+        f"{plain(total, 7)} / {height * width} = **{plain(mean)}**"
     )
     st.caption(
         "Where a feature is no longer matters, only how much of it there is: networks use this before their "
@@ -566,7 +585,7 @@ def pool_view(result: LabResult, config: LabConfig, mode: str, row: int, col: in
         what = "largest" if kind == "max" else "mean of the"
         title = f"Window of {result.activated.name.split(' (')[0]} at ({sums.top}, {sums.left})"
         st.markdown(STYLE + grid_html(sums.window, title, mark=sums.winner), unsafe_allow_html=True)
-        st.markdown(f"{'Max' if kind == 'max' else 'Mean'} of the window: **{sums.value:g}**")
+        st.markdown(f"{'Max' if kind == 'max' else 'Mean'} of the window: **{plain(sums.value, 6)}**")
         st.caption(
             f"Pooled pixel ({pr}, {pc}) keeps the {what} {config.pool_size}x{config.pool_size} values"
             + (" (outlined): where the feature was strongest." if kind == "max" else ": a smoothed summary.")

@@ -12,6 +12,7 @@ from app_support.common.render import picture
 from app_support.lab.arithmetic import STYLE, grid_flow_html, grid_html
 from app_support.lab.view import base_kernel, fixed, hidden, locked
 from cnnviz import display
+from cnnviz.display import plain_number
 from cnnviz.errors import InvalidInput
 from cnnviz.lab import TransposeResult, parse_map, run_transpose, small_map, suggested_display
 
@@ -222,12 +223,12 @@ def pixel_view(result: TransposeResult, row: int, col: int) -> None:
             kind="signed" if st.session_state["lab_tmap"] == "typed" else "pixels",
         ),
         grid_html(sums.kernel, "Flipped kernel"),
-        grid_html(sums.products, f"Products = {total + 0.0:.4g}"),
+        grid_html(sums.products, f"Products = {plain_number(total)}"),
     ]
     width = max(sums.kernel.shape[1], 4)
     st.markdown(STYLE + grid_flow_html([(cell, width) for cell in cells]), unsafe_allow_html=True)
     st.markdown(f"Sum of the products: `{sums.equation()}`")
     st.caption(
-        f"Output pixel ({row}, {col}) = {float(steps.output[row, col]):g}. The zeros between pixels mean only "
-        "some of the kernel's weights meet a pixel: which ones changes from one output pixel to the next."
+        f"Output pixel ({row}, {col}) = {plain_number(float(steps.output[row, col]), 6)}. The zeros between pixels "
+        "mean only some of the kernel's weights meet a pixel: which ones changes from one output pixel to the next."
     )

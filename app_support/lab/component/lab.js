@@ -726,7 +726,10 @@ class Lab {
 
   displayNote() {
     if (this.settings.display !== "auto") return "";
-    const total = this.result.applied.reduce((a, b) => a + b, 0) / (this.result.applied.length / (this.base.kh * this.base.kw));
+    // The filter's weights, as run_lab applies them: the same kernel on every channel counts once per channel.
+    const applied = this.result.applied;
+    const repeated = this.picture.c > 1 && this.data.conv_mode === "filter" && applied.length === this.base.kh * this.base.kw;
+    const total = applied.reduce((a, b) => a + b, 0) * (repeated ? this.picture.c : 1);
     const sum = this.A.plainNumber(total, 3);
     const clipped = this.result.stages.some((s, i) => i > 1 && s.mode === "clipped") && this.result.mode !== "clipped";
     const after = clipped ? " After clipping: a picture again, 0 black to 255 white, as the tutorial showed it." : "";
