@@ -301,3 +301,14 @@ def test_screenshots_and_nothing_runs_off_the_page(browser, app_url, artifacts, 
     page.locator(".cnv-arith").scroll_into_view_if_needed()
     page.screenshot(path=artifacts / f"lab_live_{name}_{width}_arithmetic.png")
     context.close()
+
+
+def test_lesson_one_clipped_output_is_grey_and_can_be_clicked(page, app_url):
+    """Lesson 1 step 1 asks for a bright pixel of the output: the clipped picture is grey (not red and
+    blue), and clicking it chooses that pixel."""
+    open_lab(page, app_url, "sample=camera&kernel=tutorial+horizontal&post=clip")
+    modes = page.evaluate(f"() => {LAB}.result.stages.slice(1).map(s => s.mode)")
+    assert modes == ["signed", "clipped"]
+    box = stage_box(page, 2)
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.4)
+    page.wait_for_function("() => /row=20\\d/.test(location.search)")

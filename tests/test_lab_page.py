@@ -327,3 +327,51 @@ def test_a_channel_slice_survives_a_trip_to_another_page():
     at.switch_page("pages/home.py").run()
     at.switch_page("pages/convolution_lab.py").run()
     assert at.selectbox(key="lab_slice_g").value == "laplacian 8" and not at.exception
+
+
+# --- what a learner reads (issue: the lab's numbers and settings) ---------------------------------------
+
+
+def test_each_operation_keeps_its_own_padding():
+    """Was: padding shared by convolution and transposed modes while stride was not, so switching modes
+    turned the convolution from SAME to VALID with no notice."""
+    at = lab(pad="same")
+    at.radio(key="lab_op").set_value("transpose").run()
+    assert at.selectbox(key="lab_tpadding").value == "valid"
+    at.selectbox(key="lab_tpadding").set_value("same").run()
+    at.radio(key="lab_op").set_value("conv").run()
+    assert at.selectbox(key="lab_padding").value == "same" and "512x512 -> 512x512" in markdown_of(at)
+    assert at.query_params["pad"] in ("same", ["same"]) and at.query_params["tpad"] in ("same", ["same"])
+
+
+def test_pool_stride_shows_the_number_it_stands_for():
+    at = lab(pool="max", psize="3")
+    box = at.selectbox(key="lab_pool_stride")
+    assert box.value == 0 and "3 (the pool size)" in box.options
+
+
+def test_an_upload_still_in_use_says_so_when_the_box_is_empty():
+    """Was: back from another page the upload box was empty while the uploaded picture was still used."""
+    at = lab(src="upload")
+    at.session_state["lab_upload_kept"] = ("cat.png", np.full((40, 60), 90, dtype=np.uint8))
+    at.run()
+    assert any("In use: cat.png, from before" in caption.value for caption in at.caption)
+    assert "40x60" in markdown_of(at)
+
+
+def test_one_colour_scale_for_every_stage():
+    """The colour bar's ends are a percentile, said so with the true range; on request every signed stage
+    is drawn on the convolution's scale."""
+    at = lab(post="abs", display="signed")
+    bars = [c for image in at.get("image") for c in image.captions if "stronger values take the end colours" in c]
+    assert len(bars) == 2 and bars[0] != bars[1]
+    assert "the values run from -" in bars[0]
+    at.checkbox(key="lab_scale").check().run()
+    bars = [c for image in at.get("image") for c in image.captions if "stronger values take the end colours" in c]
+    assert bars[0].split(":")[0] == bars[1].split(":")[0]  # the same ends
+    assert at.query_params["scale"] in ("1", ["1"])
+
+
+def test_a_weight_too_large_names_the_weight():
+    at = lab(weight="1000000")
+    assert at.error and "The weight 1000000 times the kernel's largest entry" in at.error[0].value
