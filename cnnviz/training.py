@@ -240,7 +240,10 @@ def _stream_callback(
                 if step == step_in_run:  # no new batch since the last look (or the first still tracing)
                     continue
                 step_in_run = step
-                values = {key: float(value) for key, value in self.model.get_metrics_result().items()}
+                try:
+                    values = {key: float(value) for key, value in self.model.get_metrics_result().items()}
+                except ValueError:  # a model loaded to continue: its metrics are built by its first batch
+                    continue
                 loss = values.get("loss", float("nan"))
                 if loss == 0.0:  # the metrics were just reset for a new epoch: no batch counted yet
                     continue
