@@ -71,7 +71,12 @@ def compose() -> dict:
 
 def test_compose_services_fit_together(compose):
     services = compose["services"]
-    assert set(services) == {"app1", "app2", "ray-head", "ray-worker", "haproxy"}
+    assert set(services) == {"app1", "app2", "ray-head", "ray-worker", "haproxy", "postgres"}
+    # Learners' work: every replica on the one PostgreSQL service and the one data volume.
+    for app in ("app1", "app2"):
+        environment = services[app]["environment"]
+        assert "@postgres:5432/" in environment["CNNVIZ_DATABASE_URL"] and environment["CNNVIZ_DATA"] == "/data"
+        assert services[app]["volumes"] == ["cnnviz-data:/data"]
     for name, service in services.items():
         assert "image" in service, name
         for needed in service.get("depends_on", []):
