@@ -9,6 +9,7 @@ from app_support.lessons.links import teacher_links
 from cnnviz import lessons
 
 run_through_navigation()
+lesson_view.fresh_start()  # "Start" and the steps below open as written, whatever the learner changed there
 
 st.title("Lessons")
 st.markdown(

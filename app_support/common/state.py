@@ -3,11 +3,13 @@ are saved in `st.session_state` so a trip to another page loses nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+
+from cnnviz import lessons
 
 
 @dataclass(frozen=True)
@@ -63,30 +65,63 @@ def restore(settings: list[Setting]) -> None:
             st.session_state[setting.key] = setting.default
 
 
+def _says(setting: Setting, text: str, value: Any) -> bool:
+    """Whether the URL's `text` already says `value` (a default spelled out counts, a typo does not)."""
+    return setting.parse(text) == value and (value != setting.default or text == setting.encode(value))
+
+
 def publish(settings: list[Setting]) -> None:
-    """After the widgets: write every non-default value into the URL, and remove the others."""
+    """After the widgets: write every non-default value into the URL, and remove the others.
+
+    A URL that already says the session's values is left as it is, spelled as it came (a lesson step's
+    link names defaults too): every write to the URL is a new entry in the browser's history, and a
+    rewrite on arrival made the Back button take two presses to leave a step."""
     saved = dict(st.session_state.get(_SAVED, {}))
     saved.update(
         {setting.key: st.session_state[setting.key] for setting in settings if setting.key in st.session_state}
     )
     st.session_state[_SAVED] = saved
+    current = {name: st.query_params[name] for name in st.query_params}
+    # A default the lesson step sets otherwise is spelled out: a reload would bring back the step's value.
+    spelled = _step_settings()
     wanted = {}
     for setting in settings:
         value = st.session_state.get(setting.key, setting.default)
-        if value != setting.default:
+        if setting.param in current and _says(setting, current[setting.param], value):
+            wanted[setting.param] = current[setting.param]
+        elif value != setting.default or setting.param in spelled:
             wanted[setting.param] = setting.encode(value)
-    current = {name: st.query_params[name] for name in st.query_params}
     managed = {setting.param for setting in settings}
     unchanged = {name: value for name, value in current.items() if name not in managed}
     if {**unchanged, **wanted} != current:
         st.query_params.from_dict({**unchanged, **wanted})
 
 
+def url_values(settings: list[Setting], *, spelled: Iterable[str] = ()) -> dict[str, str]:
+    """What `publish` would write for these settings before the page is drawn: the session's values
+    (or those saved when it last showed the page), defaults left out unless `spelled` names them."""
+    saved, spelled = st.session_state.get(_SAVED, {}), set(spelled)
+    values = {}
+    for setting in settings:
+        value = st.session_state.get(setting.key, saved.get(setting.key, setting.default))
+        if value != setting.default or setting.param in spelled:
+            values[setting.param] = setting.encode(value)
+    return values
+
+
+def _step_settings() -> dict[str, str]:
+    """The settings of the lesson step the URL opens (`lessons`), {} outside a lesson."""
+    params = st.query_params
+    where = lessons.parse_position(params.get(lessons.LESSON_PARAM), params.get(lessons.STEP_PARAM))
+    return lessons.step(*where).settings if where is not None else {}
+
+
 # A teacher's link can lock settings so the class explores only today's point, as TensorFlow
 # Playground lets teachers hide controls: `?fix=stride,pad` shows those widgets read-only at the
-# link's values, `?hide=pool` does not draw them at all (their values still come from the link).
-FIXED_PARAM = "fix"
-HIDDEN_PARAM = "hide"
+# link's values, `?hide=pool` does not draw them at all (their values still come from the link), and
+# `?locks=focus` fixes every control but those the lesson step is about (`lessons.free_controls`).
+FIXED_PARAM = lessons.FIX_PARAM
+HIDDEN_PARAM = lessons.HIDE_PARAM
 
 
 def _listed(name: str) -> set[str]:
@@ -94,28 +129,60 @@ def _listed(name: str) -> set[str]:
     return {part.strip() for part in text.split(",") if part.strip()}
 
 
-def is_fixed(setting: Setting | str) -> bool:
-    """True when a teacher's link shows this setting read-only (`?fix=` lists its URL name)."""
-    param = setting if isinstance(setting, str) else setting.param
-    return param in _listed(FIXED_PARAM)
+def _focus_free() -> set[str] | None:
+    """With `?locks=focus` on a lesson step: the URL names left free; else None (nothing locked so)."""
+    params = st.query_params
+    if params.get(lessons.LOCKS_PARAM) != "focus":
+        return None
+    where = lessons.parse_position(params.get(lessons.LESSON_PARAM), params.get(lessons.STEP_PARAM))
+    return None if where is None else lessons.free_controls(*where)
+
+
+def _param(setting: Setting | str) -> str:
+    return setting if isinstance(setting, str) else setting.param
 
 
 def is_hidden(setting: Setting | str) -> bool:
     """True when a teacher's link hides this setting's widget (`?hide=` lists its URL name)."""
-    param = setting if isinstance(setting, str) else setting.param
-    return param in _listed(HIDDEN_PARAM)
+    return _param(setting) in _listed(HIDDEN_PARAM)
 
 
-def locked_note() -> str | None:
-    """One line for the page when a link locks settings, naming them, or None."""
-    fixed, hidden = sorted(_listed(FIXED_PARAM)), sorted(_listed(HIDDEN_PARAM))
-    if not fixed and not hidden:
+def is_fixed(setting: Setting | str) -> bool:
+    """True when a teacher's link shows this setting read-only: `?fix=` lists its URL name (or a name
+    whose lock covers it, `lessons.IMPLIED`), or `?locks=focus` and the step leaves it no freedom."""
+    param = _param(setting)
+    fixed = _listed(FIXED_PARAM)
+    if param in fixed or any(other in fixed or is_hidden(other) for other in lessons.IMPLIED.get(param, ())):
+        return True
+    free = _focus_free()
+    return free is not None and param not in free
+
+
+def locked_note(page: str | None = None) -> str | None:
+    """One line for the page when a link locks settings, naming them by the labels people see on
+    `page` (`lessons.CONTROLS`), or None."""
+    fixed, hidden = _listed(FIXED_PARAM), _listed(HIDDEN_PARAM)
+    free = _focus_free()
+    if not fixed and not hidden and free is None:
         return None
+    order = list(lessons.CONTROLS.get(page or "", {}))
+
+    def labels(names) -> str:
+        ranked = sorted(names, key=lambda name: (order.index(name) if name in order else len(order), name))
+        return ", ".join(lessons.control_label(name, page) for name in ranked)
+
     parts = []
+    if free is not None:
+        own = [name for name in free if name not in lessons.ALWAYS_FREE]
+        parts.append(
+            "every control is fixed except "
+            + (f"{labels(own)} and " if own else "")
+            + "choosing the pixel, channel or picture to look at"
+        )
     if fixed:
-        parts.append("fixed: " + ", ".join(fixed))
+        parts.append("fixed: " + labels(fixed))
     if hidden:
-        parts.append("hidden: " + ", ".join(hidden))
+        parts.append("hidden: " + labels(hidden))
     return "Your teacher's link sets some controls for this lesson (" + "; ".join(parts) + ")."
 
 

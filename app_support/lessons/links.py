@@ -40,28 +40,38 @@ def teacher_links() -> None:
             persist_state=KEEP,
         )
         step = steps[index]
-        names = sorted(set(step.settings) - {"src", "view", "size"} | set(step.focus))
+        # Every control of the step's page, by the label people see on it, the step's own first.
+        controls = lessons.CONTROLS[step.page]
+        names = sorted(controls, key=lambda name: name not in {*step.settings, *step.focus})
         others = st.toggle(
             "Fix every control except the ones this step is about, on every step the class opens",
             key="teacher_others",
             persist_state=KEEP,
             help="The page's other controls stay visible but cannot be changed. Each step frees its own "
-            "controls (for this step: " + (", ".join(step.focus) or "none") + ").",
+            "controls (for this step: "
+            + (", ".join(controls.get(name, name) for name in step.focus) or "none")
+            + ") and the choice of the pixel or picture to look at.",
         )
         fixed = hidden = ()
         if not others:
             columns = st.columns(2)
-            # Kept choices another step does not have are dropped before the widgets are drawn.
+            # Kept choices another step's page does not have are dropped before the widgets are drawn.
             for key in ("teacher_fixed", "teacher_hidden"):
                 if key in st.session_state:
                     st.session_state[key] = [name for name in st.session_state[key] if name in names]
-            fixed = tuple(columns[0].multiselect("Fix (read-only)", names, key="teacher_fixed", persist_state=KEEP))
+            fixed = tuple(
+                columns[0].multiselect(
+                    "Fix (read-only)", names, format_func=controls.get, key="teacher_fixed", persist_state=KEEP
+                )
+            )
             free = [name for name in names if name not in fixed]
             if "teacher_hidden" in st.session_state:
                 st.session_state["teacher_hidden"] = [
                     name for name in st.session_state["teacher_hidden"] if name in free
                 ]
-            hidden = tuple(columns[1].multiselect("Hide", free, key="teacher_hidden", persist_state=KEEP))
+            hidden = tuple(
+                columns[1].multiselect("Hide", free, format_func=controls.get, key="teacher_hidden", persist_state=KEEP)
+            )
         big = st.toggle("Projector view", key="teacher_projector", persist_state=KEEP)
         query = lessons.step_query(lesson_id, index, fixed=fixed, hidden=hidden, projector=big)
         if others:

@@ -28,7 +28,31 @@ from cnnviz.lessons import (
     why_convolution,
     why_this_answer,
 )
+from cnnviz.lessons.controls import CONTROLS, IMPLIED, control_label
 from cnnviz.lessons.steps import Lesson, Step
+
+__all__ = [
+    "ALWAYS_FREE",
+    "CONTROLS",
+    "FIX_PARAM",
+    "HIDE_PARAM",
+    "IMPLIED",
+    "LESSONS",
+    "LESSON_PARAM",
+    "LOCKS_PARAM",
+    "PAGES",
+    "PROJECTOR_PARAM",
+    "STEP_PARAM",
+    "Lesson",
+    "Step",
+    "control_label",
+    "free_controls",
+    "lesson",
+    "parse_position",
+    "step",
+    "step_link",
+    "step_query",
+]
 
 # page key -> (script under pages/, URL path Streamlit gives it, title)
 PAGES = {
@@ -44,9 +68,10 @@ PAGES = {
 # pixel you pick is how every step is explored.
 ALWAYS_FREE = ("row", "col", "trow", "tcol", "channel", "imgs", "image")
 
-# URL names the lessons add on top of a page's own settings
+# URL names the lessons add on top of a page's own settings. `?locks=focus`: every control but the
+# step's focus (and ALWAYS_FREE) is fixed, on every step the class opens.
 LESSON_PARAM, STEP_PARAM, PROJECTOR_PARAM = "lesson", "step", "projector"
-FIX_PARAM, HIDE_PARAM = "fix", "hide"
+FIX_PARAM, HIDE_PARAM, LOCKS_PARAM = "fix", "hide", "locks"
 
 # In the order the Lessons page lists them: one module per lesson beside this one.
 LESSONS: dict[str, Lesson] = {
@@ -75,6 +100,11 @@ def step(lesson_id: str, index: int) -> Step:
     if not 0 <= index < len(steps):
         raise InvalidInput(f"Lesson {lesson_id!r} has steps 1 to {len(steps)}; there is no step {index + 1}.")
     return steps[index]
+
+
+def free_controls(lesson_id: str, index: int) -> set[str]:
+    """The URL names that `?locks=focus` leaves free on a step: its focus and the ALWAYS_FREE ones."""
+    return {*step(lesson_id, index).focus, *ALWAYS_FREE}
 
 
 def step_query(
