@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_support.common.state import Setting
+from app_support.common import lesson_view
+from app_support.common.state import Setting, is_fixed, is_hidden, locked_widget
 from app_support.trainer.data import KEEP
 from app_support.trainer.state import by_param, locked
 from cnnviz import datasets, kernels, models
@@ -17,6 +18,9 @@ from cnnviz.errors import InvalidInput
 
 
 MAX_BLOCKS = 40  # as many as `summarize` accepts
+# The lock names (cnnviz.lessons.CONTROLS) of the controls here that are not URL settings: a teacher's
+# "fix everything but this step" must cover every control that changes the network.
+BLOCKS_LOCK, LAB_KERNELS_LOCK = "blocks", "labkernels"
 
 
 def _architecture_store(preset: str, input_shape: tuple[int, int, int]) -> dict:
@@ -70,9 +74,16 @@ def _setting_widget(container, arch: dict, block: dict, setting: BlockSetting):
     key = _widget_key(arch, block, f"{block['type']}_{setting.name}")
     st.session_state.setdefault(key, block.get(setting.name, setting.default))
     width = SETTING_WIDTH.get(setting.name, 105)
+    locked = is_fixed(BLOCKS_LOCK)
     if setting.options:
         return container.selectbox(
-            setting.name, setting.options, key=key, persist_state=KEEP, help=setting.help, width=width
+            setting.name,
+            setting.options,
+            key=key,
+            persist_state=KEEP,
+            help=setting.help,
+            width=width,
+            disabled=locked,
         )
     if setting.step is None:  # whole numbers
         return int(
@@ -85,6 +96,7 @@ def _setting_widget(container, arch: dict, block: dict, setting: BlockSetting):
                 persist_state=KEEP,
                 help=setting.help,
                 width=width,
+                disabled=locked,
             )
         )
     return float(
@@ -98,6 +110,7 @@ def _setting_widget(container, arch: dict, block: dict, setting: BlockSetting):
             persist_state=KEEP,
             help=setting.help,
             width=width,
+            disabled=locked,
         )
     )
 
@@ -106,6 +119,7 @@ def _block_row(arch: dict, index: int, block: dict) -> dict:
     """One block as a row: its type, only the settings that type has, and move / remove buttons.
     The row wraps onto a second line where the page is narrow. Returns the block as left (with its id)."""
     count = len(arch["blocks"])
+    locked = is_fixed(BLOCKS_LOCK)
     type_key = _widget_key(arch, block, "type")
     st.session_state.setdefault(type_key, block["type"])
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
@@ -117,6 +131,7 @@ def _block_row(arch: dict, index: int, block: dict) -> dict:
         format_func=lambda k: BLOCKS[k].label,
         help=BLOCKS[st.session_state[type_key]].help,
         width=190,
+        disabled=locked,
     )
     if kind != block["type"]:  # a new type: its own settings, keeping those the old one shared (activation...)
         kept = {key: value for key, value in block.items() if key in block_defaults(kind)}
@@ -132,7 +147,7 @@ def _block_row(arch: dict, index: int, block: dict) -> dict:
         key=f"trainer_up_{name}_{block_id}",
         help="Move this block up",
         type="tertiary",
-        disabled=index == 0,
+        disabled=locked or index == 0,
         on_click=_move,
         args=(arch, block_id, -1),
     )
@@ -142,7 +157,7 @@ def _block_row(arch: dict, index: int, block: dict) -> dict:
         key=f"trainer_down_{name}_{block_id}",
         help="Move this block down",
         type="tertiary",
-        disabled=index == count - 1,
+        disabled=locked or index == count - 1,
         on_click=_move,
         args=(arch, block_id, 1),
     )
@@ -152,10 +167,55 @@ def _block_row(arch: dict, index: int, block: dict) -> dict:
         key=f"trainer_remove_{name}_{block_id}",
         help="Remove this block",
         type="tertiary",
+        disabled=locked,
         on_click=_remove,
         args=(arch, block_id),
     )
     return edited
+
+
+def _block_editor(arch: dict) -> None:
+    """One row per block, then the row that adds a block or resets to the preset."""
+    locked = is_fixed(BLOCKS_LOCK)
+    arch["blocks"] = [_block_row(arch, index, block) for index, block in enumerate(arch["blocks"])]
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    row.selectbox(
+        "Add a block",
+        BLOCK_TYPES,
+        key="trainer_add_type",
+        persist_state=KEEP,
+        format_func=lambda k: BLOCKS[k].label,
+        width=190,
+        disabled=locked,
+        help="\n".join(f"- **{kind.label}**: {kind.help}" for kind in BLOCKS.values()),
+    )
+    count = len(arch["blocks"])
+    row.selectbox(
+        "Where",
+        range(count + 1),
+        index=count,
+        key="trainer_add_position",
+        persist_state=KEEP,
+        format_func=lambda i: "at the start" if i == 0 else ("at the end" if i == count else f"after block {i}"),
+        width=150,
+        disabled=locked,
+    )
+    row.button(
+        "Add",
+        icon=":material/add:",
+        key="trainer_add",
+        on_click=_add,
+        args=(arch,),
+        disabled=locked or count >= MAX_BLOCKS,
+    )
+    row.button(
+        "Reset to the preset",
+        key="trainer_reset_blocks",
+        on_click=_load_preset,
+        args=(arch,),
+        help="Throw away the changes above and start again from the preset.",
+        disabled=locked,
+    )
 
 
 def architecture(
@@ -178,37 +238,8 @@ def architecture(
         "Each row is one layer, applied top to bottom to the image; the (?) next to a block says what it does. "
         "The classifier (Dense, one unit per class, softmax) is added at the end for you."
     )
-    arch["blocks"] = [_block_row(arch, index, block) for index, block in enumerate(arch["blocks"])]
-    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
-    row.selectbox(
-        "Add a block",
-        BLOCK_TYPES,
-        key="trainer_add_type",
-        persist_state=KEEP,
-        format_func=lambda k: BLOCKS[k].label,
-        width=190,
-        help="\n".join(f"- **{kind.label}**: {kind.help}" for kind in BLOCKS.values()),
-    )
-    count = len(arch["blocks"])
-    row.selectbox(
-        "Where",
-        range(count + 1),
-        index=count,
-        key="trainer_add_position",
-        persist_state=KEEP,
-        format_func=lambda i: "at the start" if i == 0 else ("at the end" if i == count else f"after block {i}"),
-        width=150,
-    )
-    row.button(
-        "Add", icon=":material/add:", key="trainer_add", on_click=_add, args=(arch,), disabled=count >= MAX_BLOCKS
-    )
-    row.button(
-        "Reset to the preset",
-        key="trainer_reset_blocks",
-        on_click=_load_preset,
-        args=(arch,),
-        help="Throw away the changes above and start again from the preset.",
-    )
+    if not is_hidden(BLOCKS_LOCK):  # hidden by a teacher's link: the preset's blocks, as they are
+        _block_editor(arch)
     blocks = [{key: value for key, value in block.items() if key != "id"} for block in arch["blocks"]]
     try:
         rows = summarize(blocks, data.input_shape, data.num_classes)
@@ -223,7 +254,7 @@ def architecture(
             "how": [r.formula for r in rows],
         }
     )
-    st.dataframe(summary, hide_index=True, width="stretch")
+    lesson_view.table(summary, hide_index=True, width="stretch")  # big on a projector
     st.caption(f"{total_params(rows):,} parameters in all.")
     return blocks, rows
 
@@ -235,10 +266,21 @@ def lab_kernels_experiment() -> tuple[tuple[str, ...], bool]:
             "hand-made edge detectors go, then compare with a run that learns its own."
         )
         square = [name for name, k in kernels.KERNELS.items() if k.shape == (3, 3) and name != "identity"]
-        chosen = st.multiselect(
-            "Kernels", square, key="trainer_lab_kernels", persist_state=KEEP, placeholder="None: learn from scratch"
+        chosen = locked_widget(
+            st.multiselect,
+            LAB_KERNELS_LOCK,
+            "Kernels",
+            square,
+            key="trainer_lab_kernels",
+            persist_state=KEEP,
+            placeholder="None: learn from scratch",
         )
-        freeze = st.checkbox(
-            "Freeze them (do not train the first layer)", key="trainer_freeze", persist_state=KEEP, disabled=not chosen
+        freeze = locked_widget(
+            st.checkbox,
+            LAB_KERNELS_LOCK,
+            "Freeze them (do not train the first layer)",
+            key="trainer_freeze",
+            persist_state=KEEP,
+            disabled=not chosen,
         )
-    return tuple(chosen), bool(freeze and chosen)
+    return tuple(chosen or ()), bool(freeze and chosen)

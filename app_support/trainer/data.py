@@ -45,7 +45,9 @@ def choose_dataset() -> tuple[str, datasets.Dataset | None]:
         return name, _uploaded_dataset()
     size = 28
     if name == "shapes":
-        size = st.select_slider("Shape image size", [28, 32, 64], key="trainer_shape_size", persist_state=KEEP)
+        size = state.locked_widget(  # part of the dataset: a lock on the dataset covers it
+            st.select_slider, "dataset", "Shape image size", [28, 32, 64], key="trainer_shape_size", persist_state=KEEP
+        )
     try:
         return name, cached_dataset(name, size)
     except InvalidInput as error:
@@ -59,11 +61,12 @@ def _uploaded_dataset() -> datasets.Dataset | None:
         "up to 20,000 files, 200 MB."
     )
     columns = st.columns(2)
+    fixed = state.is_fixed("dataset")  # a lock on the dataset covers the zip and how it is read
     size = columns[0].select_slider(
-        "Image size", [32, 48, 64, 96, 128], value=64, key="trainer_zip_size", persist_state=KEEP
+        "Image size", [32, 48, 64, 96, 128], value=64, key="trainer_zip_size", persist_state=KEEP, disabled=fixed
     )
-    gray = columns[1].toggle("Grayscale", key="trainer_zip_gray", persist_state=KEEP)
-    uploaded = st.file_uploader("Image folders (.zip)", type=["zip"], key="trainer_zip")
+    gray = columns[1].toggle("Grayscale", key="trainer_zip_gray", persist_state=KEEP, disabled=fixed)
+    uploaded = st.file_uploader("Image folders (.zip)", type=["zip"], key="trainer_zip", disabled=fixed)
     kept = st.session_state.get("trainer_zip_kept")
     if uploaded is not None:
         marker = (uploaded.file_id, size, gray)

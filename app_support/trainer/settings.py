@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_support.common.render import picture
 from app_support.common.runs import run_manager, saved_upload
-from app_support.common.state import Setting
+from app_support.common.state import Setting, is_fixed, locked_widget
 from app_support.trainer.data import KEEP, UPLOAD
 from app_support.trainer.state import BATCHES, NO_PARTNER, augmentation_default, by_param, locked
 from app_support.trainer.transfer import Transfer
@@ -94,7 +94,9 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
             persist_state=KEEP,
             help=HELP["validation_split"],
         )
-    target = columns[1].number_input(
+    target = locked_widget(  # not URL settings, but a teacher's lock covers them too (cnnviz.lessons.CONTROLS)
+        columns[1].number_input,
+        "target",
         "Stop at training accuracy (0 = off)",
         0.0,
         1.0,
@@ -105,7 +107,9 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
         format="%.2f",
         help=HELP["target"],
     )
-    patience = columns[2].number_input(
+    patience = locked_widget(
+        columns[2].number_input,
+        "patience",
         "Early stop patience (0 = off)",
         0,
         50,
@@ -114,7 +118,9 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
         persist_state=KEEP,
         help=HELP["patience"],
     )
-    time_limit = columns[3].number_input(
+    time_limit = locked_widget(
+        columns[3].number_input,
+        "limit",
         "Time limit (s)",
         10,
         600,
@@ -132,6 +138,7 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
         help=HELP["augment"],
     )
     start = augmentation_default(dataset_name)
+    fixed_augmentation = is_fixed(by_param(url, "aug"))  # its sliders are part of it
     columns = st.columns(4)
     chosen = models.Augmentation(
         rotation=columns[0].slider(
@@ -142,7 +149,7 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
             key=f"trainer_rot_{dataset_name}",
             persist_state=KEEP,
             help=HELP["rotation"],
-            disabled=not augment,
+            disabled=not augment or fixed_augmentation,
         ),
         shift=columns[1].slider(
             "Shift",
@@ -153,7 +160,7 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
             key=f"trainer_shift_{dataset_name}",
             persist_state=KEEP,
             help=HELP["shift"],
-            disabled=not augment,
+            disabled=not augment or fixed_augmentation,
         ),
         zoom=columns[2].slider(
             "Zoom",
@@ -164,7 +171,7 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
             key=f"trainer_zoom_{dataset_name}",
             persist_state=KEEP,
             help=HELP["zoom"],
-            disabled=not augment,
+            disabled=not augment or fixed_augmentation,
         ),
         flip=columns[3].checkbox(
             "Flip left-right",
@@ -172,7 +179,7 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
             key=f"trainer_flip_{dataset_name}",
             persist_state=KEEP,
             help=HELP["flip"],
-            disabled=not augment,
+            disabled=not augment or fixed_augmentation,
         ),
     )
     try:
@@ -183,9 +190,9 @@ def settings(dataset_name: str, url: list[Setting]) -> training.TrainConfig | No
             epochs=int(epochs),
             validation_split=float(validation),
             augmentation=chosen if augment else models.Augmentation(),
-            target_accuracy=float(target) or None,
-            early_stopping_patience=int(patience) or None,
-            time_limit_s=float(time_limit),
+            target_accuracy=float(target or 0) or None,
+            early_stopping_patience=int(patience or 0) or None,
+            time_limit_s=float(time_limit or 300),
             seed=default.seed,
         ).validate()
     except InvalidInput as error:

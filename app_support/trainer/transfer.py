@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app_support.common import lesson_view
 from app_support.common.runs import owner, run_manager, upload_folder
-from app_support.common.state import Setting
+from app_support.common.state import Setting, is_fixed
 from app_support.trainer.data import KEEP
 from app_support.trainer.state import BASE, NO_BASE, TRAIN_FROM, locked
 from cnnviz import datasets, jobs, model_files, models, predict, pretrained
@@ -80,7 +81,9 @@ def base_layers(base_model: str) -> tuple[tuple[int, int, int], tuple[LayerRow, 
 
 
 def _uploaded_base() -> str | None:
-    uploaded = st.file_uploader("A .keras model (Keras 3 format)", type=["keras"], key="trainer_base_file")
+    uploaded = st.file_uploader(
+        "A .keras model (Keras 3 format)", type=["keras"], key="trainer_base_file", disabled=is_fixed(BASE)
+    )
     kept = st.session_state.get("trainer_base_kept")
     if uploaded is not None and (kept is None or kept[0] != uploaded.file_id):
         data = uploaded.getvalue()
@@ -189,7 +192,7 @@ def _show_base(
             + [("yes (trained)" if continues else "yes (new)") if row.params else "" for row in head],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 420))
+    lesson_view.table(table, hide_index=True, width="stretch", height=min(36 * (len(table) + 1), 420))
     new = sum(row.params for row in head)
     trained = new + sum(row.params for row in rows if row.name in learning)
     total = new + sum(row.params for row in rows)
