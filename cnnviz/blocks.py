@@ -23,7 +23,8 @@ from cnnviz import ops
 from cnnviz.errors import InvalidInput
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "linear")
-MAX_PARAMS = 5_000_000  # a classroom server trains on CPUs: beyond this nobody waits for a result
+MAX_PARAMS = 5_000_000  # a classroom server trains on CPUs: beyond this nobody waits (cnnviz.jobs checks it)
+MAX_BUILD_PARAMS = 50_000_000  # the largest network `summarize` accepts: built to look inside, untrained
 MAX_ACTIVATION_MB = 2048  # forward activations of one batch of 64, float32; training needs about 3x
 MAX_BLOCKS = 40
 
@@ -166,6 +167,34 @@ def _residual_weights(settings: dict, shape: Shape) -> tuple[int, str]:
     return params, f"{formula} = {params}"
 
 
+def resnet_stem(x, filters=64, *, name):
+    """The first layers of ResNet (He et al., 2016), as the tutorial builds ResNet-34: a 7x7
+    convolution with stride 2 and no bias, batch normalization, ReLU, then 3x3 max pooling with
+    stride 2. A wide first look at the picture, whose height and width are then a quarter: the
+    residual blocks after it work on far fewer positions."""
+    import keras
+
+    # No bias: the batch normalization right after has its own shift.
+    x = keras.layers.Conv2D(filters, 7, strides=2, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = keras.layers.ReLU(name=f"{name}_relu")(x)
+    return keras.layers.MaxPooling2D(3, strides=2, padding="same", name=name)(x)
+
+
+def _stem_output(settings: dict, shape: Shape, where: str) -> Shape:
+    h, w, _ = shape
+    size = (
+        ops.output_size(ops.output_size(n, 7, stride=2, padding="same"), 3, stride=2, padding="same") for n in (h, w)
+    )
+    return (*size, settings["filters"])
+
+
+def _stem_weights(settings: dict, shape: Shape) -> tuple[int, str]:
+    filters, channels = settings["filters"], shape[-1]
+    params = 49 * channels * filters + 4 * filters
+    return params, f"7*7*{channels}*{filters} (no bias) + 4*{filters} (batch normalization) = {params}"
+
+
 BLOCKS: dict[str, BlockType] = {
     "conv": BlockType(
         "Conv2D",
@@ -213,6 +242,16 @@ BLOCKS: dict[str, BlockType] = {
         weights=_residual_weights,
         arguments=lambda s: ((s["filters"], s["stride"]), {}),
         function=residual_block,
+    ),
+    "stem": BlockType(
+        "ResNetStem",
+        "ResNet's first layers: a 7x7 convolution with stride 2 (no bias), batch normalization, ReLU and 3x3 "
+        "max pooling with stride 2. The map comes out a quarter as high and wide.",
+        (BlockSetting("filters", 64, 1, 512, help="How many output maps (channels) the 7x7 convolution makes."),),
+        output=_stem_output,
+        weights=_stem_weights,
+        arguments=lambda s: ((s["filters"],), {}),
+        function=resnet_stem,
     ),
     "maxpool": BlockType(
         "MaxPooling2D",
@@ -319,13 +358,14 @@ def _flat_shape_text(shape: Shape) -> str:
 
 
 def summarize(
-    blocks: list[dict], input_shape: tuple[int, int, int], num_classes: int, *, max_params: int = MAX_PARAMS
+    blocks: list[dict], input_shape: tuple[int, int, int], num_classes: int, *, max_params: int = MAX_BUILD_PARAMS
 ) -> list[LayerRow]:
     """Validate an architecture and return its per-layer summary, classifier included.
 
     Raises InvalidInput naming the block that is wrong: an unknown type, a setting out of range,
     a window that no longer fits (too many pools for the input size), a Dense on an unflattened
-    map, or a network over the parameter or activation-memory budget.
+    map, or a network over the parameter (`max_params`) or activation-memory budget. Training on a
+    server without a GPU has a lower budget, `MAX_PARAMS`, which `cnnviz.jobs.check_trainable` applies.
     """
     if not isinstance(blocks, (list, tuple)) or not blocks:
         raise InvalidInput("The architecture is empty: add at least a Flatten or GlobalAveragePooling block.")

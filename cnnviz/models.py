@@ -58,6 +58,17 @@ def _five_conv(input_shape) -> list[dict]:
     return [*blocks, {"type": "flatten"}, {"type": "dense", "units": 512, "activation": "relu"}]
 
 
+def _resnet34(input_shape) -> list[dict]:
+    # As the tutorial builds it (Geron, ch. 14): the stem, then residual units of 64 (x3), 128 (x4),
+    # 256 (x6) and 512 (x3) filters; the first unit of each new width halves the map (stride 2, and a
+    # 1x1 projection on its shortcut); global average pooling; the classifier.
+    blocks, previous = [{"type": "stem", "filters": 64}], 64
+    for filters in [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3:
+        blocks.append({"type": "residual", "filters": filters, "stride": 1 if filters == previous else 2})
+        previous = filters
+    return [*blocks, {"type": "gap"}]
+
+
 PRESETS = {
     "mnist-cnn": (
         "MNIST tutorial CNN: Conv32-Pool-Conv64-Pool-Conv64-Dense64 (reported 99.19% on MNIST).",
@@ -116,6 +127,12 @@ PRESETS = {
             {"type": "residual", "filters": 64, "stride": 2},
             {"type": "gap"},
         ],
+    ),
+    "resnet-34": (
+        "ResNet-34 as the tutorial builds it (He et al., 2016): a 7x7/2 convolution, pooling, then 16 residual "
+        "blocks of 64 to 512 filters, global average pooling. 21 million parameters at ImageNet's 224x224: open it "
+        "untrained here; training it needs a GPU (resnet-mini is the one a class trains).",
+        _resnet34,
     ),
     "mnist-fast": (
         "The app's default for MNIST: Conv32-Pool-Conv64-Pool-Dense128 with dropout (about 99% on bundled MNIST).",
@@ -386,6 +403,33 @@ def _set_trainable(nested, kept: list[str], train_from: str | None) -> None:
         layer.trainable = layer.name in trainable
 
 
+def feature_base(base: keras.Model, *, train_from: str | None = None):
+    """A copy of `base`'s layers up to its last feature map (`feature_layers`), with their weights,
+    as one model named 'base' that takes what `base` takes: the convolutional base a new head goes
+    on (`transfer_model`, `cnnviz.box_model`). Frozen, except the layers at or after `train_from`.
+    A transfer model's own base is the one copied. `base` itself is not changed."""
+    keras = _keras()
+    if not isinstance(base, keras.Model) or len(base.inputs) != 1 or len(base.inputs[0].shape) != 4:
+        raise InvalidInput(
+            "A transfer-learning base must be a Keras model with one image input (height, width, channels)."
+        )
+    inner = nested_base(base)
+    if inner is not None:  # a transfer model's own base gets the new head
+        base = inner
+    kept = _check_train_from(base, train_from)
+
+    # Up to the last feature map, through the base's own graph (branches and skips included).
+    from cnnviz.features import layer_output
+
+    features = keras.Model(base.inputs, layer_output(base, base.get_layer(kept[-1])), name=BASE_NAME)
+    nested = keras.models.clone_model(features)  # fresh layers, same settings: `base` stays as it was
+    for layer in nested.layers:
+        if layer.weights:
+            layer.set_weights(base.get_layer(layer.name).get_weights())
+    _set_trainable(nested, kept, train_from)
+    return nested
+
+
 def transfer_model(
     base: keras.Model,
     num_classes: int,
@@ -418,24 +462,9 @@ def transfer_model(
         )
     if not 2 <= num_classes <= 1000:
         raise InvalidInput(f"A classifier needs 2 to 1000 classes, got {num_classes}.")
-    inner = nested_base(base)
-    if inner is not None:  # a transfer model's own base gets the new head
-        base = inner
-    kept = _check_train_from(base, train_from)
     keras.utils.set_random_seed(seed)
-    input_shape = tuple(base.inputs[0].shape[1:])
-
-    # Up to the last feature map, through the base's own graph (branches and skips included).
-    from cnnviz.features import layer_output
-
-    features = keras.Model(base.inputs, layer_output(base, base.get_layer(kept[-1])), name=BASE_NAME)
-    nested = keras.models.clone_model(features)  # fresh layers, same settings: `base` stays as it was
-    for layer in nested.layers:
-        if layer.weights:
-            layer.set_weights(base.get_layer(layer.name).get_weights())
-    _set_trainable(nested, kept, train_from)
-
-    inputs = keras.Input(shape=input_shape, name="image")
+    nested = feature_base(base, train_from=train_from)
+    inputs = keras.Input(shape=tuple(nested.inputs[0].shape[1:]), name="image")
     x = inputs
     for layer in augmentation_layers(augmentation, seed=seed):
         x = layer(x)

@@ -8,7 +8,8 @@ from cnnviz.blocks import summarize, total_params
 from cnnviz.errors import InvalidInput
 
 
-@pytest.mark.parametrize("name", list(models.PRESETS))
+# ResNet-34 (21 million parameters) is built once, at its own size: test_resnet34_is_the_tutorials.
+@pytest.mark.parametrize("name", [name for name in models.PRESETS if name != "resnet-34"])
 @pytest.mark.parametrize("shape", [(28, 28, 1), (64, 64, 3)])
 def test_summary_matches_keras(tf, name, shape):
     blocks = models.preset(name, shape)
@@ -188,3 +189,41 @@ def test_residual_summary_formula():
     rows = summarize([{"type": "residual", "filters": 8, "stride": 2}, {"type": "gap"}], (16, 16, 3), 2)
     assert rows[1].output_shape == (8, 8, 8)
     assert rows[1].formula == "3*3*3*8 + 3*3*8*8 + 2*4*8 + 3*8+4*8 (1x1 projection) = 912"
+
+
+def test_resnet34_is_the_tutorials(tf):
+    """Geron's ResNet-34 (ch. 14): 21,306,826 parameters for 10 classes at 224x224, 21,289,802 of them
+    trainable (batch normalization's moving means and variances are not); every summary row equals Keras's."""
+    import keras
+
+    shape = (224, 224, 3)
+    blocks = models.preset("resnet-34", shape)
+    rows = summarize(blocks, shape, 10)
+    assert total_params(rows) == 21_306_826
+    model = models.build_model(blocks, shape, 10)
+    assert model.count_params() == 21_306_826
+    assert sum(int(np.prod(weight.shape)) for weight in model.trainable_weights) == 21_289_802
+    keras_rows = {layer: (out, params) for layer, out, params in models.keras_summary(model)}
+    assert [row.name for row in rows[1:]] == list(keras_rows)[2:]  # the same rows in order (after input, rescale)
+    for row in rows[1:]:
+        assert keras_rows[row.name] == (row.output_shape, row.params), row.name
+    shapes = [row.output_shape for row in rows]
+    assert shapes[1] == (56, 56, 64) and shapes[4] == (56, 56, 64) and shapes[5] == (28, 28, 128)
+    assert shapes[9] == (14, 14, 256) and shapes[15] == (7, 7, 512) and shapes[-2] == (512,)
+    assert rows[1].formula == "7*7*3*64 (no bias) + 4*64 (batch normalization) = 9664"
+    stem = model.get_layer("stem1_conv")
+    assert (stem.kernel_size, stem.strides, stem.padding, stem.use_bias) == ((7, 7), (2, 2), "same", False)
+    pool = model.get_layer("stem1")
+    assert (pool.pool_size, pool.strides, pool.padding) == ((3, 3), (2, 2), "same")
+    units = [row for row in rows if row.kind == "residual"]
+    assert [int(row.output_shape[-1]) for row in units] == [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3
+    projections = [layer.name for layer in model.layers if layer.name.endswith("_project")]
+    assert projections == ["residual4_project", "residual8_project", "residual14_project"]  # where the shape changes
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convolutions) == 1 + 16 * 2 + 3 and not any(layer.use_bias for layer in convolutions)
+
+
+def test_the_stem_block_summary_at_a_small_size():
+    rows = summarize([{"type": "stem", "filters": 8}, {"type": "gap"}], (28, 28, 1), 3)
+    assert rows[1].output_shape == (7, 7, 8)  # 28 -> 14 (7x7, stride 2) -> 7 (3x3 pool, stride 2)
+    assert rows[1].params == 7 * 7 * 1 * 8 + 4 * 8
