@@ -30,8 +30,14 @@ def fewer_per_class(dataset: Dataset, per_class: int, *, seed: int = 0) -> Datas
         chosen.append(rng.permutation(members)[:per_class])
     index = rng.permutation(np.concatenate(chosen))
     note = f"Trained on {per_class} images per class ({len(index)} in all)."
+    boxes = getattr(dataset, "boxes_train", None)  # a box dataset's boxes go with their pictures
+    extra = {} if boxes is None else {"boxes_train": boxes[index]}
     return replace(
-        dataset, x_train=dataset.x_train[index], y_train=dataset.y_train[index], notes=(*dataset.notes, note)
+        dataset,
+        x_train=dataset.x_train[index],
+        y_train=dataset.y_train[index],
+        notes=(*dataset.notes, note),
+        **extra,
     )
 
 
@@ -125,6 +131,8 @@ def job_model(job: TrainJob, dataset: Dataset):
     dataset's classes (its head kept: transfer learning's second step)."""
     from cnnviz import kernels, models
 
+    if job.boxes is not None:
+        return box_job_model(job, dataset)
     if job.base_model:
         base = load_base(job.base_model)
         dataset = job_dataset(job, dataset, tuple(base.inputs[0].shape[1:]))
@@ -139,6 +147,7 @@ def job_model(job: TrainJob, dataset: Dataset):
         )
         return model, dataset
     dataset = job_dataset(job, dataset)
+    check_trainable(job, dataset)
     chosen = [kernels.KERNELS[name] for name in job.first_conv_kernels] or None
     model = models.build_model(
         list(job.blocks),
@@ -150,6 +159,62 @@ def job_model(job: TrainJob, dataset: Dataset):
         seed=job.config.seed,
     )
     return model, dataset
+
+
+def box_job_model(job: TrainJob, dataset: Dataset):
+    """(the two-headed network, the dataset as it trains on it) for a job with `boxes` set
+    (`cnnviz.box_model`): the heads on the job's blocks, on its base's convolutional base, or a
+    trained two-headed network continued (fine-tuned) when the base is one with the dataset's classes."""
+    from cnnviz import box_model, models
+
+    box_model.check_dataset(dataset)
+    if job.base_model:
+        base = load_base(job.base_model)
+        dataset = job_dataset(job, dataset, tuple(base.inputs[0].shape[1:]))
+        if box_model.is_box_model(base) and continues(base, dataset.num_classes):
+            return models.fine_tune(base, train_from=job.train_from), dataset
+        return box_model.from_base(base, dataset.num_classes, train_from=job.train_from, seed=job.config.seed), dataset
+    dataset = job_dataset(job, dataset)
+    check_trainable(job, dataset)
+    return box_model.from_blocks(
+        list(job.blocks), dataset.input_shape, dataset.num_classes, seed=job.config.seed
+    ), dataset
+
+
+def has_accelerator() -> bool:
+    """Whether this process's TensorFlow sees a GPU (a worker on a GPU node of a Ray cluster does)."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def check_trainable(job: TrainJob, dataset: Dataset, *, accelerated: bool | None = None) -> None:
+    """Refuse, with what it would take, a network from blocks over `blocks.MAX_PARAMS` parameters
+    where no GPU trains it (`accelerated`: None asks this process's TensorFlow). ResNet-34 at
+    ImageNet's 224x224 is one: 21 million parameters, billions of multiply-adds per picture."""
+    from cnnviz.blocks import MAX_PARAMS, summarize, total_params
+    from cnnviz.estimates import estimate_time, forward_cost
+
+    rows = summarize(list(job.blocks), dataset.input_shape, dataset.num_classes)
+    params = total_params(rows)
+    if params <= MAX_PARAMS or (has_accelerator() if accelerated is None else accelerated):
+        return
+    macs, _ = forward_cost(rows)
+    epoch = estimate_time(rows, train_images=len(dataset.x_train), test_images=0, config=job.config).epoch_s
+    height, width, _ = dataset.input_shape
+    raise InvalidInput(
+        f"This network has {params:,} parameters, more than the {MAX_PARAMS:,} a server without a GPU trains. "
+        f"Each {height}x{width} picture takes {macs / 1e9:,.1f} billion multiply-adds to see and about three times "
+        f"that to learn from: one epoch of {len(dataset.x_train):,} pictures would take about {_duration(epoch)} "
+        "here. It takes a GPU: a server training on a Ray cluster with GPUs (CNNVIZ_BACKEND=ray) trains it in "
+        "minutes. Here, open it untrained in Inside, or train resnet-mini."
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:,.0f} hours"
+    return f"{seconds / 60:,.0f} minutes" if seconds >= 90 else f"{seconds:.0f} seconds"
 
 
 def default_setup(dataset: str) -> tuple[str, TrainConfig]:

@@ -91,18 +91,19 @@ class Run:
 
 def load_job_dataset(job: TrainJob):
     """The Dataset a job trains on: by name, or from its .npz (an upload saved by the app)."""
-    from cnnviz import datasets
+    from cnnviz import box_data, datasets
 
     if job.dataset == "file":
         with np.load(job.dataset_file, allow_pickle=False) as data:
-            return datasets.Dataset(
-                str(data["name"]) if "name" in data.files else "uploaded",
-                data["x_train"],
-                data["y_train"],
-                data["x_test"],
-                data["y_test"],
-                tuple(str(name) for name in data["class_names"]),
-            )
+            name = str(data["name"]) if "name" in data.files else "uploaded"
+            parts = [data[key] for key in ("x_train", "y_train", "x_test", "y_test")]
+            names = tuple(str(label) for label in data["class_names"])
+            if "boxes_train" in data.files:  # pictures with boxes (`export.save_npz` of a box dataset)
+                boxes = {"boxes_train": data["boxes_train"], "boxes_test": data["boxes_test"]}
+                return box_data.BoxDataset(name, *parts, names, **boxes)
+            return datasets.Dataset(name, *parts, names)
+    if job.dataset in box_data.NAMES:
+        return box_data.load(job.dataset, **dict(job.dataset_options))
     return datasets.load(job.dataset, **dict(job.dataset_options))
 
 
@@ -121,8 +122,13 @@ def run_job(job: TrainJob, workdir: Path, send, should_stop) -> None:
         model, dataset = jobs.job_model(job, load_job_dataset(job))
         resume = {}
     send({"kind": "started", "params": int(model.count_params())})
-    result = training.train(
-        model, dataset, job.config, on_event=send, should_stop=should_stop, checkpoint_dir=workdir, **resume
+    trainer, options = training, resume
+    if job.boxes is not None:  # a box head beside the class head (cnnviz.box_model): two losses, boxes tested
+        from cnnviz import box_model as trainer
+
+        options = {**resume, "weights": job.boxes}
+    result = trainer.train(
+        model, dataset, job.config, on_event=send, should_stop=should_stop, checkpoint_dir=workdir, **options
     )
     path = workdir / "model.keras"
     model.save(path)
@@ -133,7 +139,7 @@ def run_job(job: TrainJob, workdir: Path, send, should_stop) -> None:
             "message": result.message,
             "model_path": str(path),
             "train_seconds": result.train_seconds,
-            "evaluation": training.evaluate(model, dataset),
+            "evaluation": trainer.evaluate(model, dataset),
             "filters": training.first_conv_filters(model),
         }
     )
