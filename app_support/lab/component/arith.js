@@ -188,10 +188,27 @@ export function convolve(imagePlanes, h, w, kernel, kh, kw, kc, { stride = 1, pa
     return { h: oh, w: ow, c, data };
   }
   const data = new Float32Array(oh * ow);
+  if (kc === 1 && imagePlanes.length > 1) {
+    // One kernel on every channel, the products summed: convolution is linear, so convolving the sum of
+    // the channels once gives the same map (to float rounding) at a third of the work.
+    correlateInto(data, summedPlane(imagePlanes), h, w, kernel, kh, kw, stride, padding);
+    return { h: oh, w: ow, c: 1, data };
+  }
   for (let k = 0; k < imagePlanes.length; k++) {
     correlateInto(data, imagePlanes[k], h, w, kernelSlice(kernel, kh, kw, kc, k), kh, kw, stride, padding);
   }
   return { h: oh, w: ow, c: 1, data };
+}
+
+const sums = new WeakMap(); // planes -> the sum of its channels, made once per picture
+function summedPlane(imagePlanes) {
+  let total = sums.get(imagePlanes);
+  if (!total) {
+    total = new Float32Array(imagePlanes[0].length);
+    for (const plane of imagePlanes) for (let i = 0; i < total.length; i++) total[i] += plane[i];
+    sums.set(imagePlanes, total);
+  }
+  return total;
 }
 
 // --- bias, activation, pooling (cnnviz.ops.activation, max_pool2d, avg_pool2d, global_avg_pool2d) -----

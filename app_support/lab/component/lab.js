@@ -184,6 +184,7 @@ class Lab {
       display: this.settings.display,
       sharedScale: this.settings.scale === "1",
       lut: this.data.lut,
+      informative: Number(this.settings.row) < 0,
     };
     this.flush();
   }
@@ -245,7 +246,17 @@ class Lab {
     this.setStateValue("settings", { version: this.version, values });
   }
 
+  // The pixel being explained stays put while the learner edits: until then it was the one where the
+  // kernel answers most, which would jump about with every change.
+  holdPixel() {
+    if (this.result && Number(this.settings.row) < 0 && this.result.informative) {
+      [this.settings.row, this.settings.col] = this.result.informative.map(String);
+      this.pickShape = this.convShape();
+    }
+  }
+
   change(name, value, { commit = true, event = null } = {}) {
+    if (name !== "row" && name !== "col") this.holdPixel();
     this.settings[name] = value;
     this.dirty = true;
     this.syncControls();
@@ -255,6 +266,7 @@ class Lab {
 
   // The base kernel was edited in place: it becomes the custom kernel, written as text.
   kernelEdited(event, commit) {
+    this.holdPixel();
     const { kh, kw, values } = this.base;
     const rows = [];
     for (let u = 0; u < kh; u++) {
@@ -845,7 +857,7 @@ class Lab {
     const shape = this.convShape();
     let row = Number(this.settings.row),
       col = Number(this.settings.col);
-    if (row < 0 || col < 0) return this.result.informative;
+    if (row < 0 || col < 0) return this.result.informative || [Math.floor(shape[0] / 2), Math.floor(shape[1] / 2)];
     const old = this.pickShape || this.data.pick_shape;
     if (old && (old[0] !== shape[0] || old[1] !== shape[1])) {
       [row, col] = this.A.rescaledPixel([row, col], old, shape);

@@ -74,8 +74,9 @@ function run(request) {
     });
   });
   // Where the lab starts, until a pixel is chosen (cnnviz.lab.informative_pixel).
-  const informative =
-    A.suggestedDisplay(A.kernelSlice(applied, kh, kw, kc, 0), 1) === "signed"
+  const informative = !request.informative
+    ? null
+    : A.suggestedDisplay(A.kernelSlice(applied, kh, kw, kc, 0), 1) === "signed"
       ? A.informativePixel(lab.activated)
       : A.informativePixel(
           A.windowVariance(image.planes, image.h, image.w, kh, kw, request.settings.stride, request.settings.padding),
