@@ -1,13 +1,83 @@
-"""Plotly figures for the Trainer: live curves, run comparison, confusion matrix, per-class bars."""
+"""Plotly figures for the Trainer: live curves, run comparison, confusion matrix, per-class bars.
+
+Laid out so that nothing overlaps at any width: the title sits below the band where Plotly's buttons
+appear (top right, on hover), and the legend has its own rows under the axis title, one entry a row.
+On a projector (`?projector=1`) every number is drawn at 18 px or more, for the back of a room.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
+from app_support.common import lesson_view
 from cnnviz.runs import Run
 
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 36, "b": 10}, "height": 300, "legend": {"orientation": "h", "y": -0.25}}
+# Runs compared side by side: colours told apart at a glance (Plotly's own sequence under Streamlit's
+# theme gave dark blue against faint light blue), and a dash pattern each for those who see few colours.
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+DASHES = ("solid", "dash", "dot", "dashdot")
+BATCHES_GREY = "#9ca3af"
+MODEBAR_BAND = 34  # px at the top of a figure where Plotly shows its buttons on hover
+
+
+@dataclass(frozen=True)
+class Fonts:
+    """Font sizes in px: tick labels, axis and chart titles, legend entries, numbers written in cells."""
+
+    tick: int
+    title: int
+    legend: int
+    cell: int
+
+
+NORMAL = Fonts(tick=12, title=15, legend=12, cell=11)
+PROJECTOR = Fonts(tick=18, title=20, legend=18, cell=18)  # 18 px: what the back row of a classroom reads
+
+
+def fonts() -> Fonts:
+    """The sizes for this page: bigger in the projector view."""
+    return PROJECTOR if lesson_view.projector() else NORMAL
+
+
+def _lay_out(figure: go.Figure, title: str, *, legend_rows: int, plot_height: int, x_title: str = "") -> None:
+    """Title, size, margins and legend, reserved row by row so that nothing overlaps."""
+    size = fonts()
+    line = round(size.legend * 1.45)  # one legend entry
+    axis = round(size.tick * 1.4) + 8 + (round(size.title * 1.4) + 6 if x_title else 0)  # tick labels, axis title
+    top = MODEBAR_BAND + round(size.title * 1.4) + 6
+    bottom = axis + (legend_rows * line + 8 if legend_rows else 0)
+    figure.update_layout(
+        title={
+            "text": title,
+            "x": 0,
+            "xanchor": "left",
+            "xref": "paper",
+            "y": 1,
+            "yanchor": "top",
+            "yref": "container",
+            "pad": {"t": MODEBAR_BAND},
+            "font": {"size": size.title},
+        },
+        height=top + plot_height + bottom,
+        margin={"l": 10, "r": 10, "t": top, "b": bottom},
+        showlegend=legend_rows > 0,
+        # Under the axis title, one entry a row, anchored to the figure's bottom edge.
+        legend={
+            "orientation": "v",
+            "x": 0,
+            "xanchor": "left",
+            "y": 0,
+            "yanchor": "bottom",
+            "yref": "container",
+            "font": {"size": size.legend},
+        },
+        font={"size": size.tick},
+    )
+    figure.update_xaxes(title={"text": x_title, "font": {"size": size.title}}, tickfont={"size": size.tick})
+    figure.update_yaxes(tickfont={"size": size.tick}, title={"font": {"size": size.title}})
 
 
 def curves(run: Run, metric: str) -> go.Figure:
@@ -20,37 +90,60 @@ def curves(run: Run, metric: str) -> go.Figure:
             y=[b[metric] for b in run.batches],
             mode="lines",
             name=f"{metric}, batches",
-            line={"width": 1, "color": "#9ca3af"},
+            line={"width": 1, "color": BATCHES_GREY},
         )
     epochs = [e["epoch"] for e in run.epochs]
     if epochs:
         figure.add_scatter(
-            x=epochs, y=[e.get(metric) for e in run.epochs], mode="lines+markers", name=f"train {metric}"
+            x=epochs,
+            y=[e.get(metric) for e in run.epochs],
+            mode="lines+markers",
+            name=f"train {metric}",
+            line={"color": PALETTE[0]},
         )
         if any(f"val_{metric}" in e for e in run.epochs):
             figure.add_scatter(
-                x=epochs, y=[e.get(f"val_{metric}") for e in run.epochs], mode="lines+markers", name=f"val {metric}"
+                x=epochs,
+                y=[e.get(f"val_{metric}") for e in run.epochs],
+                mode="lines+markers",
+                name=f"val {metric}",
+                line={"color": PALETTE[3], "dash": "dash"},
             )
-    figure.update_layout(title=metric.capitalize(), xaxis_title="epoch", **_LAYOUT)
+    _lay_out(figure, metric.capitalize(), legend_rows=len(figure.data), plot_height=200, x_title="epoch")
     if metric == "accuracy":
         figure.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return figure
 
 
 def compare(runs: list[Run], metric: str) -> go.Figure:
-    """One line per run: the per-epoch validation metric (train if no validation), overlaid."""
+    """One line per run: the per-epoch validation metric (train if no validation), overlaid, each run in
+    its own colour and dash. With no runs, empty axes that say so (not Plotly's default 0 to 4)."""
     figure = go.Figure()
-    for run in runs:
+    for number, run in enumerate(runs):
         key = f"val_{metric}" if any(f"val_{metric}" in e for e in run.epochs) else metric
         figure.add_scatter(
             x=[e["epoch"] for e in run.epochs],
             y=[e.get(key) for e in run.epochs],
             mode="lines+markers",
             name=f"{run.label} ({key.replace('_', ' ')})",
+            line={"color": PALETTE[number % len(PALETTE)], "dash": DASHES[number % len(DASHES)], "width": 2.5},
+            marker={"size": 8},
         )
-    figure.update_layout(title=f"Compare runs: {metric}", xaxis_title="epoch", **_LAYOUT)
+    _lay_out(figure, f"Compare runs: {metric}", legend_rows=len(runs), plot_height=200, x_title="epoch")
     if metric == "accuracy":
-        figure.update_yaxes(tickformat=".0%")
+        figure.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    if not runs:
+        figure.update_xaxes(visible=False, range=[0, 1])
+        figure.update_yaxes(visible=False, range=[0, 1])
+        figure.add_annotation(
+            text="No runs chosen: pick runs above to compare them",
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            font={"size": fonts().legend},
+        )
     return figure
 
 
@@ -63,6 +156,7 @@ def confusion(matrix: np.ndarray, class_names: tuple[str, ...], *, chosen: tuple
     """
     names = list(class_names)
     k = len(names)
+    size = fonts()
     rows, columns = np.indices((k, k))
     figure = go.Figure(
         go.Heatmap(
@@ -87,12 +181,14 @@ def confusion(matrix: np.ndarray, class_names: tuple[str, ...], *, chosen: tuple
         hovertemplate="true %{y}, predicted %{x}: %{customdata}<br>click to see these images<extra></extra>",
         showlegend=False,
     )
+    # Short title: the band above it is where Plotly's buttons appear.
+    _lay_out(figure, "Confusion matrix", legend_rows=0, plot_height=max(330, 40 + 18 * k), x_title="predicted")
     # Categories, all of them named: digit names would otherwise become a numeric axis, and Plotly
     # leaves out tick labels that it thinks are crowded.
     axis = {"type": "category", "tickmode": "array", "tickvals": names, "ticktext": names, "automargin": True}
     # Fixed ranges: the clickable markers would otherwise pad the axes away from the cells.
-    figure.update_xaxes(title="predicted", range=[-0.5, k - 0.5], **axis)
-    figure.update_yaxes(title="true", range=[k - 0.5, -0.5], **axis)  # the first class on top
+    figure.update_xaxes(range=[-0.5, k - 0.5], **axis)
+    figure.update_yaxes(title={"text": "true"}, range=[k - 0.5, -0.5], **axis)  # the first class on top
     if chosen is not None:
         true, predicted = chosen
         figure.add_shape(
@@ -103,23 +199,49 @@ def confusion(matrix: np.ndarray, class_names: tuple[str, ...], *, chosen: tuple
             y1=true + 0.5,
             line={"color": "#f97316", "width": 3},
         )
-    figure.update_layout(
-        title="Confusion matrix",  # short: Plotly's buttons cover the right of a narrow chart's title
-        hovermode="closest",
-        dragmode=False,
-        clickmode="event+select",
-        **{**_LAYOUT, "height": max(420, 120 + 18 * k)},
-    )
-    figure.update_xaxes(tickfont={"size": 12 if k <= 20 else 9})
-    figure.update_yaxes(tickfont={"size": 12 if k <= 20 else 9})
-    figure.update_traces(textfont={"size": 11 if k <= 12 else 8}, selector={"type": "heatmap"})
+    figure.update_layout(hovermode="closest", dragmode=False, clickmode="event+select")
+    small = k > 20
+    figure.update_xaxes(tickfont={"size": 9 if small else size.tick})
+    figure.update_yaxes(tickfont={"size": 9 if small else size.tick})
+    figure.update_traces(textfont={"size": size.cell if k <= 12 else 8}, selector={"type": "heatmap"})
     return figure
 
 
 def per_class(accuracy: np.ndarray, class_names: tuple[str, ...]) -> go.Figure:
-    figure = go.Figure(go.Bar(x=list(class_names), y=accuracy, text=[f"{a:.1%}" for a in accuracy]))
-    figure.update_layout(title="Test accuracy per class", **_LAYOUT)
+    figure = go.Figure(
+        go.Bar(
+            x=list(class_names),
+            y=accuracy,
+            text=[f"{a:.1%}" for a in accuracy],
+            marker={"color": PALETTE[0]},
+            textfont={"size": fonts().cell},
+        )
+    )
+    _lay_out(figure, "Test accuracy per class", legend_rows=0, plot_height=230)
     names = list(class_names)  # every class named, and digit names kept as names, not numbers
     figure.update_xaxes(type="category", tickmode="array", tickvals=names, ticktext=names)
     figure.update_yaxes(range=[0, 1.05], tickformat=".0%")
+    return figure
+
+
+def epoch_curves(run: Run, metrics: tuple[str, ...], title: str, *, share: bool = False) -> go.Figure:
+    """Per-epoch `metrics` of a run (e.g. a box run's 'class_loss' and 'box_loss'), train solid and
+    validation dashed, one colour per metric; `share` for a value from 0 to 1 (a mean IoU)."""
+    figure = go.Figure()
+    epochs = [e["epoch"] for e in run.epochs]
+    for number, metric in enumerate(metrics):
+        colour = PALETTE[(2 * number) % len(PALETTE)]
+        name = metric.replace("_", " ")
+        for prefix, dash in (("", "solid"), ("val_", "dash")):
+            if any(f"{prefix}{metric}" in e for e in run.epochs):
+                figure.add_scatter(
+                    x=epochs,
+                    y=[e.get(f"{prefix}{metric}") for e in run.epochs],
+                    mode="lines+markers",
+                    name=f"{'val' if prefix else 'train'} {name}",
+                    line={"color": colour, "dash": dash},
+                )
+    _lay_out(figure, title, legend_rows=len(figure.data), plot_height=200, x_title="epoch")
+    if share:
+        figure.update_yaxes(range=[0, 1.02])
     return figure
