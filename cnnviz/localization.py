@@ -127,6 +127,31 @@ def iou(a, b) -> float | np.ndarray:
     return float(result[0]) if np.ndim(a) == 1 and np.ndim(b) == 1 else result
 
 
+def peak_in_box(heatmap, box) -> bool:
+    """Whether the hottest pixel of `heatmap` (H, W), e.g. a Grad-CAM, lies inside `box` (pixel edges,
+    the same picture): does the network look where the box says the object is? The pixel's centre
+    counts (pixel (row 3, column 5) is at (5.5, 3.5)); the first of equal peaks, in reading order."""
+    heat = np.asarray(heatmap, dtype=np.float64)
+    if heat.ndim != 2 or not heat.size:
+        raise InvalidInput(f"A heatmap is one value per pixel, (H, W); got shape {heat.shape}.")
+    x0, y0, x1, y1 = _boxes(box, "The box")[0]
+    row, column = np.unravel_index(int(np.argmax(heat)), heat.shape)
+    return bool(x0 <= column + 0.5 <= x1 and y0 <= row + 0.5 <= y1)
+
+
+def heat_in_box(heatmap, box) -> float:
+    """The share of `heatmap`'s total (H, W, values >= 0) on the pixels whose centres lie inside `box`
+    (pixel edges): 1 when all of the network's attention is on the object, 0 for a flat-zero map."""
+    heat = np.asarray(heatmap, dtype=np.float64)
+    if heat.ndim != 2 or not heat.size or (heat < 0).any():
+        raise InvalidInput("A heatmap is one value of at least 0 per pixel, (H, W).")
+    x0, y0, x1, y1 = _boxes(box, "The box")[0]
+    rows, columns = np.arange(heat.shape[0]) + 0.5, np.arange(heat.shape[1]) + 0.5
+    inside = np.outer((rows >= y0) & (rows <= y1), (columns >= x0) & (columns <= x1))
+    total = heat.sum()
+    return float(heat[inside].sum() / total) if total > 0 else 0.0
+
+
 # --- precision and recall -------------------------------------------------------------------------
 
 

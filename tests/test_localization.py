@@ -67,6 +67,18 @@ def test_a_bad_box_among_several_is_named_by_its_row():
         iou(np.ones((2, 4)) * [0, 0, 1, 1], [[0, 0, 1, 1], [0, 0, 0, 1]])
 
 
+def test_where_the_heat_is():
+    heat = np.zeros((8, 10))
+    heat[3, 5] = 1.0  # the peak's centre is at (5.5, 3.5)
+    heat[0, 0] = 0.5
+    assert localization.peak_in_box(heat, (5, 3, 6, 4))
+    assert not localization.peak_in_box(heat, (0, 0, 5, 3))
+    assert localization.heat_in_box(heat, (4, 2, 8, 6)) == pytest.approx(1 / 1.5)
+    assert localization.heat_in_box(np.zeros((4, 4)), (0, 0, 2, 2)) == 0.0
+    with pytest.raises(InvalidInput, match=r"\(H, W\)"):
+        localization.peak_in_box(np.zeros(5), (0, 0, 1, 1))
+
+
 # --- the tutorial's 11 points ---------------------------------------------------------------------
 
 
