@@ -311,7 +311,7 @@ class Lab {
     n.kernelInfo = el("div", { class: "cnv-kernel-info" });
     n.kernelHelp = el("div", {
       class: "cnv-help",
-      text: "Drag a number up or down (or scroll on it) to change it; click it to type one.",
+      text: "Drag a number up or down, or scroll on it; click to type one.",
     });
     // 3. Settings
     n.stride = this.selectField("stride", "Stride", [1, 2, 3, 4, 5, 6, 7, 8].map((v) => [String(v), String(v)]),
@@ -345,16 +345,18 @@ class Lab {
       el(
         "div",
         { class: "cnv-lab" },
+        // The kernel's grid beside its controls and the settings: the pictures come into view sooner.
         el(
           "section",
-          { class: "cnv-kernel" },
-          el("div", { class: "cnv-row" }, this.labelled("Kernel", n.kernelSelect, "kernel"), n.weight.box, n.normLabel, n.bias.box),
-          el("div", { class: "cnv-kernel-body" }, n.kernelGrid, el("div", {}, n.kernelInfo, n.kernelHelp)),
-        ),
-        el(
-          "section",
-          { class: "cnv-settings" },
-          el("div", { class: "cnv-row" }, n.stride.box, n.pad.box, n.post.box, n.pool.box, n.psize.box, n.pstride.box, n.display.box, n.scaleLabel),
+          { class: "cnv-top" },
+          el("div", { class: "cnv-kernel-side" }, n.kernelGrid, n.kernelHelp),
+          el(
+            "div",
+            { class: "cnv-controls" },
+            el("div", { class: "cnv-row" }, this.labelled("Kernel", n.kernelSelect, "kernel"), n.weight.box, n.bias.box, n.normLabel),
+            n.kernelInfo,
+            el("div", { class: "cnv-row cnv-settings" }, n.stride.box, n.pad.box, n.post.box, n.pool.box, n.psize.box, n.pstride.box, n.display.box, n.scaleLabel),
+          ),
         ),
         n.error,
         n.keptNote,
@@ -507,7 +509,7 @@ class Lab {
     const editable = !(this.locked("kernel") || this.locked("custom"));
     grid.replaceChildren();
     grid.style.gridTemplateColumns = `repeat(${kw}, minmax(0, 1fr))`;
-    grid.style.maxWidth = `${Math.max(kw * 2.6, 7.5)}rem`;
+    this.nodes.kernelGrid.parentElement.style.setProperty("--grid-width", `${Math.max(kw * 2.6, 7.5)}rem`);
     grid.classList.toggle("cnv-small", kw > 7);
     this.kernelCells = [];
     for (let u = 0; u < kh; u++) {
