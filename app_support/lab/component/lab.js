@@ -746,7 +746,12 @@ class Lab {
     const total = applied.reduce((a, b) => a + b, 0) * (repeated ? this.picture.c : 1);
     const sum = this.A.plainNumber(total, 3);
     const clipped = this.result.stages.some((s, i) => i > 1 && s.mode === "clipped") && this.result.mode !== "clipped";
-    const after = clipped ? " After clipping: a picture again, 0 black to 255 white, as the tutorial showed it." : "";
+    let after = clipped ? " After clipping: a picture again, 0 black to 255 white, as the tutorial showed it." : "";
+    if (this.result.mode === "signed" && this.result.stages[1].c > 1) {
+      after +=
+        " The signed view of three channels shows the mean of their responses; choose 'Clipped 0..255' to see " +
+        "them as colour.";
+    }
     if (this.result.mode === "signed") {
       return (
         `Shown in signed colours (automatic): this kernel's weights add up to ${sum}, so it answers edges with ` +
