@@ -368,7 +368,7 @@ class Store:
         code = _errno_of(error)
         folder = self.data
         admin = "Whoever runs the server: "
-        if code == errno.ENOSPC or "disk is full" in lowered or "no space left" in lowered:
+        if code == errno.ENOSPC or "disk is full" in lowered or "no space left" in lowered or self._full(lowered):
             return StoreUnavailable(
                 f"The data folder {folder} is full: your work cannot be saved now (what is saved stays as it was).",
                 admin + "free some space there (or give it a bigger disk); nothing needs restarting.",
@@ -418,6 +418,15 @@ class Store:
             f"The store ({self.where()}) failed: {text or type(error).__name__}.",
             admin + "check the server's log; the data folder and the database file are left as they were.",
         )
+
+    def _full(self, lowered: str) -> bool:
+        """Whether an SQLite I/O error comes from a full data folder (its files cannot grow)."""
+        if "i/o error" not in lowered:
+            return False
+        try:
+            return shutil.disk_usage(self.data).free < 2**20
+        except OSError:
+            return False
 
     # --- transactions ---
 

@@ -52,3 +52,9 @@ def test_draw_three_classes_train_and_predict_live(page, app_url, artifacts):
     own.draw_and_read(page, own.live_strokes(page, "zigzag", np.random.default_rng(3)))
     own.keyed(page, "own_live_answer").scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "own_classes_live.png")
+
+    # A reload finds every example (kept in the store for this learner) and the run with its live test.
+    page.reload()
+    own.keyed(page, "own_count_2").wait_for(timeout=90_000)
+    assert [own.count_of(page, i) for i in range(3)] == ["5 examples ✓", "5 examples ✓", "5 examples ✓"]
+    page.get_by_text("Try it: draw a new one").wait_for(timeout=60_000)
