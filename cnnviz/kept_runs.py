@@ -173,8 +173,9 @@ class RunJournal:
     (pages show it); runs keep training meanwhile and are written once it works again.
     """
 
-    def __init__(self, store: Store, *, server: str | None = None):
+    def __init__(self, store: Store, *, record: type, server: str | None = None):
         self.store = store
+        self._record = record  # cnnviz.runs.Run (handed over: this module is imported by cnnviz.runs)
         self.server = server or secrets.token_hex(8)
         self.problem = ""
         self._dirty: set[str] = set()
@@ -348,11 +349,9 @@ class RunJournal:
         return [run for run in runs if run.owner == owner]
 
     def _materialize(self, row: dict, alive: set[str]):
-        from cnnviz.runs import Run
-
         store = self.store
         job = job_from_json(row["job"], store)
-        run = Run(id=row["id"], owner=row["learner"], job=job, number=int(row["number"]))
+        run = self._record(id=row["id"], owner=row["learner"], job=job, number=int(row["number"]))
         run.state, run.message = RunState(row["state"]), row["message"]
         run.params, run.train_seconds = row["params"], row["train_seconds"]
         run.epochs = json.loads(row["epochs"])

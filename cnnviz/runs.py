@@ -217,7 +217,7 @@ class RunManager:
         if store is not None:
             from cnnviz.kept_runs import RunJournal
 
-            self.journal = RunJournal(store)
+            self.journal = RunJournal(store, record=Run)
             workdir = workdir or store.data / "runs"
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cnnviz-runs-"))
         self.workdir.mkdir(parents=True, exist_ok=True)

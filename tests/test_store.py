@@ -325,7 +325,7 @@ def fake_job(epochs: int = 3, dataset: str = "fake") -> TrainJob:
     return TrainJob(dataset, BLOCKS, training.TrainConfig(epochs=epochs), title="kept")
 
 
-def wait(predicate, timeout: float = 60.0):
+def wait(predicate, timeout: float = 180.0):  # generous: a spawned worker starts slowly on a busy machine
     deadline = time.monotonic() + timeout
     while not (value := predicate()):
         assert time.monotonic() < deadline, "timed out waiting"
