@@ -107,7 +107,7 @@ def server_modes(result, image: np.ndarray, chosen: str) -> list[str]:
 
 def browser_max_diff(page, cases: int = 24, seed: int = 0) -> tuple[float, int]:
     """The largest difference of any stage's values over the random cases, as a fraction of that stage's
-    range, and the largest difference of any picture's channel in grey levels."""
+    range, and of any picture: in grey levels per channel, or in levels of the colour map (signed)."""
     rng = np.random.default_rng(seed)
     worst_value, worst_level = 0.0, 0
     for n in range(cases):
@@ -129,12 +129,26 @@ def browser_max_diff(page, cases: int = 24, seed: int = 0) -> tuple[float, int]:
             spread = max(float(values.max() - values.min()), float(np.abs(values).max()), 1e-6)
             worst_value = max(worst_value, float(np.abs(ours - values).max()) / spread)
             assert theirs["name"] == stage.name and theirs["mode"] == mode, (n, theirs["name"], stage.name, mode)
-            limit = display.signed_limit(stage.values) if mode == "signed" else None
-            picture = display.render(stage.values, mode, limit=limit)
-            picture = np.repeat(picture[..., None], 3, axis=2) if picture.ndim == 2 else picture
-            rgba = np.array(theirs["rgba"], dtype=np.int32).reshape(*values.shape[:2], 4)
-            worst_level = max(worst_level, int(np.abs(rgba[..., :3] - picture.astype(np.int32)).max()))
+            rgba = np.array(theirs["rgba"], dtype=np.int32).reshape(*values.shape[:2], 4)[..., :3]
+            if mode == "signed":
+                # One level of the colour map: a value on the boundary between two levels may fall on
+                # either side (float32 sums in another order), and neighbouring colours differ by more
+                # than one grey level in a channel.
+                levels = display.signed_index(stage.values, limit=display.signed_limit(stage.values))
+                difference = np.abs(level_of(rgba) - levels.astype(np.int32))
+            else:
+                picture = display.render(stage.values, mode)
+                picture = np.repeat(picture[..., None], 3, axis=2) if picture.ndim == 2 else picture
+                difference = np.abs(rgba - picture.astype(np.int32))
+            worst_level = max(worst_level, int(difference.max()))
     return worst_value, worst_level
+
+
+def level_of(rgb: np.ndarray) -> np.ndarray:
+    """The colour map's level (0..255) of each (..., 3) colour the browser drew."""
+    lut = display.colormap_lut().astype(np.int32)
+    distance = np.abs(rgb[..., None, :] - lut).sum(axis=-1)  # (..., 256)
+    return distance.argmin(axis=-1)
 
 
 def picture_of(image: np.ndarray) -> dict:

@@ -15,12 +15,11 @@ function picture(message) {
 
 // What each stage is shown as (app_support.lab.outputs.display_mode and activated_mode).
 function modes(request, applied, picture) {
-  const { kh, kw, kc } = request.kernel;
   const summed = picture.c > 1 && request.settings.mode === "filter" ? picture.c : 1;
   const chosen = request.display;
-  // suggested_display reads the 2-D kernel (a filter's first slice stands for it, as run_lab's
-  // kernel does when every slice is the same).
-  const mode = chosen !== "auto" ? chosen : A.suggestedDisplay(A.kernelSlice(applied, kh, kw, kc, 0), summed);
+  // suggested_display reads the kernel run_lab applied: every slice of a filter (the same kernel on
+  // every channel counts once per channel there, which changes neither of its tests).
+  const mode = chosen !== "auto" ? chosen : A.suggestedDisplay(applied, summed);
   const after = request.settings.activation === "clip" && chosen === "auto" ? "clipped" : mode;
   return { mode, after };
 }
@@ -76,7 +75,7 @@ function run(request) {
   // Where the lab starts, until a pixel is chosen (cnnviz.lab.informative_pixel).
   const informative = !request.informative
     ? null
-    : A.suggestedDisplay(A.kernelSlice(applied, kh, kw, kc, 0), 1) === "signed"
+    : A.suggestedDisplay(applied, 1) === "signed"
       ? A.informativePixel(lab.activated)
       : A.informativePixel(
           A.windowVariance(image.planes, image.h, image.w, kh, kw, request.settings.stride, request.settings.padding),
