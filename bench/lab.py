@@ -187,15 +187,20 @@ def scrub_latency(page, url: str) -> tuple[list[float], int]:
     """ms from each step of a drag on a kernel cell to the next animation frame after the new output is
     drawn (each step waits for its picture), and the WebSocket frames the page sent while the button
     was held (50 steps)."""
-    open_live(page, url)
+    from harness.browser import wait_until_idle
+
     sent = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))  # before it opens
+    open_live(page, url)
+    assert sent, "the page's WebSocket was not watched"
+    wait_until_idle(page)  # the first run's own messages are over
     cell = page.locator(".cnv-kcell").first
     cell.scroll_into_view_if_needed()
     box = cell.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
+    before = len(sent)
     held_frames = 0
     for n in range(WARMUP + LIVE_EVENTS):
         count = page.evaluate(f"() => {LAB}.timings.scrub.length")
@@ -203,7 +208,7 @@ def scrub_latency(page, url: str) -> tuple[list[float], int]:
         page.mouse.move(x, y - 6 * (k + 1 if k < 25 else 49 - k))  # up 25 steps, down again: each one a change
         page.wait_for_function(f"() => {LAB}.timings.scrub.length > {count}")
         if n == WARMUP + 49:
-            held_frames = len(sent)
+            held_frames = len(sent) - before
     page.mouse.up()
     return page.evaluate(f"() => {LAB}.timings.scrub.slice({WARMUP})"), held_frames
 

@@ -230,10 +230,18 @@ OUTPUT_SUM = f"""() => {{ const c = {LAB}.figures[1].canvas;
 
 
 def test_dragging_a_kernel_cell_changes_the_output_while_held_and_the_link_on_release(page, app_url):
+    sent, received = [], []
+
+    def watch(ws):  # Streamlit's one WebSocket: what the page sends and receives
+        ws.on("framesent", lambda frame: sent.append(frame))
+        ws.on("framereceived", lambda frame: received.append(len(frame)))
+
+    page.on("websocket", watch)
     open_lab(page, app_url)
     wait_until_idle(page)
-    sent = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
+    assert sent and received  # watched from the start
+    sent.clear()
+    received.clear()
     before = page.evaluate(OUTPUT_SUM)
     cell = page.locator('.cnv-kcell[data-row="1"][data-col="1"]')  # the centre of Sobel x: 0
     cell.scroll_into_view_if_needed()
@@ -252,6 +260,10 @@ def test_dragging_a_kernel_cell_changes_the_output_while_held_and_the_link_on_re
     page.wait_for_function("() => location.search.includes('kernel=custom')")
     search = page.evaluate("() => decodeURIComponent(location.search.replace(/\\+/g, ' '))")
     assert "custom=-1 0 1; -2 10 2; -1 0 1" in search
+    # The rerun that followed did not send the 512x512 picture again (262,144 bytes): Streamlit sent
+    # the unchanged picture element as a reference to what the browser had.
+    wait_until_idle(page)
+    assert received and max(received) < 100_000, max(received)
 
 
 def test_a_locked_kernel_cannot_be_changed_in_the_component(page, app_url):
