@@ -79,7 +79,10 @@ class TrainerActor:
         self.target, self.max_runs, self.max_rss_mb = target, max_runs, max_rss_mb
         self._events: list[dict] = []
         self._arrived = threading.Condition()
-        self._stop = threading.Event()
+        # Every job the manager sent, up to this number, has been asked to stop. A number, not a flag
+        # cleared when a job starts: calls run on the actor's threads in no set order, so a stop sent
+        # just after its job can run first, and a cleared flag would lose it (the run then trained on).
+        self._stop_upto = 0
         self._runs = 0
 
     def _push(self, event: dict) -> None:
@@ -91,8 +94,9 @@ class TrainerActor:
         """The first answer: warm, and which process it is."""
         return [{"kind": "ready", "pid": os.getpid()}]
 
-    def train(self, job, files: dict[str, tuple[str, bytes]]) -> None:
-        """Train one job in a scratch folder; files leave as bytes in their events.
+    def train(self, job, files: dict[str, tuple[str, bytes]], number: int) -> None:
+        """Train job `number` (the manager counts the jobs it sends) in a scratch folder; files leave as
+        bytes in their events.
 
         `files` maps a job field naming a file on the app's machine (an uploaded dataset, a saved
         model to start from) to (suffix, bytes): no shared filesystem, so they come along."""
@@ -107,9 +111,8 @@ class TrainerActor:
                 event = {**event, "data": Path(event[key]).read_bytes()}
             self._push(event)
 
-        self._stop.clear()
         try:
-            train_one(self.target, job, folder, send, self._stop.is_set)
+            train_one(self.target, job, folder, send, lambda: self._stop_upto >= number)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         self._runs += 1
@@ -126,9 +129,9 @@ class TrainerActor:
             events, self._events = self._events, []
         return events
 
-    def stop(self) -> None:
-        """Ask the run in progress to end after its batch."""
-        self._stop.set()
+    def stop(self, number: int) -> None:
+        """Ask job `number` to end after its batch (at once if it has not started yet)."""
+        self._stop_upto = max(self._stop_upto, number)
 
 
 # --- the manager's side -----------------------------------------------------------------------------
@@ -148,6 +151,7 @@ class RayWorker(Worker):
     pending: object = None  # the outstanding hello or poll
     training: object = None  # the outstanding train call (kept so its result is not dropped early)
     dead: str = ""  # why the actor ended, once it has
+    jobs: int = 0  # jobs sent to the actor: the number a stop request names
 
     def send_job(self, job, folder: Path) -> bool:
         files = {}
@@ -155,11 +159,12 @@ class RayWorker(Worker):
             value = getattr(job, name, None)
             if value and Path(value).is_file():  # not "imagenet:MobileNetV2", which names weights
                 files[name] = (Path(value).suffix, Path(value).read_bytes())
-        self.training = self.actor.train.remote(job, files)
+        self.jobs += 1
+        self.training = self.actor.train.remote(job, files, self.jobs)
         return True
 
     def request_stop(self) -> None:
-        self.actor.stop.remote()
+        self.actor.stop.remote(self.jobs)
 
     def kill(self) -> None:
         if not self.dead:
