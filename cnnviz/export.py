@@ -86,6 +86,47 @@ if __name__ == "__main__":
     main()
 '''
 
+# A job with a box head (`TrainJob.boxes`, `cnnviz.box_model`): the blocks up to their last feature
+# map, global average pooling, and two heads; the data's boxes from the .npz.
+_BOX_HEADS = """    # Blocks after the last feature map (Flatten, Dense) are left out: both heads read the pooled map.
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    label = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)  # what
+    box = keras.layers.Dense(4, activation="sigmoid", name="box")(x)  # where: x_min, y_min, x_max, y_max in 0..1
+    model = keras.Model(inputs, [label, box])"""
+
+_BOX_MAIN = """def mean_iou(true_boxes, boxes):
+    # The predicted corners put in order first: nothing makes the sigmoid outputs ordered.
+    x0, x1 = np.minimum(boxes[:, 0], boxes[:, 2]), np.maximum(boxes[:, 0], boxes[:, 2])
+    y0, y1 = np.minimum(boxes[:, 1], boxes[:, 3]), np.maximum(boxes[:, 1], boxes[:, 3])
+    width = np.clip(np.minimum(x1, true_boxes[:, 2]) - np.maximum(x0, true_boxes[:, 0]), 0, None)
+    height = np.clip(np.minimum(y1, true_boxes[:, 3]) - np.maximum(y0, true_boxes[:, 1]), 0, None)
+    overlap = width * height
+    areas = (x1 - x0) * (y1 - y0) + (true_boxes[:, 2] - true_boxes[:, 0]) * (true_boxes[:, 3] - true_boxes[:, 1])
+    return float(np.mean(overlap / np.maximum(areas - overlap, 1e-7)))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default={epochs})
+    args = parser.parse_args()
+    (x_train, y_train, boxes_train), (x_test, y_test, boxes_test) = load_data()
+    x_train = x_train.reshape((-1, *INPUT_SHAPE))
+    x_test = x_test.reshape((-1, *INPUT_SHAPE))
+    model = build_model()
+    model.compile(
+        optimizer={optimizer},
+        loss={{"output": "sparse_categorical_crossentropy", "box": "mse"}},
+        loss_weights={{"output": {class_weight!r}, "box": {box_weight!r}}},  # class weight, box weight
+        metrics={{"output": ["accuracy"]}},
+    )
+    model.summary()
+    model.fit(x_train, {{"output": y_train, "box": boxes_train}}, batch_size={batch_size}, epochs=args.epochs,
+              validation_split={validation_split}, shuffle=True)
+    probabilities, boxes = model.predict(x_test, verbose=0)
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == y_test))
+    print(f"test accuracy {{accuracy:.4f}}, test mean IoU {{mean_iou(boxes_test, boxes):.4f}}")
+    model.save("model.keras")"""
+
 _OPTIMIZERS = {
     "adam": "keras.optimizers.Adam({lr})",
     "sgd": "keras.optimizers.SGD({lr}, momentum=0.9)",
@@ -97,8 +138,10 @@ _OPTIMIZERS = {
 def training_script(job: TrainJob, *, input_shape: tuple, num_classes: int, data_file: str = "dataset.npz") -> str:
     """The plain-Keras script for `job`. Datasets that Keras can download load through
     `keras.datasets`; the others (bundled, synthetic, uploaded) load from `data_file`, an .npz
-    with x_train, y_train, x_test, y_test (`save_npz` writes one). A transfer-learning job (one with
-    a base) is refused with InvalidInput: its model file is what to take home."""
+    with x_train, y_train, x_test, y_test (`save_npz` writes one). A job with a box head
+    (`TrainJob.boxes`) gets the two-headed network of `cnnviz.box_model`, its weighted losses, and the
+    boxes from the .npz too. A transfer-learning job (one with a base) is refused with InvalidInput:
+    its model file is what to take home."""
     from cnnviz.kernels import KERNELS
 
     if job.base_model:
@@ -107,6 +150,8 @@ def training_script(job: TrainJob, *, input_shape: tuple, num_classes: int, data
             "model (.keras) instead. It holds the base and the new head, ready for keras.models.load_model."
         )
     config = job.config
+    if job.boxes is not None:
+        return _box_script(job, input_shape=input_shape, num_classes=num_classes, data_file=data_file)
     if job.dataset in _KERAS_LOADERS:
         loader = f"    return {_KERAS_LOADERS[job.dataset]}"
     else:
@@ -145,6 +190,50 @@ def training_script(job: TrainJob, *, input_shape: tuple, num_classes: int, data
     )
 
 
+def _box_script(job: TrainJob, *, input_shape: tuple, num_classes: int, data_file: str) -> str:
+    """The script of a job with a box head: the classifier's script with the blocks up to their last
+    feature map, two heads, the weighted losses and the boxes loaded with the pictures."""
+    from dataclasses import replace
+
+    blocks = []
+    for block in job.blocks:
+        if block["type"] in ("flatten", "gap", "dense"):  # the heads read the last map, pooled
+            break
+        blocks.append(block)
+    plain = training_script(
+        replace(job, boxes=None, blocks=tuple(blocks)),
+        input_shape=input_shape,
+        num_classes=num_classes,
+        data_file=data_file,
+    )
+    loader = (
+        '    return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])',
+        '    return (data["x_train"], data["y_train"], data["boxes_train"]), (data["x_test"], data["y_test"], '
+        'data["boxes_test"])',
+    )
+    head = (
+        '    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)\n'
+        "    model = keras.Model(inputs, outputs)"
+    )
+    start, end = plain.index("def main():"), plain.index('\n\nif __name__ == "__main__":')
+    main = _BOX_MAIN.format(
+        epochs=job.config.epochs,
+        optimizer=_OPTIMIZERS[job.config.optimizer].format(lr=repr(job.config.learning_rate)),
+        class_weight=float(job.boxes.class_weight),
+        box_weight=float(job.boxes.box_weight),
+        batch_size=job.config.batch_size,
+        validation_split=job.config.validation_split,
+    )
+    script = plain[:start] + main + plain[end:]
+    for old, new in (loader, (head, _BOX_HEADS)):
+        if old not in script:  # the template changed under this function: say so rather than write a wrong script
+            raise RuntimeError(f"The training script's template no longer has {old.strip()[:40]!r}.")
+        script = script.replace(old, new)
+    return script.replace(
+        "x_train, y_train, x_test, y_test", "x_train, y_train, boxes_train, x_test, y_test, boxes_test"
+    )
+
+
 def save_npz(dataset, path_or_file) -> None:
     """Write a dataset as the .npz the exported script (and `TrainJob.dataset_file`) reads."""
     import numpy as np
@@ -157,4 +246,6 @@ def save_npz(dataset, path_or_file) -> None:
         y_test=dataset.y_test,
         class_names=np.array(dataset.class_names),
         name=np.array(dataset.name),  # "own-drawings"...: what the pages tell a dataset's kind by
+        # pictures with boxes (cnnviz.box_data): each picture's box, normalised
+        **{part: getattr(dataset, part) for part in ("boxes_train", "boxes_test") if hasattr(dataset, part)},
     )
