@@ -88,6 +88,24 @@ def test_epochs_share_one_frame(shipped, untrained, digits):
     assert tsne.shape == (2, 60, 2) and np.isfinite(tsne).all()
 
 
+def test_features_and_outputs_in_one_pass_equal_each_asked_apart(shipped, untrained, digits):
+    """What the epoch scrubber uses: one pass for the features and the answers, the same numbers as
+    `features` and the model's own call; embed_features over them equals embed_epochs."""
+    from cnnviz.predict import class_probabilities
+
+    images, _ = digits
+    feats, outputs = embedding.features_and_outputs(shipped, images[:300])
+    np.testing.assert_allclose(feats, embedding.features(shipped, images[:300]), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(outputs, class_probabilities(shipped, images[:300]), rtol=1e-5, atol=1e-6)
+    assert outputs.shape == (300, 10) and feats.shape == (300, 128)
+    pooled, _ = embedding.features_and_outputs(shipped, images[:20], layer="maxpool2")
+    assert pooled.shape == (20, 5 * 5 * 64)
+    both = [embedding.features_and_outputs(model, images[:80])[0] for model in (untrained, shipped)]
+    np.testing.assert_allclose(
+        embedding.embed_features(both), embedding.embed_epochs([untrained, shipped], images[:80]), rtol=1e-5, atol=1e-5
+    )
+
+
 def test_knn_accuracy_known_answers_and_refusals(shipped):
     points = np.array([[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [11, 10]], float)
     assert embedding.knn_accuracy(points, [0, 0, 0, 1, 1, 1], k=2) == 1.0

@@ -79,6 +79,9 @@ def test_every_view_renders_on_the_shipped_model():
     show(at, "occlusion")
     text = captions(at)
     patch, stride = cam.default_occlusion((28, 28))  # the library's default, shown with its numbers
+    assert patch == 9 and "a third of the picture's shorter side (9 of 28 pixels here)" in (
+        at.number_input(key="learned_patch").help
+    )
     assert any(c.startswith(f"occlusion, a {patch}x{patch} patch every {stride} px") for c in text)
     assert "Grad-CAM on conv2" in text
     assert "blue: no effect on the class · red: the most (each map to its own peak)" in text
@@ -88,6 +91,11 @@ def test_every_view_renders_on_the_shipped_model():
     show(at, "adversarial")
     assert at.slider(key="learned_epsilon").value == 25  # a tenth of the range
     assert any(c.startswith("the change, amplified: red +25, blue -25") for c in captions(at))
+    # What the text claims is what the screen shows: at 25 of 255 the speckle is plain to see on a digit.
+    said = " ".join(m.value for m in at.markdown)
+    assert "nobody would notice" not in said and "the change shows as speckle" in said
+    visible = "At 25 of 255 (10% of the range) the change is plain to see as speckle"
+    assert any(c.startswith(visible) for c in captions(at))
     assert not errors(at)
 
 
@@ -172,7 +180,8 @@ def tiny_run(tmp_path, monkeypatch):
     x = keras.layers.Dense(32, activation="relu", name="dense")(x)
     model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="output")(x))
     model.compile("adam", "sparse_categorical_crossentropy")
-    checkpoints = []
+    checkpoints = [(0, str(tmp_path / "epoch_000.keras"))]  # the untrained network, saved before training
+    model.save(checkpoints[0][1])
     for epoch in (1, 2, 3):
         model.fit(data.x_train, data.y_train, epochs=1, batch_size=64, verbose=0)
         path = tmp_path / f"epoch_{epoch:03d}.keras"
@@ -197,17 +206,35 @@ def test_the_epoch_scrubber_moves_through_one_projection(tiny_run):
     at.selectbox(key="learned_model").set_value(f"run:{tiny_run.id}").run()
     show(at, "embedding")
     scrubber = at.select_slider(key="learned_emb_epoch")
-    assert scrubber.options == ["1", "2", "3"] and scrubber.value == 3
+    assert scrubber.options == ["0", "1", "2", "3"] and scrubber.value == 3
     last = next(c for c in captions(at) if "misclassified (crosses)" in c)
     assert last.startswith("359 test images after epoch 3")
+    scrubber.set_value(0).run()
+    ok(at)
+    untrained = next(c for c in captions(at) if "misclassified (crosses)" in c)
+    assert untrained.startswith("359 test images before training (epoch 0)")
     scrubber.set_value(1).run()
     ok(at)
     first = next(c for c in captions(at) if "misclassified (crosses)" in c)
     assert first.startswith("359 test images after epoch 1")
-    wrong = [int(text.split(", ")[1].split()[0]) for text in (first, last)]
-    assert wrong[0] > wrong[1]  # the network learns: fewer mistakes after three epochs than after one
-    show(at, "receptive")  # the other views take the epoch from the page's scrubber
-    assert at.select_slider(key="learned_epoch").value == 3
+    wrong = [int(text.split(", ")[1].split()[0]) for text in (untrained, first, last)]
+    assert wrong[0] > 250 and wrong[0] > wrong[1] > wrong[2]  # chance at first (9 in 10 wrong), then it learns
+    show(at, "receptive")  # the other views take the epoch from the page's scrubber, epoch 0 among them
+    assert at.select_slider(key="learned_epoch").options == ["0", "1", "2", "3"]
+    at.select_slider(key="learned_epoch").set_value(0).run()
+    ok(at)
+    assert any("before training (epoch 0)" in c for c in captions(at))
+
+
+def test_t_sne_moves_through_the_epochs_within_its_limit():
+    from app_support.learned.embed import MAX_TSNE_EPOCHS, epochs_within_limit
+
+    saved = [(epoch, f"epoch_{epoch:03d}.keras") for epoch in range(23)]  # 22 epochs and the untrained network
+    picked = [epoch for epoch, _ in epochs_within_limit(saved, "tsne")]
+    assert len(picked) == MAX_TSNE_EPOCHS == 10 and picked[0] == 0 and picked[-1] == 22
+    assert picked == [0, 2, 5, 7, 10, 12, 15, 17, 20, 22]  # evenly spaced
+    assert epochs_within_limit(saved, "pca") == saved  # PCA moves through every one
+    assert epochs_within_limit(saved[:10], "tsne") == saved[:10]
 
 
 def colour_views_script() -> None:

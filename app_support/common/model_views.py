@@ -20,7 +20,7 @@ def at_epoch(choice: ModelChoice, prefix: str):
     epochs = [epoch for epoch, _ in choice.checkpoints]
     epoch = st.select_slider("Epoch (watch the network learn)", epochs, value=epochs[-1], key=f"{prefix}_epoch")
     path = dict(choice.checkpoints)[epoch]
-    return load_path(path), f" after epoch {epoch}"
+    return load_path(path), f" after epoch {epoch}" if epoch else " before training (epoch 0)"
 
 
 def show_steps(steps) -> None:

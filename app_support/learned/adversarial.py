@@ -21,11 +21,11 @@ def adversarial_view(context: Context) -> None:
     model, choice = context.model, context.choice
     st.markdown(
         "Change every pixel by at most epsilon, each in the direction that hurts the model's answer most "
-        "(the sign of the gradient: the fast gradient sign method, Goodfellow et al., 2015). To us it is still "
-        "the same picture; the model's answer often changes. A network adds up thousands of small pixel "
-        "weights, and many tiny nudges all in the harmful direction add up to a large change in its score. "
-        "So a confident answer is not proof the model saw what we see: it can be steered by changes nobody "
-        "would notice."
+        "(the sign of the gradient: the fast gradient sign method, Goodfellow et al., 2015). A network adds up "
+        "thousands of small pixel weights, and many tiny nudges all in the harmful direction add up to a large "
+        "change in its score: the model's answer often changes while we still see the same thing. On a digit's "
+        "black background the change shows as speckle (compare the left and right pictures); on a photo a few "
+        "levels of 255 go unnoticed. So a confident answer is not proof the model saw what we see."
     )
     classes = list(range(len(choice.class_names)))
     keep_within("learned_target", classes, 0)
@@ -83,6 +83,7 @@ def adversarial_view(context: Context) -> None:
         container=right,
     )
     legend(display.colorbar(), caption=f"-{epsilon} (blue) · 0 (white) · +{epsilon} (red), of 255")
+    st.caption(how_visible(int(epsilon)))
     largest = float(np.abs(difference).max()) if difference.size else 0.0
     if now != was:
         st.warning(
@@ -94,3 +95,22 @@ def adversarial_view(context: Context) -> None:
             f"Still **{names[was]}** ({after[was]:.0%}). Try a larger epsilon"
             + (" or more steps towards the class." if method == "targeted" else ", or aim at a class.")
         )
+
+
+def how_visible(epsilon: int) -> str:
+    """What a change of at most `epsilon` grey levels looks like beside the original, in words that hold
+    for what the two pictures above show."""
+    if epsilon == 0:
+        return "Epsilon 0 changes nothing: both pictures are the same."
+    share = f"{epsilon} of 255 ({epsilon / 255:.0%} of the range)"
+    if epsilon <= 8:
+        return f"At {share} the change is hard to see even side by side; the model may still change its mind."
+    if epsilon <= 64:
+        return (
+            f"At {share} the change is plain to see as speckle, above all on a black background, yet the picture "
+            "still shows what it showed: a person reads it as before."
+        )
+    return (
+        f"At {share} the change is so large that the picture itself is changing: a changed answer here says "
+        "less about the model. Try 25 or less."
+    )

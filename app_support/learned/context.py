@@ -106,7 +106,7 @@ SETTINGS = [
     Setting("learned_channel", "channel", 0, bounds=(0, 4095)),
     Setting("learned_cam_layer", "cam_layer", ""),
     Setting("learned_class", "class", -1, bounds=(-1, 100_000)),  # -1: the predicted class
-    Setting("learned_patch", "patch", 0, bounds=(0, 512)),  # 0: a quarter of the picture's side
+    Setting("learned_patch", "patch", 0, bounds=(0, 512)),  # 0: a third of the picture's side (cam.default_occlusion)
     Setting("learned_stride", "stride", 0, bounds=(0, 512)),  # 0: half the patch
     Setting("learned_emb_layer", "emb_layer", ""),
     Setting("learned_projection", "proj", "pca", choices=("pca", "tsne", "umap")),
@@ -182,6 +182,6 @@ def limits_note() -> str:
         f"feature-visualisation grid shows at most {MAX_VIS_CHANNELS} channels and only on small inputs "
         "(digits, not ImageNet photos, where one channel at a time is offered); the embedding projects "
         f"{EMBED_POINTS['pca']:,} test images with PCA, {EMBED_POINTS['tsne']} with t-SNE, and t-SNE moves through "
-        "at most 10 epochs of a run (one t-SNE each), and fewer pictures from a wide layer (a million numbers in "
-        "all). Beyond these a view says so and computes nothing."
+        "at most 10 of a run's epochs, evenly spaced (one t-SNE each), and fewer pictures from a wide layer (a "
+        "million numbers in all). Beyond these a view says so and computes nothing."
     )

@@ -9,7 +9,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_support.common.model_source import load_path
 from app_support.common.render import picture
 from app_support.learned.context import (
     EMBED_FEWEST,
@@ -22,12 +21,15 @@ from app_support.learned.context import (
     keep_within,
 )
 from cnnviz import display, features
-from cnnviz.errors import InvalidInput
-from cnnviz.predict import class_probabilities
 
 # Ten classes, ten colours a learner can tell apart (Plotly's D3 palette, as TensorBoard's projector).
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-PROJECTIONS = {"pca": "PCA (instant)", "tsne": "t-SNE (seconds an epoch)", "umap": "UMAP (seconds an epoch)"}
+# What each costs, said in its label: the first time, every saved epoch's network reads the test images.
+PROJECTIONS = {
+    "pca": "PCA (fast: under a second an epoch)",
+    "tsne": "t-SNE (seconds an epoch)",
+    "umap": "UMAP (seconds an epoch)",
+}
 MAX_TSNE_EPOCHS = 10  # t-SNE and UMAP run once per epoch: about 3 s each for 600 digits on 2 cores
 SKIPPED_LAYERS = ("InputLayer", "Rescaling", "Dropout", "SpatialDropout2D")
 
@@ -51,36 +53,62 @@ def _feature_layers(model) -> list[str]:
     ]
 
 
+def epochs_within_limit(checkpoints: list, method: str) -> list:
+    """The saved epochs a projection moves through: every one for PCA; for t-SNE and UMAP (one run each)
+    at most `MAX_TSNE_EPOCHS`, evenly spaced, the first (the untrained network) and the last among them."""
+    if method == "pca" or len(checkpoints) <= MAX_TSNE_EPOCHS:
+        return list(checkpoints)
+    picked = np.unique(np.round(np.linspace(0, len(checkpoints) - 1, MAX_TSNE_EPOCHS)).astype(int))
+    return [checkpoints[i] for i in picked]
+
+
 def _projections(context: Context, layer: str | None, method: str, images: np.ndarray) -> list[tuple]:
-    """[(epoch or None, points (N, 2), predicted (N,))] for the model (one) or every saved epoch of a
-    run, all in one frame (`embedding.embed_epochs`), computed with a progress bar the first time, then
-    shared by every session."""
+    """[(epoch or None, points (N, 2), predicted (N,))] for the model (one) or the saved epochs of a run
+    (`epochs_within_limit`), all in one frame (`embedding.embed_features`), computed with a progress bar
+    that says what is being done the first time, then shared by every session."""
     from cnnviz import embedding
 
-    checkpoints = context.choice.checkpoints if len(context.choice.checkpoints) >= 2 else []
+    saved = context.choice.checkpoints if len(context.choice.checkpoints) >= 2 else []
+    checkpoints = epochs_within_limit(saved, method)
     keys = tuple(path for _, path in checkpoints) or (context.model_key,)
     key = (keys, layer, method, len(images))
     store = _embedding_store()
     if (kept := store.get(key)) is not None:
         return kept
-    if method != "pca" and len(checkpoints) > MAX_TSNE_EPOCHS:
-        raise InvalidInput(
-            f"{PROJECTIONS[method].split(' (')[0]} runs once per epoch: {len(checkpoints)} epochs would keep this "
-            f"server busy too long (the limit is {MAX_TSNE_EPOCHS}). Choose PCA to move through every epoch."
-        )
-    models = [(epoch, load_path(path)) for epoch, path in checkpoints] or [(None, context.model)]
     what = PROJECTIONS[method].split(" (")[0]
-    bar = st.progress(0.0, text=f"{what} of {len(images):,} test images...")
+    steps = len(checkpoints) or 1
+    total = steps * (2 if method == "tsne" else 1)
+    bar = st.progress(0.0, text=f"Reading the features of {len(images):,} test images...")
 
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{what} of {len(images):,} test images: step {done} of {total}")
+    def progress(done: int, text: str) -> None:
+        bar.progress(min(done / total, 1.0), text=text)
 
-    points = embedding.embed_epochs(
-        [model for _, model in models], images, layer=layer, method=method, seed=0, on_progress=progress
-    )
-    found = [
-        (epoch, points[n], class_probabilities(model, images).argmax(axis=1)) for n, (epoch, model) in enumerate(models)
-    ]
+    feats, predicted = [], []
+    if checkpoints:
+        import keras
+
+        # One copy of the network, its weights loaded epoch by epoch, and one pass over the pictures for
+        # both the features and the answers: the passes are the cost (2,000 digits through the default
+        # network, about a second of CPU each), which asking for the two apart paid twice.
+        network = keras.models.load_model(checkpoints[-1][1], compile=False)
+        for done, (epoch, path) in enumerate(checkpoints, start=1):
+            network.load_weights(path)
+            taken, outputs = embedding.features_and_outputs(network, images, layer=layer)
+            feats.append(taken)
+            predicted.append(outputs.argmax(axis=1))
+            after = f"after epoch {epoch}" if epoch else "before training"
+            progress(done, f"The network {after}: features of {len(images):,} test images ({done} of {steps})")
+    else:
+        taken, outputs = embedding.features_and_outputs(context.model, images, layer=layer)
+        feats.append(taken)
+        predicted.append(outputs.argmax(axis=1))
+
+    def tsne_progress(done: int, _total: int) -> None:
+        progress(done, f"{what}: {done - steps} of {steps} epochs placed")
+
+    points = embedding.embed_features(feats, method=method, seed=0, on_progress=tsne_progress)
+    epochs = [epoch for epoch, _ in checkpoints] or [None]
+    found = [(epoch, points[n], predicted[n]) for n, epoch in enumerate(epochs)]
     bar.empty()
     return store.put(key, found)
 
@@ -210,8 +238,15 @@ def embedding_view(context: Context) -> None:
     found = _projections(context, layer or None, method, images)
     epochs = [epoch for epoch, _, _ in found]
     if epochs[0] is not None:
+        saved = len(choice.checkpoints)
+        if len(epochs) < saved:
+            st.caption(
+                f"{PROJECTIONS[method].split(' (')[0]} runs once per epoch: {len(epochs)} of the run's {saved} saved "
+                f"epochs, evenly spaced from the untrained network to the last ({', '.join(map(str, epochs))}). "
+                "PCA moves through all of them."
+            )
         chosen_epoch = st.select_slider(
-            "Epoch (the same test images, as the network saw them after each epoch)",
+            "Epoch (the same test images, as the network saw them after each epoch; 0: before training)",
             epochs,
             value=epochs[-1],
             key="learned_emb_epoch",
@@ -235,7 +270,7 @@ def embedding_view(context: Context) -> None:
         config={"displayModeBar": False, "scrollZoom": False},
     )
     wrong = int((predicted != labels).sum())
-    after = f" after epoch {epoch}" if epoch is not None else ""
+    after = "" if epoch is None else f" after epoch {epoch}" if epoch else " before training (epoch 0)"
     separated = knn_score(points, labels)
     chart.caption(
         f"{count:,} test images{after}, {wrong} misclassified (crosses). In this picture {separated:.0%} of the "

@@ -76,7 +76,8 @@ def occlusion_view(context: Context) -> None:
             "learned_patch",
             0,
             512,
-            help=f"The grey square's side. 0: a quarter of the picture ({auto_patch} here).",
+            help=f"The grey square's side. 0: a third of the picture's shorter side ({auto_patch} of "
+            f"{min(height, width)} pixels here).",
         )
     patch = int(patch) or auto_patch
     with cells[2]:
