@@ -258,17 +258,21 @@ def load(name: str, **options) -> Dataset:
 
 
 def sample_grid(dataset: Dataset, *, per_class: int = 8, max_classes: int = 10, seed: int = 0) -> np.ndarray:
-    """A grid with one row per class (up to `max_classes`) of `per_class` training images."""
+    """A grid (uint8 RGB) with one row per class (up to `max_classes`) of up to `per_class` training
+    images. A class with fewer images ends its row early: the rest of the row stays the grid's white
+    background, never a made-up black picture (a black tile looks like a digit's empty background)."""
     from cnnviz.display import tile
 
     rng = np.random.default_rng(seed)
+    shown = [np.flatnonzero(dataset.y_train == label) for label in range(min(dataset.num_classes, max_classes))]
+    columns = max(1, min(per_class, max(len(members) for members in shown)))
     rows = []
-    for label in range(min(dataset.num_classes, max_classes)):
-        members = np.flatnonzero(dataset.y_train == label)
-        chosen = rng.choice(members, size=min(per_class, len(members)), replace=False)
+    blank = np.full((*dataset.x_train.shape[1:3], 3), 255, dtype=np.uint8)
+    for members in shown:
+        chosen = rng.choice(members, size=min(columns, len(members)), replace=False)
         pictures = [
             dataset.x_train[i][..., 0] if dataset.x_train.shape[-1] == 1 else dataset.x_train[i] for i in chosen
         ]
-        pictures += [np.zeros_like(pictures[0])] * (per_class - len(pictures))
-        rows.extend(pictures)
-    return tile(rows, columns=per_class, gap=2)
+        pictures = [np.repeat(p[..., None], 3, axis=2) if p.ndim == 2 else p for p in pictures]
+        rows.extend(pictures + [blank] * (columns - len(pictures)))
+    return tile(rows, columns=columns, gap=2)

@@ -41,9 +41,13 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -
     return b"".join(chunks)
 
 
+SKIPPED = ("", "")  # `_class_and_name` of a file that is not a picture: left out, and counted
+
+
 def _class_and_name(info: zipfile.ZipInfo, texts: tuple[str, ...] = ()) -> tuple[str, str] | None:
     """(class folder, file name) for an image entry (or a text file named in `texts`), None for
-    entries to skip; raises for unsafe ones."""
+    entries to pass over (folders, hidden files), `SKIPPED` for files that are not pictures (a stray
+    notes.txt); raises for unsafe ones."""
     name = info.filename
     if not name or "\0" in name:
         raise InvalidInput(f"The zip has an entry with an empty or broken name ({name!r}); refusing the zip.")
@@ -58,9 +62,7 @@ def _class_and_name(info: zipfile.ZipInfo, texts: tuple[str, ...] = ()) -> tuple
     if suffix in ARCHIVE_SUFFIXES:
         raise InvalidInput(f"The zip contains another archive, {name!r}; put images in class folders instead.")
     if suffix not in IMAGE_SUFFIXES and path.name not in texts:
-        raise InvalidInput(
-            f"The zip entry {name!r} is not an image; only {', '.join(IMAGE_SUFFIXES)} files are accepted."
-        )
+        return SKIPPED
     parts = [p for p in path.parts if p not in ("", ".")]
     if len(parts) < 2:
         raise InvalidInput(
@@ -79,11 +81,17 @@ class ZipPicture(NamedTuple):
 
 
 def read_class_folders(
-    data: bytes, *, image_size: int = 64, grayscale: bool = False, texts: tuple[str, ...] = ()
+    data: bytes,
+    *,
+    image_size: int = 64,
+    grayscale: bool = False,
+    texts: tuple[str, ...] = (),
+    skipped: list[str] | None = None,
 ) -> tuple[list[ZipPicture], dict[tuple[str, str], bytes]]:
     """Every picture of a zip of class folders, checked and resized to `image_size` square, and the
     bytes of the text files whose names are in `texts` ((folder, file name) -> bytes), e.g. the
-    boxes file of each class folder (`cnnviz.box_data`). The rules of `load_image_folder_zip`."""
+    boxes file of each class folder (`cnnviz.box_data`). The rules of `load_image_folder_zip`. The
+    names of files that are not pictures (by their suffix) are appended to `skipped` when given."""
     if not isinstance(data, (bytes, bytearray, memoryview)) or not data:
         raise InvalidInput("Upload a non-empty .zip file with one folder of images per class.")
     if len(data) > ZIP_MAX_BYTES:
@@ -103,6 +111,10 @@ def read_class_folders(
     for info in infos:
         placed = _class_and_name(info, texts)
         if placed is None:
+            continue
+        if placed == SKIPPED:
+            if skipped is not None:
+                skipped.append(info.filename)
             continue
         if info.flag_bits & 0x1:
             raise InvalidInput(f"{info.filename} is encrypted; upload a zip without a password.")
@@ -150,21 +162,26 @@ def load_image_folder_zip(
     """A dataset from a zip of class folders (`cats/001.jpg`, `dogs/002.jpg`, ... as in the
     horses-vs-humans and cats-vs-dogs tutorials), resized to `image_size` square.
 
-    Nothing is extracted to disk. Absolute paths, `..`, symbolic links, nested archives and
-    non-image files are refused, as are zips past the caps on entries, sizes and compression ratio.
+    Nothing is extracted to disk. Absolute paths, `..`, symbolic links and nested archives are
+    refused, as are zips past the caps on entries, sizes and compression ratio. Files that are not
+    pictures by their suffix (a notes.txt) are left out, and the dataset's notes say how many.
 
     Raises
     ------
     InvalidInput
         For anything it refuses, with a message naming the entry and the rule.
     """
-    samples, _ = read_class_folders(data, image_size=image_size, grayscale=grayscale)
+    skipped: list[str] = []
+    samples, _ = read_class_folders(data, image_size=image_size, grayscale=grayscale, skipped=skipped)
     class_names = class_names_of(samples)
     x = np.stack([sample.picture for sample in samples])
     if x.ndim == 3:
         x = x[..., None]
     y = np.array([class_names.index(sample.folder) for sample in samples], dtype=np.int64)
     notes = [f"{len(samples)} images resized to {image_size}x{image_size}, {'grayscale' if grayscale else 'RGB'}."]
+    if skipped:
+        names = ", ".join(PurePosixPath(name).name for name in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+        notes.append(f"Skipped {len(skipped)} file(s) that are not pictures ({names}).")
     return split_dataset(
         "uploaded", x, y, class_names, "Your images.", test_fraction=test_fraction, seed=seed, notes=notes
     )

@@ -74,7 +74,6 @@ def test_zip_of_class_folders():
         (GOOD | {"horses/../../evil.png": png(1)}, None, "outside the archive"),
         (GOOD, "horses/link.png", "symbolic link"),
         (GOOD | {"horses/more.zip": b"PK\x03\x04"}, None, "another archive"),
-        (GOOD | {"horses/notes.txt": b"hello"}, None, "not an image"),
         (GOOD | {"loose.png": png(1)}, None, "class folder"),
         ({f"horses/h{i}.png": png(9) for i in range(4)}, None, "at least 2 are needed"),
         (GOOD | {"zebras/z.png": png(1)}, None, r"zebras \(1\)"),
@@ -85,6 +84,42 @@ def test_zip_of_class_folders():
 def test_zip_refusals(entries, symlink, message):
     with pytest.raises(InvalidInput, match=message):
         image_folders.load_image_folder_zip(zip_of(entries, symlink=symlink))
+
+
+def test_files_that_are_not_pictures_are_skipped_and_counted():
+    entries = GOOD | {"horses/notes.txt": b"hello", "humans/list.csv": b"a,b", "README.md": b"# mine"}
+    data = image_folders.load_image_folder_zip(zip_of(entries), image_size=16)
+    assert sum(train + test for train, test in data.counts().values()) == 10  # every picture, nothing else
+    assert data.notes[-1] == "Skipped 3 file(s) that are not pictures (notes.txt, list.csv, README.md)."
+    plain = image_folders.load_image_folder_zip(zip_of(GOOD), image_size=16)
+    assert not any("Skipped" in note for note in plain.notes)
+
+
+def test_small_classes_keep_a_few_test_pictures_each():
+    from cnnviz.dataset_base import held_out_count
+
+    # A class's test share is its fraction, but at least 2 where a third of the class allows it.
+    assert [held_out_count(n, 0.2) for n in (2, 3, 5, 6, 9, 10, 1000)] == [0, 1, 1, 2, 2, 2, 200]
+    assert held_out_count(10, 0.1) == 2 and held_out_count(10, 0.0) == 0
+    entries = {f"{name}/{i}.png": png(40 * k) for k, name in enumerate(("a", "b", "c")) for i in range(9)}
+    data = image_folders.load_image_folder_zip(zip_of(entries), image_size=16)
+    assert data.counts() == {"a": (7, 2), "b": (7, 2), "c": (7, 2)}  # 0.2 of 9 would leave one test picture
+
+
+def test_sample_grid_ends_short_rows_with_background_not_black_pictures():
+    entries = {f"big/{i}.png": png(200) for i in range(12)} | {f"small/{i}.png": png(90) for i in range(4)}
+    data = image_folders.load_image_folder_zip(zip_of(entries), image_size=16)
+    assert data.counts()["small"][0] == 3  # one of its four is a test picture
+    grid = datasets.sample_grid(data, per_class=10)
+    assert grid.shape == (2 * 16 + 2, 10 * 16 + 9 * 2, 3)  # 10 columns: the bigger class's 10 training pictures
+    small_row = grid[18:34]
+    for column in range(10):
+        cell = small_row[:, column * 18 : column * 18 + 16]
+        if column < 3:
+            assert cell[..., 0].mean() == pytest.approx(90, abs=2)  # a picture (red 90)
+        else:
+            assert (cell == 255).all()  # the background, as between the pictures: no picture there
+    assert not (grid == 0).all(axis=2).any()  # and nothing black anywhere
 
 
 def test_zip_bomb_is_refused_while_streaming():

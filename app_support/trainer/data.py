@@ -55,10 +55,17 @@ def choose_dataset() -> tuple[str, datasets.Dataset | None]:
         return name, None
 
 
+def upload_limit_mb() -> int:
+    """The largest zip accepted, in MB: the smaller of the uploader's limit (.streamlit/config.toml's
+    maxUploadSize, which Streamlit enforces first) and the zip reader's own."""
+    return int(min(st.get_option("server.maxUploadSize"), image_folders.ZIP_MAX_BYTES // 2**20))
+
+
 def _uploaded_dataset() -> datasets.Dataset | None:
     st.caption(
         "Zip a folder per class, e.g. `horses/001.jpg ... humans/042.png`. Images are resized to a square; "
-        "up to 20,000 files, 200 MB."
+        f"up to {image_folders.ZIP_MAX_ENTRIES:,} files, {upload_limit_mb()} MB. Other files (a notes.txt) are "
+        "skipped."
     )
     columns = st.columns(2)
     fixed = state.is_fixed("dataset")  # a lock on the dataset covers the zip and how it is read
@@ -75,8 +82,11 @@ def _uploaded_dataset() -> datasets.Dataset | None:
                 with st.spinner("Reading the zip..."):
                     data = image_folders.load_image_folder_zip(uploaded.getvalue(), image_size=size, grayscale=gray)
             except InvalidInput as error:
+                # The last zip's pictures go too: what is on screen, and what Train would use, must
+                # be the file the learner just gave, and that one was refused.
+                st.session_state.pop("trainer_zip_kept", None)
                 st.error(f"{uploaded.name}: {error}")
-                return kept[1] if kept else None
+                return None
             kept = (marker, data)
             st.session_state["trainer_zip_kept"] = kept
     return kept[1] if kept else None
