@@ -16,6 +16,7 @@ step = lesson_view.arrive("lab", lab_view.SETTINGS)  # a lesson step's link sets
 restore(lab_view.SETTINGS)
 
 st.title("Convolution lab")
+lab_view.frame_pictures()
 lab_view.operation_choice()
 # On a projector the lesson's question says what to look at; the explanation is the teacher's to give.
 if lab_view.transposing() and not lesson_view.projector():

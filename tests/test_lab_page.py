@@ -347,7 +347,7 @@ def test_each_operation_keeps_its_own_padding():
 def test_pool_stride_shows_the_number_it_stands_for():
     at = lab(pool="max", psize="3")
     box = at.selectbox(key="lab_pool_stride")
-    assert box.value == 0 and "3 (the pool size)" in box.options
+    assert box.value == 0 and "3 (= size)" in box.options
 
 
 def test_an_upload_still_in_use_says_so_when_the_box_is_empty():

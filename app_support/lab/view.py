@@ -126,6 +126,15 @@ def colour() -> bool:
     return st.session_state["lab_colour"] == "rgb"
 
 
+def frame_pictures() -> None:
+    """A thin frame around the lab's pictures, so white pixels and a transparent upload do not vanish
+    into the page (the live lab frames its own)."""
+    st.html(
+        "<style>[data-testid='stMain'] [data-testid='stImage'] img "
+        "{ outline: 1px solid rgba(128, 128, 128, 0.55); }</style>"
+    )
+
+
 def image_options() -> None:
     # One control a row: the left column is about 200 px wide on a projector (1024 px).
     labels = {"gray": "Grayscale", "rgb": "RGB"}
@@ -414,7 +423,7 @@ def conv_controls() -> None:
         "lab_pool_stride",
         "Pool stride",
         list(range(9)),
-        format_func=lambda n: f"{size} (the pool size)" if n == 0 else str(n),
+        format_func=lambda n: f"{size} (= size)" if n == 0 else str(n),
         persist_state=PERSIST,
         disabled=off,
         help="How far the pooling window moves; usually as far as it is wide, so windows do not overlap",

@@ -460,7 +460,7 @@ class Lab {
     this.fillOptions(n.display.select, Object.entries(d.labels.display));
     const size = Number(s.psize);
     this.fillOptions(n.pstride.select, [
-      ["0", `${size} (the pool size)`],
+      ["0", `${size} (= size)`],
       ...[1, 2, 3, 4, 5, 6, 7, 8].filter((v) => v !== size).map((v) => [String(v), String(v)]),
     ]);
     for (const [param, field] of [["stride", n.stride], ["pad", n.pad], ["post", n.post], ["pool", n.pool], ["psize", n.psize], ["pstride", n.pstride], ["display", n.display]]) {
