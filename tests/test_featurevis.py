@@ -91,10 +91,12 @@ def test_a_layer_grid_of_the_shipped_model_with_progress():
 
     model = default_model()[0]
     calls = []
-    start = time.perf_counter()
+    # The CPU time this process spent, not the clock: a loaded machine stretches the clock (64 steps:
+    # 7-8 s at a load of 20 on 2 cores, 15 s at 35), not the work (about 2 s of CPU either way).
+    start = time.process_time()
     grid = featurevis.maximize_layer(model, "conv2", steps=64, on_progress=lambda *a: calls.append(a))
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert grid.shape == (64, 28, 28, 1) and calls[-1] == (64, 64) and len(calls) == 8
-    assert elapsed < 10, f"{elapsed:.1f} s"  # half the default steps (the page's 128: goal 10 s)
+    assert elapsed < 10, f"{elapsed:.1f} s of CPU"  # half the default steps (the page's 128: goal 10 s)
     # Nearly every channel found a pattern, not flat grey (with 64 steps, two or three stay grey).
     assert (grid.std(axis=(1, 2, 3)) > 5).sum() >= 58

@@ -123,10 +123,11 @@ def test_occlusion_is_fast_on_the_shipped_model():
     model = default_model()[0]
     digits = datasets.load("mnist-bundled").x_test[:10]
     cam.occlusion(model, digits[0])  # the first call builds the model's graph
-    start = time.perf_counter()
+    # CPU time, which a loaded machine does not stretch (0.04 s; the clock said 0.2-0.3 s at a load of 20-35).
+    start = time.process_time()
     cam.occlusion(model, digits[1])  # 9x9 patch every 3 pixels: 64 copies in one call
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.3, f"{elapsed * 1000:.0f} ms"
+    elapsed = time.process_time() - start
+    assert elapsed < 0.3, f"{elapsed * 1000:.0f} ms of CPU"
     # Covering part of most digits costs their class some probability (not a "1": any part of it will do).
     drops = [cam.occlusion(model, digit).max() for digit in digits]
     assert sum(drop > 0.15 for drop in drops) >= 6, np.round(drops, 3)
