@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from cnnviz import display, images, kernels, ops
 from cnnviz.lab import LabConfig, run_lab, suggested_display
@@ -338,3 +339,19 @@ def test_lesson_one_clipped_output_is_grey_and_can_be_clicked(page, app_url):
     box = stage_box(page, 2)
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.4)
     page.wait_for_function("() => /row=20\\d/.test(location.search)")
+
+
+def test_a_stage_downloads_as_the_servers_png(page, app_url, tmp_path):
+    """The PNG a learner downloads is the picture the server's download gives: display.render at full size."""
+    open_lab(page, app_url, "post=relu")
+    with page.expect_download() as download:
+        page.locator('figure[data-stage="2"] .cnv-download').click()
+    assert download.value.suggested_filename == "relu.png"
+    path = tmp_path / "relu.png"
+    download.value.save_as(path)
+    ours = np.asarray(Image.open(path).convert("RGB")).astype(np.int32)
+    camera = images.load_sample("camera")
+    values = run_lab(camera, kernels.KERNELS["sobel x"], LabConfig(activation="relu")).output.values
+    assert ours.shape == (510, 510, 3)
+    levels = display.signed_index(values, limit=display.signed_limit(values)).astype(np.int32)
+    assert np.abs(level_of(ours) - levels).max() <= 1

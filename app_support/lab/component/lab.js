@@ -663,14 +663,18 @@ class Lab {
       const caption = el("div", { class: "cnv-caption cnv-stage-caption" });
       const bar = el("canvas", { class: "cnv-bar", width: 256, height: 1 });
       const barCaption = el("div", { class: "cnv-caption cnv-bar-caption" });
-      const figure = el("figure", { class: "cnv-stage", "data-stage": index }, frame, caption, bar, barCaption);
+      // The stage at its own size, as the server's PNG download gives it (cnnviz.display.render_png).
+      const download = el("button", { type: "button", class: "cnv-download", text: "PNG", title: "Download this picture" });
+      download.addEventListener("click", () => this.download(index));
+      const figure = el("figure", { class: "cnv-stage", "data-stage": index }, frame, caption, bar, barCaption, download);
       frame.addEventListener("pointermove", (e) => this.pointer(index, e));
       frame.addEventListener("pointerleave", () => this.leave());
       frame.addEventListener("click", (e) => {
         frame.focus({ preventScroll: true });
         this.pin(index, e);
       });
-      this.figures[index] = { figure, canvas, marker, caption, bar, barCaption, frame };
+      this.figures[index] = { figure, canvas, marker, caption, bar, barCaption, frame, download };
+      if (index === 0) download.hidden = true;
       this.nodes.stages.append(figure);
     }
     return this.figures[index];
@@ -707,6 +711,18 @@ class Lab {
       ...stages.filter((s) => s.formula).map((s) => el("div", { text: `${s.name}: ${s.formula}` })),
     );
     this.markers();
+  }
+
+  download(index) {
+    const stage = this.result.stages[index];
+    const name = stage.name.split(" (")[0].replaceAll(" ", "_").replaceAll(",", "") + ".png";
+    this.figures[index].canvas.toBlob((blob) => {
+      const link = el("a", { href: URL.createObjectURL(blob), download: name });
+      this.root.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    }, "image/png");
   }
 
   drawBar(f, stage) {
