@@ -44,7 +44,7 @@ def _train(args: argparse.Namespace) -> int:
 
     def report(event: dict) -> None:
         if event["kind"] == "epoch":
-            values = ", ".join(f"{k} {v:.4f}" for k, v in event.items() if k not in ("kind", "epoch", "t"))
+            values = ", ".join(f"{k} {v:.4f}" for k, v in event.items() if k not in ("kind", "epoch", "t", "load"))
             print(f"epoch {event['epoch']:3d}  {event['t']:6.1f} s  {values}", flush=True)
 
     result = training.train(model, dataset, config, on_event=report)

@@ -9,6 +9,7 @@ Keras's process-wide state and memory never touch the server.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cnnviz.dataset_base import split_indices
 from cnnviz.datasets import Dataset
 from cnnviz.errors import InvalidInput
 from cnnviz.localization import LossWeights
@@ -39,7 +41,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     batch_size: int = 64
     epochs: int = 5
-    validation_split: float = 0.1  # the last part of the training set, held out for val_ curves
+    validation_split: float = 0.1  # a share of each class's training images, held out for the val curves
     augmentation: Augmentation = field(default_factory=Augmentation)
     target_accuracy: float | None = None  # stop once training accuracy reaches it (the tutorial's callback)
     early_stopping_patience: int | None = None  # stop after this many epochs without a better val_loss
@@ -216,6 +218,11 @@ def _stream_callback(
             super().__init__()
             self.started = time.monotonic()
             self.epoch = 0
+            # fit validates at each epoch's end with the same metric objects: from then until the next
+            # epoch resets them, the running "loss" is the validation loss, which says nothing about
+            # divergence. Each validation pass moves `phase` on, so a value read across one is thrown away.
+            self.testing = False
+            self.phase = 0
             self.finished = threading.Event()
             self.sampler = threading.Thread(target=self._sample, name="cnnviz-sampler", daemon=True)
 
@@ -232,28 +239,41 @@ def _stream_callback(
                     RunState.TIMED_OUT, f"Reached the time limit of {config.time_limit_s:g} s; the model is kept."
                 )
 
+        def _diverged(self, loss: float, epoch: int, *, drawn: bool) -> None:
+            # Named by the curves' epochs: `drawn` when this epoch's point is on them, else the last one is.
+            other = ", or Adam instead of SGD" if config.optimizer == "sgd" else ""
+            last = state["drawn"]
+            if drawn:
+                where = f"at epoch {epoch}, the last point on the curves"
+            elif last:
+                where = f"in epoch {epoch}, after epoch {last}, the last point on the curves"
+            else:
+                where = "in the first epoch, before any point on the curves"
+            self._stop(
+                RunState.DIVERGED,
+                f"The training loss became {loss:.4g} {where}: training diverged. Try a learning rate 10 times "
+                f"smaller (now {config.learning_rate:g}){other}.",
+            )
+
         def _sample(self) -> None:
             step_in_run = 0
             while not self.finished.wait(STREAM_INTERVAL_S):
                 self._check()
                 step = int(self.model.optimizer.iterations.numpy())
-                if step == step_in_run:  # no new batch since the last look (or the first still tracing)
+                if step == step_in_run or self.testing:  # no new batch (or the first still tracing), or validating
                     continue
-                step_in_run = step
+                step_in_run, phase = step, self.phase
                 try:
                     values = {key: float(value) for key, value in self.model.get_metrics_result().items()}
                 except ValueError:  # a model loaded to continue: its metrics are built by its first batch
+                    continue
+                if self.testing or self.phase != phase:  # validation began while reading: not training's figures
                     continue
                 loss = values.get("loss", float("nan"))
                 if loss == 0.0:  # the metrics were just reset for a new epoch: no batch counted yet
                     continue
                 if not math.isfinite(loss) or (step > 20 and loss > runaway):
-                    other = ", or Adam instead of SGD" if config.optimizer == "sgd" else ""
-                    self._stop(
-                        RunState.DIVERGED,
-                        f"The loss became {loss:.4g} at epoch {self.epoch + 1}: training diverged. Try a learning "
-                        f"rate 10 times smaller (now {config.learning_rate:g}){other}.",
-                    )
+                    self._diverged(loss, self.epoch + 1, drawn=False)
                     continue
                 on_event(
                     {
@@ -269,8 +289,17 @@ def _stream_callback(
                 )
 
         def on_train_begin(self, logs=None):
+            if checkpoint_dir is not None and state["drawn"] == 0:
+                # Epoch 0: the network before any training, so that a scrubber can start from chance.
+                path = Path(checkpoint_dir) / "epoch_000.keras"
+                self.model.save(path)
+                on_event({"kind": "checkpoint", "epoch": 0, "path": str(path)})
             self.started = time.monotonic()
             self.sampler.start()
+
+        def on_test_begin(self, logs=None):
+            self.testing = True
+            self.phase += 1
 
         def on_train_end(self, logs=None):
             self.finished.set()
@@ -278,13 +307,24 @@ def _stream_callback(
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
+            self.testing = False  # fit has reset the metrics: they are the training's again
 
         def on_epoch_end(self, epoch, logs=None):
             logs = {key: float(value) for key, value in (logs or {}).items()}
             state["epochs_run"] = epoch + 1
-            if state["status"] == RunState.DIVERGED or not math.isfinite(logs.get("loss", 0.0)):
+            loss = logs.get("loss", 0.0)  # the training loss: fit names the validation loss val_loss
+            if state["status"] == RunState.DIVERGED:
                 return
-            on_event({"kind": "epoch", "epoch": epoch + 1, "t": time.monotonic() - self.started, **logs})
+            if not math.isfinite(loss):
+                self._diverged(loss, epoch + 1, drawn=False)
+                return
+            # The load average it trained under: a time estimate tells a slow server from a busy one.
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+            on_event({"kind": "epoch", "epoch": epoch + 1, "t": time.monotonic() - self.started, "load": load, **logs})
+            state["drawn"] = epoch + 1
+            if loss > runaway:
+                self._diverged(loss, epoch + 1, drawn=True)
+                return
             if checkpoint_dir is not None:
                 path = Path(checkpoint_dir) / f"epoch_{epoch + 1:03d}.keras"
                 self.model.save(path)
@@ -331,9 +371,13 @@ def train(
     if not compiled:
         compile_model(model, config)
     on_event = on_event or (lambda event: None)
-    count = len(dataset.x_train) - int(len(dataset.x_train) * config.validation_split)
-    steps_per_epoch = max(1, math.ceil(count / config.batch_size))
-    state = {"status": RunState.DONE, "message": "", "epochs_run": initial_epoch}
+    # Validation pictures held out per class (at least a few of each where the class can spare them),
+    # not Keras's last fraction of the array, which can miss a class altogether.
+    kept, held = split_indices(dataset.y_train, fraction=config.validation_split, seed=config.seed)
+    learned = dataset.y_train if targets is None else targets
+    validation = (dataset.x_train[held], _take(learned, held)) if len(held) else None
+    steps_per_epoch = max(1, math.ceil(len(kept) / config.batch_size))
+    state = {"status": RunState.DONE, "message": "", "epochs_run": initial_epoch, "drawn": initial_epoch}
     callbacks = [
         *callbacks,
         _stream_callback(on_event, should_stop, config, steps_per_epoch, checkpoint_dir, state, dataset.num_classes),
@@ -346,12 +390,12 @@ def train(
         )
     started = time.monotonic()
     history = model.fit(
-        dataset.x_train,
-        dataset.y_train if targets is None else targets,
+        dataset.x_train[kept],
+        _take(learned, kept),
         batch_size=config.batch_size,
         epochs=config.epochs,
         initial_epoch=initial_epoch,
-        validation_split=config.validation_split,
+        validation_data=validation,
         shuffle=True,
         verbose=0,
         callbacks=callbacks,
@@ -364,7 +408,73 @@ def train(
     if status == RunState.DONE:
         message = f"Trained {state['epochs_run']} epochs in {seconds:.1f} s."
     history_lists = {key: [float(v) for v in values] for key, values in history.history.items()}
+    found = overfitting(history_lists.get("loss", []), history_lists.get("val_loss", []), first_epoch=initial_epoch + 1)
+    if found is not None and status != RunState.DIVERGED:
+        message += " " + found.message(validation_pictures=len(held), early_stopping=config.early_stopping_patience)
     return TrainResult(status, message, state["epochs_run"], seconds, history_lists)
+
+
+def _take(targets, index: np.ndarray):
+    """`targets` (an array, or a dict, list or tuple of arrays: one per output) at `index`."""
+    if isinstance(targets, dict):
+        return {key: _take(value, index) for key, value in targets.items()}
+    if isinstance(targets, (list, tuple)):
+        return type(targets)(_take(value, index) for value in targets)
+    return np.asarray(targets)[index]
+
+
+@dataclass(frozen=True)
+class Overfitting:
+    """A run whose validation loss rose while its training loss kept falling: it learned its training
+    pictures rather than the classes (`overfitting` finds it). Epochs are numbered as the curves are."""
+
+    best_epoch: int  # where the validation loss was lowest
+    best_val_loss: float
+    last_epoch: int
+    last_val_loss: float
+    first_loss: float  # the training loss at best_epoch ...
+    last_loss: float  # ... and at the last epoch, lower
+
+    def message(self, *, validation_pictures: int | None = None, early_stopping: int | None = None) -> str:
+        """What a learner reads: what happened, and what early stopping does about it."""
+        on = f" on its {validation_pictures} validation pictures" if validation_pictures else ""
+        text = (
+            f"Overfitting: the validation loss{on} was lowest at epoch {self.best_epoch} ({self.best_val_loss:.3g}) "
+            f"and rose to {self.last_val_loss:.3g} by epoch {self.last_epoch}, while the training loss kept falling "
+            f"({self.first_loss:.3g} to {self.last_loss:.3g}): the network learned its training pictures rather "
+            "than the classes."
+        )
+        if early_stopping:
+            return text
+        return text + (
+            " Early stopping (a patience of a few epochs) ends such a run once the validation loss stops "
+            "improving, and keeps the weights of its best epoch."
+        )
+
+
+def overfitting(loss: list[float], val_loss: list[float], *, first_epoch: int = 1) -> Overfitting | None:
+    """The run's overfitting, from its per-epoch training and validation losses (epoch `first_epoch`
+    first), or None: the validation loss ended at least 20% (and 0.02) above its lowest, reached two or
+    more epochs before the end, while the training loss ended below where it was then. A rising
+    validation loss is not divergence: that is the training loss blowing up."""
+    if len(val_loss) < 4 or len(loss) != len(val_loss):
+        return None
+    values = np.asarray(val_loss, dtype=np.float64)
+    if not np.isfinite(values).all():
+        return None
+    best = int(values.argmin())
+    last = len(values) - 1
+    rose = values[last] > 1.2 * values[best] and values[last] - values[best] > 0.02
+    if last - best < 2 or not rose or not loss[last] < loss[best]:
+        return None
+    return Overfitting(
+        best + first_epoch,
+        float(values[best]),
+        last + first_epoch,
+        float(values[last]),
+        float(loss[best]),
+        float(loss[last]),
+    )
 
 
 def evaluate(model: keras.Model, dataset: Dataset, *, batch_size: int = 256) -> Evaluation:

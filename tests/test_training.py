@@ -55,10 +55,60 @@ def test_stop_keeps_what_was_learned(tf, mnist, tmp_path):
     assert training.evaluate(model, mnist).test_accuracy > 0.5  # what it learned so far is kept
 
 
-def test_divergence_stops_with_advice(tf, mnist):
-    result = training.train(model_for(mnist), mnist, training.TrainConfig(epochs=3, learning_rate=10.0))
+def test_divergence_stops_with_advice_naming_the_epoch_the_curves_end_at(tf, mnist):
+    events = []
+    config = training.TrainConfig(epochs=3, learning_rate=10.0)
+    result = training.train(model_for(mnist), mnist, config, on_event=events.append)
     assert result.status == "diverged"
-    assert "learning rate 10 times smaller" in result.message
+    assert "learning rate 10 times smaller" in result.message and "The training loss became" in result.message
+    drawn = [event["epoch"] for event in events if event["kind"] == "epoch"]
+    if drawn:  # the message names the last epoch on the curves
+        assert f"epoch {drawn[-1]}, the last point on the curves" in result.message, (drawn, result.message)
+    else:
+        assert "in the first epoch, before any point on the curves" in result.message, result.message
+
+
+def quadrant_pictures(per_class: int, *, wrong=()) -> datasets.Dataset:
+    """28x28 pictures of four classes: a bright quadrant (class k lights quadrant k). The pictures at
+    `wrong` light the next class's quadrant but keep their label."""
+    y = np.repeat(np.arange(4), per_class)
+    x = np.zeros((len(y), 28, 28, 1), np.uint8)
+    for i, label in enumerate(y):
+        shown = (label + 1) % 4 if i in set(wrong) else label
+        x[i, (shown // 2) * 14 : (shown // 2) * 14 + 14, (shown % 2) * 14 : (shown % 2) * 14 + 14] = 255
+    return datasets.Dataset("quadrants", x, y, x[:4], y[:4], ("a", "b", "c", "d"))
+
+
+def test_a_rising_validation_loss_is_overfitting_not_divergence(tf):
+    """The training loss falls to nothing while the validation loss (on 8 pictures drawn as another class)
+    climbs far past where a training loss would count as diverged: the run ends as trained, and says it
+    overfitted and what early stopping does (the validation loss must never be read as the training's)."""
+    from cnnviz.dataset_base import split_indices
+
+    config = training.TrainConfig(epochs=30, batch_size=8, learning_rate=1e-2, validation_split=0.1)
+    labels = np.repeat(np.arange(4), 20)
+    _, held = split_indices(labels, fraction=config.validation_split, seed=config.seed)
+    assert len(held) == 8 and set(np.bincount(labels[held])) == {2}  # 2 of each class, not 0.1 of 20
+    data = quadrant_pictures(20, wrong=held)
+    events = []
+    result = training.train(model_for(data, "dense-only"), data, config, on_event=events.append)
+    assert result.status == RunState.DONE, result.message
+    losses, val_losses = result.history["loss"], result.history["val_loss"]
+    assert losses[-1] < 0.05 and max(val_losses) > 4 * np.log(4) + 2  # beyond the divergence line
+    assert "Overfitting: the validation loss on its 8 validation pictures was lowest at epoch" in result.message
+    assert "Early stopping" in result.message
+    found = training.overfitting(losses, val_losses)
+    assert found.best_epoch == int(np.argmin(val_losses)) + 1 and found.last_epoch == 30
+
+
+def test_overfitting_known_answers():
+    assert training.overfitting([1.0, 0.5, 0.3, 0.2, 0.1], [0.9, 0.6, 0.7, 0.8, 0.9]) == training.Overfitting(
+        2, 0.6, 5, 0.9, 0.5, 0.1
+    )
+    assert training.overfitting([1.0, 0.5, 0.3, 0.2], [0.9, 0.6, 0.5, 0.45]) is None  # still improving
+    assert training.overfitting([1.0, 0.5, 0.3, 0.2, 0.1], [0.9, 0.6, 0.61, 0.6, 0.62]) is None  # flat, not rising
+    assert training.overfitting([1.0, 0.5, 0.3, 0.4, 0.6], [0.9, 0.6, 0.7, 0.8, 0.9]) is None  # training rose too
+    assert training.overfitting([1.0, 0.5], [0.9, 2.0]) is None  # too short to tell
 
 
 def test_time_limit_and_target(tf):
@@ -80,8 +130,26 @@ def test_checkpoints_every_epoch(tf, tmp_path):
         on_event=events.append,
         checkpoint_dir=tmp_path,
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_001.keras", "epoch_002.keras"]
-    assert [e["epoch"] for e in events if e["kind"] == "checkpoint"] == [1, 2]
+    # Epoch 0 too: the network before training, so that the epoch scrubbers start from chance.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_000.keras", "epoch_001.keras", "epoch_002.keras"]
+    assert [e["epoch"] for e in events if e["kind"] == "checkpoint"] == [0, 1, 2]
+
+
+def test_validation_pictures_are_held_out_per_class(tf):
+    """The validation split takes its share of every class (at least 2 each where a class can spare a
+    third), not the last part of the array: here the last 10 pictures are all of class d, so Keras's
+    own split would never train on d and validate on d alone (accuracy 0)."""
+    from cnnviz.dataset_base import held_out_counts
+
+    data = quadrant_pictures(30)
+    keep = np.r_[0:90, 90:100]  # 30 each of a, b, c, then 10 of d, last
+    data = datasets.Dataset(
+        "quadrants", data.x_train[keep], data.y_train[keep], data.x_test, data.y_test, data.class_names
+    )
+    assert held_out_counts(data.y_train, 0.1).tolist() == [3, 3, 3, 2]
+    config = training.TrainConfig(epochs=15, batch_size=16, learning_rate=3e-3, validation_split=0.1)
+    result = training.train(model_for(data, "dense-only"), data, config)
+    assert result.history["val_accuracy"][-1] > 0.9  # d was trained on, and validated with the others
 
 
 @pytest.mark.parametrize(
