@@ -230,6 +230,12 @@ def _mnist_digit() -> np.ndarray:
     return images[0].copy()  # a real handwritten 7, 28x28, white on black
 
 
+def _mnist_digit_moved() -> np.ndarray:
+    # The same 7 moved 4 pixels right: still whole (its ink ends at column 21 of 28), but no longer where
+    # a network trained on centred digits expects its strokes (the lesson "Why convolution?").
+    return np.roll(_mnist_digit(), 4, axis=1)
+
+
 def _sklearn(name: str):
     def load() -> np.ndarray:
         from sklearn.datasets import load_sample_image
@@ -258,6 +264,7 @@ SAMPLES = {
     "china": (_sklearn("china.jpg"), "A temple in China, 427x640 colour (scikit-learn)"),
     "flower": (_sklearn("flower.jpg"), "A flower, 427x640 colour (scikit-learn)"),
     "mnist digit": (_mnist_digit, "A real handwritten 7 from MNIST, 28x28 (LeCun, Cortes, Burges)"),
+    "mnist digit, moved": (_mnist_digit_moved, "The same handwritten 7, moved 4 pixels to the right, 28x28"),
 }
 
 

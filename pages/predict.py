@@ -6,11 +6,13 @@ from app_support.common import lesson_view
 from app_support.common.boot import run_through_navigation
 from app_support.common.inputs import image_input
 from app_support.common.model_source import choose_model
+from app_support.common.state import locked_widget
+from app_support.predict import settings as predict_settings
 from app_support.predict import view
 from cnnviz.errors import InvalidInput
 
 run_through_navigation()
-step = lesson_view.arrive("predict", [])
+step = lesson_view.arrive("predict", predict_settings.SETTINGS)  # a lesson step sets the model and picture
 
 st.title("Upload & predict")
 st.caption(
@@ -27,8 +29,17 @@ with st.container(horizontal=True, gap="large"):
     body = st.container(width=540)
 modes = {"one": "One image", "many": "Many images", "zip": "A labelled zip (accuracy per class)"}
 with controls:
+    predict_settings.find_trained_model("predict")  # a step's "the dense network you trained"
     choice = choose_model("predict")
-    mode = st.radio("What to predict", list(modes), format_func=modes.get, key="predict_mode", persist_state="session")
+    mode = locked_widget(
+        st.radio,
+        "mode",
+        "What to predict",
+        list(modes),
+        format_func=modes.get,
+        key="predict_mode",
+        persist_state="session",
+    )
     k = st.slider("Top classes shown", 1, 10, 3, key="predict_k", persist_state="session")
     opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="predict_opacity", persist_state="session")
     image = files = zipped = None
@@ -36,9 +47,10 @@ with controls:
     if choice is not None and mode == "one":
         view.suggest_sample(choice, "predict")
         try:  # a file that cannot be read: its error takes the answer's place, no earlier answer stays
-            image, name = image_input("predict", max_side=512, keep_last_good=False)
+            image, name = image_input("predict", max_side=512, keep_last_good=False, locks=predict_settings.IMAGE_LOCKS)
         except InvalidInput as error:
             problem = str(error)
+        centre = predict_settings.centre_choice(choice.digit_like)
     elif choice is not None and mode == "many":
         files = st.file_uploader(
             "Images", type=["png", "jpg", "jpeg", "bmp", "webp", "gif"], accept_multiple_files=True, key="predict_files"
@@ -52,7 +64,7 @@ with body:
     elif mode == "one" and problem:
         st.error(problem)
     elif mode == "one" and image is not None:
-        view.explain_one(choice.model, choice, image, name, k=k, opacity=opacity)
+        view.explain_one(choice.model, choice, image, name, k=k, opacity=opacity, centre=centre)
     elif mode == "many" and files:
         view.many(choice.model, choice, files)
     elif mode == "zip" and zipped is not None:

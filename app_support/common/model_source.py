@@ -10,12 +10,14 @@ import streamlit as st
 
 from app_support.common.runs import dataset as cached_dataset
 from app_support.common.runs import owner, run_dataset, run_manager
+from app_support.common.state import locked_widget
 from cnnviz import model_files, predict
 from cnnviz.errors import InvalidInput
 from cnnviz.predict import Reference
 from cnnviz.pretrained import ARCHITECTURES, ModelUnavailable
 
 DEFAULT_MODEL = predict.DEFAULT_MODEL
+KEEP = "session"
 DIGIT_SAMPLE = "mnist digit"  # the bundled sample a digit model opens on: a real handwritten 7
 PHOTO_SAMPLE = "chelsea"  # the one an ImageNet model opens on: a cat, one of its classes
 
@@ -78,7 +80,17 @@ def choose_model(prefix: str) -> ModelChoice | None:
     options |= {"upload": "Upload a .keras model"}
     if st.session_state.get(f"{prefix}_model", "default") not in options:  # a link's run from another session
         st.session_state[f"{prefix}_model"] = "default"
-    key = st.selectbox("Model", list(options), format_func=options.get, key=f"{prefix}_model", persist_state="session")
+    # A teacher's link can fix or hide it ("model", cnnviz.lessons.CONTROLS).
+    chosen = locked_widget(
+        st.selectbox,
+        "model",
+        "Model",
+        list(options),
+        format_func=options.get,
+        key=f"{prefix}_model",
+        persist_state=KEEP,
+    )
+    key = chosen or "default"
     if key == "default":
         model, names, reference = default_model()
         mnist = cached_dataset(predict.DEFAULT_DATASET)

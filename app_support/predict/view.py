@@ -50,9 +50,14 @@ def verdict_of(model, choice: ModelChoice, prepared: np.ndarray, *, k: int = 3):
     )
 
 
-def explain_one(model, choice: ModelChoice, image: np.ndarray, name: str, *, k: int, opacity: float) -> None:
+def explain_one(
+    model, choice: ModelChoice, image: np.ndarray, name: str, *, k: int, opacity: float, centre: bool = True
+) -> None:
+    """The answer for one picture. `centre` False gives a digit model the picture as it is, not cropped
+    and centred as MNIST's digits were (to see what a network makes of a digit that moved)."""
     try:
-        prepared, steps = prepare_input(image, tuple(model.inputs[0].shape[1:]), digit_like=choice.digit_like)
+        shape = tuple(model.inputs[0].shape[1:])
+        prepared, steps = prepare_input(image, shape, digit_like=choice.digit_like and centre)
     except InvalidInput as error:
         st.error(f"{name}: {error}")
         return
@@ -74,8 +79,13 @@ def explain_one(model, choice: ModelChoice, image: np.ndarray, name: str, *, k: 
             )
         st.plotly_chart(top_chart(verdict), key=f"top_{name}")
     with right:
-        heat = cam.grad_cam(model, prepared)
         shown = prepared[..., 0] if prepared.shape[-1] == 1 else prepared
+        try:
+            heat = cam.grad_cam(model, prepared)
+        except InvalidInput:  # a network of Dense layers only: no feature map to say where it looked
+            picture(display.enlarge(shown, min_side=240), caption=f"What the network saw (it answered {verdict.label})")
+            st.caption("No heatmap: this network has no convolution, so no map of where it found the evidence.")
+            return
         picture(
             display.enlarge(display.overlay(shown, heat, opacity=opacity), min_side=240),
             caption=f"Grad-CAM for {verdict.label}: where the evidence was",
