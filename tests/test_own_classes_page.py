@@ -100,7 +100,7 @@ def test_three_uploaded_classes_train_and_predict():
     at.number_input(key="own_epochs_drawings_False").set_value(8).run()  # fewer than the 15 by default: fast
     at.button(key="own_train").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    until_finished(at, timeout=150)
+    until_finished(at)
     accuracy = next(m for m in at.metric if m.label == "Test accuracy")
     assert float(accuracy.value.rstrip("%")) >= 80, accuracy.value  # 6 held-out drawings
     labels = {b.label for b in at.get("download_button")}

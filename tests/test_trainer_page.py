@@ -218,7 +218,7 @@ def test_after_a_run_the_estimate_uses_its_speed_and_the_lists_pick_images():
     at.selectbox(key="trainer_dataset").set_value("shapes").run()
     at.number_input(key="trainer_epochs_shapes").set_value(1).run()
     at.button(key="trainer_train").click().run()
-    until_finished(at, timeout=180)
+    until_finished(at)
     text = next(c.value for c in at.caption if c.value.startswith("**Estimated time"))
     assert "from the speed Run 1 trained at on this server" in text, text
     assert any("Why can validation accuracy be above training accuracy" in c.value for c in at.caption)

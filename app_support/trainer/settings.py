@@ -3,6 +3,8 @@ preview, and the job a run gets."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import streamlit as st
 
@@ -14,6 +16,7 @@ from app_support.trainer.state import BATCHES, NO_PARTNER, augmentation_default,
 from app_support.trainer.transfer import Transfer
 from cnnviz import datasets, display, estimates, jobs, models, training
 from cnnviz.blocks import LayerRow, summarize
+from cnnviz.dataset_base import few_pictures_note, held_out_count
 from cnnviz.errors import InvalidInput
 from cnnviz.training import TrainJob
 
@@ -206,13 +209,15 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 600 else f"{round(seconds / 60)} min"
 
 
-def _session_speed() -> tuple[float, str]:
-    """This server's speed relative to the cost model, from this session's latest run that trained a
-    whole epoch on a dataset at hand: (1.0, "") when there is none."""
+def _session_speed() -> tuple[float | None, str]:
+    """This server's speed relative to the cost model on an idle server, from this session's latest run
+    that trained an epoch on a dataset at hand (`estimates.measured_speed`, with the runs that trained
+    beside it and the load it met taken out): (None, "") when there is none."""
     from app_support.common.runs import owner, run_dataset
 
-    for run in reversed(run_manager().runs_for(owner())):
-        if not run.epochs:
+    runs = run_manager().runs_for(owner())
+    for run in reversed(runs):
+        if not run.epochs or not run.job.blocks or run.started is None:
             continue
         ran_on = run_dataset(run)
         if ran_on is None:
@@ -221,43 +226,119 @@ def _session_speed() -> tuple[float, str]:
             rows = summarize(list(run.job.blocks), ran_on.input_shape, ran_on.num_classes)
         except InvalidInput:
             continue
+        counts = [train for train, _ in ran_on.counts().values()]
         expected = estimates.estimate_time(
-            rows, train_images=len(ran_on.x_train), test_images=len(ran_on.x_test), config=run.job.config
+            rows, train_images=sum(counts), test_images=len(ran_on.x_test), config=run.job.config, class_counts=counts
         )
-        speed = estimates.measured_speed(expected, epochs_run=len(run.epochs), fit_seconds=run.epochs[-1]["t"])
-        return speed, f"Run {run.number}"
-    return 1.0, ""
+        end = run.finished or float("inf")
+        beside = sum(
+            1
+            for other in runs
+            if other is not run
+            and other.started is not None
+            and other.started < end
+            and (other.finished or float("inf")) > run.started
+        )
+        loads = [epoch["load"] for epoch in run.epochs if "load" in epoch]
+        speed = estimates.measured_speed(expected, run.epochs, alongside=beside)
+        if speed is None:
+            continue
+        if loads:  # the load it met, beyond its own and the runs beside it, was the server's state then
+            speed /= estimates.load_factor(float(np.mean(loads)), runs=beside + 1, cores=os.cpu_count() or 1)
+        return max(speed, 0.25), f"Run {run.number}"
+    return None, ""
 
 
-def time_estimate(data: datasets.Dataset, rows: list[LayerRow], config: training.TrainConfig) -> None:
-    """How long Train will take, and what the figure is based on."""
+def frozen_rows(rows: list[LayerRow], transfer: Transfer | None) -> int:
+    """How many rows after the input learn nothing: a transfer base's, up to the layer it learns from."""
+    if transfer is None:
+        return 0
+    names = [row.name for row in rows]
+    base = [name for name in names[1:] if not name.startswith("head_") and name != "output"]
+    if transfer.train_from and transfer.train_from in base:
+        return base.index(transfer.train_from)
+    return 0 if transfer.train_from else len(base)
+
+
+def time_estimate(
+    data: datasets.Dataset,
+    rows: list[LayerRow],
+    config: training.TrainConfig,
+    *,
+    per_class: int = 0,
+    partner: list[dict] | None = None,
+    transfer: Transfer | None = None,
+) -> float:
+    """How long Train will take (both runs, with a partner), and what the figure is based on: the
+    training images used ("images per class" included), this server's measured speed, and how busy it
+    is now. Returns the seconds shown."""
     speed, source = _session_speed()
-    estimate = estimates.estimate_time(
-        rows, train_images=len(data.x_train), test_images=len(data.x_test), config=config, speed=speed
+    counts = [min(train, per_class) if per_class else train for train, _ in data.counts().values()]
+    options = {"test_images": len(data.x_test), "config": config, "speed": speed or 1.0, "class_counts": counts}
+    one = estimates.estimate_time(rows, train_images=sum(counts), frozen_rows=frozen_rows(rows, transfer), **options)
+    alone = [one.seconds]
+    if partner is not None:
+        alone.append(
+            estimates.estimate_time(
+                summarize(partner, data.input_shape, data.num_classes), train_images=sum(counts), **options
+            ).seconds
+        )
+    counted = run_manager().counts()
+    busy = estimates.busy_now(counted["training"], counted["queued"])
+    seconds = estimates.estimate_together(alone) * busy.factor
+    runs = (
+        f"both runs, side by side, {config.epochs} epoch(s) each"
+        if partner is not None
+        else f"{config.epochs} epoch(s)"
     )
     text = (
-        f"**Estimated time: about {_duration(estimate.seconds)}** for {config.epochs} epoch(s), about "
-        f"{_duration(estimate.epoch_s)} each"
+        f"**Estimated time: about {_duration(seconds)}** for {runs} on {one.train_images:,} training and "
+        f"{one.validation_images:,} validation images"
     )
     if source:
-        text += (
-            f", from the speed {source} trained at on this server ({speed:.2g}x the time the network's size predicts). "
-        )
+        text += f", from the speed {source} trained at on this server ({speed:.2g}x what the network's size predicts). "
     else:
         text += (
-            f", from the network's size ({estimate.values_per_image:,} values computed per image) and the number "
+            f", from the network's size ({one.values_per_image:,} values computed per image) and the number "
             "of batches, timed on a 2-core server; after your first run here it uses this server's own speed. "
         )
-    manager = run_manager()
-    busy = manager.counts()["training"]
-    if busy >= manager.max_active:
-        text += f"Add the wait: {busy} runs are training now. "
+    if busy.busy:
+        text += (
+            f"**The server is busy**: {counted['training']} run(s) training, {counted['queued']} waiting, and a "
+            f"processor load of {busy.load:.1f} on {busy.cores} cores; the estimate counts {busy.factor:.1f}x for "
+            "sharing it" + (", not the wait in the queue. " if counted["queued"] else ". ")
+        )
     else:
-        text += "Other runs training at the same time slow it down. "
+        text += "Runs started meanwhile would slow it down. "
     limit = config.time_limit_s or float("inf")
-    if estimate.seconds > limit:
+    if seconds > limit:
         text += f"The time limit ({limit:g} s) will stop it early."
     st.caption(text)
+    return seconds
+
+
+def few_pictures_warnings(data: datasets.Dataset, config: training.TrainConfig, *, per_class: int = 0) -> None:
+    """Before Train: a warning when the validation or test pictures are too few for their figures to mean
+    much (`dataset_base.few_pictures_note`), counted as the run will hold them out."""
+    counts = [(min(train, per_class) if per_class else train, test) for train, test in data.counts().values()]
+    validation = [held_out_count(train, config.validation_split) for train, _ in counts]
+    for held, what in ((validation, "validation"), ([test for _, test in counts], "test")):
+        if what == "validation" and not config.validation_split:
+            continue
+        note = few_pictures_note(held, what=what)
+        if note:
+            st.warning(note)
+
+
+def too_big_warning(data: datasets.Dataset, blocks, config: training.TrainConfig) -> None:
+    """Before Train: a network too large for a server without a GPU (ResNet-34) is named with what it
+    would take (`jobs.check_trainable`); such a server's worker refuses it with the same words."""
+    if not blocks:
+        return
+    try:
+        jobs.check_trainable(TrainJob("", tuple(blocks), config), data, accelerated=False)
+    except InvalidInput as error:
+        st.warning(str(error))
 
 
 def augmentation_preview(data: datasets.Dataset, augmentation: models.Augmentation) -> None:
@@ -283,7 +364,8 @@ def job_for(
     per_class: int = 0,
     title: str | None = None,
 ) -> TrainJob:
-    """The job for a run: the blocks from scratch (with the lab-kernels experiment), or a transfer base."""
+    """The job for a run: the blocks from scratch (with the lab-kernels experiment), or a transfer base.
+    Its title names the network (`title`, else the preset) and the data it trains on (`data_label`)."""
     if title is None:
         title = st.session_state.get("trainer_preset", "")
         if lab_kernels:
@@ -292,8 +374,7 @@ def job_for(
         blocks, lab_kernels, freeze = (), (), False
         where = f"from {transfer.train_from} on" if transfer.train_from else "frozen"
         title = f"{'fine-tuning' if transfer.continues else 'transfer from'} {transfer.title} ({where})"
-    if per_class:
-        title += f", {per_class} per class"
+    title = f"{title} on {data_label(dataset_name, data, per_class)}"
     common = {
         "first_conv_kernels": lab_kernels,
         "freeze_first_conv": freeze,
@@ -307,6 +388,20 @@ def job_for(
         return TrainJob("file", tuple(blocks), config, dataset_file=saved_upload(data), **common)
     options = (("size", st.session_state.get("trainer_shape_size", 28)),) if dataset_name == "shapes" else ()
     return TrainJob(dataset_name, tuple(blocks), config, dataset_options=options, **common)
+
+
+def data_label(dataset_name: str, data: datasets.Dataset, per_class: int = 0) -> str:
+    """What a run trains on, for its label: the dataset ('your zip' for an upload, the shapes' size when
+    not 28 px) and, with "images per class", how many of each class it really trains on (a class with
+    fewer keeps what it has: 5 pictures a class stay 5 when 10 are asked for)."""
+    name = {UPLOAD: "your zip"}.get(dataset_name, dataset_name)
+    if dataset_name == "shapes" and st.session_state.get("trainer_shape_size", 28) != 28:
+        name += f" ({st.session_state['trainer_shape_size']} px)"
+    if not per_class:
+        return name
+    used = [min(train, per_class) for train, _ in data.counts().values()]
+    low, high = min(used), max(used)
+    return f"{name}, {low} per class" if low == high else f"{name}, {low}-{high} per class"
 
 
 def few_images(dataset_name: str, data: datasets.Dataset, url: list[Setting]) -> int:
