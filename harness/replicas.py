@@ -87,9 +87,10 @@ class Replicas:
             [binary, "-db", "-f", str(config)], env=balancer_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         try:
-            self._wait(lambda: all(healthy(url) for url in self.replica_urls), "the replicas did not start", 120)
+            # Generous deadlines: on a loaded machine two servers start slowly, and the checks come late.
+            self._wait(lambda: all(healthy(url) for url in self.replica_urls), "the replicas did not start", 300)
             # HAProxy marks a server up after two good checks, 2 s apart.
-            self._wait(lambda: len(self.replicas_in_rotation()) == count, "HAProxy did not see the replicas", 30)
+            self._wait(lambda: len(self.replicas_in_rotation()) == count, "HAProxy did not see the replicas", 120)
         except Exception:
             self.close()
             raise
