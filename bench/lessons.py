@@ -1,158 +1,130 @@
-"""The lessons that train, run as a learner runs them here: through the app's run manager (worker
-processes, two runs at once), with the settings the lesson steps set, side by side where a step
-trains two networks together. Prints each lesson's training time and the figure it teaches.
+"""Every lesson step that trains, and the Trainer's defaults, run as a learner runs them: the Trainer page
+(Streamlit's AppTest, the app's own run manager and worker processes) opened with the step's link, the
+time estimate read as the page shows it, Train pressed, and the time taken from Train to the last run's
+results. The steps come from the lessons table (`cnnviz.lessons`), so a changed step is measured as it
+now reads; a lesson's steps share one session, as a learner's do ("base=run:last" is the step before).
 
-  3. Why convolution? A dense-only network against a small CNN on bundled MNIST, trained together;
-     then overfitting: a CNN trained long on 50 bundled digits per class.
-  5. Real photos: augmentation off against on, on a zip of class folders made here from the bundled
-     shapes drawn as colour pictures (offline), trained together.
-  6. Transfer learning: the shipped MNIST model's convolutional base, frozen, with a new head, against
-     the same network from scratch, on 30 shapes per class, trained together; then fine-tuning the
-     frozen run (its head kept) from conv2 on with a low learning rate.
+Each step's estimate is read twice: in a fresh session (no run measured yet: the cost model alone) and
+in the lesson's session after its earlier runs (the speed they measured). The ratio of the longer to the
+shorter of estimate and time taken must stay within 1.5 for both.
 
-Run: python bench/lessons.py   (tables, then RESULT lines)
+Prints the estimates against the times, each lesson's figures, and RESULT lines.
+
+Run: python bench/lessons.py   (about 6 minutes on the quiet 2-core machine)
 """
 
 from __future__ import annotations
 
-import io
 import os
+import re
 import time
-import zipfile
 from dataclasses import dataclass
 
-import numpy as np
-from common import table
+from common import ROOT, table
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CNNVIZ_SPARES", "1")  # the app's default: one worker waits warm
 
-from cnnviz import datasets, image_folders, images, models
-from cnnviz.export import save_npz
-from cnnviz.predict import DEFAULT_MODEL
-from cnnviz.runs import RunManager
-from cnnviz.training import TrainConfig, TrainJob
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
 
-OWNER = "bench-lessons"
-DENSE_CNN = "3 dense-only vs mnist-cnn (bundled MNIST)"
-OVERFIT = "3 overfitting: 50 digits per class, 30 epochs"
-AUGMENTATION = "5 augmentation off vs on (zip of 400 colour shapes, 48 px)"
-TRANSFER = "6 transfer (frozen) vs scratch, 30 shapes per class"
-FINE_TUNING = "6 fine-tuning the frozen run from conv2, lr 0.0003"
+from cnnviz import lessons
+from cnnviz.estimates import load_now
+
+APP, TRAINER = str(ROOT / "app.py"), "pages/trainer.py"
+TIMEOUT = 120
+DEFAULTS = ("mnist-bundled", "shapes", "digits")  # the Trainer's defaults for the datasets that need no download
 
 
-@dataclass(frozen=True)
-class Lesson:
-    """One step that trains: its runs start together (as 'Train both' starts them)."""
-
+@dataclass
+class Measured:
     name: str
-    jobs: tuple[TrainJob, ...]
-    settings: str  # what the step sets, as the lead writes it into the step's URL
+    fresh_s: float  # the estimate in a new session
+    session_s: float  # the estimate after the earlier runs of the lesson
+    taken_s: float  # Train to the last run's results
+    load_before: float
+    load_after: float
+    runs: list
+
+    @property
+    def trained(self) -> bool:
+        """Every run ended as trained (not failed, timed out...): its time is what the estimate was for."""
+        return all(run.state.good for run in self.runs)
+
+    @property
+    def worst(self) -> float:
+        return max(ratio(self.fresh_s, self.taken_s), ratio(self.session_s, self.taken_s))
 
 
-def colour_shapes_zip(*, per_class: int = 60, size: int = 64, seed: int = 0) -> bytes:
-    """A zip of class folders (circle/, square/, ...) of colour PNGs: the bundled shapes, each drawn in a
-    random colour on a random dark background, as a learner's own photos would arrive."""
-    shapes = datasets.shapes(size=size, count=per_class * len(datasets.SHAPES), noise=0.05, seed=seed)
-    rng = np.random.default_rng(seed)
-    x = np.concatenate([shapes.x_train, shapes.x_test])[..., 0].astype(np.float32) / 255
-    y = np.concatenate([shapes.y_train, shapes.y_test])
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for i, (outline, label) in enumerate(zip(x, y, strict=True)):
-            ink, paper = rng.uniform(120, 255, 3), rng.uniform(0, 90, 3)
-            picture = (paper + outline[..., None] * (ink - paper)).clip(0, 255).astype(np.uint8)
-            archive.writestr(f"{datasets.SHAPES[label]}/{i:04d}.png", images.encode_png(picture))
-    return buffer.getvalue()
+def ratio(a: float, b: float) -> float:
+    return max(a, b) / max(min(a, b), 1e-9)
 
 
-def lessons(workdir) -> list[Lesson]:
-    mnist = datasets.mnist_bundled()
-    plain = TrainConfig(epochs=5, batch_size=64, learning_rate=1e-3)  # aug off, validation 0.1
-    dense_cnn = Lesson(
-        DENSE_CNN,
-        (
-            TrainJob("mnist-bundled", tuple(models.preset("dense-only", mnist.input_shape)), plain, title="dense-only"),
-            TrainJob("mnist-bundled", tuple(models.preset("mnist-cnn", mnist.input_shape)), plain, title="mnist-cnn"),
-        ),
-        "dataset=mnist-bundled preset=dense-only vs=mnist-cnn epochs=5 lr=0.001 batch=64 aug=0",
-    )
-    long = TrainConfig(epochs=30, batch_size=32, learning_rate=1e-3, validation_split=0.2)
-    overfit = Lesson(
-        "3 overfitting: 50 digits per class, 30 epochs",
-        (
-            TrainJob(
-                "mnist-bundled",
-                tuple(models.preset("fashion-cnn", mnist.input_shape)),
-                long,
-                train_per_class=50,
-                title="long",
-            ),
-        ),
-        "dataset=mnist-bundled preset=fashion-cnn per_class=50 epochs=30 lr=0.001 batch=32 val=0.2 aug=0",
-    )
-    folders = image_folders.load_image_folder_zip(colour_shapes_zip(per_class=100), image_size=48)
-    path = workdir / "colour_shapes.npz"
-    save_npz(folders, path)
-    blocks = tuple(models.preset("horses-humans", folders.input_shape))
-    off = TrainConfig(epochs=20, batch_size=32, learning_rate=1e-3)
-    turned = models.Augmentation(rotation=15, shift=0.1, zoom=0.1, flip=True)
-    on = TrainConfig(epochs=20, batch_size=32, learning_rate=1e-3, augmentation=turned)
-    augmentation = Lesson(
-        AUGMENTATION,
-        (
-            TrainJob("file", blocks, off, dataset_file=str(path), title="augmentation off"),
-            TrainJob("file", blocks, on, dataset_file=str(path), title="augmentation on"),
-        ),
-        "dataset=upload (the zip, image size 48) preset=horses-humans epochs=20 lr=0.001 batch=32 aug=0 "
-        "vs itself with aug=1 (rotation 15, shift 0.1, zoom 0.1, flip)",
-    )
-    few = TrainConfig(epochs=20, batch_size=16, learning_rate=3e-3)
-    scratch_blocks = tuple(models.preset("mnist-fast", (28, 28, 1)))
-    transfer = Lesson(
-        TRANSFER,
-        (
-            TrainJob(
-                "shapes",
-                (),
-                few,
-                base_model=str(DEFAULT_MODEL),
-                train_per_class=30,
-                base_input=(28, 28, 1),
-                title="transfer, frozen",
-            ),
-            TrainJob("shapes", scratch_blocks, few, train_per_class=30, title="mnist-fast from scratch"),
-        ),
-        "dataset=shapes base=shipped from= per_class=30 vs=mnist-fast epochs=20 lr=0.003 batch=16 aug=0",
-    )
-    return [dense_cnn, overfit, augmentation, transfer]
+def shown_seconds(at: AppTest) -> float:
+    """The estimate as the page writes it: 'about 38 s', 'about 1.6 min'."""
+    text = next(c.value for c in at.caption if c.value.startswith("**Estimated time"))
+    number, unit = re.search(r"about ([\d.]+) (s|min)\*\*", text).groups()
+    return float(number) * (60 if unit == "min" else 1)
 
 
-def fine_tuning(transfer_run) -> Lesson:
-    """The step after the frozen transfer run: that run's model, its base learning from conv2 on."""
-    tune = TrainConfig(epochs=10, batch_size=16, learning_rate=3e-4)
-    job = TrainJob(
-        "shapes",
-        (),
-        tune,
-        base_model=transfer_run.model_path,
-        train_from="conv2",
-        train_per_class=30,
-        base_input=(28, 28, 1),
-        title="fine-tuning, from conv2",
-    )
-    return Lesson(
-        FINE_TUNING,
-        (job,),
-        "dataset=shapes base=run:<the frozen run> from=conv2 per_class=30 epochs=10 lr=0.0003 batch=16 aug=0",
-    )
+def as_a_running_server() -> None:
+    """AppTest sets Streamlit's pages/-folder flag again before every run, so every page's
+    `run_through_navigation` reruns it and a click is lost; a running server clears it once, at its first
+    `st.navigation` (as tests/conftest.py's fixture does). Through app.py, as a server runs it: the
+    worker processes start from app.py's module, never from a page's."""
+    original = PagesManager.__init__
+
+    def cleared(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = cleared
 
 
-def wait(runs, timeout=600) -> None:
-    deadline = time.monotonic() + timeout
+def session() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    return at
+
+
+def opened(query: dict, at: AppTest | None = None) -> AppTest:
+    """The Trainer opened from a link (`query`), in a new session or in `at`'s."""
+    at = at or session()
+    at.query_params.clear()
+    at.query_params.update(query)
+    at.switch_page(TRAINER).run()
+    if at.exception:
+        raise RuntimeError([e.message for e in at.exception])
+    return at
+
+
+def train(at: AppTest) -> tuple[list, float]:
+    """Press Train (or Train both) and wait for every run it started: (runs, seconds from the press)."""
+    from app_support.common.runs import run_manager
+
+    manager = run_manager()
+    owner = at.session_state["_cnnviz_owner"]
+    before = {run.id for run in manager.runs_for(owner)}
+    pressed = time.monotonic()
+    at.button(key="trainer_train").click().run()
+    runs = [run for run in manager.runs_for(owner) if run.id not in before]
+    if not runs:
+        raise RuntimeError(f"Train started nothing: {[e.value for e in at.error]}")
+    deadline = pressed + 900
     while not all(run.done for run in runs):
         if time.monotonic() > deadline:
             raise TimeoutError(", ".join(run.label for run in runs))
-        time.sleep(0.1)
+        time.sleep(0.2)
+    return runs, max(run.finished for run in runs) - pressed
+
+
+def measure(name: str, query: dict, session: AppTest) -> Measured:
+    fresh = shown_seconds(opened(query))
+    opened(query, session)
+    estimate = shown_seconds(session)
+    load = load_now()
+    runs, taken = train(session)
+    return Measured(name, fresh, estimate, taken, load, load_now(), runs)
 
 
 def final(run, key: str) -> float:
@@ -160,73 +132,97 @@ def final(run, key: str) -> float:
 
 
 def main() -> None:
-    manager = RunManager(max_active=2, spares=1)
-    results = {}
-    try:
-        warm = TrainJob("shapes", tuple(models.preset("tinyvgg", (28, 28, 1))), TrainConfig(epochs=1), title="warm-up")
-        wait([manager.submit(OWNER, warm)])  # workers started and Keras imported, as on a server in use
-        rows, settings = [], []
-        queue = lessons(manager.workdir)
-        while queue:
-            lesson = queue.pop(0)
-            started = time.monotonic()
-            runs = [manager.submit(OWNER, job) for job in lesson.jobs]
-            wait(runs)
-            seconds = time.monotonic() - started
-            results[lesson.name] = (runs, seconds)
-            for run in runs:
-                if not run.state.good:
-                    raise RuntimeError(f"{lesson.name}: {run.label} {run.state}: {run.message}")
-                best = min(range(len(run.epochs)), key=lambda i: run.epochs[i]["val_loss"]) + 1
-                rows.append(
-                    [
-                        lesson.name,
-                        run.job.title,
-                        f"{run.params:,}",
-                        seconds,
-                        final(run, "accuracy"),
-                        final(run, "val_accuracy"),
-                        run.evaluation.test_accuracy,
-                        f"{best} of {len(run.epochs)}",
-                    ]
-                )
-            settings.append([lesson.name, lesson.settings])
-            if lesson.name == TRANSFER:
-                queue.append(fine_tuning(runs[0]))
-    finally:
-        manager.shutdown()
-    print("Each lesson's runs start together (two train at once on the two cores); time is Train to both done.")
-    headers = ["lesson", "run", "params", "lesson s", "train acc", "val acc", "test acc", "best val loss at"]
-    print(table(headers, rows))
-    print()
-    print(table(["lesson", "step settings (URL)"], settings))
+    from app_support.common.runs import run_manager
 
-    (dense, cnn), _ = results[DENSE_CNN]
-    (long,), _ = results[OVERFIT]
-    (off, on), _ = results[AUGMENTATION]
-    (transfer, scratch), _ = results[TRANSFER]
-    (tuned,), _ = results[FINE_TUNING]
-    losses = [epoch["val_loss"] for epoch in long.epochs]
+    as_a_running_server()
+    measured: dict[str, Measured] = {}
+    skipped = []
+    warm = opened({"dataset": "shapes", "epochs": "1"})  # workers started and Keras imported, as on a server in use
+    train(warm)
+    for lesson_id, lesson in lessons.LESSONS.items():
+        session = None
+        for index, step in enumerate(lesson.steps):
+            if step.page != "trainer":
+                continue
+            query = lessons.step_query(lesson_id, index)
+            name = f"{lesson_id} {index + 1}: {step.title}"
+            session = opened(query, session)
+            if not [c for c in session.caption if c.value.startswith("**Estimated time")]:
+                skipped.append([name, " ".join(e.value for e in [*session.error, *session.info])[:90]])
+                continue
+            measured[name] = measure(name, query, session)
+            print(f"{name}: {measured[name].taken_s:.1f} s", flush=True)
+    for dataset in DEFAULTS:
+        name = f"default: {dataset}"
+        measured[name] = measure(name, {"dataset": dataset}, opened({"dataset": dataset}))
+        print(f"{name}: {measured[name].taken_s:.1f} s", flush=True)
+    run_manager().shutdown()
+
+    print(f"\nOn {os.cpu_count()} cores. Estimates as the Trainer shows them (rounded), against Train to results.")
+    rows = [
+        [
+            m.name,
+            ", ".join(str(run.state) for run in m.runs),
+            m.fresh_s,
+            m.session_s,
+            m.taken_s,
+            m.worst,
+            f"{m.load_before:.1f} / {m.load_after:.1f}",
+        ]
+        for m in measured.values()
+    ]
+    headers = ["step", "runs", "estimate new s", "estimate after runs s", "taken s", "worst ratio", "load before/after"]
+    print(table(headers, rows))
+    if skipped:
+        print()
+        print(table(["step not trained here", "why"], skipped))
+    rows = []
+    for m in measured.values():
+        for run in m.runs:
+            best = min(range(len(run.epochs)), key=lambda i: run.epochs[i].get("val_loss", float("inf"))) + 1
+            rows.append(
+                [
+                    m.name,
+                    run.job.title,
+                    f"{run.params:,}",
+                    final(run, "accuracy"),
+                    final(run, "val_accuracy"),
+                    run.evaluation.test_accuracy,
+                    f"{best} of {len(run.epochs)}",
+                ]
+            )
     print()
-    print(
-        f"Overfitting: validation loss lowest at epoch {int(np.argmin(losses)) + 1} ({min(losses):.3f}), "
-        f"{losses[-1]:.3f} at epoch {len(losses)}; training accuracy {final(long, 'accuracy'):.3f}, "
-        f"validation {final(long, 'val_accuracy'):.3f}."
-    )
-    gap_off = final(off, "accuracy") - final(off, "val_accuracy")
-    gap_on = final(on, "accuracy") - final(on, "val_accuracy")
-    print(f"Augmentation: train-validation accuracy gap {gap_off:.3f} off, {gap_on:.3f} on.")
+    print(table(["step", "run", "params", "train acc", "val acc", "test acc", "best val loss at"], rows))
+
+    def runs_of(prefix: str) -> list:
+        return next(m.runs for name, m in measured.items() if name.startswith(prefix))
+
     print()
-    print(f"RESULT lesson_max_train_s {max(seconds for _, seconds in results.values()):.1f}")
+    trained = [m for m in measured.values() if m.trained]
+    if len(trained) < len(measured):
+        print(f"{len(measured) - len(trained)} step(s) did not train to the end (see runs): left out of the ratio")
+    print(f"RESULT estimate_worst_ratio {max(m.worst for m in trained):.2f}")
+    print(f"RESULT lesson_max_train_s {max(m.taken_s for n, m in measured.items() if not n.startswith('default')):.1f}")
+    mnist = runs_of("default: mnist-bundled")[0]
+    print(f"RESULT mnist_default_test_accuracy {mnist.evaluation.test_accuracy:.4f}")
+    print(f"RESULT mnist_default_train_s {mnist.train_seconds:.1f}")
+    dense, cnn = runs_of("why-convolution 1")
     print(f"RESULT cnn_minus_dense_accuracy {cnn.evaluation.test_accuracy - dense.evaluation.test_accuracy:.4f}")
     print(f"RESULT cnn_minus_dense_params {cnn.params - dense.params}")
+    (long,) = runs_of("why-convolution 3")
+    losses = [epoch["val_loss"] for epoch in long.epochs]
     print(f"RESULT overfit_val_loss_rise {losses[-1] - min(losses):.4f}")
+    (off,), (on,) = runs_of("real-photos 2"), runs_of("real-photos 3")
+    gap_off = final(off, "accuracy") - final(off, "val_accuracy")
+    gap_on = final(on, "accuracy") - final(on, "val_accuracy")
     print(f"RESULT augmentation_gap_off_minus_on {gap_off - gap_on:.4f}")
     print(f"RESULT augmentation_test_on_minus_off {on.evaluation.test_accuracy - off.evaluation.test_accuracy:.4f}")
+    transfer, scratch = runs_of("transfer 1")
     print(
         "RESULT transfer_minus_scratch_accuracy "
         f"{transfer.evaluation.test_accuracy - scratch.evaluation.test_accuracy:.4f}"
     )
+    (tuned,) = runs_of("transfer 2")
     tuned_gain = tuned.evaluation.test_accuracy - transfer.evaluation.test_accuracy
     print(f"RESULT finetune_minus_frozen_accuracy {tuned_gain:.4f}")
 

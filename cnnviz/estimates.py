@@ -1,13 +1,23 @@
-"""How long a training run should take: a cost model fitted on the development machine, scaled by the
-speed a finished run measured."""
+"""How long training should take: a cost model fitted on the development machine, the training images a
+job really uses, runs trained side by side, the speed a finished run measured, and a busy server.
+
+`estimate_time` is one run on an otherwise idle server; `estimate_together` is runs started together
+(a pair: "Train and compare with"); `measured_speed` scales both by what a run measured here; `busy`
+says how much longer the runs already training and the processor's load make it. bench/lessons.py
+compares the estimates the Trainer shows with the time each lesson's runs take.
+"""
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from cnnviz.dataset_base import held_out_counts
 
 if TYPE_CHECKING:
     from cnnviz.training import TrainConfig
@@ -24,19 +34,28 @@ if TYPE_CHECKING:
 SECONDS_PER_STEP = 0.0111
 SECONDS_PER_MVALUE = 0.00161  # per 10^6 activation values, forward pass equivalents
 FIRST_EPOCH_S = 2.0  # tracing the training and validation graphs (median of the fourteen: 2.1 s)
-# From Train to the first batch (a warm worker builds the model: bench/training.py's first_point_s
-# is 1.67 s, the first batch included), plus saving the model after; evaluating is counted apart.
+# From Train to the first batch (a warm worker loads the data and builds the model: bench/training.py's
+# first_point_s is 1.67 s, the first batch included), plus saving the model and reporting after.
 START_S = 1.5
+# Saving a checkpoint (every epoch, and epoch 0 before training): a fixed part and one per parameter
+# (a .keras file holds them as float32), from bench/lessons.py's runs.
+CHECKPOINT_S = 0.06
+CHECKPOINT_S_PER_MPARAM = 0.25
+# Two runs started together on the 2-core machine share it: together they took this many times as
+# long as the longer one alone (bench/lessons.py's pairs). See `estimate_together`.
+TOGETHER = 1.6
 
 
 @dataclass(frozen=True)
 class TimeEstimate:
-    """How long a run should take on an otherwise idle machine."""
+    """How long a run should take on an otherwise idle server."""
 
-    seconds: float  # from pressing Train to the results: start, every epoch, evaluation
-    epoch_s: float  # one epoch after the first
+    seconds: float  # from pressing Train to the results: start, every epoch, checkpoints, evaluation
+    epoch_s: float  # one epoch after the first, its checkpoint included
     first_epoch_s: float  # the first epoch, which also traces the graphs
     values_per_image: int  # activation values one image's forward pass computes
+    train_images: int  # the images it trains on (after the validation pictures are held out)
+    validation_images: int
 
 
 def forward_cost(rows) -> tuple[int, int]:
@@ -58,29 +77,148 @@ def forward_cost(rows) -> tuple[int, int]:
     return macs, values
 
 
+def train_images(class_counts: Sequence[int], per_class: int | None = None) -> int:
+    """How many images a run trains on (validation included) from a dataset with these training images
+    per class, when it keeps at most `per_class` of each (None or 0: all)."""
+    if not per_class:
+        return int(sum(class_counts))
+    return int(sum(min(int(count), int(per_class)) for count in class_counts))
+
+
 def estimate_time(
-    rows, *, train_images: int, test_images: int, config: TrainConfig, speed: float = 1.0
+    rows,
+    *,
+    train_images: int,
+    test_images: int,
+    config: TrainConfig,
+    speed: float = 1.0,
+    class_counts: Sequence[int] | None = None,
+    frozen_rows: int = 0,
 ) -> TimeEstimate:
-    """How long training `rows` (from `summarize`) with `config` should take: the cost model
-    above, times `speed` (1 on the development machine; a measured run's ratio elsewhere, see
-    `measured_speed`). Training an image costs about 3 forward passes (forward, then the gradients
-    for activations and for weights); validating or testing one, one."""
+    """How long training `rows` (from `summarize`; the input row first) with `config` should take on
+    `train_images` images (validation included) and testing it on `test_images`: the cost model above,
+    times `speed` (1 on the development machine; a measured run's ratio elsewhere, see `measured_speed`).
+
+    Training an image costs about 3 forward passes (forward, then the gradients for activations and for
+    weights); validating or testing one, one. The first `frozen_rows` rows after the input (a frozen
+    base) learn nothing, so they cost one pass. `class_counts` (the training images per class) makes
+    the validation pictures count as `cnnviz.training.train` holds them out, per class."""
     _, values = forward_cost(rows)
-    validation = int(train_images * config.validation_split)
+    _, frozen = forward_cost(rows[: frozen_rows + 1]) if frozen_rows else (0, 0)
+    if class_counts is not None and sum(class_counts) == train_images:
+        validation = int(
+            held_out_counts(np.repeat(np.arange(len(class_counts)), class_counts), config.validation_split).sum()
+        )
+    else:
+        validation = int(train_images * config.validation_split)
     trained = train_images - validation
-    passes = 3 * trained + validation
+    passes = 3 * trained * (values - frozen) + trained * frozen + validation * values
     steps = math.ceil(trained / config.batch_size) + math.ceil(validation / config.batch_size)
-    epoch = speed * (SECONDS_PER_STEP * steps + SECONDS_PER_MVALUE * passes * values / 1e6)
+    params = sum(row.params for row in rows)
+    checkpoint = CHECKPOINT_S + CHECKPOINT_S_PER_MPARAM * params / 1e6
+    epoch = speed * (SECONDS_PER_STEP * steps + SECONDS_PER_MVALUE * passes / 1e6 + checkpoint)
     evaluation = speed * SECONDS_PER_MVALUE * test_images * values / 1e6
     first = epoch + speed * FIRST_EPOCH_S
-    total = START_S + first + epoch * (config.epochs - 1) + evaluation
-    return TimeEstimate(seconds=total, epoch_s=epoch, first_epoch_s=first, values_per_image=values)
+    total = START_S + speed * checkpoint + first + epoch * (config.epochs - 1) + evaluation
+    return TimeEstimate(
+        seconds=total,
+        epoch_s=epoch,
+        first_epoch_s=first,
+        values_per_image=values,
+        train_images=trained,
+        validation_images=validation,
+    )
 
 
-def measured_speed(estimate: TimeEstimate, *, epochs_run: int, fit_seconds: float) -> float:
-    """How many times slower (above 1) or faster this machine trained a run than `estimate` (made
-    with speed 1) expected for its `epochs_run` epochs in `fit_seconds`; kept within 0.1 to 10."""
-    if epochs_run < 1 or not fit_seconds > 0:
-        return 1.0
-    expected = estimate.first_epoch_s + estimate.epoch_s * (epochs_run - 1)
-    return float(min(max(fit_seconds / max(expected, 1e-6), 0.1), 10.0))
+def estimate_together(seconds: Sequence[float], *, together: float = TOGETHER) -> float:
+    """Seconds until every run started at once is done, from each run's time alone (`estimate_time`):
+    the longest, plus the others' share of the machine while they run beside it, `together - 1` of
+    their time each. Two equal runs take `together` times one of them."""
+    if not seconds:
+        return 0.0
+    longest = max(seconds)
+    return float(longest + (together - 1) * (sum(seconds) - longest))
+
+
+def measured_speed(estimate: TimeEstimate, epochs: Sequence[dict], *, alongside: int = 0) -> float | None:
+    """How many times slower (above 1) or faster this server trained a run than `estimate` (made with
+    speed 1 for that run) expected, from its epoch points (`{"epoch", "t"}`, t in seconds since training
+    began): the epochs after the first (the first also traces the graphs, a cost that varies); a run of
+    one epoch, from that epoch. `alongside`: how many other runs trained beside it, which slowed it
+    down (`TOGETHER`), not the server. None without an epoch to go by; kept within 0.25 to 4."""
+    epochs = [epoch for epoch in epochs if "t" in epoch]
+    if not epochs:
+        return None
+    if len(epochs) >= 2:
+        measured = (epochs[-1]["t"] - epochs[0]["t"]) / (len(epochs) - 1)
+        expected = estimate.epoch_s
+    else:
+        measured, expected = epochs[0]["t"], estimate.first_epoch_s
+    if not (measured > 0 and expected > 0):
+        return None
+    ratio = measured / expected / (1 + (TOGETHER - 1) * max(0, alongside))
+    return float(min(max(ratio, 0.25), 4.0))
+
+
+# What one training run adds to the load average: TensorFlow keeps both cores' threads busy.
+LOAD_PER_RUN = 2.0
+
+
+def load_factor(load: float, *, runs: int, cores: int) -> float:
+    """How many times slower than on an idle server a run trains under a processor `load` (the load
+    average: processes ready to run), beyond the `runs` training runs that explain part of it (their
+    share is `TOGETHER`'s): the rest of the load takes its share of the `cores`."""
+    others = max(0.0, float(load) - LOAD_PER_RUN * runs)
+    return float(max(1.0, (others + 1) / max(cores, 1)))
+
+
+@dataclass(frozen=True)
+class Busy:
+    """How busy the server is as a run starts, and how much longer that makes it."""
+
+    training: int  # runs training now (every session's)
+    queued: int  # runs waiting for a free trainer
+    load: float  # the processor's load over the last minute (runnable processes), 0 where unknown
+    cores: int
+
+    @property
+    def factor(self) -> float:
+        """How many times longer a run takes than on an idle server: the runs training now share the
+        machine as a pair does (`TOGETHER`), and the rest of the load takes its share (`load_factor`)."""
+        sharing = 1 + (TOGETHER - 1) * self.training
+        return float(sharing * load_factor(self.load, runs=self.training, cores=self.cores))
+
+    @property
+    def busy(self) -> bool:
+        """Whether a learner should be told: noticeably slower than idle, or runs waiting."""
+        return self.factor > 1.2 or self.queued > 0
+
+
+def busy_now(training: int = 0, queued: int = 0) -> Busy:
+    """The server's state now: the run manager's counts and this machine's load average."""
+    return Busy(int(training), int(queued), load_now(), os.cpu_count() or 1)
+
+
+def load_now() -> float:
+    """This machine's load average over the last minute (0 where the platform has none)."""
+    try:
+        return float(os.getloadavg()[0])
+    except OSError:
+        return 0.0
+
+
+def base_rows(base, num_classes: int) -> tuple[list, int]:
+    """(summary rows for the cost model, how many of them are the frozen base) of `transfer_model` on the
+    Keras network `base` with a new head for `num_classes`: the input, the base's kept layers
+    (`models.feature_layers`: conv for Conv2D, else the layer's type) and the head's rows."""
+    from cnnviz import models
+    from cnnviz.blocks import LayerRow
+
+    inner = models.nested_base(base) or base
+    rows = [LayerRow("input", "Input", tuple(int(n) for n in base.inputs[0].shape[1:]), 0, "")]
+    for name in models.feature_layers(base):
+        layer = inner.get_layer(name)
+        kind = "conv" if type(layer).__name__ == "Conv2D" else type(layer).__name__
+        rows.append(LayerRow(name, kind, tuple(layer.output.shape[1:]), int(layer.count_params()), kind))
+    frozen = len(rows) - 1
+    return [*rows, *models.head_rows(rows[-1].output_shape, num_classes)], frozen

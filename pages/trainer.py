@@ -57,7 +57,8 @@ if data is not None:
             ready = False
     partner = trainer_settings.partner(data, url)
     if ready:
-        trainer_settings.time_estimate(data, rows, config)
+        trainer_settings.time_estimate(data, rows, config, per_class=per_class, partner=partner, transfer=transfer)
+        trainer_settings.few_pictures_warnings(data, config, per_class=per_class)
     label = "Train both" if partner is not None else "Train"
     if st.button(label, type="primary", disabled=not ready, key="trainer_train", icon=":material/play_arrow:"):
         try:
@@ -75,8 +76,8 @@ if data is not None:
             st.error(str(error))
         else:
             st.session_state["trainer_run"] = runs[0].id
-            if len(runs) > 1:  # the comparison starts again from its default: the latest runs, these two
-                st.session_state.pop("trainer_cmp", None)
+            if len(runs) > 1:  # Compare runs shows the pair once both have an epoch to show
+                trainer_runs.compare_pair([run.id for run in runs])
 
 st.subheader("4. Runs")
 trainer_runs.runs_panel()

@@ -98,6 +98,8 @@ def test_three_uploaded_classes_train_and_predict():
     assert own(at).counts()["cross"] == 9
     assert not at.button(key="own_train").disabled
     at.number_input(key="own_epochs_drawings_False").set_value(8).run()  # fewer than the 15 by default: fast
+    estimate = next(c.value for c in at.caption if c.value.startswith("Estimated time: **about"))
+    assert "for 8 epochs on" in estimate, estimate  # own classes are estimated as the Trainer's runs are
     at.button(key="own_train").click().run()
     assert not at.exception, [e.message for e in at.exception]
     until_finished(at)

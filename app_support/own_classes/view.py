@@ -10,13 +10,17 @@ leaves everything else as it was.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
 
 from app_support.common import kept
 from app_support.common.render import picture
 from app_support.common.runs import owner, run_manager, saved_upload
-from cnnviz import display, images, own_classes
+from cnnviz import display, estimates, images, own_classes
+from cnnviz.blocks import summarize
+from cnnviz.dataset_base import held_out_count
 from cnnviz.errors import InvalidInput
 from cnnviz.own_classes import KINDS, MIN_PER_CLASS, OwnClasses
 from cnnviz.training import TrainJob
@@ -401,6 +405,39 @@ def job_for(own: OwnClasses, *, epochs: int, pretrained_start: bool = True) -> t
     return job, data
 
 
+@st.cache_resource(max_entries=2, show_spinner="Reading the network it starts from...")
+def _base_rows(base_model: str, num_classes: int) -> tuple[list, int]:
+    from cnnviz import jobs
+
+    return estimates.base_rows(jobs.load_base(base_model), num_classes)
+
+
+def time_estimate(own: OwnClasses, plan, epochs: int) -> str:
+    """How long Train will take on these examples (`cnnviz.estimates`, as the Trainer estimates), and
+    how busy the server is."""
+    counts = list(own.counts().values())
+    held = [held_out_count(count, own_classes.TEST_FRACTION) for count in counts]
+    trained = [count - test for count, test in zip(counts, held, strict=True)]
+    config = replace(plan.config, epochs=epochs)
+    if plan.base_model:
+        rows, frozen = _base_rows(plan.base_model, len(counts))
+    else:
+        side = own_classes.SIZES[own.kind]
+        shape = (side, side, 1 if own.kind == "drawings" else 3)
+        rows, frozen = summarize(list(plan.blocks), shape, len(counts)), 0
+    one = estimates.estimate_time(
+        rows, train_images=sum(trained), test_images=sum(held), config=config, class_counts=trained, frozen_rows=frozen
+    )
+    counted = run_manager().counts()
+    busy = estimates.busy_now(counted["training"], counted["queued"])
+    seconds = one.seconds * busy.factor
+    said = f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {seconds / 60:.1f} min"
+    text = f"Estimated time: **{said}** for {epochs} epochs on {one.train_images} training pictures."
+    if busy.busy:
+        text += f" The server is busy ({counted['training']} run(s) training, load {busy.load:.1f}): counted in."
+    return text
+
+
 def _train(own: OwnClasses) -> None:
     problems = own.problems()
     for problem in problems:
@@ -426,6 +463,8 @@ def _train(own: OwnClasses) -> None:
     pressed = row[1].button(
         "Train", type="primary", key="own_train", disabled=bool(problems), icon=":material/play_arrow:"
     )
+    if not problems and not pressed:
+        row[2].caption(time_estimate(own, plan, int(epochs)))
     if pressed:
         try:
             job, data = job_for(own, epochs=int(epochs), pretrained_start=pretrained_start)

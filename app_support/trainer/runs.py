@@ -12,7 +12,8 @@ from app_support.common.render import picture
 from app_support.common.runs import owner, run_dataset, run_manager
 from app_support.own_classes import live as own_live
 from app_support.trainer.data import KEEP
-from cnnviz import datasets, display, features
+from cnnviz import datasets, display, features, take_home, training
+from cnnviz.dataset_base import few_pictures_note, held_out_counts
 from cnnviz.errors import InvalidInput
 from cnnviz.export import save_npz, training_script
 from cnnviz.runs import Run
@@ -35,10 +36,41 @@ def run_status(run: Run) -> None:
         )
     elif run.state.good:
         st.success(f"{run.label}: {label}. {run.message}")
+        offer_early_stopping(run)
     elif run.state == RunState.INTERRUPTED:
         st.warning(f"{run.label}: {run.message}")
     else:
         st.error(f"{run.label}: {label}. {run.message}")
+
+
+EARLY_STOP_PATIENCE = 3  # what the offer sets: a few epochs without a better validation loss
+
+
+def offer_early_stopping(run: Run) -> None:
+    """A finished run that overfitted (its message says so, `training.overfitting`) and trained without
+    early stopping: a button that turns it on for the next run of the dataset on the page."""
+    losses = [epoch.get("loss", float("nan")) for epoch in run.epochs]
+    found = training.overfitting(losses, [epoch.get("val_loss", float("nan")) for epoch in run.epochs])
+    if found is None or run.job.config.early_stopping_patience:
+        return
+    dataset_name = st.session_state.get("trainer_dataset", "")
+    key = f"trainer_patience_{dataset_name}"
+    if st.session_state.get(key):
+        st.caption(f"Early stopping is on for your next run (patience {st.session_state[key]}).")
+        return
+    st.button(
+        f"Turn on early stopping (patience {EARLY_STOP_PATIENCE}) for the next run",
+        key=f"trainer_early_{run.id}",
+        on_click=_turn_on_early_stopping,
+        args=(key,),
+        help="Training then ends once the validation loss has not improved for a few epochs in a row, and keeps "
+        "the weights of the best epoch.",
+    )
+
+
+def _turn_on_early_stopping(key: str) -> None:
+    st.session_state[key] = EARLY_STOP_PATIENCE
+    st.session_state["trainer_redraw"] = True  # the setting lives outside the runs panel: redraw the page
 
 
 CURVES_NOTE = (
@@ -64,12 +96,14 @@ def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None
     if evaluation is None:
         return
     columns = st.columns(4)
-    columns[0].metric("Test accuracy", f"{evaluation.test_accuracy:.2%}")
+    tested = int(evaluation.confusion.sum())
+    columns[0].metric("Test accuracy", f"{evaluation.test_accuracy:.2%}", help=f"On {tested:,} test pictures.")
     columns[1].metric("Test loss", f"{evaluation.test_loss:.4f}")
     columns[2].metric("Epochs", len(run.epochs))
     columns[3].metric("Training time", f"{run.train_seconds or 0:.1f} s")
     if data is None or len(data.class_names) != len(evaluation.per_class_accuracy):
         return
+    figures_rest_on(run, data, tested)
     # The click is read before the chart is drawn, so that its outline and the lists agree at once. The
     # key names the fragment drawing the chart: an identical chart drawn again by another fragment (the
     # training panel, then the idle one once the run ends) kept the first fragment's id in the browser,
@@ -131,6 +165,20 @@ def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None
         )
 
 
+def figures_rest_on(run: Run, data: datasets.Dataset, tested: int) -> None:
+    """How many pictures the test figures and the validation curves rest on, and a warning when few."""
+    validation = held_out_counts(data.y_train, run.job.config.validation_split, data.num_classes)
+    st.caption(
+        f"The test figures rest on {tested:,} test pictures the network never trained on; the validation "
+        f"curves on {int(validation.sum()):,} of its training pictures, held out ({run.job.config.validation_split:g} "
+        "of each class)."
+    )
+    for counts, what in ((np.bincount(data.y_test, minlength=data.num_classes), "test"), (validation, "validation")):
+        note = few_pictures_note(counts, what=what)
+        if note:
+            st.warning(note)
+
+
 def _chosen_cell(run: Run, data: datasets.Dataset, confusion: np.ndarray) -> tuple[int, int]:
     """The cell whose images are shown: at first the most frequent mistake, then what was clicked or chosen."""
     true_key, predicted_key = f"true_{run.id}", f"pred_{run.id}"
@@ -170,7 +218,11 @@ def downloads(run: Run, data: datasets.Dataset | None) -> None:
     columns = st.columns(3)
     with open(run.model_path, "rb") as handle:
         columns[0].download_button(
-            "Model (.keras)", handle.read(), file_name="cnnviz_model.keras", key=f"dl_model_{run.id}", on_click="ignore"
+            "Model (.keras)",
+            handle.read(),
+            file_name=take_home.KERAS_FILE,  # the name predict_keras.py (take home, your own classes) loads
+            key=f"dl_model_{run.id}",
+            on_click="ignore",
         )
     if data is not None and run.job.base_model:
         columns[1].caption(
@@ -196,6 +248,21 @@ def downloads(run: Run, data: datasets.Dataset | None) -> None:
             )
 
 
+def dataset_of(run: Run) -> str:
+    """What a run trained on, in words: the dataset, and how many training and test pictures it had."""
+    job = run.job
+    if job.dataset == "file":
+        name = "your classes" if job.dataset_file in st.session_state.get("own_datasets", {}) else "your zip"
+    else:
+        name = job.dataset
+        size = dict(job.dataset_options).get("size", 28)
+        name += f" ({size} px)" if size != 28 else ""
+    data = run_dataset(run)
+    if data is None:
+        return name
+    return f"{name}: {len(data.x_train):,} training, {len(data.x_test):,} test pictures"
+
+
 def continue_button(run: Run) -> None:
     """An interrupted run goes on from its last checkpoint: the same run, its curve growing again."""
     if st.button("Continue training", key=f"continue_{run.id}", type="primary", icon=":material/play_arrow:"):
@@ -219,7 +286,8 @@ def delete_button(run: Run) -> None:
 
 
 def comparison_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: its parameters, its last validation accuracy, test accuracy and training time."""
+    """One row per run: the data it trained on, its parameters, its last training and validation
+    accuracy, test accuracy and training time."""
 
     def last(run: Run, key: str) -> str:
         values = [epoch[key] for epoch in run.epochs if key in epoch]
@@ -228,6 +296,7 @@ def comparison_table(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "run": [run.label for run in runs],
+            "dataset": [dataset_of(run) for run in runs],
             "parameters": [f"{run.params:,}" if run.params else "" for run in runs],
             "epochs": [len(run.epochs) for run in runs],
             "training accuracy": [last(run, "accuracy") for run in runs],
@@ -277,22 +346,41 @@ def live_runs(was: tuple, panel: str) -> None:
     if len(finished) > 1:
         st.markdown("**Compare runs**")
         labels = {run.id: run.label for run in finished}
-        picked = st.multiselect(
-            "Runs",
-            list(labels),
-            default=list(labels)[-3:],
-            format_func=labels.get,
-            key="trainer_cmp",
-            persist_state="session",
-        )
+        compared(list(labels))
+        picked = st.multiselect("Runs", list(labels), format_func=labels.get, key=COMPARED, persist_state="session")
         chosen_runs = [run for run in finished if run.id in picked]
         if chosen_runs:
-            st.dataframe(comparison_table(chosen_runs), hide_index=True)
+            # A table, not a data grid: it wraps long run names and datasets instead of cutting them
+            # off, and fits a 1024-pixel projector without a scroll bar.
+            st.table(comparison_table(chosen_runs), hide_index=True)
         left, right = st.columns(2)
         left.plotly_chart(charts.compare(chosen_runs, "accuracy"), key="compare_acc")
         right.plotly_chart(charts.compare(chosen_runs, "loss"), key="compare_loss")
-    if was and phase_of(runs) != was:
+    if st.session_state.pop("trainer_redraw", False) or (was and phase_of(runs) != was):
         st.rerun(scope="app")  # a run left the queue or ended: poll at the new pace, show results everywhere
+
+
+COMPARED = "trainer_cmp"  # the runs under Compare runs
+PAIRED = "trainer_cmp_pair"  # a pair just started together ("Train both"): compared once both have a point
+
+
+def compare_pair(run_ids: list[str]) -> None:
+    """Runs started together ("Train and compare with"): Compare runs shows exactly them as soon as each
+    has an epoch to show (until then, what it showed)."""
+    st.session_state[PAIRED] = list(run_ids)
+
+
+def compared(options: list[str]) -> None:
+    """Before the Compare runs list is drawn: its choice, within `options` (runs with an epoch). At first
+    the latest three; a pair started together replaces it once both are there."""
+    pair = st.session_state.get(PAIRED) or []
+    if pair and all(run_id in options for run_id in pair):
+        st.session_state[COMPARED] = list(pair)
+        st.session_state.pop(PAIRED)
+        return
+    chosen = st.session_state.get(COMPARED)
+    chosen = options[-3:] if chosen is None else [run_id for run_id in chosen if run_id in options]
+    st.session_state[COMPARED] = chosen
 
 
 # Three fragments rather than one with a changing `run_every`: an idle page does not poll the server,
