@@ -355,3 +355,18 @@ def test_a_stage_downloads_as_the_servers_png(page, app_url, tmp_path):
     assert ours.shape == (510, 510, 3)
     levels = display.signed_index(values, limit=display.signed_limit(values)).astype(np.int32)
     assert np.abs(level_of(ours) - levels).max() <= 1
+
+
+def test_scrolling_on_the_weight_changes_the_output_and_then_the_link(page, app_url):
+    open_lab(page, app_url)
+    # (a signed picture looks the same at any weight: its colour bar's numbers are what change)
+    bar = f"() => {LAB}.figures[1].barCaption.textContent"
+    before = page.evaluate(bar)
+    weight = page.locator('input[aria-label="Weight"]')
+    weight.scroll_into_view_if_needed()
+    weight.hover()
+    page.mouse.wheel(0, -100)  # one notch up: 1 -> 1.1
+    page.wait_for_function(f"([old]) => ({bar})() !== old", arg=[before])
+    assert "red +531.9 " in page.evaluate(bar)  # 483.5 * 1.1, to 4 digits
+    page.wait_for_function("() => location.search.includes('weight=1.1')")
+    assert weight.input_value() == "1.1"

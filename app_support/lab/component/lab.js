@@ -425,6 +425,17 @@ class Lab {
       handle.addEventListener("pointerup", up);
       handle.addEventListener("pointercancel", up);
     });
+    // Scroll on it: one step a notch; Python hears of it once the scrolling stops.
+    const wheel = (e) => {
+      if (this.locked(param)) return;
+      e.preventDefault();
+      const value = Math.round((Number(this.settings[param]) + (e.deltaY < 0 ? step : -step)) * 1000) / 1000;
+      this.change(param, String(value), { commit: false, event: e });
+      clearTimeout(this.wheelTimer);
+      this.wheelTimer = setTimeout(() => this.commit(), 400);
+    };
+    handle.addEventListener("wheel", wheel, { passive: false });
+    input.addEventListener("wheel", wheel, { passive: false });
     return { box, input };
   }
 
