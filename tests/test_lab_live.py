@@ -370,3 +370,14 @@ def test_scrolling_on_the_weight_changes_the_output_and_then_the_link(page, app_
     assert "red +531.9 " in page.evaluate(bar)  # 483.5 * 1.1, to 4 digits
     page.wait_for_function("() => location.search.includes('weight=1.1')")
     assert weight.input_value() == "1.1"
+
+
+def test_another_picture_starts_where_the_kernel_answers_again(page, app_url):
+    open_lab(page, app_url, "row=5&col=5")
+    assert page.evaluate(f"() => {LAB}.nodes.arithTitle.textContent").endswith("(5, 5)")
+    camera = page.evaluate(f"() => {LAB}.picture.id")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Sample").first.click()
+    page.get_by_role("option", name="Coins", exact=True).click()
+    page.wait_for_function(f"([old]) => {LAB}.picture.id !== old && {LAB}.result", arg=[camera])
+    page.wait_for_function(f"() => !{LAB}.nodes.arithTitle.textContent.endsWith('(5, 5)')")
+    assert "row=" not in page.evaluate("() => location.search")

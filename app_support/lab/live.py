@@ -60,6 +60,7 @@ PARAMS = (
 )
 ECHO = "_lab_live_echo"  # the last settings version the component sent
 PICK_SHAPE = "_lab_pick_shape"  # (as outputs.PICK_SHAPE) the output shape a chosen pixel was chosen in
+PICK_IMAGE = "_lab_pick_image"  # (as outputs.PICK_IMAGE) which picture it was chosen on
 
 
 def source() -> str:
@@ -134,6 +135,12 @@ def apply_settings() -> None:
 def show(image: np.ndarray, image_name: str) -> None:
     """The live lab for uint8 `image` (grey (H, W) or RGB (H, W, 3), already prepared)."""
     ident, data = picture_bytes(image)
+    state = st.session_state
+    # Another picture (not the same one at another size or in colour): start where it is interesting.
+    picture_id = (state["lab_source"], image_name)
+    if state.get(PICK_IMAGE, picture_id) != picture_id:
+        state["lab_pick_row"] = state["lab_pick_col"] = -1
+    state[PICK_IMAGE] = picture_id
     mount = component()
     # The picture in its own element: unchanged, Streamlit sends it as a reference to what the browser
     # already has, however often the settings change.
