@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/trainer.py", title="Trainer", icon=":material/model_training:"),
     st.Page("pages/inside.py", title="Inside the network", icon=":material/layers:"),
     st.Page("pages/learned.py", title="What did it learn?", icon=":material/psychology:"),
+    st.Page("pages/localize.py", title="Where is it?", icon=":material/crop_free:"),
     st.Page("pages/predict.py", title="Upload & predict", icon=":material/image_search:"),
 ]
 

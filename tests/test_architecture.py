@@ -20,10 +20,11 @@ PAGE_ROOMS = {
     "inside": "inside",
     "learned": "learned",
     "predict": "predict",
+    "localize": "localize",
 }
 # Rooms that may use another room: own classes are a section of the Trainer.
 ROOM_USES = {"trainer": {"own_classes"}}
-ROOMS = {"common", "lab", "lessons", "trainer", "own_classes", "inside", "learned", "predict"}
+ROOMS = {"common", "lab", "lessons", "trainer", "own_classes", "inside", "learned", "predict", "localize"}
 
 
 def imports(path: Path) -> set[str]:

@@ -16,7 +16,16 @@ from streamlit.testing.v1.util import patch_config_options
 
 from tests import walk
 
-SEEDS = {"home": 1010, "lab": 1011, "trainer": 1012, "inside": 1013, "predict": 1014, "lessons": 1015, "learned": 1016}
+SEEDS = {
+    "home": 1010,
+    "lab": 1011,
+    "trainer": 1012,
+    "inside": 1013,
+    "predict": 1014,
+    "lessons": 1015,
+    "learned": 1016,
+    "localize": 1017,
+}
 STEPS = int(os.environ.get("CNNVIZ_WALK_STEPS", "200"))
 # Pages whose settings are promised to survive a trip to another page (the lab's URL settings, every
 # page's widgets with persist_state="session"): there a lost setting fails the walk (rule 4).

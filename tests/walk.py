@@ -68,6 +68,7 @@ PAGES = {
     "predict": "pages/predict.py",
     "lessons": "pages/lessons.py",
     "learned": "pages/learned.py",
+    "localize": "pages/localize.py",
 }
 PRIMARY_CLICKS = 2  # a page's main action (the Trainer's Train starts real training): at most this often
 

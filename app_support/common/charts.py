@@ -245,3 +245,58 @@ def epoch_curves(run: Run, metrics: tuple[str, ...], title: str, *, share: bool 
     if share:
         figure.update_yaxes(range=[0, 1.02])
     return figure
+
+
+def precision_recall(curves: list, names: list[str], *, point=None, eleven: bool = True) -> go.Figure:
+    """Precision against recall of `cnnviz.localization.PRCurve`s, one per name. One curve: the
+    precision after each prediction (grey), the tutorial's "max precision" envelope (a step line: the
+    best precision at this recall or more), its 11 points at recall 0, 0.1, ..., 1 (`eleven`), and
+    `point` (an `OperatingPoint`, the score threshold's place). Several: each curve's envelope."""
+    from cnnviz.localization import ELEVEN_RECALLS
+
+    figure = go.Figure()
+    single = len(curves) == 1
+    for number, (curve, name) in enumerate(zip(curves, names, strict=True)):
+        recall, envelope = np.asarray(curve.recall), np.asarray(curve.envelope)
+        if single:
+            figure.add_scatter(
+                x=recall,
+                y=curve.precision,
+                mode="lines+markers",
+                name="precision after each prediction",
+                line={"color": BATCHES_GREY, "width": 1},
+                marker={"size": 4},
+            )
+        figure.add_scatter(
+            x=np.concatenate([[0.0], recall]),
+            y=np.concatenate([envelope[:1], envelope]),
+            mode="lines",
+            line_shape="vh",
+            name="max precision at this recall or more" if single else name,
+            line={"color": PALETTE[0 if single else number % len(PALETTE)], "width": 2.5},
+        )
+    if single and eleven:
+        values = curves[0].precision_at(ELEVEN_RECALLS)
+        figure.add_scatter(
+            x=ELEVEN_RECALLS,
+            y=values,
+            mode="markers+text",
+            text=[f"{value:.2f}" for value in values],
+            textposition="top center",
+            name="the 11 points of the tutorial's average",
+            marker={"color": PALETTE[3], "size": 9, "symbol": "diamond"},
+            cliponaxis=False,
+        )
+    if point is not None:
+        figure.add_scatter(
+            x=[point.recall],
+            y=[point.precision],
+            mode="markers",
+            name=f"score ≥ {point.min_score:.2f}: precision {point.precision:.2f}, recall {point.recall:.2f}",
+            marker={"color": PALETTE[1], "size": 14, "symbol": "circle-open", "line": {"width": 3}},
+        )
+    title = f"Precision and recall: {names[0]}" if single else "Max precision of each class"
+    _lay_out(figure, title, legend_rows=len(figure.data), plot_height=280, x_title="recall")
+    figure.update_xaxes(range=[-0.02, 1.02], dtick=0.1)
+    figure.update_yaxes(range=[0, 1.08], title={"text": "precision"})
+    return figure

@@ -32,6 +32,17 @@ class ModelChoice:
     checkpoints: list = field(default_factory=list)  # (epoch, path) of a session run
     digit_like: bool = False
     sample: str = ""  # the bundled sample (cnnviz.images.SAMPLES) that suits it, '' when none does
+    # A two-headed (box) run: `model` is the head explained ("class" or "box", `box_model.head`), and
+    # `box_model` the whole network, which also says where the object is.
+    head: str = ""
+    box_model: object = None
+
+
+# The box head's four numbers, as its heatmaps name them (in place of class names).
+CORNER_NAMES = ("left edge (x_min)", "top edge (y_min)", "right edge (x_max)", "bottom edge (y_max)")
+HEADS = {"class": "Class head: what it is", "box": "Box head: where it is"}
+# Networks too large to train on a server without a GPU, offered untrained at the size they were made for.
+UNTRAINED = {"resnet-34": ((224, 224, 3), 10)}
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the model...")
@@ -40,6 +51,23 @@ def load_path(path: str):
     import keras
 
     return keras.models.load_model(path, compile=False)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def box_head(path: str, which: str = "class"):
+    """One head of a two-headed (box) model file (`cnnviz.box_model.head`: the layers shared), once per file."""
+    from cnnviz import box_model
+
+    return box_model.head(load_path(path), which)
+
+
+@st.cache_resource(max_entries=1, show_spinner="Building the network (untrained)...")
+def untrained(preset: str):
+    """A preset built with random weights at the size it was made for (`UNTRAINED`), once per server."""
+    from cnnviz import models
+
+    shape, classes = UNTRAINED[preset]
+    return models.build_model(models.preset(preset, shape), shape, classes)
 
 
 @st.cache_resource(max_entries=3, show_spinner=False)
@@ -70,13 +98,18 @@ def run_reference(path: str, _model, _data) -> Reference | None:
         return None
 
 
-def choose_model(prefix: str) -> ModelChoice | None:
-    """The model picker. Returns None (after saying why) when nothing usable is chosen."""
+def choose_model(prefix: str, *, heads: bool = True) -> ModelChoice | None:
+    """The model picker. Returns None (after saying why) when nothing usable is chosen. For a run that
+    learned boxes, `heads` offers the head to explain (else the class head is)."""
     runs = [run for run in run_manager().runs_for(owner()) if run.model_path]
     # Short labels: the picker sits in a narrow column, and a cut-off name hides which model is open.
     options = {"default": "Shipped MNIST model, 98.75%"}
     options |= {f"run:{run.id}": f"{run.label} (yours)" for run in runs}
     options |= {f"imagenet:{name}": f"ImageNet {name} ({spec[4]} download)" for name, spec in ARCHITECTURES.items()}
+    options |= {
+        f"untrained:{name}": f"{name}, untrained ({'x'.join(map(str, shape[:2]))})"
+        for name, (shape, _) in UNTRAINED.items()
+    }
     options |= {"upload": "Upload a .keras model"}
     if st.session_state.get(f"{prefix}_model", "default") not in options:  # a link's run from another session
         st.session_state[f"{prefix}_model"] = "default"
@@ -106,6 +139,11 @@ def choose_model(prefix: str) -> ModelChoice | None:
         if note:
             st.warning(f"Class numbers instead of names: {note}")
         return ModelChoice(model, f"{name} (ImageNet)", names, sample=PHOTO_SAMPLE)
+    if key.startswith("untrained:"):
+        name = key.partition(":")[2]
+        model = untrained(name)
+        classes = tuple(f"class {i}" for i in range(UNTRAINED[name][1]))
+        return ModelChoice(model, f"{name} (untrained, random weights)", classes, sample=PHOTO_SAMPLE)
     if key == "upload":
         uploaded = st.file_uploader("A .keras model (Keras 3 format)", type=["keras"], key=f"{prefix}_model_file")
         kept = st.session_state.get(f"{prefix}_model_kept")
@@ -125,9 +163,45 @@ def choose_model(prefix: str) -> ModelChoice | None:
         classes = int(model.output_shape[-1])
         return ModelChoice(model, kept[1], tuple(f"class {i}" for i in range(classes)))
     run = next(r for r in runs if f"run:{r.id}" == key)
+    if run.job.boxes is not None:
+        return _box_run(run, prefix, heads=heads)
     model, data = load_path(run.model_path), run_dataset(run)
     classes = data.class_names if data is not None else tuple(f"class {i}" for i in range(model.output_shape[-1]))
     reference = run_reference(run.model_path, model, data) if data is not None else None
     digit_like = run.job.dataset in ("mnist-bundled", "mnist", "digits") or getattr(data, "name", "") == "own-drawings"
     sample = DIGIT_SAMPLE if digit_like else ""
     return ModelChoice(model, run.label, classes, data, reference, list(run.checkpoints), digit_like, sample)
+
+
+def _box_run(run, prefix: str, *, heads: bool) -> ModelChoice:
+    """A run that learned boxes: the head chosen (the class head unless `heads` offers the box head)."""
+    which = "class"
+    if heads:
+        which = st.radio(
+            "Head to explain",
+            list(HEADS),
+            format_func=HEADS.get,
+            horizontal=True,
+            key=f"{prefix}_head",
+            persist_state=KEEP,
+            help="The network has two heads on the same layers: a softmax for the class and four numbers for "
+            "the box. Its feature maps are the same for both; heatmaps and predictions explain the head chosen.",
+        )
+    data = run_dataset(run)
+    model = box_head(run.model_path, which)
+    if which == "box":
+        classes = CORNER_NAMES
+    else:
+        classes = data.class_names if data is not None else tuple(f"class {i}" for i in range(model.output_shape[-1]))
+    digit_like = False  # a digit placed anywhere on a larger canvas: not centred as MNIST's
+    return ModelChoice(
+        model,
+        run.label,
+        classes,
+        data,
+        None,  # no reference: the head's features are the pooled map, not what Reference measures
+        list(run.checkpoints),
+        digit_like,
+        head=which,
+        box_model=load_path(run.model_path),
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app_support.common.model_source import ModelChoice, load_path
+from app_support.common.model_source import ModelChoice, box_head, load_path
 from app_support.common.render import picture
 from cnnviz import display
 from cnnviz.predict import class_probabilities, verdict
@@ -20,7 +20,8 @@ def at_epoch(choice: ModelChoice, prefix: str):
     epochs = [epoch for epoch, _ in choice.checkpoints]
     epoch = st.select_slider("Epoch (watch the network learn)", epochs, value=epochs[-1], key=f"{prefix}_epoch")
     path = dict(choice.checkpoints)[epoch]
-    return load_path(path), f" after epoch {epoch}" if epoch else " before training (epoch 0)"
+    model = box_head(path, choice.head) if choice.head else load_path(path)  # a box run: the head chosen
+    return model, f" after epoch {epoch}" if epoch else " before training (epoch 0)"
 
 
 def show_steps(steps) -> None:
@@ -40,6 +41,8 @@ def as_picture(image: np.ndarray) -> np.ndarray:
 def prediction_line(model, choice: ModelChoice, image) -> int:
     # The verdict of Upload & predict, the unfamiliar check included. The reference was measured on
     # the final model, so an earlier epoch's model gets only the hesitation check.
+    if choice.head == "box":  # four numbers, not probabilities
+        return _box_line(model, image)
     reference = choice.reference if model is choice.model else None
     if reference is None:
         probabilities, unfamiliar = class_probabilities(model, image[None]), [False]
@@ -50,3 +53,15 @@ def prediction_line(model, choice: ModelChoice, image) -> int:
     doubt = f". **Unfamiliar picture.** {said.reason}" if said.unfamiliar else f". Not sure: {said.reason}"
     (st.success if said.sure else st.warning)(f"Prediction: **{said.label}** ({top})" + ("" if said.sure else doubt))
     return said.indices[0]
+
+
+def _box_line(model, image) -> int:
+    """What the box head says of an input: its four numbers. Returns 0, the left edge, as the corner
+    its heatmaps explain first."""
+    corners = np.asarray(model.predict(np.asarray(image)[None], verbose=0))[0]
+    left, top, right, bottom = (f"{value:.2f}" for value in corners)
+    st.info(
+        f"Box head: left edge {left}, top edge {top}, right edge {right}, bottom edge {bottom} (fractions of the "
+        "picture's width and height). Its heatmaps show where the evidence for a larger value of a corner is."
+    )
+    return 0

@@ -142,9 +142,12 @@ def upload_folder() -> Path:
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the dataset...")
 def dataset(name: str, size: int = 28) -> datasets.Dataset:
-    """A named dataset, loaded once per server (read-only arrays shared by every session)."""
+    """A named dataset, loaded once per server (read-only arrays shared by every session); the
+    bundled sets with boxes (`cnnviz.box_data.NAMES`) too."""
+    from cnnviz import box_data
+
     options = {"size": size} if name == "shapes" else {}
-    loaded = datasets.load(name, **options)
+    loaded = box_data.load(name) if name in box_data.NAMES else datasets.load(name, **options)
     for array in (loaded.x_train, loaded.y_train, loaded.x_test, loaded.y_test):
         array.setflags(write=False)
     return loaded

@@ -86,10 +86,32 @@ def explain_one(
             picture(display.enlarge(shown, min_side=240), caption=f"What the network saw (it answered {verdict.label})")
             st.caption("No heatmap: this network has no convolution, so no map of where it found the evidence.")
             return
+        if choice.box_model is not None:  # a network that learned boxes: where it says the object is
+            box_picture(choice, prepared, heat, verdict.label, opacity=opacity)
+            return
         picture(
             display.enlarge(display.overlay(shown, heat, opacity=opacity), min_side=240),
             caption=f"Grad-CAM for {verdict.label}: where the evidence was",
         )
+
+
+def box_picture(choice: ModelChoice, prepared: np.ndarray, heat: np.ndarray, label: str, *, opacity: float) -> None:
+    """The picture with the box the box head predicts (dashed), over the heatmap of the class."""
+    from cnnviz import box_model, box_views
+
+    _, boxes = box_model.predict(choice.box_model, prepared[None])
+    inside = box_views.peak_inside(heat, boxes[0])
+    where = {True: "inside", False: "outside", None: "nowhere (a flat heatmap)"}[inside]
+    picture(
+        box_views.draw_boxes(
+            display.overlay(prepared, heat, opacity=opacity),
+            predicted_box=boxes[0],
+            peak=box_views.heat_peak(heat),
+            min_side=240,
+        ),
+        caption=f"Where it is: the predicted box (orange, dashed), over the Grad-CAM for {label}. The heatmap's "
+        f"peak (white cross) is {where} the box.",
+    )
 
 
 def _thumbnail(image: np.ndarray) -> str:

@@ -10,7 +10,8 @@ from app_support.common import state
 from app_support.common.render import picture
 from app_support.common.runs import dataset as cached_dataset
 from app_support.own_classes import view as own_classes_view
-from cnnviz import datasets, display, image_folders
+from app_support.trainer.state import UPLOAD_BOXES
+from cnnviz import box_data, box_views, datasets, display, image_folders
 from cnnviz.errors import InvalidInput
 
 UPLOAD = "upload"
@@ -28,6 +29,8 @@ def choose_dataset() -> tuple[str, datasets.Dataset | None]:
         **datasets.NAMES,
         UPLOAD: "Your images (a zip of class folders)",
         OWN: "Your own classes (draw, snap or upload)",
+        **box_data.NAMES,  # pictures with boxes: the run learns what and where
+        UPLOAD_BOXES: "Your images with boxes (a zip of class folders, a boxes.csv in each)",
     }
     name = state.locked_widget(  # a teacher's link can fix or hide it (URL name "dataset", app_support.trainer.state)
         st.selectbox,
@@ -41,8 +44,8 @@ def choose_dataset() -> tuple[str, datasets.Dataset | None]:
     if name == OWN:
         own_classes_view.section()
         return name, None
-    if name == UPLOAD:
-        return name, _uploaded_dataset()
+    if name in (UPLOAD, UPLOAD_BOXES):
+        return name, _uploaded_dataset(boxes=name == UPLOAD_BOXES)
     size = 28
     if name == "shapes":
         size = state.locked_widget(  # part of the dataset: a lock on the dataset covers it
@@ -61,12 +64,20 @@ def upload_limit_mb() -> int:
     return int(min(st.get_option("server.maxUploadSize"), image_folders.ZIP_MAX_BYTES // 2**20))
 
 
-def _uploaded_dataset() -> datasets.Dataset | None:
+def _uploaded_dataset(*, boxes: bool = False) -> datasets.Dataset | None:
+    """A zip of class folders, read as the learner set it (`boxes`: with a boxes.csv in each folder)."""
     st.caption(
         "Zip a folder per class, e.g. `horses/001.jpg ... humans/042.png`. Images are resized to a square; "
         f"up to {image_folders.ZIP_MAX_ENTRIES:,} files, {upload_limit_mb()} MB. Other files (a notes.txt) are "
         "skipped."
     )
+    if boxes:
+        st.caption(
+            f"Each folder also holds a `{box_data.BOXES_FILE}`: the line `{','.join(box_data.BOXES_HEADER)}`, then "
+            "one line per picture with its object's box in pixels of the picture as it is in the zip, e.g. "
+            "`cat1.jpg,12,30,140,118`."
+        )
+    read = box_data.load_boxes_zip if boxes else image_folders.load_image_folder_zip
     columns = st.columns(2)
     fixed = state.is_fixed("dataset")  # a lock on the dataset covers the zip and how it is read
     size = columns[0].select_slider(
@@ -76,11 +87,11 @@ def _uploaded_dataset() -> datasets.Dataset | None:
     uploaded = st.file_uploader("Image folders (.zip)", type=["zip"], key="trainer_zip", disabled=fixed)
     kept = st.session_state.get("trainer_zip_kept")
     if uploaded is not None:
-        marker = (uploaded.file_id, size, gray)
+        marker = (uploaded.file_id, size, gray, boxes)
         if kept is None or kept[0] != marker:
             try:
                 with st.spinner("Reading the zip..."):
-                    data = image_folders.load_image_folder_zip(uploaded.getvalue(), image_size=size, grayscale=gray)
+                    data = read(uploaded.getvalue(), image_size=size, grayscale=gray)
             except InvalidInput as error:
                 # The last zip's pictures go too: what is on screen, and what Train would use, must
                 # be the file the learner just gave, and that one was refused.
@@ -89,7 +100,7 @@ def _uploaded_dataset() -> datasets.Dataset | None:
                 return None
             kept = (marker, data)
             st.session_state["trainer_zip_kept"] = kept
-    return kept[1] if kept else None
+    return kept[1] if kept and kept[0][3] == boxes else None
 
 
 def show_dataset(data: datasets.Dataset) -> None:
@@ -102,5 +113,10 @@ def show_dataset(data: datasets.Dataset) -> None:
     left.dataframe(table, hide_index=True, height=min(38 * (len(table) + 1), 400))
     h, w, c = data.input_shape
     left.caption(f"{len(data.x_train):,} train and {len(data.x_test):,} test images of {h}x{w}, {c} channel(s).")
+    if isinstance(data, box_data.BoxDataset):  # each picture with its object's box
+        grid = box_views.boxes_grid(data, per_class=3, classes_per_row=2)
+        caption = "Training samples with their boxes (green): three of each class, two classes to a row"
+        picture(grid, caption=caption, container=right)
+        return
     grid = datasets.sample_grid(data, per_class=10)
     picture(display.enlarge(grid, min_side=300), caption="Training samples, one row per class", container=right)

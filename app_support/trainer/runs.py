@@ -11,6 +11,7 @@ from app_support.common import charts, kept
 from app_support.common.render import picture
 from app_support.common.runs import owner, run_dataset, run_manager
 from app_support.own_classes import live as own_live
+from app_support.trainer import boxes as trainer_boxes
 from app_support.trainer.data import KEEP
 from cnnviz import datasets, display, features, take_home, training
 from cnnviz.dataset_base import few_pictures_note, held_out_counts
@@ -83,6 +84,9 @@ CURVES_NOTE = (
 
 
 def live_curves(run: Run) -> None:
+    if trainer_boxes.is_box_run(run):  # two heads: both losses and the boxes' mean IoU too
+        trainer_boxes.live_curves(run)
+        return
     left, right = st.columns(2)
     left.plotly_chart(charts.curves(run, "loss"), key=f"loss_{run.id}")
     right.plotly_chart(charts.curves(run, "accuracy"), key=f"acc_{run.id}")
@@ -302,6 +306,7 @@ def comparison_table(runs: list[Run]) -> pd.DataFrame:
             "training accuracy": [last(run, "accuracy") for run in runs],
             "validation accuracy": [last(run, "val_accuracy") for run in runs],
             "test accuracy": [f"{run.evaluation.test_accuracy:.1%}" if run.evaluation else "" for run in runs],
+            **trainer_boxes.compared_columns(runs),
             "time": [f"{run.train_seconds:.0f} s" if run.train_seconds else "" for run in runs],
         }
     )
@@ -339,6 +344,7 @@ def live_runs(was: tuple, panel: str) -> None:
     if run.done:
         data = run_dataset(run)
         results(run, data, panel=panel)
+        trainer_boxes.box_results(run)  # a run that learned boxes: their figures and where to see them
         downloads(run, data)
         own_live.after_training(run, data)  # your own classes: the live test and take-home files
         delete_button(run)

@@ -13,11 +13,14 @@ import streamlit as st
 
 from app_support.common import lesson_view, state
 from app_support.common.state import Setting
-from cnnviz import datasets, jobs, lessons, models, training
+from cnnviz import box_data, datasets, jobs, lessons, models, training
+from cnnviz.localization import LossWeights
 
 UPLOAD, OWN = "upload", "own"  # the picker's own sources (app_support.trainer.data)
+UPLOAD_BOXES = "upload-boxes"  # a zip of class folders with a boxes.csv each (app_support.trainer.boxes)
+BOX_DATASETS = (*box_data.NAMES, UPLOAD_BOXES)  # pictures with boxes: a run learns the class and the box
 DATASET = Setting(
-    "trainer_dataset", "dataset", "mnist-bundled", choices=(*datasets.NAMES, UPLOAD, OWN)
+    "trainer_dataset", "dataset", "mnist-bundled", choices=(*datasets.NAMES, *BOX_DATASETS, UPLOAD, OWN)
 )  # the picker lives in trainer_data.py; restoring its key before it is drawn sets it
 NO_PARTNER = ""
 PARTNER = Setting("trainer_vs", "vs", NO_PARTNER, choices=(NO_PARTNER, *models.PRESETS))
@@ -50,6 +53,9 @@ def settings_for(name: str) -> list[Setting]:
         Setting(f"trainer_epochs_{name}", "epochs", config.epochs, bounds=(1, 200)),
         Setting(f"trainer_val_{name}", "val", float(config.validation_split), bounds=(0.0, 0.5)),
         Setting(f"trainer_aug_{name}", "aug", config.augmentation.active),
+        # The two heads' loss weights (a dataset with boxes): the tutorial's 0.8 / 0.2 to start
+        Setting(f"trainer_cw_{name}", "cw", LossWeights().class_weight, bounds=(0.0, 10.0)),
+        Setting(f"trainer_bw_{name}", "bw", LossWeights().box_weight, bounds=(0.0, 10.0)),
     ]
 
 

@@ -61,6 +61,7 @@ PAGES = {
     "inside": ("pages/inside.py", "inside", "Inside the network"),
     "learned": ("pages/learned.py", "learned", "What did it learn?"),
     "predict": ("pages/predict.py", "predict", "Upload & predict"),
+    "localize": ("pages/localize.py", "localize", "Where is it?"),
 }
 
 # Controls that only choose where to look (a pixel, a channel, a test picture), never what is computed:

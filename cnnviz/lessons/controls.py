@@ -100,6 +100,15 @@ CONTROLS: dict[str, dict[str, str]] = {
         "eps": "Epsilon",
         "target": "Aim at class",
     },
+    "localize": {
+        "run": "Run",
+        "iou": "IoU threshold",
+        "pic": "Picture",
+        "order": "Order",
+        "cam": "Grad-CAM beside each",
+        "class": "Class",
+        "score": "Score threshold",
+    },
     "predict": {
         "model": "Model",
         "mode": "What to predict",
