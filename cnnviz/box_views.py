@@ -148,17 +148,20 @@ def heat_peak(heatmap: np.ndarray) -> tuple[float, float] | None:
 
 
 def peak_inside(heatmap: np.ndarray, box) -> bool | None:
-    """Whether the heatmap's peak (`heat_peak`) falls inside the normalised `box`; None for a flat map.
+    """Whether the heatmap's peak falls inside the normalised `box` (`cnnviz.localization.peak_in_box`,
+    the box in the heatmap's pixels); None for a flat map, which has no peak.
 
     >>> heat = np.zeros((8, 8)); heat[2, 6] = 1  # the peak at x = 6.5/8, y = 2.5/8
     >>> peak_inside(heat, (0.5, 0.0, 1.0, 0.5)), peak_inside(heat, (0.0, 0.0, 0.5, 0.5))
     (True, False)
     """
-    peak = heat_peak(heatmap)
-    if peak is None:
+    from cnnviz import localization
+
+    if heat_peak(heatmap) is None:
         return None
-    x0, y0, x1, y1 = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
-    return bool(x0 <= peak[0] <= x1 and y0 <= peak[1] <= y1)
+    height, width = np.shape(heatmap)
+    pixels = np.asarray(box, dtype=np.float64).reshape(4) * np.array([width, height, width, height])
+    return localization.peak_in_box(heatmap, pixels)
 
 
 # --- one picture's box, worked out --------------------------------------------------------------
