@@ -275,7 +275,8 @@ def continue_button(run: Run) -> None:
         except InvalidInput as error:
             st.error(str(error))
             return
-        st.session_state["trainer_run"] = run.id
+        # The run keeps its id, so the list still shows it (and its selectbox, already drawn in this
+        # run, may not be set here: Streamlit refuses, and the page would stop polling).
         st.rerun(scope="app")  # the panel polls again while it trains
 
 
