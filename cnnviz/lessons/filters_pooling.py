@@ -6,22 +6,37 @@ from cnnviz.lessons.steps import Lesson, Step, lab
 
 LESSON = Lesson(
     "Filters and pooling as a network sees them",
-    "7x7 line filters on two photos, SAME against VALID padding, three kinds of pooling, and what pooling "
-    "keeps when the picture moves.",
+    "7x7 line filters on a handwritten 7, SAME against VALID padding, three kinds of pooling, and what "
+    "pooling keeps when the picture moves.",
     15,
     (
         Step(
             "A vertical line filter",
             "lab",
-            lab(sample="china", colour="gray", kernel="vertical line 7x7", post="relu", pad="valid"),
+            # A light digit on black: nothing but strokes, one upright and one across. The output pixel
+            # opened on is on the upright stroke (its seven products are all ink).
+            lab(
+                sample="mnist digit",
+                colour="gray",
+                kernel="vertical line 7x7",
+                post="relu",
+                pad="same",
+                row="11",
+                col="19",
+            ),
             "A network's filters are often bigger than 3x3. This 7x7 filter has ones down its middle "
             "column and zeros elsewhere: it adds up seven pixels on top of each other, so it answers "
-            "most where a bright line runs straight down.",
-            "Look at the temple's pillars and the roof's edges. Switch to *horizontal line 7x7*.",
-            "Which parts of the temple does each filter pick out?",
-            "The vertical filter picks out the pillars and the upright edges; the horizontal one the "
-            "eaves and steps. A network learns dozens of such filters on its own, each answering one "
-            "direction or pattern.",
+            "most where a bright line runs straight down. Here it meets a handwritten 7: one stroke "
+            "across the top, one running down.",
+            "Read the seven products down the middle column for the pixel shown, where the downstroke "
+            "starts. Click a pixel of the top bar in the output and read them again. Then switch to "
+            "*horizontal line 7x7*.",
+            "Which stroke of the 7 does each filter make bright, and why?",
+            "The vertical filter makes the downstroke bright and the top bar dim: at the pixel shown six "
+            "of the seven pixels in its column are ink (1,496), while a column across the bar, which is "
+            "two or three pixels thick, holds two or three (about 500). The horizontal filter is the "
+            "other way round: the top bar lights up (up to 1,749) and the downstroke stays dim. A network "
+            "learns dozens of such filters on its own, each answering one direction or pattern.",
             focus=("kernel",),
         ),
         Step(
@@ -41,14 +56,30 @@ LESSON = Lesson(
         Step(
             "Max, average, global",
             "lab",
-            lab(sample="flower", colour="gray", kernel="vertical line 7x7", post="relu", pool="max"),
-            "Pooling summarises each 2x2 square: **max** keeps the strongest answer, **average** the "
+            # The identity kernel leaves the digit as it is, so the pooled maps show pooling alone, drawn
+            # on one 0..255 scale (stretched, each would look the same). The pixel opened on starts the
+            # 2x2 square 254, 62 / 187, 5 on the edge of the downstroke.
+            lab(
+                sample="mnist digit",
+                colour="gray",
+                kernel="identity",
+                pad="same",
+                pool="max",
+                display="clipped",
+                row="14",
+                col="18",
+            ),
+            "Pooling summarises each 2x2 square: **max** keeps the strongest value, **average** the "
             "mean. **Global average pooling** goes all the way: one number per map, the mean of the "
-            "whole thing, which is how many networks end before their last Dense layer.",
-            "Try max, then average pooling, and compare the two pictures. Then choose global average pooling.",
-            "Why does max pooling look sharper than average pooling?",
-            "A thin bright line covers only part of each 2x2 square. Max keeps its full strength; the "
-            "average mixes it with the dark pixels beside it, so lines come out dimmer and blurred.",
+            "whole thing, which is how many networks end before their last Dense layer. The kernel here "
+            "is the identity (it leaves the digit as it is), so what you see is the pooling alone.",
+            "Compare the pooled 7 with max pooling, then with average pooling, and read the four "
+            "candidates of the pooled pixel shown. Then choose global average pooling.",
+            "Why are the strokes dimmer and fuzzier after average pooling than after max pooling?",
+            "A stroke two or three pixels wide covers only part of most 2x2 squares along its edges. Max "
+            "keeps the brightest of the four: the square shown (254, 62, 187, 5) gives 254, the stroke at "
+            "full strength. The average mixes it with the dark pixels beside it: (254 + 62 + 187 + 5) / 4 "
+            "= 127, half as bright, so the strokes come out grey at their edges.",
             focus=("pool",),
         ),
         Step(

@@ -13,7 +13,8 @@ LESSON = Lesson(
         Step(
             "What the first layer sees",
             "inside",
-            {"model": "default", "view": "maps", "layer": "conv1", "norm": "tutorial", "imgs": "0,1,2"},
+            # Three different digits (a 5, a 4 and a 2 of the test split: tests/test_lessons.py checks).
+            {"model": "default", "view": "maps", "layer": "conv1", "norm": "tutorial", "imgs": "1,4,11"},
             "Every channel of the first convolution is one learned kernel slid over the digit. Each "
             "small picture here is one channel's output, drawn as the tutorials did: "
             "`(x - mean) / std * 64 + 128`, so every channel shows its pattern at the same contrast.",
@@ -27,14 +28,15 @@ LESSON = Lesson(
         Step(
             "Deeper layers",
             "inside",
-            {"model": "default", "view": "maps", "layer": "conv2", "norm": "tutorial", "imgs": "0,1,2"},
+            {"model": "default", "view": "maps", "layer": "conv2", "norm": "tutorial", "imgs": "1,4,11"},
             "The second convolution looks at the first layer's maps, not at the pixels. Its maps are "
             "smaller (pooling came before) and its patterns are combinations: corners, loops, ends of "
             "strokes.",
             "Compare a few channels of conv2 with those of conv1. Switch the brightness to *signed*.",
-            "Why are the maps of conv2 smaller and blurrier than those of conv1?",
-            "Pooling halved the maps between the two layers, so each conv2 pixel stands for a larger "
-            "patch of the digit: it sees more but less precisely.",
+            "Why are the maps of conv2 smaller and coarser than those of conv1?",
+            "Pooling halved the maps between the two layers (26x26 to 13x13, and conv2's 3x3 window "
+            "leaves 11x11), so each conv2 pixel stands for a larger patch of the digit: it sees more but "
+            "less precisely.",
             focus=("layer", "norm"),
         ),
         Step(
@@ -46,8 +48,9 @@ LESSON = Lesson(
             "Find a learned filter that resembles Sobel or Prewitt. Then open the Convolution lab "
             "and try that classic kernel on a digit.",
             "Did the network reinvent edge detectors?",
-            "Many of its filters are close to edge detectors in some direction: nobody told it to, "
-            "but edges are what tell digits apart.",
+            "Many of its filters are close to an edge detector in some direction: a similarity near 1 "
+            "(or near -1, the same edge with its signs flipped) to Prewitt or Sobel, 0.8 and more for "
+            "several. Nobody told it to; edges are what tell digits apart.",
         ),
     ),
 )

@@ -44,14 +44,16 @@ LESSON = Lesson(
         Step(
             "What it needs to see",
             "learned",
-            {"view": "occlusion"},
+            {"view": "occlusion", "image": "4"},  # test digit 4 is a 4 (tests/test_lessons.py checks)
             "Cover a square of the digit with grey and ask again: if the probability of the class "
             "drops, the network needed that place (Zeiler and Fergus, 2014). No gradients, just "
             "many predictions.",
             "Change the patch size and compare the map with Grad-CAM beside it. Try another test digit.",
             "Which part of the digit, covered, makes the network doubt most?",
-            "The strokes that tell this digit from its look-alikes: the crossing of a 4, the top "
-            "bar of a 7. Covering the empty background changes almost nothing.",
+            "On this 4, the crossing where its bar meets the right-hand stroke: covered there, the "
+            "probability of 4 drops by about a fifth (the caption says by how much), because without it "
+            "a 4 could be a 9 or a 1. Covering the empty background changes almost nothing. On other "
+            "digits it is again the strokes that tell them from their look-alikes.",
             focus=("patch", "stride"),
         ),
         Step(
@@ -71,12 +73,15 @@ LESSON = Lesson(
         Step(
             "Fooling it",
             "learned",
-            {"view": "adversarial", "eps": "25"},
+            {"view": "adversarial", "eps": "25", "image": "22"},  # test digit 22 is a 7
             "Change every pixel a little, each in the direction that lowers the score of the right "
-            "class (the fast gradient sign method, Goodfellow et al., 2015). The change is small and "
-            "looks like noise to us, yet it is aimed exactly where the network is sensitive.",
-            "Raise epsilon until the prediction changes. Then try the targeted attack towards a class you choose.",
-            "Why does a change you can barely see fool the network, and what does that say about trusting it?",
+            "class (the fast gradient sign method, Goodfellow et al., 2015). On a digit's black "
+            "background the change shows as speckle, but we still read the same digit; it is aimed "
+            "exactly where the network is sensitive.",
+            "Raise epsilon until the prediction changes (for this 7, somewhere past 25). Then try the "
+            "targeted attack towards a class you choose.",
+            "Why does a change that leaves the digit plainly a 7 to us fool the network, and what does "
+            "that say about trusting it?",
             "A network adds up thousands of small contributions; nudging each one slightly in the "
             "worst direction adds up to a large change of the score. It sees different things in a "
             "picture than we do, so a confident answer is not proof that it understood.",
