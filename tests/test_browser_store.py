@@ -7,13 +7,18 @@ import re
 import signal
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from harness.browser import free_port, start_app
 from tests.browser_helpers import wait_until_idle
 
 pytestmark = pytest.mark.browser
 
-TRAINER = "/trainer?dataset=digits&per_class=60&epochs={epochs}"  # quick epochs, many of them
+# A quick run: a tiny dense network, one epoch on 60 scikit-learn digits per class.
+QUICK = "/trainer?dataset=digits&per_class=60&preset=dense-only&aug=0&epochs=1"
+# A long one (200 epochs of the digits' small CNN): still training when the test closes its tab and
+# kills its server, whatever the machine's load.
+LONG = "/trainer?dataset=digits&per_class=60&preset=mnist-fast&epochs=200"
 STATUS = re.compile(r"Run (\d+): [^\n]*?(Training|Starting), epoch (\d+) of (\d+)")
 
 
@@ -25,18 +30,22 @@ def status_epoch(page, number: int) -> int:
     return 0
 
 
-def wait_for_epoch(page, number: int, at_least: int, timeout: float = 180_000) -> int:
-    page.wait_for_function(
-        """([n, k]) => [...document.body.innerText.matchAll(/Run (\\d+): [^\\n]*?Training, epoch (\\d+) of/g)]
-            .some(x => +x[1] === n && +x[2] >= k)""",
-        arg=[number, at_least],
-        timeout=timeout,
-    )
+def wait_for_epoch(page, number: int, at_least: int, timeout: float = 240_000) -> int:
+    try:
+        page.wait_for_function(
+            """([n, k]) => [...document.body.innerText.matchAll(/Run (\\d+): [^\\n]*?Training, epoch (\\d+) of/g)]
+                .some(x => +x[1] === n && +x[2] >= k)""",
+            arg=[number, at_least],
+            timeout=timeout,
+        )
+    except PlaywrightTimeout:
+        said = [line for line in page.inner_text("body").splitlines() if re.match(r"Run \d+:|.*(Error|error)", line)]
+        raise AssertionError(f"run {number} never showed epoch {at_least}; the page said {said}") from None
     return status_epoch(page, number)
 
 
-def open_trainer(page, url: str, epochs: int = 1) -> None:
-    page.goto(url + TRAINER.format(epochs=epochs))
+def open_trainer(page, url: str, address: str = QUICK) -> None:
+    page.goto(url + address)
     page.locator("h1", has_text="Trainer").wait_for(timeout=90_000)
     page.get_by_text("5. Your work").wait_for(timeout=90_000)
     wait_until_idle(page, 60_000)
@@ -62,6 +71,9 @@ def server(tmp_path, monkeypatch):
     """A server of this test's own, on a data folder of its own; `restart` kills it with SIGKILL and
     starts it again on the same folder."""
     monkeypatch.setenv("CNNVIZ_DATA", str(tmp_path / "data"))
+    # One worker kept warm: it imports TensorFlow while the pages load, so neither the first Train nor
+    # Continue training after the restart waits for a cold import (the rest of the suite runs none).
+    monkeypatch.setenv("CNNVIZ_SPARES", "1")
     state = {}
 
     def start():
@@ -87,17 +99,17 @@ def test_runs_outlive_the_tab_stay_private_and_a_killed_server_continues_them(br
     page = learner.new_page()
 
     # A short run that finishes, then a long one.
-    open_trainer(page, url, epochs=1)
+    open_trainer(page, url)
     train(page)
     page.get_by_text(re.compile(r"Run 1: [^\n]*Finished")).wait_for(timeout=300_000)  # a worker starts first
-    open_trainer(page, url, epochs=200)
+    open_trainer(page, url, LONG)
     train(page)
     first = wait_for_epoch(page, 2, 2)
 
     # Close the tab and open a new one: the run is still training and its curve goes on.
     page.close()
     page = learner.new_page()
-    open_trainer(page, url, epochs=200)
+    open_trainer(page, url, LONG)
     later = wait_for_epoch(page, 2, first + 1)
     assert later > first
     page.locator(".js-plotly-plot").filter(has_text="Loss").first.wait_for(timeout=30_000)
@@ -122,7 +134,7 @@ def test_runs_outlive_the_tab_stay_private_and_a_killed_server_continues_them(br
     # The server is killed mid-run and started again on the same data folder.
     interrupted_at = wait_for_epoch(page, 2, later + 1)
     url = restart()
-    open_trainer(page, url, epochs=200)
+    open_trainer(page, url, LONG)
     show_run(page, 1)  # the finished run, intact: its results
     page.get_by_text(re.compile(r"Run 1: [^\n]*Finished")).wait_for(timeout=60_000)
     page.get_by_text("Test accuracy").first.wait_for(timeout=60_000)
@@ -133,8 +145,7 @@ def test_runs_outlive_the_tab_stay_private_and_a_killed_server_continues_them(br
     assert kept >= interrupted_at - 1  # at most the epoch in progress is lost
     page.screenshot(path=artifacts / "store_interrupted_1440.png")
     page.get_by_role("button", name="Continue training").click()
-    # It goes on from its checkpoint, not from the start (a fresh worker imports TensorFlow first).
-    assert wait_for_epoch(page, 2, kept + 1, timeout=300_000) > kept
-    page.get_by_role("button", name="Stop").click()
+    assert wait_for_epoch(page, 2, kept + 1) > kept  # it goes on from its checkpoint, not from the start
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text(re.compile(r"Run 2: [^\n]*Stopped")).wait_for(timeout=120_000)
     learner.close()
