@@ -1,6 +1,8 @@
 """The Trainer's architecture editor, time estimate and confusion-matrix picking, in AppTest and
 on their own (fast: no training; a run's results are faked where one is needed)."""
 
+import time
+import tomllib
 from types import SimpleNamespace
 
 import numpy as np
@@ -157,21 +159,53 @@ def test_estimate_known_answers():
     assert macs == 26 * 26 * 288 + 11 * 11 * 18_432 + 1600 * 128 + 1280
     assert values == 26 * 26 * 32 + 13 * 13 * 32 + 11 * 11 * 64 + 5 * 5 * 64 + 1600 + 1600 + 128 + 128 + 10
     config = training.TrainConfig(epochs=10, batch_size=64, validation_split=0.1)
-    one = estimates.estimate_time(rows, train_images=8000, test_images=2000, config=config)
-    # 7,200 images trained in 113 steps and 800 validated in 13: 3 passes' work for each trained one.
+    counts = [800] * 10
+    one = estimates.estimate_time(rows, train_images=8000, test_images=2000, config=config, class_counts=counts)
+    # 80 of each class's 800 held out: 7,200 images trained in 113 steps and 800 validated in 13, 3 passes'
+    # work for each trained one; a checkpoint of the 225,034 parameters every epoch and one before.
+    assert (one.train_images, one.validation_images) == (7200, 800)
     passes, steps = 3 * 7200 + 800, 113 + 13
-    epoch = estimates.SECONDS_PER_STEP * steps + estimates.SECONDS_PER_MVALUE * passes * values / 1e6
+    checkpoint = estimates.CHECKPOINT_S + estimates.CHECKPOINT_S_PER_MPARAM * 225_034 / 1e6
+    epoch = estimates.SECONDS_PER_STEP * steps + estimates.SECONDS_PER_MVALUE * passes * values / 1e6 + checkpoint
     assert one.epoch_s == pytest.approx(epoch)
     evaluation = estimates.SECONDS_PER_MVALUE * 2000 * values / 1e6
-    assert one.seconds == pytest.approx(estimates.START_S + estimates.FIRST_EPOCH_S + 10 * epoch + evaluation)
+    fixed = estimates.START_S + checkpoint + estimates.FIRST_EPOCH_S + evaluation
+    assert one.seconds == pytest.approx(fixed + 10 * epoch)
     twice = estimates.estimate_time(rows, train_images=8000, test_images=2000, config=config, speed=2.0)
     assert twice.epoch_s == pytest.approx(2 * one.epoch_s)
-    # A run that took as long as estimated ran at speed 1; one that took twice as long, at 2.
-    assert estimates.measured_speed(one, epochs_run=3, fit_seconds=one.first_epoch_s + 2 * one.epoch_s) == (
-        pytest.approx(1.0)
+    # Fewer images per class: 50 of each, 5 held out, 450 trained in 8 steps.
+    few = estimates.estimate_time(
+        rows, train_images=estimates.train_images(counts, 50), test_images=2000, config=config, class_counts=[50] * 10
     )
-    assert estimates.measured_speed(one, epochs_run=1, fit_seconds=2 * one.first_epoch_s) == pytest.approx(2.0)
-    assert estimates.measured_speed(one, epochs_run=0, fit_seconds=5.0) == 1.0
+    assert (few.train_images, few.validation_images) == (450, 50)
+    assert few.epoch_s < one.epoch_s / 8  # (the fixed costs stay: start, tracing, testing)
+    # A frozen base (conv1 to flatten1 here) costs one pass per trained image, not three.
+    frozen = estimates.estimate_time(rows, train_images=8000, test_images=2000, config=config, frozen_rows=5)
+    _, base = estimates.forward_cost(rows[:6])
+    assert frozen.epoch_s == pytest.approx(epoch - estimates.SECONDS_PER_MVALUE * 2 * 7200 * base / 1e6)
+
+
+def test_measured_speed_and_runs_side_by_side():
+    rows = summarize(models.preset("mnist-fast", (28, 28, 1)), (28, 28, 1), 10)
+    one = estimates.estimate_time(rows, train_images=8000, test_images=2000, config=training.TrainConfig(epochs=5))
+    # Epochs after the first, each as long as estimated: speed 1; twice as long: 2.
+    on_time = [{"epoch": n, "t": one.first_epoch_s + (n - 1) * one.epoch_s} for n in (1, 2, 3)]
+    assert estimates.measured_speed(one, on_time) == pytest.approx(1.0)
+    slow = [{"epoch": n, "t": 2 * one.first_epoch_s + 2 * (n - 1) * one.epoch_s} for n in (1, 2, 3)]
+    assert estimates.measured_speed(one, slow) == pytest.approx(2.0)
+    # Beside another run it was slowed by sharing the machine, not by the machine.
+    assert estimates.measured_speed(one, slow, alongside=1) == pytest.approx(2.0 / estimates.TOGETHER)
+    assert estimates.measured_speed(one, [{"epoch": 1, "t": one.first_epoch_s * 3}]) == pytest.approx(3.0)
+    assert estimates.measured_speed(one, []) is None
+    # Two runs started together: the longer, plus the other's share; two equal ones take TOGETHER times one.
+    assert estimates.estimate_together([10.0, 10.0]) == pytest.approx(10 * estimates.TOGETHER)
+    assert estimates.estimate_together([30.0, 10.0]) == pytest.approx(30 + (estimates.TOGETHER - 1) * 10)
+    assert estimates.estimate_together([12.0]) == 12.0
+    # A busy server: the runs training now share it; a load beyond theirs takes its share of the cores.
+    assert estimates.Busy(0, 0, 0.5, 2).factor == 1.0
+    assert estimates.Busy(1, 0, 2.0, 2).factor == pytest.approx(estimates.TOGETHER)
+    assert estimates.Busy(0, 0, 5.0, 2).factor == pytest.approx(3.0)
+    assert estimates.Busy(0, 0, 5.0, 2).busy and not estimates.Busy(0, 0, 0.3, 2).busy
 
 
 def test_confusion_matrix_names_every_class_and_marks_the_chosen_cell():
@@ -229,6 +263,32 @@ def test_after_a_run_the_estimate_uses_its_speed_and_the_lists_pick_images():
     at.selectbox(key=f"pred_{run_id}").set_value(true.value).run()
     assert not at.exception
     assert at.session_state[f"cm_lists_{run_id}"] == 1  # a fresh chart, so a click on any cell counts again
+    # The figures say how many pictures they rest on.
+    assert any(c.value.startswith("The test figures rest on 400 test pictures") for c in at.caption)
+
+    # "Train and compare with": the pair goes under Compare runs, in place of what it showed, once both
+    # have an epoch; the table names each run's data in full.
+    from app_support.common.runs import run_manager
+
+    at.selectbox(key="trainer_vs").set_value("dense-only").run()
+    at.number_input(key="trainer_per_class_shapes").set_value(20).run()
+    at.button(key="trainer_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    runs = run_manager().runs_for(at.session_state["_cnnviz_owner"])
+    assert len(runs) == 3
+    deadline = time.monotonic() + 240
+    while not all(run.done for run in runs):
+        assert time.monotonic() < deadline, [run.state for run in runs]
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.multiselect(key="trainer_cmp").value == [runs[1].id, runs[2].id]
+    table = at.table[0].value
+    assert table["run"].tolist() == [
+        "Run 2: tinyvgg on shapes, 20 per class",
+        "Run 3: dense-only on shapes, 20 per class",
+    ]
+    assert set(table["dataset"]) == {"shapes: 80 training, 400 test pictures"}
 
 
 def opened(**params) -> AppTest:
@@ -282,7 +342,8 @@ def test_train_both_starts_two_runs_with_the_same_data_and_settings():
     owner = at.session_state["_cnnviz_owner"]
     runs = run_manager().runs_for(owner)[-2:]
     try:
-        assert [run.job.title for run in runs] == ["dense-only, 20 per class", "tinyvgg, 20 per class"]
+        titles = [run.job.title for run in runs]
+        assert titles == ["dense-only on shapes, 20 per class", "tinyvgg on shapes, 20 per class"]
         assert runs[0].job.blocks == tuple(models.preset("dense-only", (28, 28, 1)))
         assert runs[1].job.blocks == tuple(models.preset("tinyvgg", (28, 28, 1)))
         assert runs[0].job.config == runs[1].job.config and runs[0].job.config.epochs == 1
@@ -320,7 +381,7 @@ def test_starting_from_the_shipped_model_shows_what_learns():
     transfer = Transfer(str(DEFAULT_MODEL), "conv2", (28, 28, 1), "the shipped MNIST model")
     job = job_for("shapes", datasets.load("shapes"), (), training.TrainConfig(), transfer=transfer)
     assert (job.base_model, job.train_from, job.blocks) == (str(DEFAULT_MODEL), "conv2", ())
-    assert job.title == "transfer from the shipped MNIST model (from conv2 on)"
+    assert job.title == "transfer from the shipped MNIST model (from conv2 on) on shapes"
 
 
 def test_a_link_can_fix_or_hide_the_dataset():
@@ -329,3 +390,118 @@ def test_a_link_can_fix_or_hide_the_dataset():
     at = opened(dataset="digits", hide="dataset")
     assert not [w for w in at.selectbox if w.key == "trainer_dataset"]
     assert at.selectbox(key="trainer_preset_digits").value == "mnist-fast"  # digits' own default, so it applies
+
+
+def test_a_refused_zip_takes_the_last_zips_pictures_and_train_away():
+    """A good zip (one stray notes.txt skipped and counted), then a broken one: the error, and nothing
+    left of the first (no samples, no Train); the limit the page states is the uploader's."""
+    import io
+
+    from harness.hostile_corpus import zip_of
+
+    def png(value: int) -> bytes:
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("RGB", (20, 20), (value, 0, 0)).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    good = {f"red/{i}.png": png(200) for i in range(6)} | {f"dark/{i}.png": png(40) for i in range(6)}
+    at = opened(dataset="upload")
+    limit = next(c.value for c in at.caption if c.value.startswith("Zip a folder per class"))
+    configured = int(tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"])
+    assert f"{configured} MB" in limit  # the uploader refuses past this too
+    uploader = at.file_uploader(key="trainer_zip")
+    uploader.set_value([("mine.zip", zip_of(good | {"red/notes.txt": b"hello"}), "application/zip")]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("Skipped 1 file(s) that are not pictures (notes.txt)." in c.value for c in at.caption)
+    assert not at.button(key="trainer_train").disabled and at.get("image")
+    truncated = zip_of(good)[:-60]
+    for broken in (truncated, b"this is not a zip at all"):
+        at.file_uploader(key="trainer_zip").set_value([("broken.zip", broken, "application/zip")]).run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any(e.value.startswith("broken.zip: ") for e in at.error), [e.value for e in at.error]
+        assert not [b for b in at.button if b.key == "trainer_train"]  # nothing to train on
+        assert not at.get("image") and "trainer_zip_kept" not in at.session_state  # the old pictures are gone
+
+
+def test_the_estimate_counts_images_per_class_a_pair_and_a_busy_server(monkeypatch):
+    from cnnviz import estimates as estimates_module
+
+    monkeypatch.setattr(estimates_module, "load_now", lambda: 0.0)  # an idle server
+    query = {"dataset": "mnist-bundled", "preset": "fashion-cnn", "epochs": "30", "batch": "32", "val": "0.2"}
+    whole = opened(**query)
+    few = opened(**query, per_class="50")  # lesson 3 step 3: 50 of each digit
+    text = next(c.value for c in few.caption if c.value.startswith("**Estimated time"))
+    # 50 of each of the ten digits, 10 of each held out for validation.
+    assert "for 30 epoch(s) on 400 training and 100 validation images" in text, text
+    assert _seconds(text) < _seconds(next(c.value for c in whole.caption if c.value.startswith("**Estimated"))) / 5
+    pair = opened(**query, per_class="50", vs="mnist-cnn")
+    both = next(c.value for c in pair.caption if c.value.startswith("**Estimated time"))
+    assert "for both runs, side by side, 30 epoch(s) each" in both
+    assert _seconds(both) > _seconds(text)  # two networks, not one
+    assert "server is busy" not in both
+    monkeypatch.setattr(estimates_module, "load_now", lambda: 9.0)  # others' work keeps the 2 cores busy
+    busy = next(c.value for c in opened(**query, per_class="50").caption if c.value.startswith("**Estimated"))
+    assert "**The server is busy**" in busy and "a processor load of 9.0" in busy
+    assert _seconds(busy) > 2 * _seconds(text)
+
+
+def test_few_validation_pictures_are_warned_about():
+    at = opened(dataset="shapes", per_class="5")
+    warnings = [w.value for w in at.warning]
+    # 5 of each of the 4 shapes: a 0.1 split holds 1 of each out (at least 2 only where a third allows).
+    assert any(w.startswith("The validation figures rest on 4 pictures (1 of each class)") for w in warnings)
+    assert not any(w.startswith("The test figures") for w in warnings)  # the shapes' test set is large
+    at = opened(dataset="shapes", per_class="100")
+    assert not any("figures rest on" in w.value for w in at.warning)
+
+
+def test_run_labels_say_what_data_they_trained_on():
+    from app_support.trainer.settings import data_label, job_for
+    from cnnviz import datasets
+
+    # A zip of 5 pictures a class (one of each held out for testing) asked for 10 a class trains on 4.
+    x = np.zeros((15, 28, 28, 1), np.uint8)
+    zipped = datasets.split_dataset("uploaded", x, np.repeat(np.arange(3), 5), ("a", "b", "c"), "Your images.")
+    assert data_label("upload", zipped, 10) == "your zip, 4 per class"
+    shapes = datasets.load("shapes")
+    job = job_for(
+        "shapes", shapes, models.preset("mnist-fast", (28, 28, 1)), training.TrainConfig(), title="mnist-fast"
+    )
+    assert job.title == "mnist-fast on shapes"  # not "mnist-fast" alone, as if on digits
+    assert data_label("mnist-bundled", datasets.load("mnist-bundled"), 50) == "mnist-bundled, 50 per class"
+
+
+def overfitted_run_script() -> None:
+    """The runs panel's status for a finished run whose validation loss rose while training's fell."""
+    import streamlit as st
+
+    from app_support.trainer import runs as trainer_runs
+    from cnnviz.runs import Run
+    from cnnviz.training import RunState, TrainConfig, TrainJob
+
+    losses, val_losses = [1.0, 0.5, 0.3, 0.2, 0.1, 0.05], [0.9, 0.6, 0.7, 0.8, 0.9, 1.1]
+    run = Run(
+        id="over-1",
+        owner="me",
+        job=TrainJob("shapes", (), TrainConfig(epochs=6), title="long"),
+        number=1,
+        state=RunState.DONE,
+        message="Trained 6 epochs in 3.0 s.",
+        epochs=[
+            {"epoch": n + 1, "loss": a, "val_loss": b} for n, (a, b) in enumerate(zip(losses, val_losses, strict=True))
+        ],
+    )
+    st.session_state.setdefault("trainer_dataset", "shapes")
+    trainer_runs.run_status(run)
+
+
+def test_an_overfitted_run_offers_early_stopping():
+    at = AppTest.from_function(overfitted_run_script, default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.message for e in at.exception]
+    offer = at.button(key="trainer_early_over-1")
+    assert offer.label == "Turn on early stopping (patience 3) for the next run"
+    offer.click().run()
+    assert at.session_state["trainer_patience_shapes"] == 3
+    assert any("Early stopping is on for your next run (patience 3)" in c.value for c in at.caption)
