@@ -12,7 +12,9 @@ from app_support.lab import transpose as lab_transpose
 from app_support.lab import view as lab_view
 
 run_through_navigation()
-step = lesson_view.arrive("lab", lab_view.SETTINGS)  # a lesson step's link sets the lab as the step says
+# A lesson step's link sets the lab as the step says, the pixel it names included (the lab starts a new
+# picture's pixel afresh, unless the step chose it).
+step = lesson_view.arrive("lab", lab_view.SETTINGS, forget=(lab_outputs.PICK_IMAGE,))
 restore(lab_view.SETTINGS)
 
 st.title("Convolution lab")

@@ -17,7 +17,7 @@ def test_start_a_lesson_and_walk_on(page, app_url, artifacts):
     banner = page.locator(".st-key-lesson_banner")
     banner.get_by_text("A kernel is nine numbers").wait_for()
     page.get_by_text("Tutorial horizontal", exact=False).first.wait_for()
-    wait_until_idle(page, timeout=30_000)
+    wait_until_idle(page)
     page.screenshot(path=artifacts / "lesson_step.png")
 
     banner.get_by_role("button", name="Next step").click()
@@ -36,7 +36,7 @@ def test_a_step_link_opens_the_same_view_on_a_fresh_browser(browser, app_url, le
     try:
         page.goto(f"{app_url}/{lessons.step_link(lesson_id, index)}")
         page.locator(".st-key-lesson_banner").get_by_text(lessons.step(lesson_id, index).title).wait_for()
-        page.get_by_text(expect).first.wait_for(timeout=30_000)
+        page.get_by_text(expect).first.wait_for()
     finally:
         context.close()
 
@@ -46,8 +46,8 @@ def test_a_locked_link_disables_and_hides_what_it_says(browser, app_url, artifac
     page = context.new_page()
     try:
         page.goto(f"{app_url}/{lessons.step_link('by-hand', 3, fixed=('pool',), hidden=('pad',))}")
-        page.get_by_text("Your teacher's link sets some controls").wait_for(timeout=30_000)
-        wait_until_idle(page, timeout=30_000)
+        page.get_by_text("Your teacher's link sets some controls").wait_for()
+        wait_until_idle(page)
         pooling = page.locator('[data-testid="stSelectbox"]').filter(has_text="Pooling").first
         assert pooling.locator("input").is_disabled()
         kernel = page.locator('[data-testid="stSelectbox"]').filter(has_text="Kernel").first
@@ -55,5 +55,118 @@ def test_a_locked_link_disables_and_hides_what_it_says(browser, app_url, artifac
         assert page.locator('[data-testid="stSelectbox"]').filter(has_text="Padding").count() == 0
         assert page.locator('[data-testid="stRadio"]').filter(has_text="Padding").count() == 0
         page.screenshot(path=artifacts / "lesson_locked.png")
+    finally:
+        context.close()
+
+
+BANNER = ".st-key-lesson_banner"
+
+
+def plain(text: str) -> str:
+    """The start of a step's text as the page shows it: up to its first markdown mark."""
+    return text.split("*")[0].split("`")[0][:40].strip()
+
+
+def expander_open(page, label: str) -> bool:
+    """Whether the lesson box's expander labelled `label` is open (its <details> element)."""
+    details = page.locator(f'{BANNER} [data-testid="stExpander"]').filter(has_text=label).locator("details")
+    return details.evaluate("d => d.open")
+
+
+def open_cold(browser, link: str, *, width: int = 1440, height: int = 900):
+    """A fresh browser context (nothing kept from another test) on a step's link, the lesson box drawn."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(link)
+    page.locator(BANNER).wait_for(timeout=60_000)
+    wait_until_idle(page, timeout=60_000)
+    return context, page
+
+
+@pytest.mark.parametrize("projector", [False, True])
+def test_every_step_opens_with_its_answer_closed(browser, app_url, artifacts, projector):
+    width, height = (1024, 640) if projector else (1440, 900)
+    context, page = open_cold(
+        browser, f"{app_url}/{lessons.step_link('by-hand', 1, projector=projector)}", width=width, height=height
+    )
+    try:
+        banner = page.locator(BANNER)
+        if projector:  # the step's text and the answer apart: opening one does not open the other
+            banner.get_by_text("The step's text and what to try").click()
+            banner.get_by_text(plain(lessons.step("by-hand", 1).try_this)).wait_for()
+            assert not expander_open(page, "Answer (look first)")
+        banner.get_by_text("Answer (look first)").click()
+        banner.get_by_text(plain(lessons.step("by-hand", 1).answer)).wait_for()
+        assert expander_open(page, "Answer (look first)")
+        page.screenshot(path=artifacts / f"lesson_answer_open_{width}.png")
+        banner.get_by_role("button", name="Next step").click()
+        banner.get_by_text(lessons.step("by-hand", 2).title).wait_for(timeout=30_000)
+        wait_until_idle(page, timeout=30_000)
+        assert not expander_open(page, "Answer (look first)")  # the next step's answer stays hidden
+        assert not banner.get_by_text(plain(lessons.step("by-hand", 2).answer)).is_visible()
+        if projector:
+            assert not expander_open(page, "The step's text and what to try")
+        page.screenshot(path=artifacts / f"lesson_next_answer_closed_{width}.png")
+    finally:
+        context.close()
+
+
+def test_the_back_button_takes_one_press_per_step(page, app_url):
+    """A page that rewrote the step's address on arrival left two history entries per step."""
+    page.goto(app_url + "/lessons")
+    page.locator("h1", has_text="Lessons").wait_for()
+    page.locator(".st-key-lesson_card_filters-pooling").get_by_text("Start").click()
+    banner = page.locator(BANNER)
+    banner.get_by_text(lessons.step("filters-pooling", 0).title).wait_for(timeout=60_000)
+    wait_until_idle(page, timeout=60_000)
+    entries = page.evaluate("history.length")
+    for index in (1, 2):
+        banner.get_by_role("button", name="Next step").click()
+        banner.get_by_text(lessons.step("filters-pooling", index).title).wait_for(timeout=60_000)
+        wait_until_idle(page, timeout=60_000)
+    assert page.evaluate("history.length") == entries + 2  # one entry per step
+    page.go_back()
+    banner.get_by_text(lessons.step("filters-pooling", 1).title).wait_for(timeout=30_000)
+    page.wait_for_url("**step=2**")
+    page.go_back()
+    banner.get_by_text(lessons.step("filters-pooling", 0).title).wait_for(timeout=30_000)
+    page.wait_for_url("**step=1**")
+
+
+def sidebar_to(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    page.locator("h1", has_text=title).wait_for(timeout=60_000)
+    wait_until_idle(page, timeout=60_000)
+
+
+def test_a_teachers_locks_and_the_lesson_box_hold_through_next_back_and_the_sidebar(browser, app_url, artifacts):
+    link = f"{app_url}/{lessons.step_link('by-hand', 0, fixed=('sample',))}"
+    context, page = open_cold(browser, link, width=1024, height=640)
+    banner = page.locator(BANNER)
+
+    def locked() -> bool:
+        sample = page.locator('[data-testid="stSelectbox"]').filter(has_text="Sample").first.locator("input")
+        source = page.locator('[data-testid="stRadio"]').filter(has_text="Image from").first.locator("input").first
+        return sample.is_disabled() and source.is_disabled()
+
+    try:
+        assert locked()
+        banner.get_by_role("button", name="Next step").click()
+        page.wait_for_url("**step=2**fix=sample**")
+        wait_until_idle(page, timeout=30_000)
+        assert locked()
+        banner.get_by_role("button", name="Back").click()
+        page.wait_for_url("**step=1**fix=sample**")
+        wait_until_idle(page, timeout=30_000)
+        assert locked()
+        sidebar_to(page, "Trainer")
+        assert page.locator(BANNER).count() == 0
+        sidebar_to(page, "Convolution lab")
+        banner.get_by_text(lessons.step("by-hand", 0).title).wait_for(timeout=30_000)
+        page.wait_for_function("() => /lesson=by-hand/.test(location.search) && /step=1/.test(location.search)")
+        page.wait_for_function("() => /fix=sample/.test(location.search)")
+        assert locked()
+        assert "fixed: Sample" in banner.inner_text()  # the label the page shows, not the URL name
+        page.screenshot(path=artifacts / "lesson_locks_after_sidebar_1024.png")
     finally:
         context.close()

@@ -36,6 +36,7 @@ def test_compared_runs_get_colours_and_dashes_of_their_own():
     assert len(set(colours)) == 3 and len(set(dashes)) == 3
     assert colours[:2] == ["#1f77b4", "#d62728"]  # blue against red, not two blues
     assert list(figure.layout.yaxis.range) == [0, 1.02]  # accuracy from 0% to 100%, whatever the runs
+    assert figure.layout.xaxis.dtick == 1  # whole epochs: no "1.5"
     assert [trace.name for trace in figure.data] == [f"{run.label} (val accuracy)" for run in runs]
 
 

@@ -20,7 +20,7 @@ from cnnviz.runs import Run
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 DASHES = ("solid", "dash", "dot", "dashdot")
 BATCHES_GREY = "#9ca3af"
-MODEBAR_BAND = 34  # px at the top of a figure where Plotly shows its buttons on hover
+MODEBAR_BAND = 40  # px at the top of a figure where Plotly shows its buttons on hover (30 tall, measured)
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,11 @@ def fonts() -> Fonts:
     return PROJECTOR if lesson_view.projector() else NORMAL
 
 
-def _lay_out(figure: go.Figure, title: str, *, legend_rows: int, plot_height: int, x_title: str = "") -> None:
-    """Title, size, margins and legend, reserved row by row so that nothing overlaps."""
+def _lay_out(
+    figure: go.Figure, title: str, *, legend_rows: int, plot_height: int, x_title: str = "", epochs: int = 0
+) -> None:
+    """Title, size, margins and legend, reserved row by row so that nothing overlaps. `epochs`: an x axis
+    of whole epochs, 1 to `epochs`, ticked at whole numbers (not 1.5)."""
     size = fonts()
     line = round(size.legend * 1.45)  # one legend entry
     axis = round(size.tick * 1.4) + 8 + (round(size.title * 1.4) + 6 if x_title else 0)  # tick labels, axis title
@@ -78,6 +81,8 @@ def _lay_out(figure: go.Figure, title: str, *, legend_rows: int, plot_height: in
     )
     figure.update_xaxes(title={"text": x_title, "font": {"size": size.title}}, tickfont={"size": size.tick})
     figure.update_yaxes(tickfont={"size": size.tick}, title={"font": {"size": size.title}})
+    if epochs:
+        figure.update_xaxes(tick0=0, dtick=max(1, -(-epochs // 8)))
 
 
 def curves(run: Run, metric: str) -> go.Figure:
@@ -109,7 +114,8 @@ def curves(run: Run, metric: str) -> go.Figure:
                 name=f"val {metric}",
                 line={"color": PALETTE[3], "dash": "dash"},
             )
-    _lay_out(figure, metric.capitalize(), legend_rows=len(figure.data), plot_height=200, x_title="epoch")
+    last = max(epochs, default=0)
+    _lay_out(figure, metric.capitalize(), legend_rows=len(figure.data), plot_height=200, x_title="epoch", epochs=last)
     if metric == "accuracy":
         figure.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return figure
@@ -129,7 +135,8 @@ def compare(runs: list[Run], metric: str) -> go.Figure:
             line={"color": PALETTE[number % len(PALETTE)], "dash": DASHES[number % len(DASHES)], "width": 2.5},
             marker={"size": 8},
         )
-    _lay_out(figure, f"Compare runs: {metric}", legend_rows=len(runs), plot_height=200, x_title="epoch")
+    last = max((e["epoch"] for run in runs for e in run.epochs), default=0)
+    _lay_out(figure, f"Compare runs: {metric}", legend_rows=len(runs), plot_height=200, x_title="epoch", epochs=last)
     if metric == "accuracy":
         figure.update_yaxes(range=[0, 1.02], tickformat=".0%")
     if not runs:

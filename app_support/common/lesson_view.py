@@ -76,12 +76,16 @@ def _resume(page: str, settings: list[Setting], extra: Iterable[str]) -> tuple[s
     return lesson_id, index
 
 
-def arrive(page: str, settings: Iterable[Setting], extra: Iterable[str] = ()) -> tuple[str, int] | None:
+def arrive(
+    page: str, settings: Iterable[Setting], extra: Iterable[str] = (), *, forget: Iterable[str] = ()
+) -> tuple[str, int] | None:
     """Before a page draws its widgets: when the URL opens a step of this page that the session has not
     yet arrived at, set the page's settings to the URL's (a step's link carries the step's), the others
-    to their defaults, over whatever the session had. Coming back to the step's page without the lesson
-    in the URL (through the sidebar) puts the lesson back, with what the learner changed. Returns the
-    position, or None outside a lesson. `extra` names URL settings the page reads itself (kept too)."""
+    to their defaults, over whatever the session had, and drop the session keys in `forget` (what the
+    page remembers of the learner's last visit that would undo the step's settings). Coming back to the
+    step's page without the lesson in the URL (through the sidebar) puts the lesson back, with what the
+    learner changed. Returns the position, or None outside a lesson. `extra` names URL settings the
+    page reads itself (kept too)."""
     settings, extra = list(settings), tuple(extra)
     where = position()
     if where is None:
@@ -99,6 +103,8 @@ def arrive(page: str, settings: Iterable[Setting], extra: Iterable[str] = ()) ->
             # carries what the learner changed since.
             text = st.query_params.get(setting.param, chosen.settings.get(setting.param))
             st.session_state[setting.key] = setting.default if text is None else setting.parse(text)
+        for key in forget:
+            st.session_state.pop(key, None)
         st.session_state[_ARRIVED] = (*where, page)
     params = st.query_params
     st.session_state[_PLACE] = {
@@ -229,7 +235,7 @@ section[data-testid="stSidebar"], div[data-testid="stSidebarCollapsedControl"] {
 .st-key-lesson_banner p, .st-key-lesson_banner li { font-size: 1.2rem; line-height: 1.45; }
 .st-key-lesson_banner h4 { font-size: 1.7rem; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
-[data-testid="stImageCaption"], [data-testid="stImageCaption"] p { font-size: 1rem; color: #374151; }
+[data-testid="stImageCaption"], [data-testid="stImageCaption"] p { font-size: 1rem; color: #374151; opacity: 1; }
 [data-testid="stTable"] th, [data-testid="stTable"] td { font-size: 1rem; }
 </style>
 """
