@@ -145,7 +145,8 @@ def measured_speed(estimate: TimeEstimate, epochs: Sequence[dict], *, alongside:
     speed 1 for that run) expected, from its epoch points (`{"epoch", "t"}`, t in seconds since training
     began): the epochs after the first (the first also traces the graphs, a cost that varies); a run of
     one epoch, from that epoch. `alongside`: how many other runs trained beside it, which slowed it
-    down (`TOGETHER`), not the server. None without an epoch to go by; kept within 0.25 to 4."""
+    down (`TOGETHER`), not the server. None without an epoch to go by; kept within 0.05 to 50 (a busy
+    server is many times slower: take its load out with `load_factor` before bounding the speed)."""
     epochs = [epoch for epoch in epochs if "t" in epoch]
     if not epochs:
         return None
@@ -157,7 +158,7 @@ def measured_speed(estimate: TimeEstimate, epochs: Sequence[dict], *, alongside:
     if not (measured > 0 and expected > 0):
         return None
     ratio = measured / expected / (1 + (TOGETHER - 1) * max(0, alongside))
-    return float(min(max(ratio, 0.25), 4.0))
+    return float(min(max(ratio, 0.05), 50.0))
 
 
 # What one training run adds to the load average: TensorFlow keeps both cores' threads busy.

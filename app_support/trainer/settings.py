@@ -245,7 +245,7 @@ def _session_speed() -> tuple[float | None, str]:
             continue
         if loads:  # the load it met, beyond its own and the runs beside it, was the server's state then
             speed /= estimates.load_factor(float(np.mean(loads)), runs=beside + 1, cores=os.cpu_count() or 1)
-        return max(speed, 0.25), f"Run {run.number}"
+        return min(max(speed, 0.25), 4.0), f"Run {run.number}"  # what the machine is, within reason
     return None, ""
 
 
