@@ -339,7 +339,6 @@ class Lab {
     n.channelChoice = el("div", { class: "cnv-channel", role: "radiogroup", "aria-label": "Channel" });
     n.grids = el("div", { class: "cnv-grids" });
     n.sums = el("div", { class: "cnv-sums" });
-    n.pool = n.pool; // (the pooling select above)
     n.poolBox = el("div", { class: "cnv-pool-box" });
     this.root.append(
       el(
@@ -938,10 +937,8 @@ class Lab {
       const f = this.figures[index];
       const isPool = index === this.result.stages.length - 1 && (s.pool === "max" || s.pool === "avg");
       if (isPool) {
-        const pstride = s.pool_stride || s.pool_size;
         const [pr, pc] = this.poolCell(row, col);
         place(f, pr, pc, 1, 1, stage.h, stage.w);
-        void pstride;
       } else if (stage.h === 1 && stage.w === 1) place(f, 0, 0, 1, 1, 1, 1);
       else place(f, row, col, 1, 1, stage.h, stage.w);
     });
