@@ -112,17 +112,22 @@ def test_runs_outlive_the_tab_stay_private_and_a_killed_server_continues_them(br
     open_trainer(page, url, LONG)
     later = wait_for_epoch(page, 2, first + 1)
     assert later > first
-    page.locator(".js-plotly-plot").filter(has_text="Loss").first.wait_for(timeout=30_000)
+    curve = page.locator(".js-plotly-plot").filter(has_text="Loss").first
+    curve.wait_for(timeout=30_000)
+    curve.scroll_into_view_if_needed()  # the picture shows the growing curve, not the page's top
     page.screenshot(path=artifacts / "store_new_tab_1440.png")
 
     # Another browser sees nothing of it; nor does a made-up learner id, nor a value that is no id.
+    strangers = []
     for cookie in (None, "A" * 43, "not-an-id"):
         other = browser.new_context(viewport={"width": 1024, "height": 640})
         if cookie:
             other.add_cookies([{"name": "cnnviz_learner", "value": cookie, "url": url}])
         stranger = other.new_page()
-        open_trainer(stranger, url)
-        stranger.get_by_text("No runs yet: press Train.").wait_for(timeout=60_000)
+        stranger.goto(url + QUICK)  # the three open at once; the server draws them side by side
+        strangers.append((cookie, other, stranger))
+    for cookie, other, stranger in strangers:
+        stranger.get_by_text("No runs yet: press Train.").wait_for(timeout=120_000)
         assert "Run 1" not in stranger.inner_text("body")
         given = {c["name"]: c["value"] for c in other.cookies()}.get("cnnviz_learner")
         if cookie == "not-an-id":  # replaced by a fresh id, never kept
