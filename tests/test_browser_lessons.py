@@ -1,6 +1,8 @@
 """Lessons in a real Chromium: from the Lessons page into a step, a step's link opened cold, Next, and a
 teacher's locked link (on a fresh browser context: nothing in it but the link)."""
 
+from urllib.parse import urlencode
+
 import pytest
 
 from cnnviz import lessons
@@ -168,5 +170,65 @@ def test_a_teachers_locks_and_the_lesson_box_hold_through_next_back_and_the_side
         assert locked()
         assert "fixed: Sample" in banner.inner_text()  # the label the page shows, not the URL name
         page.screenshot(path=artifacts / "lesson_locks_after_sidebar_1024.png")
+    finally:
+        context.close()
+
+
+CHART_BOXES = """p => {
+    const box = s => { const e = p.querySelector(s); if (!e) return null; const r = e.getBoundingClientRect();
+                       return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
+    const sizes = s => [...p.querySelectorAll(s)].map(e => parseFloat(getComputedStyle(e).fontSize));
+    return {figure: box('.main-svg'), title: box('.gtitle'), xtitle: box('.g-xtitle'), legend: box('.legend'),
+            legend_text_box: [...p.querySelectorAll('.legendtext')].map(e => e.getBoundingClientRect().right),
+            modebar: box('.modebar'),
+            ticks: sizes('.xtick text').concat(sizes('.ytick text')), legend_text: sizes('.legendtext'),
+            colours: [...p.querySelectorAll('.scatterlayer .trace .js-line')].map(e => e.style.stroke)};
+}"""
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+def font_sizes(page, selector: str) -> list[float]:
+    return page.locator(selector).evaluate_all("els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+
+
+def test_on_a_projector_every_number_is_18_px_and_nothing_overlaps(browser, app_url, artifacts):
+    """Lesson 3 step 1 on a 1024x640 projector: the parameter table, the captions, the comparison and its
+    charts, read from the back of a room (one epoch each, to be quick)."""
+    query = {**lessons.step_query("why-convolution", 0, projector=True), "epochs": "1"}
+    context, page = open_cold(browser, f"{app_url}/trainer?{urlencode(query)}", width=1024, height=640)
+    try:
+        page.get_by_text("parameters in all").first.wait_for(timeout=60_000)
+        assert min(font_sizes(page, f"{BANNER} p")) >= 18
+        assert min(font_sizes(page, '[data-testid="stTable"] td')) >= 18  # the parameter table
+        caption = page.get_by_text("parameters in all").first
+        assert float(caption.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 18
+        opacity = caption.evaluate("e => getComputedStyle(e.closest('[data-testid=stCaptionContainer]')).opacity")
+        assert float(opacity) == 1  # not Streamlit's faint grey
+        caption.scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / "projector_parameters_1024.png")
+
+        page.get_by_role("button", name="Train both").click()
+        compare = page.locator(".js-plotly-plot").filter(has_text="Compare runs: accuracy")
+        compare.wait_for(timeout=300_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => /Compare runs: accuracy/"
+            ".test(p.textContent)).some(p => p.querySelectorAll('.scatterlayer .trace').length == 2)",
+            timeout=300_000,
+        )
+        wait_until_idle(page, timeout=60_000)
+        compare.scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / "projector_compare_1024.png")
+        for chart in (compare, page.locator(".js-plotly-plot").filter(has_text="Accuracy").first):
+            found = chart.evaluate(CHART_BOXES)
+            assert min(found["ticks"]) >= 18 and min(found["legend_text"]) >= 18, found
+            assert not overlap(found["title"], found["modebar"]), found  # the buttons do not cover the title
+            assert not overlap(found["xtitle"], found["legend"]), found  # "epoch" clear of the legend
+            assert max(found["legend_text_box"]) <= found["figure"]["right"], found  # the names whole
+        colours = compare.evaluate(CHART_BOXES)["colours"]
+        assert len(colours) == 2 and colours[0] != colours[1]
+        assert min(font_sizes(page, '[data-testid="stTable"] td')) >= 18  # the comparison table too
     finally:
         context.close()

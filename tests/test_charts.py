@@ -37,7 +37,8 @@ def test_compared_runs_get_colours_and_dashes_of_their_own():
     assert colours[:2] == ["#1f77b4", "#d62728"]  # blue against red, not two blues
     assert list(figure.layout.yaxis.range) == [0, 1.02]  # accuracy from 0% to 100%, whatever the runs
     assert figure.layout.xaxis.dtick == 1  # whole epochs: no "1.5"
-    assert [trace.name for trace in figure.data] == [f"{run.label} (val accuracy)" for run in runs]
+    assert [trace.name for trace in figure.data] == [run.label for run in runs]  # short: the axis says the rest
+    assert figure.layout.yaxis.title.text == "validation accuracy"
 
 
 def test_the_title_and_the_legend_have_rows_of_their_own():

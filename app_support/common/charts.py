@@ -131,12 +131,15 @@ def compare(runs: list[Run], metric: str) -> go.Figure:
             x=[e["epoch"] for e in run.epochs],
             y=[e.get(key) for e in run.epochs],
             mode="lines+markers",
-            name=f"{run.label} ({key.replace('_', ' ')})",
+            # The label alone (the axis says what is drawn): a longer name ran past a projector's chart.
+            name=run.label if key.startswith("val_") else f"{run.label} (training)",
             line={"color": PALETTE[number % len(PALETTE)], "dash": DASHES[number % len(DASHES)], "width": 2.5},
             marker={"size": 8},
         )
     last = max((e["epoch"] for run in runs for e in run.epochs), default=0)
     _lay_out(figure, f"Compare runs: {metric}", legend_rows=len(runs), plot_height=200, x_title="epoch", epochs=last)
+    if any(any(f"val_{metric}" in e for e in run.epochs) for run in runs):
+        figure.update_yaxes(title={"text": f"validation {metric}"})
     if metric == "accuracy":
         figure.update_yaxes(range=[0, 1.02], tickformat=".0%")
     if not runs:
