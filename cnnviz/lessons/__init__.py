@@ -25,6 +25,7 @@ from cnnviz.lessons import (
     transfer,
     transposed,
     what_it_learned,
+    where_is_it,
     why_convolution,
     why_this_answer,
 )
@@ -85,6 +86,7 @@ LESSONS: dict[str, Lesson] = {
     "why-this-answer": why_this_answer.LESSON,
     "transposed": transposed.LESSON,
     "what-it-learned": what_it_learned.LESSON,
+    "where-is-it": where_is_it.LESSON,
 }
 
 
