@@ -53,3 +53,34 @@ def test_the_box_script_builds_box_models_network_and_trains(tf, tmp_path, monke
     assert "test accuracy" in printed and "test mean IoU" in printed
     assert (tmp_path / "model.keras").exists()
     assert "cnnviz" not in script.split('"""', 2)[2].replace("saved by cnnviz", "")  # plain Keras
+
+
+def test_a_box_run_is_kept_and_read_back_with_its_boxes(tmp_path):
+    """What the store keeps of a run that learned boxes (cnnviz.kept_runs): its job with the loss
+    weights, and its evaluation with the predicted boxes, IoUs and APs, rebuilt as a BoxEvaluation."""
+    from cnnviz.kept_runs import job_from_json, job_to_json, load_results, save_results
+    from cnnviz.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}", data=tmp_path / "data")
+    job = TrainJob("mnist-boxes", (), TrainConfig(epochs=2), boxes=LossWeights(0.7, 0.3), title="boxes")
+    assert job_from_json(job_to_json(job, store), store) == job
+    rng = np.random.default_rng(0)
+    evaluation = box_model.BoxEvaluation(
+        test_loss=0.5,
+        test_accuracy=0.9,
+        per_class_accuracy=rng.random(3),
+        confusion=rng.integers(0, 9, (3, 3)),
+        predictions=rng.integers(0, 3, 20),
+        confidences=rng.random(20),
+        boxes=rng.random((20, 4)).astype(np.float32),
+        ious=rng.random(20),
+        mean_iou=0.42,
+        map50=0.6,
+        map=0.3,
+    )
+    save_results(tmp_path / "results.npz", evaluation, None)
+    back, filters = load_results(tmp_path / "results.npz")
+    assert isinstance(back, box_model.BoxEvaluation) and filters is None
+    np.testing.assert_array_equal(back.boxes, evaluation.boxes)
+    np.testing.assert_array_equal(back.ious, evaluation.ious)
+    assert (back.mean_iou, back.map50, back.map) == (0.42, 0.6, 0.3)

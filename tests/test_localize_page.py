@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -110,10 +111,15 @@ def test_a_box_run_from_the_trainer_to_where_is_it():
     point = box_views.operating_point(curve, 0.0)
     said = texts(at, "markdown")
     assert f"{point.kept} pictures predicted as {data.class_names[k]} are kept, {point.right} of them right" in said
-    assert f"**{curve.eleven_point_ap:.3f}**" in said and f"**{curve.average_precision:.3f}**" in said
+    levels = np.round(curve.precision_at(), 3)  # as written, to 3 places, and added up as written
+    assert " + ".join(f"{v:.3f}" for v in levels) in said and f"/ 11 = **{levels.sum() / 11:.3f}**" in said
+    assert abs(levels.sum() / 11 - curve.eleven_point_ap) < 6e-4  # what the table says, to its rounding
+    assert f"**{curve.average_precision:.3f}**" in said
     table = at.dataframe[-1].value
-    assert table.iloc[-1]["class"] == "mean over the classes"
+    assert table.iloc[-1]["class"] == "mean: mAP"
     assert table.iloc[-1]["AP@0.5"] == pytest.approx(round(evaluation.map50, 3), abs=1e-3)
+    loose_map = localization.mean_average_precision(*arrays, iou_thresholds=(0.1,))
+    assert table.iloc[-1]["AP@0.1"] == pytest.approx(round(loose_map, 3), abs=1e-3)
 
     # The lesson's steps that look at the run open on it, with what their answers point at.
     for index in range(1, len(lessons.LESSONS["where-is-it"].steps)):

@@ -234,24 +234,45 @@ def per_class(accuracy: np.ndarray, class_names: tuple[str, ...]) -> go.Figure:
     return figure
 
 
-def epoch_curves(run: Run, metrics: tuple[str, ...], title: str, *, share: bool = False) -> go.Figure:
+def epoch_curves(
+    run: Run, metrics: tuple[str, ...], title: str, *, share: bool = False, right: tuple[str, ...] = ()
+) -> go.Figure:
     """Per-epoch `metrics` of a run (e.g. a box run's 'class_loss' and 'box_loss'), train solid and
-    validation dashed, one colour per metric; `share` for a value from 0 to 1 (a mean IoU)."""
+    validation dashed, one colour per metric; `share` for a value from 0 to 1 (a mean IoU). Those in
+    `right` get an axis of their own on the right, in their colour: a box loss of 0.02 beside a class
+    loss of 2 would be a flat line on the class loss's scale."""
     figure = go.Figure()
     epochs = [e["epoch"] for e in run.epochs]
     for number, metric in enumerate(metrics):
         colour = PALETTE[(2 * number) % len(PALETTE)]
-        name = metric.replace("_", " ")
+        name = metric.replace("_", " ").replace("iou", "IoU")
         for prefix, dash in (("", "solid"), ("val_", "dash")):
             if any(f"{prefix}{metric}" in e for e in run.epochs):
                 figure.add_scatter(
                     x=epochs,
                     y=[e.get(f"{prefix}{metric}") for e in run.epochs],
                     mode="lines+markers",
-                    name=f"{'val' if prefix else 'train'} {name}",
+                    name=f"{'val' if prefix else 'train'} {name}" + (" (right axis)" if metric in right else ""),
                     line={"color": colour, "dash": dash},
+                    yaxis="y2" if metric in right else "y",
                 )
-    _lay_out(figure, title, legend_rows=len(figure.data), plot_height=200, x_title="epoch")
+        axis = {
+            "title": {"text": name},
+            "title_font": {"color": colour},
+            "tickfont": {"color": colour},
+            "tickformat": ".3~f",
+        }
+        if metric in right:
+            figure.update_layout(
+                yaxis2={**axis, "overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero"}
+            )
+        elif right:
+            figure.update_layout(yaxis={**axis, "rangemode": "tozero"})
+    _lay_out(
+        figure, title, legend_rows=len(figure.data), plot_height=200, x_title="epoch", epochs=max(epochs, default=0)
+    )
+    if right:  # room for the right axis's numbers and title
+        figure.update_layout(margin={"r": 12 + 5 * fonts().tick})
     if share:
         figure.update_yaxes(range=[0, 1.02])
     return figure
@@ -283,7 +304,12 @@ def precision_recall(curves: list, names: list[str], *, point=None, eleven: bool
             mode="lines",
             line_shape="vh",
             name="max precision at this recall or more" if single else name,
-            line={"color": PALETTE[0 if single else number % len(PALETTE)], "width": 2.5},
+            # Ten classes and eight colours: a dash pattern tells the ninth from the first.
+            line={
+                "color": PALETTE[0 if single else number % len(PALETTE)],
+                "dash": DASHES[0 if single else (number // len(PALETTE)) % len(DASHES)],
+                "width": 2.5,
+            },
         )
     if single and eleven:
         values = curves[0].precision_at(ELEVEN_RECALLS)
@@ -291,7 +317,7 @@ def precision_recall(curves: list, names: list[str], *, point=None, eleven: bool
             x=ELEVEN_RECALLS,
             y=values,
             mode="markers+text",
-            text=[f"{value:.2f}" for value in values],
+            text=[f"{value:.3f}" for value in values],
             textposition="top center",
             name="the 11 points of the tutorial's average",
             marker={"color": PALETTE[3], "size": 9, "symbol": "diamond"},

@@ -68,17 +68,19 @@ def section(shown: Shown, threshold: float) -> None:
             persist_state=KEEP,
             width=200,
         )
-        min_score = locked_widget(
-            st.slider,
-            "score",
-            "Score threshold: keep the predictions at least this sure",
-            0.0,
-            1.0,
-            step=0.05,
-            key="localize_score",
-            persist_state=KEEP,
-            width=380,
-        )
+        min_score = 0.0
+        if chosen not in (None, ALL_CLASSES):  # a score threshold walks along one class's curve
+            min_score = locked_widget(
+                st.slider,
+                "score",
+                "Score threshold: keep the predictions at least this sure",
+                0.0,
+                1.0,
+                step=0.01,  # a trained softmax puts most of its predictions above 0.9
+                key="localize_score",
+                persist_state=KEEP,
+                width=380,
+            )
     chosen = ALL_CLASSES if chosen is None or chosen not in options else chosen
     if chosen == ALL_CLASSES:
         present = [k for k in range(len(names)) if (shown.labels == k).any()]
@@ -98,7 +100,9 @@ def _one_class(shown: Shown, k: int, threshold: float, min_score: float) -> None
     name = shown.class_names[k]
     curve = localization.precision_recall(*shown.arrays, class_index=k, iou_threshold=threshold)
     point = box_views.operating_point(curve, min_score)
-    st.plotly_chart(charts.precision_recall([curve], [name], point=point if point.kept else None), key="localize_pr_one")
+    st.plotly_chart(
+        charts.precision_recall([curve], [name], point=point if point.kept else None), key="localize_pr_one"
+    )
     if point.kept:
         said = (
             f"{point.kept} pictures predicted as {name} are kept, {point.right} of them right (class and IoU ≥ "
@@ -113,39 +117,36 @@ def _one_class(shown: Shown, k: int, threshold: float, min_score: float) -> None
         f"**Score ≥ {min_score:.2f}**: {said} Lower the threshold: more predictions are kept, recall can only "
         "rise, and precision falls when the extra ones are wrong."
     )
-    levels = curve.precision_at(localization.ELEVEN_RECALLS)
-    total = float(np.sum(levels))
+    # The sum as written: of the values shown (to 3 places), so a learner adding them up gets it.
+    shown_levels = np.round(curve.precision_at(localization.ELEVEN_RECALLS), 3)
+    total = float(shown_levels.sum())
     st.markdown(
         "**The tutorial's 11-point average precision**: the max precision at recall 0, 0.1, ..., 1 (the diamonds) "
-        f"add up to {' + '.join(f'{v:.2f}' for v in levels)} = {total:.2f}, and {total:.2f} / 11 = "
-        f"**{curve.eleven_point_ap:.3f}**. COCO reads the same line at 101 recall levels (0, 0.01, ..., 1): "
+        f"add up to {' + '.join(f'{v:.3f}' for v in shown_levels)} = {total:.3f}, and {total:.3f} / 11 = "
+        f"**{total / 11:.3f}**. COCO reads the same line at 101 recall levels (0, 0.01, ..., 1): "
         f"**{curve.average_precision:.3f}**."
     )
 
 
 def _table(shown: Shown, threshold: float) -> None:
     table = box_views.class_table(*shown.arrays, num_classes=len(shown.class_names), iou_threshold=threshold)
+    columns = {
+        "class": [shown.class_names[row.class_index] for row in table],
+        "pictures": [row.true_count for row in table],
+        "predicted": [row.predicted for row in table],
+        f"11-point AP@{threshold:g}": [row.eleven_point for row in table],
+    }
+    if threshold != 0.5:  # at 0.5 it is the AP@0.5 column
+        columns[f"AP@{threshold:g}"] = [row.coco for row in table]
     frame = pd.DataFrame(
-        {
-            "class": [shown.class_names[row.class_index] for row in table],
-            "test pictures": [row.true_count for row in table],
-            "predicted as it": [row.predicted for row in table],
-            f"11-point AP (IoU ≥ {threshold:g})": [row.eleven_point for row in table],
-            f"COCO AP (IoU ≥ {threshold:g})": [row.coco for row in table],
-            "AP@0.5": [row.ap50 for row in table],
-            "AP@[.5:.95]": [row.ap50_95 for row in table],
-        }
+        {**columns, "AP@0.5": [row.ap50 for row in table], "AP@[.5:.95]": [row.ap50_95 for row in table]}
     )
     means = frame.iloc[:, 3:].mean()
-    frame.loc[len(frame)] = [
-        "mean over the classes",
-        int(frame["test pictures"].sum()),
-        int(frame["predicted as it"].sum()),
-        *means,
-    ]
-    st.dataframe(frame.round(3), hide_index=True)
+    frame.loc[len(frame)] = ["mean: mAP", int(frame["pictures"].sum()), int(frame["predicted"].sum()), *means]
+    st.dataframe(frame.round(3), hide_index=True, height=35 * (len(frame) + 1) + 3)  # every row, the mean too
     st.caption(
-        "The mean over the classes is the mean average precision (mAP). COCO's AP@[.5:.95] is stricter: it "
-        "averages the AP over ten IoU thresholds, 0.5 to 0.95, so a box must fit closely to count at the high "
-        "ones; at 0.95 almost no box does."
+        "Per class: its test pictures, the pictures predicted as it, the tutorial's 11-point average precision "
+        "and COCO's (101 recall levels) at the IoU thresholds named. The last row's means are the mean average "
+        "precisions (mAP). COCO's AP@[.5:.95] is stricter: it averages the AP over ten IoU thresholds, 0.5 to "
+        "0.95, so a box must fit closely to count at the high ones; at 0.95 almost no box does."
     )

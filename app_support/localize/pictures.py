@@ -14,6 +14,7 @@ from cnnviz import box_views, cam, display
 
 GALLERY = 12  # pictures shown at a time
 SIDE = 192  # pixels each picture is enlarged to
+PICTURE_WIDTH, TABLE_WIDTH = 210, 390  # the picture worked out, and its arithmetic beside it
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)
@@ -88,7 +89,9 @@ def one_picture(shown: Shown, threshold: float) -> None:
     worked = box_views.box_arithmetic(shown.true_boxes[index], shown.box_outputs(index), shown.pictures.shape[1:3])
     heat = heat_of(shown, index)
     peak = box_views.heat_peak(heat)
-    left, middle, right = st.columns([1, 1.3, 1])
+    # Fixed widths in a wrapping row: the picture, its heatmap and its arithmetic side by side where they
+    # fit, the arithmetic under the two pictures at 1024 pixels (columns cut the table's columns off).
+    row = st.container(horizontal=True, gap="small")
     picture(
         box_views.draw_boxes(
             shown.pictures[index],
@@ -99,9 +102,21 @@ def one_picture(shown: Shown, threshold: float) -> None:
         ),
         caption=f"Test picture {index} ({ORDERS[order or 'worst']}: number {rank}). Green: the true box. Orange, "
         "dashed: the predicted one. Yellow: where they overlap.",
-        container=left,
+        container=row.container(width=PICTURE_WIDTH),
     )
-    with middle:
+    picture(
+        box_views.draw_boxes(
+            display.overlay(shown.pictures[index], heat, opacity=0.45),
+            true_box=worked.true_box,
+            predicted_box=worked.predicted_box,
+            peak=peak,
+            min_side=SIDE,
+        ),
+        caption=f"Grad-CAM of {shown.class_names[int(shown.predictions[index])]}, the predicted class. "
+        + peak_line(heat, worked.true_box, worked.predicted_box),
+        container=row.container(width=PICTURE_WIDTH),
+    )
+    with row.container(width=TABLE_WIDTH):
         st.markdown(f"**{verdict(shown, index, threshold)}**")
         height, width = worked.size
         table = pd.DataFrame(
@@ -113,29 +128,20 @@ def one_picture(shown: Shown, threshold: float) -> None:
                 "squared": worked.squared,
             }
         )
-        st.dataframe(table.round(4), hide_index=True)
+        formats = {name: st.column_config.NumberColumn(format="%.4f") for name in ("true", "predicted", "difference")}
+        formats["squared"] = st.column_config.NumberColumn(format="%.5f")  # a near miss squares to 0.00004
+        st.dataframe(table, hide_index=True, width=TABLE_WIDTH, column_config=formats)
         st.caption(
             f"Corners as fractions of the picture's width and height. The mean of the four squared differences, "
-            f"**{worked.box_loss:.4f}**, is this picture's box loss: the mean squared error the box head learns "
-            "from. A corner a tenth of the picture off costs 0.01; one half the picture off, 0.25."
+            f"**{worked.box_loss:.5f}**, is this picture's box loss: the mean squared error the box head learns "
+            "from. Squared, a corner a tenth of the picture off costs 0.01 and one half the picture off 0.25: "
+            "far-off corners cost much more."
         )
         st.markdown(
             f"**IoU** = overlap / together = {worked.overlap_area:,.0f} / ({worked.true_area:,.0f} + "
             f"{worked.predicted_area:,.0f} − {worked.overlap_area:,.0f}) = {worked.overlap_area:,.0f} / "
             f"{worked.union_area:,.0f} = **{worked.iou:.2f}** (areas in pixels of the {width}x{height} picture)"
         )
-    picture(
-        box_views.draw_boxes(
-            display.overlay(shown.pictures[index], heat, opacity=0.45),
-            true_box=worked.true_box,
-            predicted_box=worked.predicted_box,
-            peak=peak,
-            min_side=SIDE,
-        ),
-        caption=f"Grad-CAM of {shown.class_names[int(shown.predictions[index])]}, the predicted class. "
-        + peak_line(heat, worked.true_box, worked.predicted_box),
-        container=right,
-    )
 
 
 def gallery(shown: Shown, threshold: float) -> None:
@@ -200,6 +206,6 @@ def gallery(shown: Shown, threshold: float) -> None:
         hits = sum(1 for found in inside if found)
         st.caption(
             f"The heatmap's peak falls inside the true box on {hits} of these {len(inside)} pictures. A peak "
-            "inside says the class head looked at the object; one outside, that it found its evidence elsewhere "
-            "(an edge of the digit, the empty space beside it) even where the box is right."
+            "inside says the class head found its evidence on the object; one outside, that it found it elsewhere "
+            "in the picture, whatever the box head made of it."
         )

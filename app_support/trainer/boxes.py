@@ -95,7 +95,8 @@ def live_curves(run: Run) -> None:
     right.plotly_chart(charts.curves(run, "accuracy"), key=f"acc_{run.id}")
     left, right = st.columns(2)
     left.plotly_chart(
-        charts.epoch_curves(run, ("class_loss", "box_loss"), "Class loss and box loss"), key=f"heads_{run.id}"
+        charts.epoch_curves(run, ("class_loss", "box_loss"), "Class loss and box loss", right=("box_loss",)),
+        key=f"heads_{run.id}",
     )
     right.plotly_chart(
         charts.epoch_curves(run, ("mean_iou",), "Mean IoU of the boxes", share=True), key=f"iou_{run.id}"

@@ -105,6 +105,7 @@ def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None
     columns[1].metric("Test loss", f"{evaluation.test_loss:.4f}")
     columns[2].metric("Epochs", len(run.epochs))
     columns[3].metric("Training time", f"{run.train_seconds or 0:.1f} s")
+    trainer_boxes.box_results(run)  # a run that learned boxes: their figures and where to see them
     if data is None or len(data.class_names) != len(evaluation.per_class_accuracy):
         return
     figures_rest_on(run, data, tested)
@@ -345,7 +346,6 @@ def live_runs(was: tuple, panel: str) -> None:
     if run.done:
         data = run_dataset(run)
         results(run, data, panel=panel)
-        trainer_boxes.box_results(run)  # a run that learned boxes: their figures and where to see them
         downloads(run, data)
         own_live.after_training(run, data)  # your own classes: the live test and take-home files
         delete_button(run)
