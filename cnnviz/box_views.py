@@ -37,16 +37,23 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image.astype(np.uint8))
 
 
-def _corners(box, size: tuple[int, int]) -> tuple[int, int, int, int]:
+def _corners(box, size: tuple[int, int], *, least: int = 1) -> tuple[int, int, int, int]:
     """Pixel corners (left, top, right, bottom), both included, of a normalised box in a picture of
-    `size` (height, width), kept inside it."""
+    `size` (height, width), kept inside it, and at least `least` pixels wide and tall about its
+    middle: an untrained box head's boxes are slivers, which drawn to scale would not be seen."""
     height, width = size
     x0, y0, x1, y1 = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
-    left, top = round(x0 * width), round(y0 * height)
-    right, bottom = round(x1 * width) - 1, round(y1 * height) - 1
-    left, right = (min(max(v, 0), width - 1) for v in (left, right))
-    top, bottom = (min(max(v, 0), height - 1) for v in (top, bottom))
-    return left, top, max(left, right), max(top, bottom)
+    sides = []
+    for low, high, extent in ((x0, x1, width), (y0, y1, height)):
+        first, last = round(low * extent), round(high * extent) - 1
+        if last - first + 1 < least:
+            middle = (low + high) / 2 * extent
+            first = round(middle - least / 2)
+            last = first + least - 1
+        first = min(max(first, 0), extent - least)
+        sides.append((first, min(max(last, first), extent - 1)))
+    (left, right), (top, bottom) = sides
+    return left, top, right, bottom
 
 
 def _dashed(image: np.ndarray, corners, colour, thickness: int) -> None:
@@ -110,7 +117,7 @@ def draw_boxes(
             left, top, right, bottom = _corners(true_box, size)
             cv2.rectangle(big, (left, top), (right, bottom), colour or TRUE_COLOUR, width)
         if predicted_box is not None:
-            _dashed(big, _corners(predicted_box, size), colour or PREDICTED_COLOUR, width)
+            _dashed(big, _corners(predicted_box, size, least=6 * thickness), colour or PREDICTED_COLOUR, width)
         if peak is not None:
             x, y = round(peak[0] * size[1]), round(peak[1] * size[0])
             arm = 3 * thickness

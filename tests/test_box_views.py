@@ -113,3 +113,14 @@ def test_the_class_table_is_localizations_averages(predictions):
     curve = localization.precision_recall(*predictions, class_index=2, iou_threshold=0.6)
     assert row.eleven_point == pytest.approx(localization.eleven_point_ap(curve.precision_at()))
     assert (row.true_count, row.predicted) == ((predictions[1] == 2).sum(), (predictions[3] == 2).sum())
+
+
+def test_a_sliver_of_a_box_is_drawn_big_enough_to_be_seen():
+    # An untrained box head gives boxes a thousandth of the picture wide: drawn about their middle,
+    # a few outline widths across, even in a corner of the picture.
+    # 12 pixels across (6 outlines of 2): about the middle, or against the edge it sits at.
+    for sliver, middle in (((0.5, 0.5, 0.501, 0.501), 96), ((0.999, 0.999, 0.9999, 0.9999), 186)):
+        drawn = box_views.draw_boxes(np.zeros((64, 64), np.uint8), predicted_box=sliver, min_side=192)
+        rows, columns = np.nonzero(np.all(drawn == PREDICTED_COLOUR, axis=-1))
+        assert rows.max() - rows.min() >= 10 and columns.max() - columns.min() >= 10 and columns.max() < 192
+        assert abs((columns.min() + columns.max()) / 2 - middle) <= 2
