@@ -163,14 +163,22 @@ def measured_speed(estimate: TimeEstimate, epochs: Sequence[dict], *, alongside:
 
 # What one training run adds to the load average: TensorFlow keeps both cores' threads busy.
 LOAD_PER_RUN = 2.0
+# How a load beyond the runs' own slows a run: fitted to bench/lessons.py's steps on the 2-core
+# development machine under other engineers' work (load averages 7 to 25; each step's time against its
+# estimate on an idle server). A load up to twice the cores barely slowed the runs (most of what it
+# counts waits: browsers, servers, test runners between tests); beyond that each unit of load added
+# about 0.35 of the idle time. The runs' slowdown at one load still spread 2x either way (1.3x to 10x
+# between loads of 8 and 25), since the load a run meets is the next minutes', not this one's.
+LOAD_FREE_PER_CORE = 2.0
+SLOWDOWN_PER_LOAD = 0.35
 
 
 def load_factor(load: float, *, runs: int, cores: int) -> float:
     """How many times slower than on an idle server a run trains under a processor `load` (the load
     average: processes ready to run), beyond the `runs` training runs that explain part of it (their
-    share is `TOGETHER`'s): the rest of the load takes its share of the `cores`."""
+    share is `TOGETHER`'s): see `SLOWDOWN_PER_LOAD`."""
     others = max(0.0, float(load) - LOAD_PER_RUN * runs)
-    return float(max(1.0, (others + 1) / max(cores, 1)))
+    return float(1.0 + SLOWDOWN_PER_LOAD * max(0.0, others - LOAD_FREE_PER_CORE * max(cores, 1)))
 
 
 @dataclass(frozen=True)

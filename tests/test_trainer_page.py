@@ -202,10 +202,10 @@ def test_measured_speed_and_runs_side_by_side():
     assert estimates.estimate_together([30.0, 10.0]) == pytest.approx(30 + (estimates.TOGETHER - 1) * 10)
     assert estimates.estimate_together([12.0]) == 12.0
     # A busy server: the runs training now share it; a load beyond theirs takes its share of the cores.
-    assert estimates.Busy(0, 0, 0.5, 2).factor == 1.0
+    assert estimates.Busy(0, 0, 0.5, 2).factor == estimates.Busy(0, 0, 4.0, 2).factor == 1.0  # twice the cores
     assert estimates.Busy(1, 0, 2.0, 2).factor == pytest.approx(estimates.TOGETHER)
-    assert estimates.Busy(0, 0, 5.0, 2).factor == pytest.approx(3.0)
-    assert estimates.Busy(0, 0, 5.0, 2).busy and not estimates.Busy(0, 0, 0.3, 2).busy
+    assert estimates.Busy(0, 0, 9.0, 2).factor == pytest.approx(1 + 5 * estimates.SLOWDOWN_PER_LOAD)
+    assert estimates.Busy(0, 0, 9.0, 2).busy and not estimates.Busy(0, 0, 0.3, 2).busy
 
 
 def test_confusion_matrix_names_every_class_and_marks_the_chosen_cell():
@@ -441,9 +441,9 @@ def test_the_estimate_counts_images_per_class_a_pair_and_a_busy_server(monkeypat
     assert "for both runs, side by side, 30 epoch(s) each" in both
     assert _seconds(both) > _seconds(text)  # two networks, not one
     assert "server is busy" not in both
-    monkeypatch.setattr(estimates_module, "load_now", lambda: 9.0)  # others' work keeps the 2 cores busy
+    monkeypatch.setattr(estimates_module, "load_now", lambda: 12.0)  # others' work keeps the 2 cores busy
     busy = next(c.value for c in opened(**query, per_class="50").caption if c.value.startswith("**Estimated"))
-    assert "**The server is busy**" in busy and "a processor load of 9.0" in busy
+    assert "**The server is busy**" in busy and "a processor load of 12.0" in busy
     assert _seconds(busy) > 2 * _seconds(text)
 
 
