@@ -30,7 +30,7 @@ with st.container(horizontal=True, gap="large"):
 modes = {"one": "One image", "many": "Many images", "zip": "A labelled zip (accuracy per class)"}
 with controls:
     predict_settings.find_trained_model("predict")  # a step's "the dense network you trained"
-    choice = choose_model("predict", heads=False)  # a box run: its class head answers, its box is drawn
+    choice = choose_model("predict")  # a box run: its class head answers, its box is drawn
     mode = locked_widget(
         st.radio,
         "mode",

@@ -98,9 +98,10 @@ def run_reference(path: str, _model, _data) -> Reference | None:
         return None
 
 
-def choose_model(prefix: str, *, heads: bool = True) -> ModelChoice | None:
+def choose_model(prefix: str, *, heads: bool = False) -> ModelChoice | None:
     """The model picker. Returns None (after saying why) when nothing usable is chosen. For a run that
-    learned boxes, `heads` offers the head to explain (else the class head is)."""
+    learned boxes, `heads` offers the head to explain (Inside the network); else the class head is
+    the model (What did it learn?'s views and Upload & predict are about classes)."""
     runs = [run for run in run_manager().runs_for(owner()) if run.model_path]
     # Short labels: the picker sits in a narrow column, and a cut-off name hides which model is open.
     options = {"default": "Shipped MNIST model, 98.75%"}

@@ -62,6 +62,7 @@ def _box_line(model, image) -> int:
     left, top, right, bottom = (f"{value:.2f}" for value in corners)
     st.info(
         f"Box head: left edge {left}, top edge {top}, right edge {right}, bottom edge {bottom} (fractions of the "
-        "picture's width and height). Its heatmaps show where the evidence for a larger value of a corner is."
+        "picture's width and height). Its heatmaps show where the evidence for a larger value of a corner is: "
+        "the left edge first ('predicted class' under Heatmaps), any corner under Class."
     )
     return 0

@@ -43,7 +43,7 @@ def choose_inputs(choice: ModelChoice, shape, prefix: str) -> list[tuple[str, np
 
 def _test_inputs(choice: ModelChoice, prefix: str):
     def label(i: int) -> str:
-        return choice.class_names[choice.dataset.y_test[i]]
+        return choice.dataset.class_names[choice.dataset.y_test[i]]  # its class, whichever head is explained
 
     linked = inside_settings.linked_images(len(choice.dataset.x_test)) if prefix == "inside" else None
     picked = st.multiselect(
