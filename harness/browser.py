@@ -11,6 +11,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+# How long a test waits for something the app does (a script run, a picture, a page) before it fails.
+# A wait ends as soon as its event happens, so a long deadline costs time only when something is
+# broken, while a short one fails a correct app on a busy machine (the suite runs two processes, each
+# with a server, a browser and TensorFlow, on 2 cores that other work shares).
+WAIT_MS = 120_000
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -48,13 +53,15 @@ def start_app(script: str = "app.py", *, port: int | None = None) -> tuple[subpr
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + WAIT_MS / 1000
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return process, url
         except OSError:
             time.sleep(0.05)
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited (code {process.returncode}) before it answered on port {port}")
     process.kill()
     raise RuntimeError(f"streamlit did not start on port {port}")
 
@@ -74,7 +81,7 @@ def image_src(page, prefix: str) -> str:
     return page.evaluate(IMAGE_SRC, prefix)
 
 
-def wait_for_new_image(page, prefix: str, previous: str, timeout: float = 15_000) -> str:
+def wait_for_new_image(page, prefix: str, previous: str, timeout: float = WAIT_MS) -> str:
     page.wait_for_function(
         f"([p, old]) => {{ const s = ({IMAGE_SRC})(p); return s && s !== old; }}",
         arg=[prefix, previous],
@@ -83,10 +90,92 @@ def wait_for_new_image(page, prefix: str, previous: str, timeout: float = 15_000
     return image_src(page, prefix)
 
 
-def wait_until_idle(page, timeout: float = 20_000) -> None:
-    """Wait for Streamlit's script run to finish (the 'running' indicator gone)."""
-    page.wait_for_timeout(150)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+# Run before the app's own scripts (`prepare_context`): counts, on the app's websocket, the runs the
+# page asks for and the runs the server finishes, so a test can wait for the run its click asked for.
+# Streamlit's messages are protobuf (streamlit/proto): BackMsg field 11 is `rerun_script`, ForwardMsg
+# field 6 is `script_finished` (a varint: 2 means ended early because another run was asked for).
+TRACK_RUNS = """(() => {
+    if (window.__cnnvizRuns) return;
+    const runs = (window.__cnnvizRuns = { asked: 0, settled: 0 });
+    const field = (bytes, wanted) => {  // a top-level field's varint value (or length), or undefined
+        let i = 0;
+        const varint = () => {
+            let value = 0, scale = 1, byte;
+            do {
+                byte = bytes[i++];
+                value += (byte & 0x7f) * scale;
+                scale *= 128;
+            } while (byte & 0x80 && i < bytes.length);
+            return value;
+        };
+        while (i < bytes.length) {
+            const key = varint(), number = Math.floor(key / 8), type = key & 7;
+            if (type === 0) { const value = varint(); if (number === wanted) return value; }
+            else if (type === 2) { const length = varint(); if (number === wanted) return length; i += length; }
+            else if (type === 1) i += 8;
+            else if (type === 5) i += 4;
+            else return undefined;
+        }
+        return undefined;
+    };
+    const bytesOf = data => data instanceof ArrayBuffer ? new Uint8Array(data)
+        : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener("message", event => {
+                const bytes = bytesOf(event.data);
+                const status = bytes && field(bytes, 6);
+                if (status !== undefined && status !== null && status !== 2) runs.settled = runs.asked;
+            });
+        }
+        send(data) {
+            const bytes = bytesOf(data);
+            if (bytes && field(bytes, 11) !== undefined) runs.asked += 1;
+            return super.send(data);
+        }
+    };
+})();"""
+
+# Idle: Streamlit's app element says the script is not running (its own `data-test-script-state`)
+# and, where TRACK_RUNS is installed, every run the page asked for has finished.
+IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]'), runs = window.__cnnvizRuns;
+    return !!app && app.dataset.testScriptState === "notRunning" && app.dataset.testConnectionState === "CONNECTED"
+        && (!runs || runs.settled >= runs.asked);
+}"""
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+def prepare_context(context, *, timeout: float = WAIT_MS):
+    """Give a browser context the suite's waits: `timeout` for every Playwright action and wait that
+    names none, and the run counter `wait_until_idle` reads. Returns the context."""
+    context.set_default_timeout(timeout)
+    context.add_init_script(TRACK_RUNS)
+    return context
+
+
+def wait_until_idle(page, timeout: float = WAIT_MS) -> None:
+    """Wait until Streamlit has finished every script run the page asked for, then for the page to
+    paint. A click, a chosen option or an Enter asks at once, so this waits for its run; a change sent
+    later (an upload, a component's value) is not asked for yet: wait for what it changes first."""
+    page.evaluate(NEXT_FRAME)  # the click's handlers have sent their message
+    page.wait_for_function(IDLE, timeout=timeout)
+    page.evaluate(NEXT_FRAME)  # the finished run is on the screen
+
+
+# Every Plotly chart drawn at the width of its box (a resized window redraws them a moment later).
+CHARTS_FIT = """() => [...document.querySelectorAll(".js-plotly-plot")].every(plot => {
+    const width = plot.getBoundingClientRect().width;
+    return !plot._fullLayout || width === 0 || Math.abs(plot._fullLayout.width - width) < 2;
+})"""
+
+
+def settle_layout(page, timeout: float = WAIT_MS) -> None:
+    """After the window is resized, before a screenshot: every chart redrawn at its new width, painted."""
+    page.wait_for_function(CHARTS_FIT, timeout=timeout)
+    page.evaluate(NEXT_FRAME)
 
 
 def choose(page, label: str, option: str) -> None:

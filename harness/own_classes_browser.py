@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from harness.browser import choose, wait_until_idle
+from harness.browser import NEXT_FRAME, WAIT_MS, choose, wait_until_idle
 from harness.drawn_shapes import strokes
 
 OWN_LABEL = "Your own classes (draw, snap or upload)"
@@ -15,9 +15,9 @@ OWN_LABEL = "Your own classes (draw, snap or upload)"
 
 def open_own(page, url: str) -> None:
     page.goto(url + "/trainer")
-    page.locator("h1", has_text="Trainer").wait_for(timeout=90_000)
+    page.locator("h1", has_text="Trainer").wait_for(timeout=WAIT_MS)
     choose(page, "Dataset", OWN_LABEL)
-    page.get_by_text("Add examples to").wait_for(timeout=30_000)
+    page.get_by_text("Add examples to").wait_for(timeout=WAIT_MS)
     wait_until_idle(page)
 
 
@@ -60,11 +60,11 @@ def _stroke(page, box, line, *, release: bool = True) -> None:
 
 
 def settled_box(page, locator, *, tries: int = 30) -> dict:
-    """`locator`'s bounding box once two reads 100 ms apart agree: just after a rerun the canvas can
-    still be moving or remounting, and strokes aimed at its old place miss it."""
+    """`locator`'s bounding box once two reads two painted frames apart agree: just after a rerun the
+    canvas can still be moving or remounting, and strokes aimed at its old place miss it."""
     box = locator.bounding_box()
     for _ in range(tries):
-        page.wait_for_timeout(100)
+        page.evaluate(NEXT_FRAME)
         again = locator.bounding_box()
         if again is not None and again == box:
             break
@@ -81,7 +81,7 @@ def draw(page, lines, *, canvas) -> None:
     # In through the middle first, as a hand comes in: a press that arrives with the pointer's first
     # move into the canvas's frame can be dropped (the sixth circle's first stroke was, every time).
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(150)
+    page.evaluate(NEXT_FRAME)  # the move has reached the canvas's frame
     for line in lines:
         _stroke(page, box, line)
 
@@ -94,6 +94,11 @@ def count_of(page, index: int) -> str:
     return keyed(page, f"own_count_{index}").inner_text()
 
 
+def runs_asked(page) -> int | None:
+    """How many script runs the page has asked for (harness.browser.TRACK_RUNS), None without the counter."""
+    return page.evaluate("() => window.__cnnvizRuns ? window.__cnnvizRuns.asked : null")
+
+
 def add_drawings(page, shape: str, index: int, count: int, rng) -> None:
     """Draw `count` examples of `shape` and add each to class number `index` (0-based), chosen first."""
     choose(page, "Add examples to", shape)
@@ -101,14 +106,20 @@ def add_drawings(page, shape: str, index: int, count: int, rng) -> None:
     for _ in range(count):
         before = count_of(page, index)
         # A blank canvas, mounted (after an example is added a fresh one replaces the old).
-        page.get_by_text("Draw one example with the mouse").wait_for(timeout=20_000)
-        build_canvas(page).wait_for()
+        page.get_by_text("Draw one example with the mouse").wait_for(timeout=WAIT_MS)
         lines = strokes(shape, rng)
         for attempt in range(4):  # a stroke made while a loaded machine is still mounting the canvas is lost
-            page.wait_for_timeout(300 * attempt)
+            wait_until_idle(page)  # no run under way that could move or remount the canvas
+            build_canvas(page).wait_for(timeout=WAIT_MS)
+            asked = runs_asked(page)
             try:
                 draw(page, lines, canvas=build_canvas(page))
-                page.get_by_text("The network gets this").wait_for(timeout=8_000)
+                if asked is not None:
+                    # The canvas sends its drawing when the mouse is let go and the page asks for a run
+                    # at once: none asked within 10 s (the browser's own work, not the server's) means
+                    # the strokes were lost. Without the counter, the picture below says it.
+                    page.wait_for_function("n => window.__cnnvizRuns.asked > n", arg=asked, timeout=10_000)
+                page.get_by_text("The network gets this").wait_for(timeout=WAIT_MS)
                 break
             except Exception:
                 if attempt == 3:
@@ -118,7 +129,7 @@ def add_drawings(page, shape: str, index: int, count: int, rng) -> None:
         page.wait_for_function(
             "([key, old]) => { const e = document.querySelector('.st-key-' + key); return e && e.innerText !== old; }",
             arg=[f"own_count_{index}", before],
-            timeout=20_000,
+            timeout=WAIT_MS,
         )
         wait_until_idle(page)
 
@@ -134,7 +145,7 @@ def train(page, *, timeout_s: float = 180, phases: dict | None = None) -> float:
         page.get_by_text("Finished").first.wait_for(timeout=timeout_s * 1000)
         phases["finished shown"] = time.monotonic() - started
     page.get_by_text("Try it: draw a new one").wait_for(timeout=timeout_s * 1000)
-    live_canvas(page).wait_for(timeout=30_000)
+    live_canvas(page).wait_for(timeout=WAIT_MS)
     return time.monotonic() - started
 
 
@@ -168,7 +179,7 @@ def draw_and_read(page, lines) -> tuple[str, list[float]]:
         _stroke(page, box, line, release=False)
         started = time.monotonic()
         page.mouse.up()
-        page.wait_for_function(f"old => ({HEAT_SRC})() !== old", arg=before, timeout=20_000, polling=10)
+        page.wait_for_function(f"old => ({HEAT_SRC})() !== old", arg=before, timeout=WAIT_MS, polling=10)
         times.append((time.monotonic() - started) * 1000)
     wait_until_idle(page)
     return answer(page), times

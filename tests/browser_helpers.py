@@ -1,5 +1,13 @@
 """The Playwright helpers now live in harness.browser (shared with bench/); this name stays for the tests."""
 
-from harness.browser import IMAGE_SRC, choose, draw_stroke, image_src, wait_for_new_image, wait_until_idle
+from harness.browser import (
+    IMAGE_SRC,
+    choose,
+    draw_stroke,
+    image_src,
+    settle_layout,
+    wait_for_new_image,
+    wait_until_idle,
+)
 
-__all__ = ["IMAGE_SRC", "choose", "draw_stroke", "image_src", "wait_for_new_image", "wait_until_idle"]
+__all__ = ["IMAGE_SRC", "choose", "draw_stroke", "image_src", "settle_layout", "wait_for_new_image", "wait_until_idle"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, start_app
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, prepare_context, start_app
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -69,6 +69,10 @@ def browser():
         # A camera that shows Chromium's test pattern, allowed without asking (camera input tests).
         camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *camera], headless=True)
+        # Every context a test opens waits as the suite does: a generous default deadline, and the
+        # run counter that wait_until_idle reads (harness.browser.prepare_context).
+        new_context = chromium.new_context
+        chromium.new_context = lambda **options: prepare_context(new_context(**options))
         yield chromium
         chromium.close()
 

@@ -18,9 +18,9 @@ def open_inside(browser, app_url, width: int, height: int):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.goto(app_url + "/inside")
-    page.get_by_text("Prediction:").first.wait_for(timeout=90_000)
-    page.get_by_text(re.compile("every channel of conv1")).first.wait_for(timeout=60_000)
-    wait_for_new_image(page, "test #0", "", timeout=60_000)
+    page.get_by_text("Prediction:").first.wait_for()
+    page.get_by_text(re.compile("every channel of conv1")).first.wait_for()
+    wait_for_new_image(page, "test #0", "")
     wait_until_idle(page)
     return context, page
 
@@ -88,7 +88,7 @@ def test_three_images_and_the_heatmaps_at_projector_size(browser, app_url, artif
         page.get_by_role("option", name=re.compile(rf"^#{number}: ")).click()
         wait_until_idle(page)
     page.keyboard.press("Escape")
-    page.get_by_text(re.compile(r"test #2 \(labelled \w+\): every channel of conv1")).wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"test #2 \(labelled \w+\): every channel of conv1")).wait_for()
     assert page.get_by_text("Prediction:").count() == 3
     wait_until_idle(page)
     before = enlarged_sources(page)
@@ -101,7 +101,7 @@ def test_three_images_and_the_heatmaps_at_projector_size(browser, app_url, artif
     page.screenshot(path=artifacts / "inside_three_images_1024.png")
 
     page.get_by_text("Heatmaps (why this class?)").click()
-    wait_for_new_image(page, "Grad-CAM on conv2 (11x11)", "", timeout=60_000)
+    wait_for_new_image(page, "Grad-CAM on conv2 (11x11)", "")
     page.get_by_text("blue: no evidence for the class").wait_for()
     wait_until_idle(page)
     page.get_by_text("blue: no evidence for the class").scroll_into_view_if_needed()
@@ -142,7 +142,6 @@ def test_test_images_added_one_at_a_time_keep_whole_grids_and_a_reload_keeps_the
                 });
             }""",
             arg=[GRID, number + 1],
-            timeout=30_000,
         )
         heights = frame_and_picture_heights(page)
         assert len(heights) == number + 1 and all(abs(f - i) <= 1 for f, i in heights), heights
@@ -157,7 +156,7 @@ def test_test_images_added_one_at_a_time_keep_whole_grids_and_a_reload_keeps_the
     page.screenshot(path=artifacts / "inside_three_added_1440.png")
 
     page.reload()
-    page.get_by_text(re.compile(r"test #2 \(labelled \w+\): every channel of conv1")).wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"test #2 \(labelled \w+\): every channel of conv1")).wait_for()
     page.get_by_text("channel 7", exact=True).nth(2).wait_for()
     assert page.get_by_text("Prediction:").count() == 3
     context.close()

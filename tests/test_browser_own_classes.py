@@ -37,7 +37,7 @@ def test_draw_three_classes_train_and_predict_live(page, app_url, artifacts):
     own.keyed(page, "own_zip_0").locator("input[type=file]").set_input_files(
         files=[{"name": "my_classes.zip", "mimeType": "application/zip", "buffer": data}]
     )
-    page.get_by_text("Loaded my_classes.zip: circle (5), cross (5), zigzag (5).").wait_for(timeout=20_000)
+    page.get_by_text("Loaded my_classes.zip: circle (5), cross (5), zigzag (5).").wait_for()
     wait_until_idle(page)
 
     seconds = own.train(page)
@@ -55,6 +55,6 @@ def test_draw_three_classes_train_and_predict_live(page, app_url, artifacts):
 
     # A reload finds every example (kept in the store for this learner) and the run with its live test.
     page.reload()
-    own.keyed(page, "own_count_2").wait_for(timeout=90_000)
+    own.keyed(page, "own_count_2").wait_for()
     assert [own.count_of(page, i) for i in range(3)] == ["5 examples ✓", "5 examples ✓", "5 examples ✓"]
-    page.get_by_text("Try it: draw a new one").wait_for(timeout=60_000)
+    page.get_by_text("Try it: draw a new one").wait_for()

@@ -17,7 +17,7 @@ SURE_7 = re.compile(r"^7, \d+\.\d% sure$")
 
 def open_predict(page, app_url: str) -> None:
     page.goto(app_url + "/predict")
-    page.locator("h1", has_text="Upload & predict").wait_for(timeout=60_000)
+    page.locator("h1", has_text="Upload & predict").wait_for()
 
 
 def draw(page, points: list[tuple[int, int]]) -> None:
@@ -44,7 +44,7 @@ def test_predict_opens_on_a_digit_and_reads_a_drawn_one(browser, app_url, artifa
     try:
         open_predict(page, app_url)
         # The default input suits the default model: a real handwritten 7, recognised and sure.
-        first = wait_for_new_image(page, "Grad-CAM for 7", "", timeout=90_000)
+        first = wait_for_new_image(page, "Grad-CAM for 7", "")
         verdict(page).filter(has_text=SURE_7).first.wait_for()
         wait_until_idle(page)
         page.screenshot(path=artifacts / f"predict_default_{width}x{height}.png", full_page=True)
@@ -54,7 +54,7 @@ def test_predict_opens_on_a_digit_and_reads_a_drawn_one(browser, app_url, artifa
 
         # A photo with the digit model: unfamiliar, said plainly.
         choose(page, "Sample", "Astronaut")
-        page.get_by_text("This model only knows handwritten digits 0-9").wait_for(timeout=30_000)
+        page.get_by_text("This model only knows handwritten digits 0-9").wait_for()
         verdict(page).filter(has_text="Unfamiliar picture.").first.wait_for()
         wait_until_idle(page)
         verdict(page).first.scroll_into_view_if_needed()
@@ -66,7 +66,7 @@ def test_predict_opens_on_a_digit_and_reads_a_drawn_one(browser, app_url, artifa
         brush = page.locator('[data-testid="stSlider"]').filter(has_text="Brush size")
         assert brush.locator('[data-testid="stSliderThumbValue"]').inner_text() == "18"
         draw(page, [(70, 60), (200, 58), (185, 100), (120, 235)])
-        wait_for_new_image(page, "Grad-CAM for 7", first, timeout=30_000)
+        wait_for_new_image(page, "Grad-CAM for 7", first)
         verdict(page).filter(has_text=SURE_7).first.wait_for()
         page.get_by_text("cropped to the ink").first.wait_for()
         wait_until_idle(page)
@@ -79,14 +79,14 @@ def test_predict_opens_on_a_digit_and_reads_a_drawn_one(browser, app_url, artifa
 def test_predict_after_a_photo_and_a_trip_to_another_page(page, app_url, artifacts):
     """A learner's sequence: the default digit, a photo of their choice, away to Home and back."""
     open_predict(page, app_url)
-    wait_for_new_image(page, "Grad-CAM for 7", "", timeout=90_000)
+    wait_for_new_image(page, "Grad-CAM for 7", "")
     choose(page, "Sample", "Coins")
-    page.get_by_text("This model only knows handwritten digits 0-9").wait_for(timeout=30_000)
+    page.get_by_text("This model only knows handwritten digits 0-9").wait_for()
     page.get_by_role("link", name="Home").first.click()
     page.get_by_text("Open the Convolution lab").wait_for()
     page.get_by_role("link", name="Upload & predict").first.click()
     page.locator("h1", has_text="Upload & predict").wait_for()
-    wait_for_new_image(page, "Grad-CAM for", "", timeout=30_000)
+    wait_for_new_image(page, "Grad-CAM for", "")
     wait_until_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=artifacts / "predict_back_again.png", full_page=True)
@@ -116,7 +116,7 @@ def test_a_labelled_zip_is_scored_per_class(page, app_url, artifacts):
     uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
     uploader.wait_for(state="attached")
     uploader.set_input_files(files=[{"name": "digits.zip", "mimeType": "application/zip", "buffer": buffer.getvalue()}])
-    page.get_by_text("Accuracy on your labelled images").wait_for(timeout=60_000)
+    page.get_by_text("Accuracy on your labelled images").wait_for()
     wait_until_idle(page)
     metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
     assert float(metric.rstrip("%")) >= 90  # 12 held-out digits: the shipped model gets them right

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser_helpers import choose, wait_until_idle
+from tests.browser_helpers import choose, settle_layout, wait_until_idle
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -23,14 +23,15 @@ def images_caption(page) -> str:
 
 
 def click_cell(page, true: int, predicted: int, classes: int) -> None:
-    """Click the centre of the confusion-matrix cell (true, predicted)."""
+    """Click the centre of the confusion-matrix cell (true, predicted) of a dataset whose classes are
+    named by their numbers (digits)."""
     chart = page.locator(".js-plotly-plot").filter(has_text="Confusion matrix")
     chart.scroll_into_view_if_needed()
     area = chart.locator(".nsewdrag").first.bounding_box()  # the plotting area, between the axes
     x = area["x"] + area["width"] * (predicted + 0.5) / classes
     y = area["y"] + area["height"] * (true + 0.5) / classes
     page.mouse.move(x, y)  # Plotly picks the point under the pointer on hover, then the click selects it
-    page.wait_for_timeout(200)
+    chart.locator(".hoverlayer .hovertext").filter(has_text=f"true {true}, predicted {predicted}").wait_for()
     page.mouse.click(x, y)
 
 
@@ -46,7 +47,7 @@ def click_and_see(page, true: int, predicted: int, classes: int, pattern: str) -
     click_cell(page, true, predicted, classes)
     check = f"() => [...document.querySelectorAll('{CAPTION}')].some(f => /{pattern}/.test(f.innerText))"
     try:
-        page.wait_for_function(check, timeout=15_000)
+        page.wait_for_function(check)
     except Exception:
         page.screenshot(path=ARTIFACTS / "trainer_click_missed.png", full_page=True)
         raise
@@ -57,8 +58,7 @@ def set_number(page, label: str, value: str) -> None:
     for _ in range(3):  # a rerun that lands while typing can reset the field: type again
         box.fill(value)
         box.press("Enter")
-        page.wait_for_timeout(400)
-        wait_until_idle(page)
+        wait_until_idle(page)  # the run the Enter asked for
         if box.input_value() == value:
             return
     assert box.input_value() == value
@@ -68,11 +68,11 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.goto(app_url + "/trainer")
-    page.locator("h1", has_text="Trainer").wait_for(timeout=60_000)
+    page.locator("h1", has_text="Trainer").wait_for()
     choose(page, "Dataset", "Digits (scikit-learn, 8x8 scaled up)")
-    page.get_by_text("1,438 train and 359 test images").wait_for(timeout=60_000)  # not the stale MNIST page
+    page.get_by_text("1,438 train and 359 test images").wait_for()  # not the stale MNIST page
     wait_until_idle(page)
-    page.get_by_text("225,034 parameters in all.").wait_for(timeout=30_000)
+    page.get_by_text("225,034 parameters in all.").wait_for()
     page.get_by_text(re.compile(r"Estimated time: about \d")).wait_for()
     editor = page.get_by_text("Start from a preset")
     editor.scroll_into_view_if_needed()
@@ -87,13 +87,13 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     kernel.fill("15")
     kernel.press("Enter")
     error = page.get_by_text("Block 3 (conv): a 15x15 kernel does not fit the 13x13 map")
-    error.wait_for(timeout=15_000)
+    error.wait_for()
     wait_until_idle(page)
     error.scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "trainer_editor_error_1440.png")
     kernel.fill("3")
     kernel.press("Enter")
-    page.get_by_text("225,034 parameters in all.").wait_for(timeout=15_000)
+    page.get_by_text("225,034 parameters in all.").wait_for()
     assert page.get_by_text("does not fit").count() == 0
     wait_until_idle(page)
     page.get_by_text("225,034 parameters in all.").scroll_into_view_if_needed()
@@ -102,8 +102,8 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     set_number(page, "Epochs", "1")
     page.get_by_text(re.compile(r"Estimated time: about \d+ s for 1 epoch\(s\)")).wait_for()
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Train").click()
-    page.get_by_text("Test accuracy", exact=True).wait_for(timeout=120_000)
-    page.get_by_text(re.compile(r"Finished\. Trained 1 epochs")).wait_for(timeout=15_000)
+    page.get_by_text("Test accuracy", exact=True).wait_for(timeout=300_000)  # a worker starts first
+    page.get_by_text(re.compile(r"Finished\. Trained 1 epochs")).wait_for()
     page.get_by_text("Why can validation accuracy be above training accuracy").wait_for()
     wait_until_idle(page)
     page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].length >= 4")
@@ -132,14 +132,13 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
         f"() => [...document.querySelectorAll('{CAPTION}')].some(f => /of 4 predicted as 9/.test(f.innerText))"
         " || [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
         ".some(c => /No test image of 4 was predicted as 9/.test(c.innerText))",
-        timeout=15_000,
     )
     wait_until_idle(page)
     click_and_see(page, 4, 4, 10, "test images of 4 correctly")
     wait_until_idle(page)
     page.set_viewport_size({"width": 1024, "height": 640})
     page.locator(".js-plotly-plot").filter(has_text="Confusion matrix").scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    settle_layout(page)
     page.screenshot(path=artifacts / "trainer_confusion_click_1024.png")
     # Back up to the settings: the estimate now comes from this run's measured speed.
     page.get_by_text(re.compile(r"from the speed Run 1 trained at on this server")).scroll_into_view_if_needed()
@@ -151,11 +150,11 @@ def test_a_lesson_link_opens_the_trainer_as_set_on_a_fresh_server(page, app_url)
     """What a lesson's link sets reaches a new browser session: a transfer base and the layer it learns
     from; a dense network with its side-by-side partner (and a teacher's lock on the partner)."""
     page.goto(f"{app_url}/trainer?dataset=shapes&base=shipped&from=conv2&per_class=30")
-    page.get_by_text("This run trains 223,940 of 224,260 parameters").wait_for(timeout=90_000)
+    page.get_by_text("This run trains 223,940 of 224,260 parameters").wait_for()
     assert selected(page, "Start from a trained network") == "The shipped MNIST model (digits)"
     assert selected(page, "Train the base from layer") == "conv2 on"
     page.goto(f"{app_url}/trainer?dataset=shapes&preset=dense-only&vs=mnist-cnn&fix=vs")
-    page.get_by_role("button", name="Train both").wait_for(timeout=90_000)
+    page.get_by_role("button", name="Train both").wait_for()
     partner = page.locator('[data-testid="stSelectbox"]').filter(has_text="Train and compare with")
     assert partner.locator("input").input_value() == "mnist-cnn, from scratch"
     assert partner.locator("input").is_disabled()  # fixed by the link: shown, not changeable
