@@ -91,7 +91,8 @@ if __name__ == "__main__":
 _BOX_HEADS = """    # Blocks after the last feature map (Flatten, Dense) are left out: both heads read the pooled map.
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     label = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)  # what
-    box = keras.layers.Dense(4, activation="sigmoid", name="box")(x)  # where: x_min, y_min, x_max, y_max in 0..1
+    hidden = keras.layers.Dense(64, activation="relu", name="box_hidden")(x)  # box_model.BOX_HIDDEN units
+    box = keras.layers.Dense(4, activation="sigmoid", name="box")(hidden)  # where: x_min, y_min, x_max, y_max in 0..1
     model = keras.Model(inputs, [label, box])"""
 
 _BOX_MAIN = """def mean_iou(true_boxes, boxes):

@@ -134,6 +134,24 @@ PRESETS = {
         "untrained here; training it needs a GPU (resnet-mini is the one a class trains).",
         _resnet34,
     ),
+    "boxes-fast": (
+        "The app's default for pictures with boxes: a 4x4 convolution with stride 4 (the picture cut into "
+        "patches), three 3x3 convolutions of 32, 64 and 128 filters with batch normalization, global average "
+        "pooling for the class and box heads.",
+        lambda shape: [
+            _conv(16, kernel=4, stride=4),
+            {"type": "batchnorm"},
+            _conv(32, padding="same"),
+            {"type": "batchnorm"},
+            _pool(),
+            _conv(64, padding="same"),
+            {"type": "batchnorm"},
+            _pool(),
+            _conv(128, padding="same"),
+            {"type": "batchnorm"},
+            {"type": "gap"},
+        ],
+    ),
     "mnist-fast": (
         "The app's default for MNIST: Conv32-Pool-Conv64-Pool-Dense128 with dropout (about 99% on bundled MNIST).",
         lambda shape: [

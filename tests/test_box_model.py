@@ -42,7 +42,8 @@ def test_two_heads_on_the_pooled_map(model, small):
     assert probabilities.shape == (5, 10) and boxes.shape == (5, 4)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
     assert boxes.min() > 0 and boxes.max() < 1  # sigmoid: inside the picture
-    assert model.count_params() == (9 * 1 + 1) * 8 + (9 * 8 + 1) * 16 + (16 + 1) * 10 + (16 + 1) * 4
+    assert model.count_params() == (9 * 1 + 1) * 8 + (9 * 8 + 1) * 16 + (16 + 1) * 10 + (16 + 1) * 64 + (64 + 1) * 4
+    assert model.get_layer("box").input.shape[1:] == (64,)  # the box head's hidden layer
     classes = box_model.head(model, "class")
     assert classes.outputs[0].shape[1:] == (10,) and classes.get_layer("conv1") is model.get_layer("conv1")
     np.testing.assert_allclose(classes.predict(small.x_test[:5], verbose=0), probabilities, rtol=1e-5)
@@ -128,7 +129,10 @@ def test_heads_on_a_trained_base(tf, small, tiny_model):
     resized = jobs.fit_to_input(small, (8, 8, 1))
     model = box_model.from_base(tiny_model, small.num_classes)
     assert box_model.is_box_model(model) and not model.get_layer("base").trainable_weights
-    assert [w.shape for w in model.trainable_weights] == [(4, 10), (10,), (4, 4), (4,)]
+    learning = {w.path: tuple(w.shape) for w in model.trainable_weights}  # the heads only: the base is frozen
+    assert sorted(learning.values()) == [(4,), (4, 10), (4, 64), (10,), (64,), (64, 4)]
+    plain = box_model.from_base(tiny_model, small.num_classes, box_hidden=0)  # the tutorial's single Dense(4)
+    assert sorted(tuple(w.shape) for w in plain.trainable_weights) == [(4,), (4, 4), (4, 10), (10,)]
     _, boxes = box_model.predict(model, resized.x_test[:3])
     assert boxes.shape == (3, 4)
 
