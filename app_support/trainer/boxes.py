@@ -9,7 +9,7 @@ from streamlit.errors import StreamlitAPIException
 
 from app_support.common import charts
 from app_support.trainer.state import BOX_DATASETS, by_param, locked
-from cnnviz import box_data, localization
+from cnnviz import box_data, box_model, localization
 from cnnviz.errors import InvalidInput
 from cnnviz.localization import LossWeights
 from cnnviz.runs import Run
@@ -166,12 +166,19 @@ def architecture_note(rows) -> None:
         return
     kept = sum(row.params for row in rows[: last + 1])
     channels, classes = rows[last].output_shape[-1], rows[-1].output_shape[-1]
-    class_head, box_head = (channels + 1) * classes, (channels + 1) * 4
+    class_head = (channels + 1) * classes
+    hidden = box_model.BOX_HIDDEN  # the box head's hidden ReLU layer (0: none, the tutorial's)
+    if hidden:
+        box_head = (channels + 1) * hidden + (hidden + 1) * 4
+        box_text = f"a hidden layer of {hidden}, then 4: ({channels}+1)×{hidden} + ({hidden}+1)×4 = {box_head:,}"
+    else:
+        box_head = (channels + 1) * 4
+        box_text = f"({channels}+1)×4 = {box_head:,}"
     dropped = [row.name for row in rows[last + 1 :] if row.name != "output"]
     left_out = f" {', '.join(dropped)} and the classifier are left out:" if dropped else ""
     st.info(
         f"**With boxes, two heads replace the classifier.** The blocks up to {rows[last].name} are kept "
         f"({kept:,} parameters);{left_out} global average pooling turns its {channels} channels into "
         f"{channels} numbers, read by the class head, ({channels}+1)×{classes} = {class_head:,}, and the box head, "
-        f"({channels}+1)×4 = {box_head:,}. In all {kept + class_head + box_head:,} parameters."
+        f"{box_text}. In all {kept + class_head + box_head:,} parameters."
     )
