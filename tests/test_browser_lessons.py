@@ -141,7 +141,9 @@ def sidebar_to(page, title: str) -> None:
     wait_until_idle(page, timeout=60_000)
 
 
-def test_a_teachers_locks_and_the_lesson_box_hold_through_next_back_and_the_sidebar(browser, app_url, artifacts):
+def test_a_teachers_locks_and_the_lesson_box_hold_through_next_back_the_sidebar_and_a_reload(
+    browser, app_url, artifacts
+):
     link = f"{app_url}/{lessons.step_link('by-hand', 0, fixed=('sample',))}"
     context, page = open_cold(browser, link, width=1024, height=640)
     banner = page.locator(BANNER)
@@ -170,6 +172,10 @@ def test_a_teachers_locks_and_the_lesson_box_hold_through_next_back_and_the_side
         assert locked()
         assert "fixed: Sample" in banner.inner_text()  # the label the page shows, not the URL name
         page.screenshot(path=artifacts / "lesson_locks_after_sidebar_1024.png")
+        page.reload()  # a new session on the same address: the locks are in it
+        banner.get_by_text(lessons.step("by-hand", 0).title).wait_for(timeout=60_000)
+        wait_until_idle(page, timeout=60_000)
+        assert locked()
     finally:
         context.close()
 

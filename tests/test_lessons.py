@@ -400,3 +400,27 @@ def test_on_a_projector_the_settings_a_step_is_about_are_not_folded_away():
     assert not folded(open_step("filters-pooling", 3, projector=True))  # about the shift: open
     assert not folded(open_step("transposed", 0, projector=True))  # about the stride and padding: open
     assert folded(open_step("by-hand", 0, projector=True))  # about the kernel, which is not in there
+
+
+def test_figures_of_a_training_run_are_quoted_as_about():
+    """A run's accuracy differs from one run and one server to the next: an answer says "about", or
+    points at the learner's own figures, never a bare 96.8%."""
+    import re
+
+    for lesson_id, index in STEPS:
+        step = lessons.step(lesson_id, index)
+        if "epochs" not in step.settings:  # a step that trains nothing quotes no run
+            continue
+        for found in re.finditer(r"(\d+(?:\.\d+)?)%", step.answer):
+            before = step.answer[max(0, found.start() - 12) : found.start()]
+            assert "about" in before or found.group(1) == "100", (lesson_id, index, found.group(0))
+
+
+def test_the_transfer_answer_gives_the_parameters_the_page_says_it_trains():
+    at = open_step("transfer", 0)
+    line = next(c.value for c in at.caption if "This run trains" in c.value)
+    trained, total = (
+        part.replace(",", "") for part in line.split("This run trains ")[1].split(" parameters")[0].split(" of ")
+    )
+    assert (trained, total) == ("205444", "224260")
+    assert "205,444 of its 224,260" in lessons.step("transfer", 0).answer

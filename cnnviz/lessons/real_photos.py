@@ -65,7 +65,7 @@ LESSON = Lesson(
             "Is the gap between training and validation smaller now?",
             "Yes: training accuracy rises more slowly (the task is harder), to about 75%, and validation "
             "stays closer behind it (about 68%): a gap of about 10 points instead of about 35. On the 400 test "
-            "shapes it does better too (about 72% against 60% without; compare the two runs' test "
+            "shapes it does better too (about 72% against about 60% without; compare the two runs' test "
             "accuracy under *Compare runs*). Augmentation trades a little training speed for a network "
             "that generalises.",
             focus=("aug",),
