@@ -99,3 +99,45 @@ def test_a_box_run_on_where_is_it(browser, app_url, artifacts):
     page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "localize_curves_1024.png")
     context.close()
+
+
+def zip_with_boxes(line: str) -> bytes:
+    """Two class folders of four 48x40 pictures each (a bright square on black) with a boxes.csv;
+    `line` is the last line of the second folder's."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for folder, (x0, y0) in (("squares", (4, 6)), ("corners", (20, 16))):
+            lines = ["file,x_min,y_min,x_max,y_max"]
+            for n in range(4):
+                picture = np.zeros((40, 48, 3), np.uint8)
+                picture[y0 : y0 + 16, x0 + n : x0 + n + 16] = 255
+                archive.writestr(f"{folder}/{n}.png", cv2.imencode(".png", picture)[1].tobytes())
+                lines.append(f"{n}.png,{x0 + n},{y0},{x0 + n + 16},{y0 + 16}")
+            if folder == "corners":
+                lines[-1] = line
+            archive.writestr(f"{folder}/boxes.csv", "\n".join(lines) + "\n")
+    return buffer.getvalue()
+
+
+def test_a_zip_with_boxes_in_the_trainer(browser, app_url, artifacts):
+    context = browser.new_context(viewport={"width": 1024, "height": 640})
+    page = context.new_page()
+    page.goto(app_url + "/trainer")
+    page.locator("h1", has_text="Trainer").wait_for()
+    choose(page, "Dataset", "Your images with boxes (a zip of class folders, a boxes.csv in each)")
+    page.get_by_text("Each folder also holds a").wait_for()
+    uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
+    bad = zip_with_boxes("3.png,23,16,60,32")  # reaches past the 48-pixel-wide picture
+    uploader.set_input_files(files=[{"name": "boxes.zip", "mimeType": "application/zip", "buffer": bad}])
+    page.get_by_text(re.compile(r"corners/boxes\.csv, line 5 \(3\.png\).*reaches outside the 48x40 picture")).wait_for()
+    good = zip_with_boxes("3.png,23,16,39,32")
+    uploader.set_input_files(files=[{"name": "boxes.zip", "mimeType": "application/zip", "buffer": good}])
+    page.get_by_text("Training samples with their boxes (green)").wait_for()
+    wait_until_idle(page)
+    figure = page.locator('[data-testid="stImage"]').filter(has_text="Training samples with their boxes").first
+    figure.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "trainer_zip_with_boxes_1024.png")
+    context.close()
