@@ -84,7 +84,8 @@ def choose_run() -> Shown | None:
     if not runs:
         st.info(
             "No run has learned boxes yet. In the Trainer, pick **MNIST digits with boxes** (or the shapes, or "
-            "your own zip with boxes) and press Train; its pictures and boxes appear here once it has finished."
+            "your own zip with boxes) and press Train; its pictures and boxes appear here once it has finished. "
+            "In the lesson *Where is it?*, its first step trains one."
         )
         st.page_link(
             TRAINER_PAGE, label="Open the Trainer with the digits with boxes", query_params={"dataset": "mnist-boxes"}
