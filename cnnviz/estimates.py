@@ -73,6 +73,10 @@ def forward_cost(rows) -> tuple[int, int]:
             height, width, filters = row.output_shape
             macs += height * width * row.params
             values += 6 * height * width * filters  # conv, norm, ReLU, conv, norm, add before the output
+        elif row.kind == "stem":  # a 7x7/2 convolution (no bias), norm and ReLU at twice the pooled height and width
+            height, width, filters = row.output_shape
+            macs += 4 * height * width * (row.params - 4 * filters)
+            values += 3 * 4 * height * width * filters
         values += int(np.prod(row.output_shape))
     return macs, values
 

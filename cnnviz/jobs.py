@@ -4,6 +4,7 @@ head), plus each dataset's default setup."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from cnnviz.errors import InvalidInput
 from cnnviz.models import Augmentation
 from cnnviz.training import TrainConfig, TrainJob
 
+# Multiply-adds TensorFlow did per processor-second in ResNet-34's forward pass at 224x224 on the 2-core
+# development machine (39e9, measured in processor time, so whatever the load): large convolutions keep
+# its vector units busy. Learning is slower per multiply-add; this is the optimistic side.
+CPU_MACS_PER_S = 39e9
 MAX_FITTED_MB = 600  # a dataset resized for a base's input must stay this small (it lives in a worker)
 IMAGENET_PREFIX = "imagenet:"
 
@@ -200,14 +205,18 @@ def check_trainable(job: TrainJob, dataset: Dataset, *, accelerated: bool | None
     if params <= MAX_PARAMS or (has_accelerator() if accelerated is None else accelerated):
         return
     macs, _ = forward_cost(rows)
-    epoch = estimate_time(rows, train_images=len(dataset.x_train), test_images=0, config=job.config).epoch_s
+    images = len(dataset.x_train)
+    # The cost model counts activation values (small networks are bound by memory traffic); a network this
+    # size is bound by its arithmetic too: whichever takes longer.
+    arithmetic = 3 * macs * images / (CPU_MACS_PER_S * (os.cpu_count() or 1))
+    epoch = max(estimate_time(rows, train_images=images, test_images=0, config=job.config).epoch_s, arithmetic)
     height, width, _ = dataset.input_shape
     raise InvalidInput(
         f"This network has {params:,} parameters, more than the {MAX_PARAMS:,} a server without a GPU trains. "
         f"Each {height}x{width} picture takes {macs / 1e9:,.1f} billion multiply-adds to see and about three times "
-        f"that to learn from: one epoch of {len(dataset.x_train):,} pictures would take about {_duration(epoch)} "
-        "here. It takes a GPU: a server training on a Ray cluster with GPUs (CNNVIZ_BACKEND=ray) trains it in "
-        "minutes. Here, open it untrained in Inside, or train resnet-mini."
+        f"that to learn from: one epoch of {images:,} pictures would take about {_duration(epoch)} here, and a "
+        "network this size learns over dozens of epochs. It takes a GPU: a server training on a Ray cluster with "
+        "GPUs (CNNVIZ_BACKEND=ray) trains it in minutes. Here, open it untrained in Inside, or train resnet-mini."
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import tempfile
 from pathlib import Path
@@ -116,7 +117,59 @@ def as_a_running_server(monkeypatch):
 SHARED_GROUPS = {"tests/test_runs.py": "ray", "tests/test_ray_runs.py": "ray"}
 
 
+# --- the inner loop: `python -m pytest -m "not browser and not slow"` -------------------------------
+#
+# The slow tests, by module or by test (module::name, without parameters), and what makes them slow:
+# real trainings, worker processes that import TensorFlow, a Ray cluster, servers. They run in CI and in
+# the full suite; the inner loop leaves them out (and the browser tests, marked in their modules).
+SLOW = {
+    "tests/test_runs.py": "worker processes and a Ray cluster, Keras runs on both backends",
+    "tests/test_replicas.py": "two servers behind HAProxy and a training run",
+    "tests/test_random_walk.py": "walks every page for hundreds of steps",
+    "tests/test_ray_runs.py::test_runs_hold_their_share_of_the_accelerator_while_they_train": "a Ray cluster",
+    "tests/test_ray_runs.py::test_files_travel_as_bytes_both_ways": "a Ray cluster",
+    "tests/test_training.py::test_short_run_learns_real_digits": "three epochs on MNIST",
+    "tests/test_training.py::test_stop_keeps_what_was_learned": "trains on MNIST",
+    "tests/test_training.py::test_divergence_stops_with_advice_naming_the_epoch_the_curves_end_at": "trains on MNIST",
+    "tests/test_training.py::test_time_limit_and_target": "trains to a time limit and a target",
+    "tests/test_training.py::test_checkpoints_every_epoch": "trains on MNIST",
+    "tests/test_training.py::test_exported_script_runs_and_trains": "a script that imports TensorFlow and trains",
+    "tests/test_training.py::test_command_line_trains_and_reports": "python -m cnnviz train, twice",
+    "tests/test_training.py::test_a_worker_trains_a_transfer_job_and_a_second_one_fine_tunes_it": "two trainings",
+    "tests/test_app.py::test_trainer_run_survives_reruns_and_finishes": "a training run",
+    "tests/test_app.py::test_trainer_queued_run_shows_its_place_without_charts_then_trains": "two training runs",
+    "tests/test_trainer_page.py::test_after_a_run_the_estimate_uses_its_speed_and_the_lists_pick_images": "a run",
+    "tests/test_own_classes_page.py::test_three_uploaded_classes_train_and_predict": "a training run",
+    "tests/test_lessons.py::test_the_moved_digit_is_shown_to_the_dense_network_of_step_one_as_it_is": "a run",
+    "tests/test_localize_page.py::test_a_box_run_from_the_trainer_to_where_is_it": "a training run",
+    "tests/test_pretrained.py::test_mobilenet_from_a_weights_file_takes_pixels_and_explains": "builds MobileNetV2",
+    "tests/test_transfer.py::test_an_imagenet_network_as_base_from_a_weights_file": "builds MobileNetV2",
+    "tests/test_model_files.py::test_isolated_loading_loads_good_files_and_refuses_bad_ones": "two TF processes",
+}
+
+
+def slow_reason(nodeid: str) -> str | None:
+    """Why the test `nodeid` is slow (its SLOW entry), or None."""
+    path, _, name = nodeid.split("[")[0].partition("::")
+    return SLOW.get(path) or SLOW.get(f"{path}::{name}")
+
+
 def pytest_collection_modifyitems(config, items):
+    groups = {}
     for item in items:
         path = item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(path, path)))
+        group = groups[item] = SHARED_GROUPS.get(path, path)
+        item.add_marker(pytest.mark.xdist_group(group))
+        if slow_reason(item.nodeid):
+            item.add_marker(pytest.mark.slow)
+    # The long groups first: xdist hands out groups in this order, each to the process that is free, so
+    # a long one started last would leave the other process idle at the end (the longest first keeps
+    # the two busy together). Long: the more slow tests the longer, then the browser ones; the order
+    # within a group stays.
+    slow, browser = collections.Counter(), set()
+    for item in items:
+        slow[groups[item]] += bool(item.get_closest_marker("slow"))
+        if item.get_closest_marker("browser"):
+            browser.add(groups[item])
+    order = {item: index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (-slow[groups[item]], groups[item] not in browser, order[item]))

@@ -12,12 +12,13 @@ from app_support.common.render import picture
 from app_support.common.runs import run_manager, saved_upload
 from app_support.common.state import Setting, is_fixed, locked_widget
 from app_support.trainer.data import KEEP, UPLOAD
-from app_support.trainer.state import BATCHES, NO_PARTNER, augmentation_default, by_param, locked
+from app_support.trainer.state import BATCHES, NO_PARTNER, UPLOAD_BOXES, augmentation_default, by_param, locked
 from app_support.trainer.transfer import Transfer
 from cnnviz import datasets, display, estimates, jobs, models, training
 from cnnviz.blocks import LayerRow, summarize
 from cnnviz.dataset_base import few_pictures_note, held_out_count
 from cnnviz.errors import InvalidInput
+from cnnviz.localization import LossWeights
 from cnnviz.training import TrainJob
 
 # --- 3. settings --------------------------------------------------------------------------------
@@ -363,9 +364,16 @@ def job_for(
     transfer: Transfer | None = None,
     per_class: int = 0,
     title: str | None = None,
+    boxes: LossWeights | None = None,
 ) -> TrainJob:
-    """The job for a run: the blocks from scratch (with the lab-kernels experiment), or a transfer base.
+    """The job for a run: the blocks from scratch (with the lab-kernels experiment), or a transfer base;
+    with `boxes` (a dataset with boxes) a box head beside the class head, its loss weighted so.
     Its title names the network (`title`, else the preset) and the data it trains on (`data_label`)."""
+    if boxes is not None and config.augmentation.active:
+        raise InvalidInput(
+            "Augmentation moves and turns the pictures but not their boxes: switch Augmentation off to train a "
+            "network that learns boxes."
+        )
     if title is None:
         title = st.session_state.get("trainer_preset", "")
         if lab_kernels:
@@ -383,8 +391,9 @@ def job_for(
         "base_model": transfer.base_model if transfer else None,
         "train_from": transfer.train_from if transfer else None,
         "base_input": tuple(transfer.input_shape) if transfer else None,
+        "boxes": boxes,
     }
-    if dataset_name == UPLOAD:
+    if dataset_name in (UPLOAD, UPLOAD_BOXES):
         return TrainJob("file", tuple(blocks), config, dataset_file=saved_upload(data), **common)
     options = (("size", st.session_state.get("trainer_shape_size", 28)),) if dataset_name == "shapes" else ()
     return TrainJob(dataset_name, tuple(blocks), config, dataset_options=options, **common)
@@ -394,7 +403,7 @@ def data_label(dataset_name: str, data: datasets.Dataset, per_class: int = 0) ->
     """What a run trains on, for its label: the dataset ('your zip' for an upload, the shapes' size when
     not 28 px) and, with "images per class", how many of each class it really trains on (a class with
     fewer keeps what it has: 5 pictures a class stay 5 when 10 are asked for)."""
-    name = {UPLOAD: "your zip"}.get(dataset_name, dataset_name)
+    name = {UPLOAD: "your zip", UPLOAD_BOXES: "your zip with boxes"}.get(dataset_name, dataset_name)
     if dataset_name == "shapes" and st.session_state.get("trainer_shape_size", 28) != 28:
         name += f" ({st.session_state['trainer_shape_size']} px)"
     if not per_class:
