@@ -56,7 +56,7 @@ def png_bytes(array: np.ndarray) -> bytes:
 
 
 def test_upload_good_then_bad_file(page, app_url, artifacts):
-    page.goto(app_url + "/convolution_lab?src=upload")
+    page.goto(app_url + "/convolution_lab?src=upload&compute=server")
     uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
     uploader.wait_for(state="attached")
     checker = (np.indices((96, 128)).sum(axis=0) // 16 % 2 * 255).astype(np.uint8)
