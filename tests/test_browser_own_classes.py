@@ -2,12 +2,16 @@
 of each with the mouse, remove one, download the zip and load it back, train, then draw a new shape
 and see its class. Screenshots land in artifacts/."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cnnviz import images
 from cnnviz.own_classes import OwnClasses
+from harness import drawn_shapes
 from harness import own_classes_browser as own
 from harness.drawn_shapes import SHAPES
 from tests.browser_helpers import wait_until_idle
@@ -15,7 +19,7 @@ from tests.browser_helpers import wait_until_idle
 pytestmark = pytest.mark.browser
 
 
-def test_draw_three_classes_train_and_predict_live(page, app_url, artifacts):
+def test_draw_three_classes_train_and_predict_live(page, app_url, artifacts, tmp_path):
     rng = np.random.default_rng(7)
     own.open_own(page, app_url)
     own.name_classes(page, list(SHAPES))
@@ -52,6 +56,20 @@ def test_draw_three_classes_train_and_predict_live(page, app_url, artifacts):
     own.draw_and_read(page, own.live_strokes(page, "zigzag", np.random.default_rng(3)))
     own.keyed(page, "own_live_answer").scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "own_classes_live.png")
+
+    # Take it home as a person does: the model and its script saved under the names the browser
+    # offers, in one folder, then `python predict_keras.py picture.png` as the page says.
+    for label in ("Model (.keras)", "predict_keras.py"):
+        with page.expect_download() as download:
+            page.get_by_role("button", name=label).first.click()
+        download.value.save_as(tmp_path / download.value.suggested_filename)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.keras", "predict_keras.py"]
+    (tmp_path / "picture.png").write_bytes(images.encode_png(drawn_shapes.draw("circle", np.random.default_rng(5))))
+    command = [sys.executable, "predict_keras.py", "picture.png"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    name, share = result.stdout.strip().splitlines()[-1].split()
+    assert name in SHAPES and share.startswith("(") and share.endswith("%)")
 
     # A reload finds every example (kept in the store for this learner) and the run with its live test.
     page.reload()
