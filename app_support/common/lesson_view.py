@@ -19,7 +19,7 @@ from cnnviz import lessons
 from cnnviz.errors import InvalidInput
 
 _ARRIVED = "_lesson_arrived"  # (lesson, step, page) whose settings this session last applied
-_PLACE = "_lesson_place"  # the step in progress: {"page", "where", "carried"}, to come back to
+_PLACE = "_lesson_place"  # the step in progress, to come back to: {"page", "where", "carried", "own"}
 LOCK_OTHERS = lessons.LOCKS_PARAM  # ?locks=focus: every control but the step's focus is fixed, on every step
 # What a step's address carries on to the next step, and back to the step after a trip elsewhere:
 # the projector view and a teacher's locks.
