@@ -165,10 +165,6 @@ def test_lock_everything_but_the_focus_frees_each_steps_own_controls():
 # Steps whose page turns a link's value into another on arrival: "the run you just trained" becomes
 # that run's number (a second entry in the browser's history there).
 REWRITTEN = {("transfer", 1)}
-# Known defect, not yet fixed: these steps' pages write the layer or unit they chose by default into the
-# address on arrival (Inside's 'flayer' and 'camlayer', What did it learn?'s 'row' and 'col'), so Back
-# takes two presses there. Listed so the check keeps guarding every other step.
-REWRITTEN |= {("inside", 2), ("why-this-answer", 0), ("what-it-learned", 0), ("what-it-learned", 2)}
 
 
 @pytest.mark.parametrize(("lesson_id", "index"), STEPS)

@@ -42,7 +42,9 @@ LESSON = Lesson(
         Step(
             "Learned filters and classic kernels",
             "inside",
-            {"model": "default", "view": "filters"},
+            # The layer the page opens on, spelled out: a page that writes its own choice into the address
+            # adds an entry to the browser's history (Back would take two presses).
+            {"model": "default", "view": "filters", "flayer": "conv1"},
             "Training chose the first layer's 3x3 kernels. Next to each is the classic kernel from "
             "the lab that it looks most like.",
             "Find a learned filter that resembles Sobel or Prewitt. Then open the Convolution lab "

@@ -13,7 +13,9 @@ LESSON = Lesson(
         Step(
             "What one unit can see",
             "learned",
-            {"view": "receptive", "layer": "conv2"},
+            # The unit shown spelled out (the middle of conv2's 11x11 map, where the page starts): a page that
+            # writes its own choice into the address adds an entry to the browser's history.
+            {"view": "receptive", "layer": "conv2", "row": "5", "col": "5"},
             "A unit of the second convolution never sees the whole digit. It looks at 3x3 values of "
             "the pooled first layer, each of which looked at a few pixels: its **receptive field** is "
             "the window of the input that can change it at all.",
@@ -44,7 +46,8 @@ LESSON = Lesson(
         Step(
             "What it needs to see",
             "learned",
-            {"view": "occlusion", "image": "4"},  # test digit 4 is a 4 (tests/test_lessons.py checks)
+            # Test digit 4 is a 4 (tests/test_lessons.py checks); Grad-CAM's layer as the page chooses it.
+            {"view": "occlusion", "image": "4", "cam_layer": "conv2"},
             "Cover a square of the digit with grey and ask again: if the probability of the class "
             "drops, the network needed that place (Zeiler and Fergus, 2014). No gradients, just "
             "many predictions.",

@@ -13,7 +13,7 @@ LESSON = Lesson(
             "Where the network looked",
             "inside",
             # Test digit 22 is a 7 (tests/test_lessons.py checks), the digit the question asks about.
-            {"model": "default", "view": "heatmaps", "imgs": "22"},
+            {"model": "default", "view": "heatmaps", "imgs": "22", "camlayer": "conv2"},
             "A **heatmap** (Grad-CAM: Selvaraju et al., 2017) colours the places that raised the score "
             "of a class: red is strong evidence, blue none. It is computed from the last convolution's "
             "maps and how much each one matters for that class.",
