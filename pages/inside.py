@@ -30,7 +30,7 @@ lesson_view.banner(step)
 pickers = st.expander("Model and pictures") if lesson_view.projector() else st.container()
 with pickers, st.container(horizontal=True, gap="small"):
     with st.container(width=430):
-        choice = choose_model("inside", heads=True)  # a box run: the class head or the box head
+        choice = choose_model("inside", heads=True, untrained=True)  # a box run's heads; ResNet-34 untrained
         if choice is not None:
             model, when = at_epoch(choice, "inside")
             shape = tuple(model.inputs[0].shape[1:])

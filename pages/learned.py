@@ -32,7 +32,7 @@ shown = views.choose_view()
 picture_needed = views.needs_picture(shown)
 with st.container(horizontal=True, gap="small"):
     with st.container(width=290):
-        choice = choose_model(view.PREFIX)
+        choice = choose_model(view.PREFIX, untrained=shown == "receptive")  # ResNet-34's receptive fields
         if choice is not None:
             # The embedding has its own epoch scrubber (it moves through every epoch's projection).
             model, when = (choice.model, "") if views.own_epochs(shown) else at_epoch(choice, view.PREFIX)

@@ -62,7 +62,7 @@ def box_head(path: str, which: str = "class"):
 
 
 @st.cache_resource(max_entries=1, show_spinner="Building the network (untrained)...")
-def untrained(preset: str):
+def untrained_model(preset: str):
     """A preset built with random weights at the size it was made for (`UNTRAINED`), once per server."""
     from cnnviz import models
 
@@ -98,19 +98,22 @@ def run_reference(path: str, _model, _data) -> Reference | None:
         return None
 
 
-def choose_model(prefix: str, *, heads: bool = False) -> ModelChoice | None:
+def choose_model(prefix: str, *, heads: bool = False, untrained: bool = False) -> ModelChoice | None:
     """The model picker. Returns None (after saying why) when nothing usable is chosen. For a run that
     learned boxes, `heads` offers the head to explain (Inside the network); else the class head is
-    the model (What did it learn?'s views and Upload & predict are about classes)."""
+    the model (What did it learn?'s views and Upload & predict are about classes). `untrained` offers
+    the networks too large to train here (`UNTRAINED`), where looking at one untrained means something
+    and costs seconds: its layers, its receptive fields."""
     runs = [run for run in run_manager().runs_for(owner()) if run.model_path]
     # Short labels: the picker sits in a narrow column, and a cut-off name hides which model is open.
     options = {"default": "Shipped MNIST model, 98.75%"}
     options |= {f"run:{run.id}": f"{run.label} (yours)" for run in runs}
     options |= {f"imagenet:{name}": f"ImageNet {name} ({spec[4]} download)" for name, spec in ARCHITECTURES.items()}
-    options |= {
-        f"untrained:{name}": f"{name}, untrained ({'x'.join(map(str, shape[:2]))})"
-        for name, (shape, _) in UNTRAINED.items()
-    }
+    if untrained:
+        options |= {
+            f"untrained:{name}": f"{name}, untrained ({'x'.join(map(str, shape[:2]))})"
+            for name, (shape, _) in UNTRAINED.items()
+        }
     options |= {"upload": "Upload a .keras model"}
     if st.session_state.get(f"{prefix}_model", "default") not in options:  # a link's run from another session
         st.session_state[f"{prefix}_model"] = "default"
@@ -142,7 +145,7 @@ def choose_model(prefix: str, *, heads: bool = False) -> ModelChoice | None:
         return ModelChoice(model, f"{name} (ImageNet)", names, sample=PHOTO_SAMPLE)
     if key.startswith("untrained:"):
         name = key.partition(":")[2]
-        model = untrained(name)
+        model = untrained_model(name)
         classes = tuple(f"class {i}" for i in range(UNTRAINED[name][1]))
         return ModelChoice(model, f"{name} (untrained, random weights)", classes, sample=PHOTO_SAMPLE)
     if key == "upload":

@@ -24,6 +24,7 @@ from cnnviz.predict import prepare_input
 KEEP = "session"
 MAX_TILES = 64  # channels in a grid: past 64, tiles get too small to read
 BIG_MODEL = 2_000_000  # parameters: above this, Score-CAM is off by default (one forward pass per channel)
+HUGE_MODEL = 10_000_000  # and above this not offered: ResNet-34 at 224x224 took 135 s per picture on 2 cores
 
 
 def choose_inputs(choice: ModelChoice, shape, prefix: str) -> list[tuple[str, np.ndarray, list]]:
@@ -262,15 +263,24 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
     layer = layer if layer in spatial else default
     opacity = columns[2].slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key=f"{prefix}_opacity", persist_state=KEEP)
     big = model.count_params() > BIG_MODEL
+    huge = model.count_params() > HUGE_MODEL
+    chosen_key = f"{prefix}_methods{'_big' if big else ''}"
+    if huge and "scorecam" in (st.session_state.get(chosen_key) or []):  # chosen on a smaller network
+        st.session_state[chosen_key] = [m for m in st.session_state[chosen_key] if m != "scorecam"]
     methods = st.multiselect(
         "Methods",
-        list(cam.METHODS),
+        [m for m in cam.METHODS if not (huge and m == "scorecam")],
         default=[m for m in cam.METHODS if not (big and m == "scorecam")],
         format_func=lambda m: cam.METHODS[m].name,
-        key=f"{prefix}_methods{'_big' if big else ''}",
+        key=chosen_key,
         persist_state=KEEP,
     )
-    if big and "scorecam" not in methods:
+    if huge:
+        st.caption(
+            f"Score-CAM is not offered for a network of {model.count_params():,} parameters: it runs the network "
+            "once for each of up to 256 channels, minutes per picture on this server."
+        )
+    elif big and "scorecam" not in methods:
         st.caption(
             "Score-CAM runs the network once for each of up to 256 channels: on a network this size "
             "that takes tens of seconds, so it is off until you add it."
