@@ -25,6 +25,8 @@ ZIP_MAX_CLASSES = 50
 ZIP_MIN_PER_CLASS = 2
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
+# Programs have no place in a zip of pictures: one refuses the zip (a stray notes.txt is only skipped).
+PROGRAM_SUFFIXES = (".exe", ".dll", ".com", ".bat", ".cmd", ".msi", ".scr", ".ps1", ".vbs", ".sh", ".so", ".jar")
 
 
 def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
@@ -61,6 +63,8 @@ def _class_and_name(info: zipfile.ZipInfo, texts: tuple[str, ...] = ()) -> tuple
     suffix = "" if path.name in texts else path.suffix.lower()
     if suffix in ARCHIVE_SUFFIXES:
         raise InvalidInput(f"The zip contains another archive, {name!r}; put images in class folders instead.")
+    if suffix in PROGRAM_SUFFIXES:
+        raise InvalidInput(f"The zip contains a program, {name!r}; refusing the zip. Put only images in class folders.")
     if suffix not in IMAGE_SUFFIXES and path.name not in texts:
         return SKIPPED
     parts = [p for p in path.parts if p not in ("", ".")]
@@ -162,9 +166,10 @@ def load_image_folder_zip(
     """A dataset from a zip of class folders (`cats/001.jpg`, `dogs/002.jpg`, ... as in the
     horses-vs-humans and cats-vs-dogs tutorials), resized to `image_size` square.
 
-    Nothing is extracted to disk. Absolute paths, `..`, symbolic links and nested archives are
-    refused, as are zips past the caps on entries, sizes and compression ratio. Files that are not
-    pictures by their suffix (a notes.txt) are left out, and the dataset's notes say how many.
+    Nothing is extracted to disk. Absolute paths, `..`, symbolic links, nested archives and programs
+    (.exe, .sh, ...) are refused, as are zips past the caps on entries, sizes and compression ratio.
+    Files that are not pictures by their suffix (a notes.txt) are left out, and the dataset's notes
+    say how many.
 
     Raises
     ------
