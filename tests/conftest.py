@@ -145,6 +145,22 @@ SLOW = {
     "tests/test_pretrained.py::test_mobilenet_from_a_weights_file_takes_pixels_and_explains": "builds MobileNetV2",
     "tests/test_transfer.py::test_an_imagenet_network_as_base_from_a_weights_file": "builds MobileNetV2",
     "tests/test_model_files.py::test_isolated_loading_loads_good_files_and_refuses_bad_ones": "two TF processes",
+    "tests/test_model_files.py::test_isolated_loading_has_a_time_limit": "a process started and stopped",
+    "tests/test_training.py::test_a_rising_validation_loss_is_overfitting_not_divergence": "30 epochs",
+    "tests/test_training.py::test_validation_pictures_are_held_out_per_class": "trains",
+    "tests/test_lab_page.py::test_every_lab_setting_can_be_fixed_or_hidden_and_still_applies": "the lab once a setting",
+    "tests/test_cam.py::test_cams_reach_inside_a_nested_base_model": "builds and trains a nested network",
+    "tests/test_receptive.py::test_imagenet_networks_known_answers": "builds ImageNet networks",
+    "tests/test_models.py::test_residual_blocks_are_exported_as_the_app_builds_them": "builds ResNets",
+    "tests/test_models.py::test_resnet34_is_the_tutorials": "builds ResNet-34",
+    "tests/test_box_export.py::test_the_box_script_builds_box_models_network_and_trains": "a script that trains",
+    "tests/test_box_model.py::test_a_short_run_through_the_workers_path": "a run in a worker",
+    "tests/test_package.py::test_training_without_keras_names_the_extra_to_install": "a fresh interpreter",
+    "tests/test_replicas_store.py": "two servers behind HAProxy, a store and a training run",
+    "tests/test_store.py::test_runs_are_kept_and_listed_by_a_new_manager_with_their_curves_and_files": "runs",
+    "tests/test_store.py::test_a_server_killed_mid_run_keeps_finished_runs_and_the_interrupted_one_continues": "runs",
+    "tests/test_store.py::test_deleting_a_run_and_all_of_a_learners_work": "runs in workers",
+    "tests/test_store.py::test_a_store_that_fails_mid_run_keeps_the_run_training_and_writes_it_once_back": "a run",
 }
 
 
@@ -162,14 +178,20 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.xdist_group(group))
         if slow_reason(item.nodeid):
             item.add_marker(pytest.mark.slow)
-    # The long groups first: xdist hands out groups in this order, each to the process that is free, so
-    # a long one started last would leave the other process idle at the end (the longest first keeps
-    # the two busy together). Long: the more slow tests the longer, then the browser ones; the order
-    # within a group stays.
-    slow, browser = collections.Counter(), set()
+    # The long groups first: xdist hands groups out in this order (--no-loadscope-reorder; by default it
+    # orders them by how many tests they have, and a slow group of two tests went last), each to the
+    # process that is free, so the two finish together instead of one waiting on a long last group.
+    # Long: a slow module, then the more slow tests the longer, then the browser ones; each group's
+    # own order stays.
+    whole, slow, browser = set(), collections.Counter(), set()
     for item in items:
+        path = item.nodeid.split("::")[0]
+        if path in SLOW:
+            whole.add(groups[item])
         slow[groups[item]] += bool(item.get_closest_marker("slow"))
         if item.get_closest_marker("browser"):
             browser.add(groups[item])
     order = {item: index for index, item in enumerate(items)}
-    items.sort(key=lambda item: (-slow[groups[item]], groups[item] not in browser, order[item]))
+    items.sort(
+        key=lambda item: (groups[item] not in whole, -slow[groups[item]], groups[item] not in browser, order[item])
+    )
