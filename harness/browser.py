@@ -187,12 +187,49 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def draw_stroke(page, start: tuple[int, int], end: tuple[int, int]) -> None:
+def settled_box(page, locator, *, tries: int = 30) -> dict:
+    """`locator`'s bounding box once two reads two painted frames apart agree: just after a rerun the
+    canvas can still be moving or remounting, and strokes aimed at its old place miss it."""
+    box = locator.bounding_box()
+    for _ in range(tries):
+        page.evaluate(NEXT_FRAME)
+        again = locator.bounding_box()
+        if again is not None and again == box:
+            break
+        box = again
+    if box is None:
+        raise TimeoutError("the canvas is not on the page")  # add_drawings tries again
+    return box
+
+
+# How many bright pixels the drawable canvas (its lower, painted layer) holds.
+INK = """canvas => {
+    const painted = canvas.parentElement.querySelector('canvas.lower-canvas') || canvas;
+    const data = painted.getContext('2d').getImageData(0, 0, painted.width, painted.height).data;
+    let ink = 0;
+    for (let i = 0; i < data.length; i += 4) ink += data[i] > 128;
+    return ink;
+}"""
+
+
+def draw_stroke(page, start: tuple[int, int], end: tuple[int, int], *, tries: int = 5) -> None:
+    """One straight stroke on the last canvas of the page, from `start` to `end` (canvas pixels),
+    made again until the canvas shows more ink: a press that comes with the pointer's first moves
+    into the canvas can be dropped while the component mounts its toolbar."""
     canvas = page.locator("canvas").last
-    box = canvas.bounding_box()
-    x0, y0 = box["x"] + start[0], box["y"] + start[1]
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for step in range(1, 21):
-        page.mouse.move(x0 + (end[0] - start[0]) * step / 20, y0 + (end[1] - start[1]) * step / 20)
-    page.mouse.up()
+    canvas.scroll_into_view_if_needed()
+    before = canvas.evaluate(INK)
+    for _ in range(tries):
+        box = settled_box(page, canvas)
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.evaluate(NEXT_FRAME)
+        x0, y0 = box["x"] + start[0], box["y"] + start[1]
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for step in range(1, 21):
+            page.mouse.move(x0 + (end[0] - start[0]) * step / 20, y0 + (end[1] - start[1]) * step / 20)
+        page.mouse.up()
+        page.evaluate(NEXT_FRAME)
+        if canvas.evaluate(INK) > before:
+            return
+    raise TimeoutError(f"{tries} strokes from {start} to {end} left no ink on the canvas")

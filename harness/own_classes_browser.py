@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from harness.browser import NEXT_FRAME, WAIT_MS, choose, wait_until_idle
+from harness.browser import NEXT_FRAME, WAIT_MS, choose, settled_box, wait_until_idle
 from harness.drawn_shapes import strokes
 
 OWN_LABEL = "Your own classes (draw, snap or upload)"
@@ -57,21 +57,6 @@ def _stroke(page, box, line, *, release: bool = True) -> None:
             page.mouse.move(box["x"] + x0 + (x1 - x0) * step / 3, box["y"] + y0 + (y1 - y0) * step / 3)
     if release:
         page.mouse.up()
-
-
-def settled_box(page, locator, *, tries: int = 30) -> dict:
-    """`locator`'s bounding box once two reads two painted frames apart agree: just after a rerun the
-    canvas can still be moving or remounting, and strokes aimed at its old place miss it."""
-    box = locator.bounding_box()
-    for _ in range(tries):
-        page.evaluate(NEXT_FRAME)
-        again = locator.bounding_box()
-        if again is not None and again == box:
-            break
-        box = again
-    if box is None:
-        raise TimeoutError("the canvas is not on the page")  # add_drawings tries again
-    return box
 
 
 def draw(page, lines, *, canvas) -> None:

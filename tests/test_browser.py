@@ -28,11 +28,11 @@ def test_home_to_lab_draw_and_change_kernel(page, app_url, artifacts):
     page.get_by_text("Draw", exact=True).click()
     page.locator("canvas").last.wait_for()
     page.get_by_text("Draw on the black square").wait_for()
-    draw_stroke(page, (60, 60), (220, 200))
+    draw_stroke(page, (30, 30), (110, 100))  # the lab's canvas is 140 px, to fit a projector's column
     first = wait_for_new_image(page, "convolution", "")
     page.screenshot(path=artifacts / "lab_drawn.png", full_page=True)
 
-    draw_stroke(page, (200, 40), (40, 240))  # a second stroke changes the output
+    draw_stroke(page, (100, 20), (20, 120))  # a second stroke changes the output
     second = wait_for_new_image(page, "convolution", first)
 
     choose(page, "Kernel", "Laplacian 4")
