@@ -72,7 +72,7 @@ def test_train_a_run_then_scrub_its_embedding(browser, app_url, artifacts):
 
     page.get_by_role("link", name="What did it learn?").click()  # in the same session: the run is there
     page.get_by_text("What did it learn?", exact=True).first.wait_for()
-    choose(page, "Model", "Run 1: mnist-fast (yours)")
+    choose(page, "Model", "Run 1: mnist-fast on digits (yours)")
     wait_until_idle(page)
     page.get_by_role("radio", name="Embedding").click()
     caption = page.get_by_text(EMBEDDING)

@@ -43,6 +43,7 @@ CORNER_NAMES = ("left edge (x_min)", "top edge (y_min)", "right edge (x_max)", "
 HEADS = {"class": "Class head: what it is", "box": "Box head: where it is"}
 # Networks too large to train on a server without a GPU, offered untrained at the size they were made for.
 UNTRAINED = {"resnet-34": ((224, 224, 3), 10)}
+UNTRAINED_TITLES = {"resnet-34": "ResNet-34"}  # as the picker names them
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the model...")
@@ -111,7 +112,7 @@ def choose_model(prefix: str, *, heads: bool = False, untrained: bool = False) -
     options |= {f"imagenet:{name}": f"ImageNet {name} ({spec[4]} download)" for name, spec in ARCHITECTURES.items()}
     if untrained:
         options |= {
-            f"untrained:{name}": f"{name}, untrained ({'x'.join(map(str, shape[:2]))})"
+            f"untrained:{name}": f"{UNTRAINED_TITLES[name]}, untrained ({'x'.join(map(str, shape[:2]))})"
             for name, (shape, _) in UNTRAINED.items()
         }
     options |= {"upload": "Upload a .keras model"}
