@@ -150,6 +150,7 @@ def main() -> None:
             if not [c for c in session.caption if c.value.startswith("**Estimated time")]:
                 skipped.append([name, " ".join(e.value for e in [*session.error, *session.info])[:90]])
                 continue
+            print(f"{name}: training...", flush=True)
             measured[name] = measure(name, query, session)
             print(f"{name}: {measured[name].taken_s:.1f} s", flush=True)
     for dataset in DEFAULTS:

@@ -143,6 +143,29 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     # Back up to the settings: the estimate now comes from this run's measured speed.
     page.get_by_text(re.compile(r"from the speed Run 1 trained at on this server")).scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "trainer_estimate_after_run_1024.png")
+
+    # "Train and compare with": the pair, side by side, lands under Compare runs (the help says so), in a
+    # table that names each run and its data in full and fits the 1024-pixel projector.
+    choose(page, "Train and compare with", "dense-only, from scratch")
+    page.get_by_text(re.compile(r"Estimated time: about \d+ s for both runs")).wait_for(timeout=30_000)
+    page.get_by_role("button", name="Train both").click()
+    table = page.get_by_test_id("stTable").filter(has_text="Run 3: dense-only on digits")
+    table.wait_for(timeout=600_000)  # a second worker starts (TensorFlow's import) and both train an epoch
+    page.wait_for_function(  # both finished: each row's last column, the training time, filled in
+        """() => { const t = [...document.querySelectorAll('[data-testid="stTable"]')]
+            .find(t => t.innerText.includes('Run 3: dense-only on digits'));
+            return t && [...t.querySelectorAll('tbody tr')].every(r => / s$/.test(r.lastElementChild.innerText)); }""",
+        timeout=600_000,
+    )
+    wait_until_idle(page)
+    rows = table.locator("tbody tr")
+    assert rows.count() == 2 and "Run 2: mnist-fast on digits" in rows.nth(0).inner_text()
+    assert "digits: 1,438 training, 359 test pictures" in rows.nth(1).inner_text()
+    box = table.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 1024, box  # inside the window: nothing cut off
+    assert table.evaluate("t => t.scrollWidth <= t.clientWidth + 1")  # and no sideways scrolling in it
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "trainer_compare_pair_1024.png")
     context.close()
 
 

@@ -277,7 +277,7 @@ def test_a_locked_link_locks_what_it_says_and_nothing_else():
     others = set(free) - {"lab_stride", "lab_padding", "lab_pool", "lab_source"}
     assert {key: locked[key] for key in others} == {key: free[key] for key in others}
     assert "512x512 -> 255x255 -> 127x127" in markdown_of(at)  # the link's stride and hidden pooling apply
-    assert any("fixed: pad, stride; hidden: pool, src" in caption.value for caption in at.caption)
+    assert any("fixed: Padding, Stride; hidden: Pooling, Image from" in caption.value for caption in at.caption)
     at.selectbox(key="lab_kernel").set_value("sobel y").run()  # another run: the hidden pooling still applies
     assert "512x512 -> 255x255 -> 127x127" in markdown_of(at) and at.query_params["pool"] in ("max", ["max"])
 
