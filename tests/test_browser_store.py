@@ -114,7 +114,12 @@ def test_runs_outlive_the_tab_stay_private_and_a_killed_server_continues_them(br
     assert later > first
     curve = page.locator(".js-plotly-plot").filter(has_text="Loss").first
     curve.wait_for(timeout=30_000)
-    curve.scroll_into_view_if_needed()  # the picture shows the growing curve, not the page's top
+    # The picture shows the growing curve, not the page's top. In one step in the page: the chart is
+    # redrawn every second while the run trains, and a located element can be gone before it scrolls.
+    page.evaluate(
+        """() => [...document.querySelectorAll('.js-plotly-plot')]
+            .find(chart => chart.innerText.includes('Loss'))?.scrollIntoView({ block: 'center' })"""
+    )
     page.screenshot(path=artifacts / "store_new_tab_1440.png")
 
     # Another browser sees nothing of it; nor does a made-up learner id, nor a value that is no id.

@@ -149,14 +149,16 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     choose(page, "Train and compare with", "dense-only, from scratch")
     page.get_by_text(re.compile(r"Estimated time: about \d+ s for both runs")).wait_for(timeout=30_000)
     page.get_by_role("button", name="Train both").click()
-    table = page.get_by_test_id("stTable").filter(has_text="Run 3: dense-only on digits")
-    table.wait_for(timeout=600_000)  # a second worker starts (TensorFlow's import) and both train an epoch
-    page.wait_for_function(  # both finished: each row's last column, the training time, filled in
+    # Until both have an epoch, the table shows what it showed (the latest runs with one, Run 1 among
+    # them); then the pair, once each row's last column, the training time, is filled in.
+    page.wait_for_function(  # a second worker starts (TensorFlow's import) and both train an epoch
         """() => { const t = [...document.querySelectorAll('[data-testid="stTable"]')]
             .find(t => t.innerText.includes('Run 3: dense-only on digits'));
-            return t && [...t.querySelectorAll('tbody tr')].every(r => / s$/.test(r.lastElementChild.innerText)); }""",
+            return t && t.innerText.includes('Run 2: mnist-fast on digits') && !t.innerText.includes('Run 1:')
+                && [...t.querySelectorAll('tbody tr')].every(r => / s$/.test(r.lastElementChild.innerText)); }""",
         timeout=600_000,
     )
+    table = page.get_by_test_id("stTable").filter(has_text="Run 3: dense-only on digits")
     wait_until_idle(page)
     rows = table.locator("tbody tr")
     assert rows.count() == 2 and "Run 2: mnist-fast on digits" in rows.nth(0).inner_text()

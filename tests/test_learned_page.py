@@ -5,6 +5,8 @@ points are in tests/test_browser_learned.py)."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -13,11 +15,14 @@ from tests.conftest import ROOT
 
 LEARNED = "pages/learned.py"
 OWNER = "learned-page-test"  # this test's session key to its runs (app_support.common.runs.owner)
+_sessions = itertools.count()
 
 
 def learned(**params: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["_cnnviz_owner"] = OWNER
+    # A learner of its own each time: the store keeps a learner's page settings, and a test must not
+    # open on the view the test before it left (the runs of `tiny_run` are any such learner's).
+    at.session_state["_cnnviz_owner"] = f"{OWNER}-{next(_sessions)}"
     for name, value in params.items():
         at.query_params[name] = value
     at.run()
@@ -193,7 +198,7 @@ def tiny_run(tmp_path, monkeypatch):
 
     class Runs:
         def runs_for(self, owner: str) -> list:
-            return [run] if owner == OWNER else []
+            return [run] if owner.startswith(OWNER) else []
 
     from app_support.common import model_source
 
