@@ -7,6 +7,8 @@ channel means of the last feature map are from every class, by Mahalanobis dista
 covariance (Lee et al., 2018, "A Simple Unified Framework for Detecting Out-of-Distribution Samples
 and Adversarial Attacks"), plus how weakly the logits respond, the energy -logsumexp(logits) (Liu et
 al., 2020, "Energy-based Out-of-distribution Detection"), each measured against the training pictures.
+Neither tells a drawing of a house or a letter from a digit (they are made of the same strokes): for
+models of the digits 0-9, `cnnviz.digit_check` asks whether a picture is a digit at all.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Scores:
     energy: np.ndarray  # (N,) float64: -logsumexp(logits); higher = the model responds more weakly
     combined: np.ndarray  # (N,) float64: both, each in training standard deviations, summed
     probabilities: np.ndarray  # (N, classes) float32: the model's output
+    digit: np.ndarray | None = None  # (N,) float32 in [0, 1]: cnnviz.digit_check's p(digit), or None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Reference:
     energy_scale: tuple[float, float]  # (mean, std) of the training pictures' energies
     limit: float  # combined score above which a picture is unfamiliar
     count: int  # training pictures the reference was made from
+    digit_check: bool = False  # the classes are the digits 0-9: a picture must also pass cnnviz.digit_check
 
     @classmethod
     def of(
@@ -88,13 +92,16 @@ class Reference:
         percentile: float = PERCENTILE,
         max_images: int = 8_000,
         seed: int = 0,
+        digit_check: bool = False,
     ) -> Reference:
         """Measure `model` on its training pictures, (N, H, W, C) uint8 as the model takes them.
 
         `labels` ((N,) int) are the true classes; without them the model's own answers are used
         (it gets nearly all of its training pictures right). The limit is the `percentile` of the
         training pictures' combined scores. At most `max_images` (a random subset) are used: the
-        statistics settle long before that.
+        statistics settle long before that. `digit_check` (for a model of the digits 0-9, with
+        one-channel inputs) also calls a picture unfamiliar when `cnnviz.digit_check` says it is not
+        a digit at all.
         """
         images = np.asarray(train_images)
         if images.ndim != 4 or len(images) < 20:
@@ -128,7 +135,12 @@ class Reference:
         combined = _standard(distance, distance_scale) + _standard(energy, energy_scale)
         layer = _head(model)[3]
         limit = float(np.percentile(combined, percentile))
-        return cls(layer, means, precision, distance_scale, energy_scale, limit, len(images))
+        if digit_check and (classes != 10 or images.shape[-1] != 1):
+            raise InvalidInput(
+                f"The digit check reads one-channel pictures of the digits 0-9; this model takes "
+                f"{images.shape[-1]} channels and has {classes} classes."
+            )
+        return cls(layer, means, precision, distance_scale, energy_scale, limit, len(images), digit_check)
 
     def scores(self, model: keras.Model, prepared: np.ndarray) -> Scores:
         """Scores of a batch of prepared pictures, (N, H, W, C) as the model takes them."""
@@ -141,11 +153,17 @@ class Reference:
         distance = _mahalanobis(pooled, self.means, self.precision)
         energy = _energy(logits)
         combined = _standard(distance, self.distance_scale) + _standard(energy, self.energy_scale)
-        return Scores(distance, energy, combined, probabilities)
+        digit = None
+        if self.digit_check:
+            from cnnviz import digit_check
+
+            digit = digit_check.digit_probability(np.asarray(prepared))
+        return Scores(distance, energy, combined, probabilities, digit)
 
     def unfamiliar(self, scores: Scores) -> np.ndarray:
-        """(N,) bool: past the limit."""
-        return scores.combined > self.limit
+        """(N,) bool: past the limit, or (with the digit check) not a digit at all."""
+        past = scores.combined > self.limit
+        return past if scores.digit is None else past | (scores.digit < 0.5)
 
     def check(self, model: keras.Model, prepared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One forward pass over (N, H, W, C) prepared pictures: (probabilities (N, classes) float32,
@@ -319,7 +337,7 @@ def default_model():
     """(model, class names, Reference) of the shipped MNIST model, loaded once per process.
 
     The reference is measured on the training split of the bundled MNIST digits, the pictures the
-    model learned from (its held-out test split stays unseen).
+    model learned from (its held-out test split stays unseen), with the digit check on.
     """
     import keras
 
@@ -327,22 +345,24 @@ def default_model():
 
     model = keras.models.load_model(DEFAULT_MODEL, compile=False)
     data = datasets.load(DEFAULT_DATASET)
-    return model, data.class_names, Reference.of(model, data.x_train, labels=data.y_train)
+    return model, data.class_names, Reference.of(model, data.x_train, labels=data.y_train, digit_check=True)
 
 
-def prepare_input(image: np.ndarray, input_shape, *, digit_like: bool = False):
+def prepare_input(image: np.ndarray, input_shape, *, digit_like: bool = False, centre: bool = True):
     """Make any uint8 image into what a model with `input_shape` (H, W, C) takes, and say how:
     returns (array (H, W, C) uint8, [(step title, picture), ...]).
 
-    `digit_like` (a model trained on MNIST-like digits) crops, inverts and centres the ink the way
-    MNIST was made; otherwise the image is resized and converted to the model's channels.
+    `digit_like` (a model trained on MNIST-like digits) inverts dark ink on paper, evens out the
+    light, thickens thin strokes, and crops and centres the ink the way MNIST was made
+    (`images.prepare_digit`); with `centre` False it keeps the whole picture, so a digit drawn
+    off-centre stays off-centre. Otherwise the image is resized and converted to the model's channels.
     """
     from cnnviz import images
 
     height, width, channels = (int(n) for n in input_shape)
     image = np.asarray(image)
     if digit_like and channels == 1:
-        digit, steps = images.prepare_digit(image, size=height, box=round(height * 20 / 28))
+        digit, steps = images.prepare_digit(image, size=height, box=round(height * 20 / 28), centre=centre)
         if (height, width) != digit.shape:
             digit = images.resize(digit, size=(height, width))
         return digit[..., None], steps

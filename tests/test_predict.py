@@ -43,6 +43,73 @@ def test_prepare_input_blank_drawing_says_what_to_do():
         prepare_input(np.zeros((280, 280), np.uint8), (28, 28, 1), digit_like=True)
 
 
+def seven(brush: int, *, page: np.ndarray | None = None, ink: int = 255) -> np.ndarray:
+    """A 7 as drawn on the 280x280 canvas (white on black), or on `page` in `ink`."""
+    import cv2
+
+    canvas = np.zeros((280, 280), np.uint8) if page is None else page.copy()
+    cv2.polylines(canvas, [np.array([[60, 50], [200, 48], [110, 230]], np.int32)], False, ink, brush, cv2.LINE_AA)
+    return canvas
+
+
+def test_even_background_recovers_a_lit_page_under_the_ink():
+    """A quadratic light falling from 230 to about 90 across the page, with thick dark ink: after
+    inverting (ink bright), the fitted page is within 2 grey levels of the true one everywhere."""
+    y, x = np.mgrid[0:200, 0:300] / 100.0
+    light = 230 - 40 * x - 10 * y - 8 * x * x  # 230 at the top left, 86 at the bottom right
+    page = seven(22, page=np.zeros((200, 300), np.uint8), ink=255)
+    photo = np.where(page > 0, 40, light).astype(np.uint8)
+    fitted = images.even_background(255 - photo)
+    assert np.abs(fitted - (255 - np.round(light).clip(0, 255))).max() < 2.0
+    assert np.abs(images.even_background(seven(40))).max() < 1.0  # the black canvas: nothing to even out
+
+
+def test_stroke_width_is_ink_over_skeleton():
+    bar = np.zeros((120, 60), bool)
+    bar[10:110, 20:25] = True  # 5 wide, 100 long
+    assert images.stroke_width(bar) == pytest.approx(5.0, rel=0.1)
+
+
+def test_thin_strokes_are_thickened_to_mnist_width():
+    """A 7 drawn with a 2 px pen is a hairline at 28x28 (0.2 px); prepared, its strokes are as wide as
+    the median MNIST digit's (2.9 px, measured with the same rule), and brush 18 is left alone."""
+    thin, steps = prepare_input(seven(2), (28, 28, 1), digit_like=True)
+    assert "thin strokes thickened" in [title for title, _ in steps]
+    assert 2.2 <= images.stroke_width(thin[..., 0] > 127) <= 3.6
+    assert thin.max() == 255
+    _, steps = prepare_input(seven(18), (28, 28, 1), digit_like=True)
+    assert "thin strokes thickened" not in [title for title, _ in steps]
+
+
+def test_a_digit_on_unevenly_lit_paper_is_cropped_to_its_ink_not_to_the_light():
+    """Dark ink on paper lit from one side (250 down to 110), with specks of dust: the crop is the
+    7's own box, as on a clean page; without evening out, the dark side counted as ink."""
+    y, x = np.mgrid[0:280, 0:280] / 280.0
+    paper = (250 - 140 * x * x - 30 * y).astype(np.uint8)
+    photo = seven(16, page=paper, ink=30)
+    photo[5:7, 270:272] = 60  # dust in a corner
+    photo[250, 20] = 40
+    _, steps = prepare_input(photo, (28, 28, 1), digit_like=True)
+    titles = [title for title, _ in steps]
+    assert titles[:3] == ["grayscale", "inverted", "background evened out"]
+    crop = dict(steps)["cropped to the ink"]
+    _, clean = prepare_input(seven(16, page=np.full((280, 280), 250, np.uint8), ink=30), (28, 28, 1), digit_like=True)
+    assert abs(crop.shape[0] - dict(clean)["cropped to the ink"].shape[0]) <= 4
+    assert abs(crop.shape[1] - dict(clean)["cropped to the ink"].shape[1]) <= 4
+
+
+def test_centre_false_keeps_an_off_centre_digit_where_it_was_drawn():
+    drawing = np.zeros((280, 280), np.uint8)
+    drawing[40:140, 200:250] = 255  # far to the top right
+    kept, steps = prepare_input(drawing, (28, 28, 1), digit_like=True, centre=False)
+    assert steps[-1][0] == "shrunk to 28x28, where it was drawn"
+    ys, xs = np.nonzero(kept[..., 0] > 127)
+    assert 3 <= ys.min() <= ys.max() <= 14 and 19 <= xs.min() <= xs.max() <= 25  # rows 4-13, cols 20-24 (x0.1)
+    centred, _ = prepare_input(drawing, (28, 28, 1), digit_like=True)
+    ys, xs = np.nonzero(centred[..., 0] > 127)
+    assert abs(ys.mean() - 13.5) < 1 and abs(xs.mean() - 13.5) < 1
+
+
 def test_prepare_input_other_models_resize_and_convert_channels():
     red = np.zeros((10, 20, 3), np.uint8)
     red[..., 0] = 255
@@ -165,7 +232,7 @@ def test_default_model_is_the_shipped_one_measured_on_its_training_split(shipped
     assert default_model() is shipped  # loaded once per process
     assert class_names == DIGITS
     assert tuple(model.inputs[0].shape[1:]) == (28, 28, 1)
-    assert reference.count == 8000 and reference.layer == "maxpool2"
+    assert reference.count == 8000 and reference.layer == "maxpool2" and reference.digit_check
     assert reference.means.shape == (10, 64) and reference.precision.shape == (64, 64)
 
 
@@ -193,6 +260,28 @@ def test_classify_a_drawn_digit_with_the_default_brush(shipped):
     assert said.sure and said.label == "7", said
 
 
+@pytest.mark.parametrize("brush", [2, 4])
+def test_classify_a_seven_drawn_with_a_thin_pen(shipped, brush):
+    """Brush 4 was "Unfamiliar picture" (and brush 2 every time): the strokes are thickened to MNIST's."""
+    from cnnviz.predict import classify
+
+    model, class_names, reference = shipped
+    said = classify(model, seven(brush), class_names=class_names, digit_like=True, reference=reference)
+    assert said.sure and said.label == "7", said
+
+
+@pytest.mark.parametrize("name", ["smiley", "house", "star", "letter A"])
+def test_classify_a_drawing_that_is_not_a_digit_says_so(shipped, name):
+    """These were "0, 100% sure", "0, 100% sure", "8, 98%" and "4, 99%"."""
+    from cnnviz.predict import classify
+    from tests.test_digit_check import HOUSE, LETTER_A, SMILEY, STAR, drawn
+
+    model, class_names, reference = shipped
+    lines = {"smiley": SMILEY, "house": HOUSE, "star": STAR, "letter A": LETTER_A}[name]
+    said = classify(model, drawn(lines, 4), class_names=class_names, digit_like=True, reference=reference)
+    assert said.unfamiliar and not said.sure and said.reason == DIGITS_ONLY
+
+
 # The app's photo samples. "china" is left out: prepared as a digit (cropped, centred, 20x20) the
 # temple is a bright block on a dark base that the model takes for a 4 at 81% and that its features
 # place among the digits (bench/predict.py counts its crops among the photos it misses).
@@ -207,10 +296,11 @@ def test_classify_a_photo_says_the_model_only_knows_digits(shipped, name):
 
 
 def test_the_held_out_digits_are_familiar(shipped, held_out):
-    """The whole held-out split in one pass: at most 1.5% called unfamiliar (0.75% when measured)."""
+    """The whole held-out split in one pass: at most 2% called unfamiliar (1.55% when measured: 0.75%
+    by the features, the rest by the digit check, whose limit refuses 1% of its own held-back digits)."""
     model, _, reference = shipped
     probabilities, unfamiliar = reference.check(model, held_out.x_test)
-    assert unfamiliar.mean() <= 0.015
+    assert unfamiliar.mean() <= 0.02
     assert (probabilities.argmax(axis=1) == held_out.y_test).mean() > 0.98
 
 
@@ -218,6 +308,6 @@ def test_classify_without_a_reference_only_reports_hesitation(shipped):
     from cnnviz.predict import classify
 
     model, class_names, _ = shipped
-    said = classify(model, images.load_sample("astronaut"), class_names=class_names, digit_like=True)
-    assert not said.unfamiliar and not said.sure  # "8" at 55%: the model hesitates
-    assert said.top[0][1] < CONFIDENT and said.reason.startswith("The model hesitates: 8 at only 55%")
+    said = classify(model, images.load_sample("camera"), class_names=class_names, digit_like=True)
+    assert not said.unfamiliar and not said.sure  # "4" at 43%: the model hesitates
+    assert said.top[0][1] < CONFIDENT and said.reason.startswith("The model hesitates: 4 at only 43%")

@@ -17,8 +17,9 @@ SOURCES = {"sample": "Sample", "draw": "Draw", "upload": "Upload", "camera": "Ca
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "webp", "gif"]
 CANVAS_SIDE = 280
 # A digit drawn on the canvas is about two thirds of it tall (~180 px), and an MNIST digit's stroke is
-# about a tenth of its height: 18 px. Measured with bench/predict.py's drawn digits, brushes of 12-20 px
-# are recognised best; 2 px makes hairlines the digit model cannot read.
+# about a seventh of its 20-pixel box: 18 px looks like MNIST as drawn. Thinner pens work too: the
+# digit preparation thickens strokes thinner than MNIST's (cnnviz.images.prepare_digit), and
+# bench/predict.py measures pens of 1-5 px.
 BRUSH = 18
 
 

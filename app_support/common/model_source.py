@@ -93,8 +93,10 @@ def default_model():
 def run_reference(path: str, _model, _data) -> Reference | None:
     """A session run's reference, once per saved model file; None where the model cannot have one
     (it does not end in a Dense layer, too few pictures): then only hesitation is reported."""
+    # A network of MNIST's digits also gets the digit check, which tells a drawn house from a digit.
+    digits = _data.name in ("mnist-bundled", "mnist") and tuple(_data.x_train.shape[1:]) == (28, 28, 1)
     try:
-        return Reference.of(_model, _data.x_train, labels=_data.y_train)
+        return Reference.of(_model, _data.x_train, labels=_data.y_train, digit_check=digits)
     except InvalidInput:
         return None
 
