@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import sys
@@ -212,10 +213,10 @@ INK = """canvas => {
 }"""
 
 
-def draw_stroke(page, start: tuple[int, int], end: tuple[int, int], *, tries: int = 5) -> None:
-    """One straight stroke on the last canvas of the page, from `start` to `end` (canvas pixels),
-    made again until the canvas shows more ink: a press that comes with the pointer's first moves
-    into the canvas can be dropped while the component mounts its toolbar."""
+def draw_path(page, points: list[tuple[float, float]], *, tries: int = 5) -> None:
+    """One stroke through `points` (canvas pixels) on the last canvas of the page, as a hand moves the
+    mouse, made again until the canvas shows more ink: a press that comes with the pointer's first
+    moves into the canvas can be dropped while the component mounts its toolbar."""
     canvas = page.locator("canvas").last
     canvas.scroll_into_view_if_needed()
     before = canvas.evaluate(INK)
@@ -223,13 +224,18 @@ def draw_stroke(page, start: tuple[int, int], end: tuple[int, int], *, tries: in
         box = settled_box(page, canvas)
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.evaluate(NEXT_FRAME)
-        x0, y0 = box["x"] + start[0], box["y"] + start[1]
-        page.mouse.move(x0, y0)
+        page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
         page.mouse.down()
-        for step in range(1, 21):
-            page.mouse.move(x0 + (end[0] - start[0]) * step / 20, y0 + (end[1] - start[1]) * step / 20)
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            for step in range(1, 16):
+                page.mouse.move(box["x"] + x0 + (x1 - x0) * step / 15, box["y"] + y0 + (y1 - y0) * step / 15)
         page.mouse.up()
         page.evaluate(NEXT_FRAME)
         if canvas.evaluate(INK) > before:
             return
-    raise TimeoutError(f"{tries} strokes from {start} to {end} left no ink on the canvas")
+    raise TimeoutError(f"{tries} strokes through {points[:3]}... left no ink on the canvas")
+
+
+def draw_stroke(page, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """One straight stroke on the last canvas of the page, from `start` to `end` (canvas pixels)."""
+    draw_path(page, [start, end])

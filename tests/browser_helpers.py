@@ -3,6 +3,7 @@
 from harness.browser import (
     IMAGE_SRC,
     choose,
+    draw_path,
     draw_stroke,
     image_src,
     settle_layout,
@@ -10,4 +11,13 @@ from harness.browser import (
     wait_until_idle,
 )
 
-__all__ = ["IMAGE_SRC", "choose", "draw_stroke", "image_src", "settle_layout", "wait_for_new_image", "wait_until_idle"]
+__all__ = [
+    "IMAGE_SRC",
+    "choose",
+    "draw_path",
+    "draw_stroke",
+    "image_src",
+    "settle_layout",
+    "wait_for_new_image",
+    "wait_until_idle",
+]

@@ -130,6 +130,7 @@ def test_click_a_point_of_the_embedding_to_see_its_image(browser, app_url, artif
     picked, label, predicted = where[2:]  # the point's test image: its picture and number are shown
     assert label != predicted
     page.get_by_text(f"test #{picked}: labelled {label}, predicted {predicted}").wait_for()
+    wait_until_idle(page)  # until the run ends, the input of the run before can stand beside the new one
     expect(page.get_by_label("Test image", exact=True)).to_have_value(str(picked))  # the keyboard path follows
     page.wait_for_function(f"() => location.search.includes('image={picked}')")  # and the link
     wait_until_idle(page)
