@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from harness.browser import NEXT_FRAME, WAIT_MS, choose, settled_box, wait_until_idle
+from harness.browser import INK, NEXT_FRAME, WAIT_MS, choose, settled_box, wait_until_idle
 from harness.drawn_shapes import strokes
 
 OWN_LABEL = "Your own classes (draw, snap or upload)"
@@ -157,13 +157,19 @@ def draw_and_read(page, lines) -> tuple[str, list[float]]:
     milliseconds from its mouse-up until the heatmap and answer for the new drawing are on screen)."""
     canvas = live_canvas(page)
     canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
+    box = settled_box(page, canvas)
     times = []
     for line in lines:  # each stroke updates the answer: no button to press
-        before = page.evaluate(HEAT_SRC)
-        _stroke(page, box, line, release=False)
-        started = time.monotonic()
-        page.mouse.up()
+        before, ink = page.evaluate(HEAT_SRC), canvas.evaluate(INK)
+        for _ in range(5):  # a press that comes with the pointer's first moves into the canvas can be dropped
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.evaluate(NEXT_FRAME)
+            _stroke(page, box, line, release=False)
+            started = time.monotonic()
+            page.mouse.up()
+            page.evaluate(NEXT_FRAME)  # the stroke is painted on the canvas's frame after the release
+            if canvas.evaluate(INK) > ink:
+                break
         page.wait_for_function(f"old => ({HEAT_SRC})() !== old", arg=before, timeout=WAIT_MS, polling=10)
         times.append((time.monotonic() - started) * 1000)
     wait_until_idle(page)
