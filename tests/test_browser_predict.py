@@ -3,12 +3,11 @@ drawn with the default brush is recognised; a photo is called unfamiliar; screen
 and 1024x640 land in artifacts/.
 """
 
-import itertools
 import re
 
 import pytest
 
-from tests.browser_helpers import choose, wait_for_new_image, wait_until_idle
+from tests.browser_helpers import choose, draw_path, wait_for_new_image, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -18,19 +17,6 @@ SURE_7 = re.compile(r"^7, \d+\.\d% sure$")
 def open_predict(page, app_url: str) -> None:
     page.goto(app_url + "/predict")
     page.locator("h1", has_text="Upload & predict").wait_for()
-
-
-def draw(page, points: list[tuple[int, int]]) -> None:
-    """One stroke through `points` (canvas pixels), as a hand moves the mouse."""
-    canvas = page.locator("canvas").last
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
-    page.mouse.down()
-    for (x0, y0), (x1, y1) in itertools.pairwise(points):
-        for step in range(1, 16):
-            page.mouse.move(box["x"] + x0 + (x1 - x0) * step / 15, box["y"] + y0 + (y1 - y0) * step / 15)
-    page.mouse.up()
 
 
 def verdict(page):
@@ -65,7 +51,7 @@ def test_predict_opens_on_a_digit_and_reads_a_drawn_one(browser, app_url, artifa
         page.get_by_text("Draw on the black square").wait_for()
         brush = page.locator('[data-testid="stSlider"]').filter(has_text="Brush size")
         assert brush.locator('[data-testid="stSliderThumbValue"]').inner_text() == "18"
-        draw(page, [(70, 60), (200, 58), (185, 100), (120, 235)])
+        draw_path(page, [(70, 60), (200, 58), (185, 100), (120, 235)])
         wait_for_new_image(page, "Grad-CAM for 7", first)
         verdict(page).filter(has_text=SURE_7).first.wait_for()
         page.get_by_text("cropped to the ink").first.wait_for()
