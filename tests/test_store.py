@@ -378,7 +378,7 @@ done = manager.submit({key!r}, fake_job(1))
 while not manager.get(done.id, {key!r}).done:
     time.sleep(0.02)
 long = manager.submit({key!r}, fake_job(400))
-while len(manager.get(long.id, {key!r}).checkpoints) < 3 or manager.journal.dirty(long.id):
+while len(manager.get(long.id, {key!r}).checkpoints) < 4 or manager.journal.dirty(long.id):  # epochs 0-3
     time.sleep(0.02)
 print("ready", flush=True)
 time.sleep(600)
