@@ -100,7 +100,7 @@ def browser() -> list[float]:
 
 
 VIEW_CHANGES = 12
-CLICKABLE = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+CLICKABLE = "img.cnv-clickable"  # app_support/common/component/clickable.js
 
 
 def fgsm_flip_rate(epsilon: float = 0.2 * 255) -> float:
@@ -146,7 +146,7 @@ def views() -> tuple[dict[str, list[float]], float]:
 
             def click_unit(row: int, col: int):
                 def act():
-                    image = page.frame_locator(CLICKABLE).first.locator("img")
+                    image = page.locator(CLICKABLE).first
                     box = image.bounding_box()
                     image.click(position={"x": (col + 0.5) * box["width"] / 11, "y": (row + 0.5) * box["height"] / 11})
 

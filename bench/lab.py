@@ -21,7 +21,7 @@ from cnnviz import images, kernels, ops
 
 CHANGES = 24  # kernel changes timed per page (issue: at least 20)
 PICKS = 24  # clicks on the output picture timed
-COORDINATES = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+COORDINATES = "img.cnv-clickable"  # app_support/common/component/clickable.js
 
 
 def naive_conv(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -134,13 +134,13 @@ def pick_latency(page, url: str) -> list[float]:
     page.goto(url)
     page.locator("table.cnv-grid").first.wait_for(timeout=60_000)
     wait_until_idle(page)
-    frame = page.locator(COORDINATES).nth(1)
-    frame.scroll_into_view_if_needed()
+    picture = page.locator(COORDINATES).nth(1)
+    picture.scroll_into_view_if_needed()
     rng = np.random.default_rng(0)
     latencies = []
     for n in range(PICKS + 2):
         page.wait_for_timeout(250)
-        box = frame.bounding_box()  # the picture fills its frame; mouse.click skips locator checks
+        box = picture.bounding_box()  # mouse.click skips locator checks
         x, y = rng.uniform(0.1, 0.9, size=2)
         before = page.locator("code").filter(has_text="=").last.inner_text()
         start = time.perf_counter()

@@ -11,7 +11,7 @@ from tests.browser_helpers import wait_until_idle
 
 pytestmark = pytest.mark.browser
 
-COORDINATES = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+COORDINATES = "img.cnv-clickable"  # app_support/common/component/clickable.js
 OUTPUT_PIXEL = re.compile(r"Output pixel \((\d+), (\d+)\)")
 
 
@@ -23,9 +23,8 @@ def picked(page) -> tuple[int, int]:
 
 def click_picture(page, index: int, fx: float, fy: float) -> None:
     """Click the `index`-th clickable picture at a fraction (fx, fy) of its width and height."""
-    frame = page.locator(COORDINATES).nth(index)
-    frame.scroll_into_view_if_needed()
-    image = page.frame_locator(COORDINATES).nth(index).locator("#image")
+    image = page.locator(COORDINATES).nth(index)
+    image.scroll_into_view_if_needed()
     box = image.bounding_box()
     image.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
 

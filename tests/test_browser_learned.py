@@ -11,7 +11,7 @@ from tests.browser_helpers import choose, image_src, settle_layout, wait_for_new
 
 pytestmark = pytest.mark.browser
 
-CLICKABLE = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+CLICKABLE = "img.cnv-clickable"  # app_support/common/component/clickable.js
 WINDOW = "its receptive field:"
 EMBEDDING = re.compile(r"test images after epoch (\d+)")
 
@@ -28,7 +28,7 @@ def open_learned(context, app_url, query: str = ""):
 def click_unit(page, row: int, col: int, side: int) -> None:
     """Click the middle of unit (row, col) of the `side` x `side` feature map, wherever it was drawn."""
     page.locator(CLICKABLE).first.scroll_into_view_if_needed()
-    image = page.frame_locator(CLICKABLE).first.locator("img")
+    image = page.locator(CLICKABLE).first
     box = image.bounding_box()
     image.click(position={"x": (col + 0.5) * box["width"] / side, "y": (row + 0.5) * box["height"] / side})
 

@@ -107,11 +107,27 @@ def test_a_click_on_the_grid_sets_the_channel_input(monkeypatch, click, expected
     215x107 pixels) shown at 860x428: the tile under the click becomes the channel input's value."""
     from app_support.inside import view as inside_view
 
-    state = {"grid": {"x": click[0], "y": click[1], "width": 860, "height": 428, "unix_time": 1}}
+    state = {"grid": {"click": {"x": click[0], "y": click[1], "width": 860, "height": 428, "unix_time": 1}}}
     monkeypatch.setattr(inside_view.st, "session_state", state)
     layout = {"tile_shape": (26, 26), "count": 32, "columns": 8, "gap": 1}
     inside_view._pick_channel("grid", "channel", layout)
     assert state.get("channel") == expected  # past the grid's bottom: nothing changes
+
+
+def test_a_click_becomes_a_cell_of_any_grid_laid_over_the_picture(monkeypatch):
+    """`position` scales the click to the grid and keeps it inside; no click, or one on a picture not yet
+    laid out (no size), is no cell."""
+    from app_support.common import clickable
+
+    state = {"pic": {"click": {"x": 99.5, "y": 0.2, "width": 100, "height": 50, "unix_time": 1}}, "none": {}}
+    monkeypatch.setattr(clickable.st, "session_state", state)
+    assert clickable.position("pic", (10, 4)) == (0, 3)
+    assert clickable.position("pic", (50, 100)) == (0, 99)
+    assert clickable.position("none", (5, 5)) is None and clickable.position("absent", (5, 5)) is None
+    state["pic"]["click"] = {"x": 200, "y": 60, "width": 100, "height": 50, "unix_time": 2}  # past the edge
+    assert clickable.position("pic", (5, 5)) == (4, 4)
+    state["pic"]["click"] = {"x": 1, "y": 1, "width": 0, "height": 0, "unix_time": 3}
+    assert clickable.position("pic", (5, 5)) is None and clickable.last_click("pic") is None
 
 
 def test_sequences_a_learner_tries():

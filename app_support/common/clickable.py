@@ -1,31 +1,39 @@
-"""A picture you can click: `streamlit-image-coordinates` fed with the app's cached PNGs.
+"""A picture you can click: a Components v2 component (component/clickable.js, no iframe) showing the
+app's cached PNGs.
 
-The component (a small, dependency-free frontend kept by a Streamlit engineer) returns where the
-picture was clicked, in displayed pixels, with the picture's displayed size; `position` turns that
-into a (row, col) of any grid laid over the picture.
+The picture is an `<img>` in the page as wide as its column, so the element is always exactly as tall
+as the picture (an iframe's height is set by a message from inside it, and a busy browser could leave
+a grid clipped or padded). A click sends where it landed, in displayed pixels, with the picture's
+displayed size; `position` turns that into a (row, col) of any grid laid over the picture.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from collections.abc import Callable
+from functools import cache, lru_cache
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from app_support.common.render import png
 
+NAME = "cnnviz_clickable"
 
-class _Png:
-    """What the component accepts as a picture: an object with `save`. It gets our PNG bytes, encoded
-    once and cached by content (the component would encode the array again with Pillow on every
-    rerun: 1.5 s for a 900x900 grid at its default level, and uncompressed, several times the bytes)."""
 
-    def __init__(self, data: bytes):
-        self.data = data
+@cache
+def _component():
+    """The component, registered once per server process."""
+    script = (Path(__file__).with_name("component") / "clickable.js").read_text()
+    return st.components.v2.component(NAME, js=script, isolate_styles=False)
 
-    def save(self, buffer, **_options) -> None:  # called as Pillow's save(buffer, format="PNG", ...)
-        buffer.write(self.data)
+
+@lru_cache(maxsize=64)
+def _data_url(data: bytes) -> str:
+    """The PNG as a data: URL (the picture travels with the element; nothing is fetched)."""
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def clickable_picture(
@@ -39,25 +47,32 @@ def clickable_picture(
 ) -> dict | None:
     """Show uint8 `image` as wide as its column; return the last click as {'x', 'y', 'width',
     'height', 'unix_time'} (CSS pixels) or None, and call `on_click` (no arguments) before the rerun
-    a new click starts (`position` reads it as a grid cell).
+    a new click starts (`position` and `last_click` read it).
 
-    A custom component: AppTest does not render it (it returns None there), so every page that uses
-    it keeps another way to choose the same thing."""
-    from streamlit_image_coordinates import streamlit_image_coordinates
-
+    A custom component: AppTest does not render it, so every page that uses it keeps another way to
+    choose the same thing."""
     with container if container is not None else contextlib.nullcontext():
-        click = streamlit_image_coordinates(
-            _Png(png(image)), key=key, width="stretch", on_click=on_click, cursor=cursor
+        _component()(
+            key=key,
+            data={"src": _data_url(png(image)), "alt": caption, "cursor": cursor},
+            on_click_change=on_click,
         )
         if caption:
             st.caption(caption)
-    return click
+    return last_click(key)
+
+
+def last_click(key: str) -> dict | None:
+    """The last click on the picture mounted with `key`, or None."""
+    state = st.session_state.get(key)
+    click = state.get("click") if hasattr(state, "get") else None
+    return click if isinstance(click, dict) and click.get("width") and click.get("height") else None
 
 
 def position(key: str, shape: tuple[int, int]) -> tuple[int, int] | None:
     """The (row, col) of a `shape` grid (rows, cols) laid over the picture under the last click, or None."""
-    click = st.session_state.get(key)
-    if not click or not click.get("width") or not click.get("height"):
+    click = last_click(key)
+    if click is None:
         return None
     row = int(click["y"] / click["height"] * shape[0])
     col = int(click["x"] / click["width"] * shape[1])

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_support.common.clickable import clickable_picture
+from app_support.common.clickable import clickable_picture, last_click
 from app_support.common.inputs import image_input
 from app_support.common.model_source import ModelChoice
 from app_support.common.model_views import as_picture, prediction_line, show_steps
@@ -95,8 +95,8 @@ def show_inputs(model, choice: ModelChoice, inputs) -> list[int]:
 def _pick_channel(grid_key: str, channel_key: str, layout: dict) -> None:
     """On a click on a channel grid (before the rerun): the channel under it becomes the one enlarged,
     through the same number input a keyboard uses, so the two never disagree."""
-    click = st.session_state.get(grid_key)
-    if not click:
+    click = last_click(grid_key)
+    if click is None:
         return
     channel = display.tile_at(click["x"], click["y"], shown=(click["width"], click["height"]), **layout)
     if channel is not None:
@@ -157,9 +157,8 @@ def feature_map_view(model, inputs, prefix: str) -> None:
     for n, (column, (name, image, _), values) in enumerate(zip(st.columns(len(inputs)), inputs, maps, strict=True)):
         with column:
             every, side = st.columns([3, 1]) if single else (st.container(), st.columns(2))
-            # One component per layout: the component sets its frame's height only when its picture
-            # loads, so a grid kept while the columns narrow or widen (a test image added) would keep
-            # its old height, clipped or padded; a new key mounts it afresh at its new size.
+            # One grid per layout: a click on a grid laid out for two images never moves the channel
+            # of a grid laid out for three.
             grid_key = f"{prefix}_grid_{n}_of_{len(inputs)}"
             grid = features.channel_grid(values, mode=mode, limit=limit, max_channels=MAX_TILES)
             shown_grid = display.enlarge_to(grid, width=800)
