@@ -242,7 +242,7 @@ def _number(text: str, column: str, where: str) -> float:
     return value
 
 
-def _read_boxes(folder: str, raw: bytes, sizes: dict[str, tuple[int, int]]) -> dict[str, np.ndarray]:
+def read_boxes(folder: str, raw: bytes, sizes: dict[str, tuple[int, int]]) -> dict[str, np.ndarray]:
     """File name -> normalised box from one class folder's boxes file; InvalidInput naming the line."""
     path = f"{folder}/{BOXES_FILE}"
     try:
@@ -313,10 +313,10 @@ def load_boxes_zip(
                 f"{folder}/ has no {BOXES_FILE}: each class folder needs one, with a line "
                 f"{','.join(BOXES_HEADER)} and then one line per picture."
             )
-        boxes |= {(folder, name): box for name, box in _read_boxes(folder, texts[folder, BOXES_FILE], sizes).items()}
+        boxes |= {(folder, name): box for name, box in read_boxes(folder, texts[folder, BOXES_FILE], sizes).items()}
     for folder, _ in texts:
         if folder not in class_names:
-            _read_boxes(folder, texts[folder, BOXES_FILE], {})  # a line naming a picture that is not there
+            read_boxes(folder, texts[folder, BOXES_FILE], {})  # a line naming a picture that is not there
     missing = [f"{s.folder}/{s.name}" for s in samples if (s.folder, s.name) not in boxes]
     if missing:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""

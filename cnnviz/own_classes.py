@@ -6,7 +6,9 @@ Why normalise on the way in: the network sees one size and colour mode, and the 
 exactly what it sees. Drawings get the MNIST preparation (`images.prepare_digit`: white ink on black,
 cropped to the ink, centred), so a circle drawn small in a corner and one drawn large in the middle
 look alike to the network, as handwritten digits did to LeCun et al.'s (1998); photos keep their
-colour and are cropped to the centre square.
+colour and are cropped to the centre square. Pictures with boxes are prepared as photos are (a drawing
+too: its place in the picture is what the box is about), and each gets the box the learner drags
+around its object (`set_box`): they train the two-headed network of `cnnviz.box_model`.
 
 The object holds plain numpy arrays and never imports Streamlit or TensorFlow: the app keeps one per
 browser session (never shared), a notebook can build one the same way.
@@ -30,8 +32,10 @@ from cnnviz.errors import InvalidInput, zip_read_errors
 KINDS = {
     "drawings": "Drawings (gray, 28x28, prepared like MNIST digits)",
     "photos": "Photos (colour, 64x64, the centre square)",
+    "boxes": "Pictures with boxes (colour, 64x64: you box the object in each)",
 }
-SIZES = {"drawings": 28, "photos": 64}
+SIZES = {"drawings": 28, "photos": 64, "boxes": 64}
+MIN_BOX_SIDE = 2  # pixels of the 64x64 picture: a box narrower than this is a slip of the mouse
 MIN_CLASSES, MAX_CLASSES = 2, 10
 # With 5 examples one is held back to test the model and 4 remain to learn from; fewer than that and
 # the test says nothing (0 or 1 picture) and the network memorises instead of learning the class.
@@ -85,7 +89,7 @@ class TrainingPlan:
 def training_plan(
     kind: str, *, epochs: int | None = None, pretrained_start: bool = True, photo_weights_cached: bool | None = None
 ) -> TrainingPlan:
-    """The defaults for `kind` ('drawings' or 'photos'), measured with bench/own_classes.py.
+    """The defaults for `kind` ('drawings', 'photos' or 'boxes'), measured with bench/own_classes.py.
 
     Drawings start from the shipped MNIST network: its convolutions already find strokes, ends and
     curves, so with its layers frozen only a new head (global average pooling + Dense) learns, which
@@ -100,6 +104,8 @@ def training_plan(
 
     if kind not in KINDS:
         raise InvalidInput(f"Unknown kind of examples {kind!r}; choose one of {', '.join(KINDS)}.")
+    if kind == "boxes":
+        return _box_plan(epochs)
     if photo_weights_cached is None:
         photo_weights_cached = kind == "photos" and _weights_cached(pretrained.WEIGHTS_FILES[PHOTO_BASE])
     augmentation = Augmentation(rotation=15, shift=0.1, zoom=0.15, flip=kind == "photos")
@@ -140,6 +146,21 @@ def training_plan(
     return TrainingPlan(SCRATCH_BLOCKS[kind], config, base, summary)
 
 
+def _box_plan(epochs: int | None) -> TrainingPlan:
+    """Pictures with boxes: the Trainer's network for boxes (the 'boxes-fast' preset) from scratch, no
+    augmentation (it would move the objects but not their boxes)."""
+    from cnnviz.models import preset
+    from cnnviz.training import TrainConfig
+
+    config = TrainConfig(epochs=epochs or 40, batch_size=16, learning_rate=3e-3, validation_split=0.0, time_limit_s=180)
+    summary = (
+        "A small CNN with two heads learned from scratch: one says what the object is, the other where its box "
+        "is (as the Trainer's runs on pictures with boxes). No augmentation: turning or shifting a picture would "
+        "move the object away from its box. One in five examples is kept back to test the model afterwards."
+    )
+    return TrainingPlan(tuple(preset("boxes-fast", (SIZES["boxes"], SIZES["boxes"], 3))), config, None, summary)
+
+
 def _weights_cached(url: str) -> bool:
     """Whether keras.utils.get_file would find this file in the Keras cache (no download)."""
     folder = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser() / "models"
@@ -169,7 +190,8 @@ def check_class_name(name: str, *, taken=()) -> str:
 
 def prepare_example(image: np.ndarray, *, kind: str) -> np.ndarray:
     """What the network gets from one picture: uint8 (28, 28, 1) for drawings (the MNIST preparation),
-    uint8 (64, 64, 3) for photos (the centre square, resized). `image` is uint8 (H, W) or (H, W, 3)."""
+    uint8 (64, 64, 3) for photos and pictures with boxes (the centre square, resized). `image` is uint8
+    (H, W) or (H, W, 3)."""
     if kind not in KINDS:
         raise InvalidInput(f"Unknown kind of examples {kind!r}; choose one of {', '.join(KINDS)}.")
     image = np.asarray(image)
@@ -205,6 +227,9 @@ class OwnClasses:
 
     kind: str = "drawings"
     examples: dict[str, list[np.ndarray]] = field(default_factory=dict)  # class name -> prepared pictures
+    # class name -> each example's box (x_min, y_min, x_max, y_max as fractions of the picture), None
+    # until the learner draws one; only pictures with boxes use them.
+    boxes: dict[str, list[tuple[float, float, float, float] | None]] = field(default_factory=dict)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -223,19 +248,23 @@ class OwnClasses:
         if len(self.examples) >= MAX_CLASSES:
             raise InvalidInput(f"At most {MAX_CLASSES} classes; remove one before adding {name!r}.")
         self.examples[name] = []
+        self.boxes[name] = []
         return name
 
     def rename_class(self, old: str, new: str) -> str:
         """Give class `old` a new name, keeping its examples and its place."""
         self._known(old)
         new = check_class_name(new, taken=[n for n in self.class_names if n != old])
+        boxes = {n: self.boxes_of(n) for n in self.class_names}
         self.examples = {new if n == old else n: pictures for n, pictures in self.examples.items()}
+        self.boxes = {new if n == old else n: kept for n, kept in boxes.items()}
         return new
 
     def remove_class(self, name: str) -> None:
         """Forget a class and its examples."""
         self._known(name)
         del self.examples[name]
+        self.boxes.pop(name, None)
 
     def add(self, name: str, image: np.ndarray) -> np.ndarray:
         """Prepare `image` (uint8 (H, W) or (H, W, 3)) and add it to class `name`; returns what the
@@ -244,7 +273,9 @@ class OwnClasses:
         if len(self.examples[name]) >= MAX_PER_CLASS:
             raise InvalidInput(f"{name!r} has {MAX_PER_CLASS} examples, the most a class can have here.")
         prepared = prepare_example(image, kind=self.kind)
+        boxes = self.boxes_of(name)
         self.examples[name].append(prepared)
+        boxes.append(None)
         return prepared
 
     def add_file(self, name: str, data: bytes) -> np.ndarray:
@@ -256,7 +287,58 @@ class OwnClasses:
         self._known(name)
         if not 0 <= index < len(self.examples[name]):
             raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(self.examples[name])}.")
+        boxes = self.boxes_of(name)
         del self.examples[name][index]
+        del boxes[index]
+
+    def boxes_of(self, name: str) -> list:
+        """Class `name`'s boxes, one per example (None where none is drawn yet)."""
+        self._known(name)
+        boxes = self.boxes.setdefault(name, [])
+        count = len(self.examples[name])
+        del boxes[count:]
+        boxes.extend([None] * (count - len(boxes)))
+        return boxes
+
+    def set_box(self, name: str, index: int, box) -> tuple[float, float, float, float]:
+        """Give example `index` of class `name` the box `box`: (x_min, y_min, x_max, y_max) in pixels of
+        the picture the network gets (64x64), kept inside it. Returns it as fractions of the picture.
+        Raises InvalidInput naming what is wrong: not four numbers, x_max <= x_min or y_max <= y_min, a
+        box smaller than MIN_BOX_SIDE pixels or outside the picture."""
+        boxes = self.boxes_of(name)
+        if not 0 <= index < len(boxes):
+            raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(boxes)}.")
+        try:
+            x0, y0, x1, y1 = (float(value) for value in box)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"A box is four numbers (x_min, y_min, x_max, y_max), got {box!r}.") from None
+        if not all(np.isfinite([x0, y0, x1, y1])):
+            raise InvalidInput(f"A box's corners are numbers, got ({x0}, {y0}, {x1}, {y1}).")
+        if x1 <= x0 or y1 <= y0:
+            raise InvalidInput(
+                f"The box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) has x_max <= x_min or y_max <= y_min: its right edge "
+                "must be right of its left edge, its bottom below its top."
+            )
+        side = self.examples[name][index].shape[0]
+        if x0 >= side or y0 >= side or x1 <= 0 or y1 <= 0:
+            raise InvalidInput(
+                f"The box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) lies outside the {side}x{side} picture: its corners are "
+                f"pixels from 0 to {side}."
+            )
+        x0, y0, x1, y1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(side)), min(y1, float(side))
+        if x1 - x0 < MIN_BOX_SIDE or y1 - y0 < MIN_BOX_SIDE:
+            raise InvalidInput(
+                f"The box is {max(x1 - x0, 0):g}x{max(y1 - y0, 0):g} pixels inside the {side}x{side} picture; a box "
+                f"is at least {MIN_BOX_SIDE}x{MIN_BOX_SIDE}: drag from one corner of the object to the other."
+            )
+        boxes[index] = (x0 / side, y0 / side, x1 / side, y1 / side)
+        return boxes[index]
+
+    def unboxed(self) -> list[tuple[str, int]]:
+        """(class, index) of every example still without a box, in the order they were made."""
+        return [
+            (name, index) for name in self.class_names for index, box in enumerate(self.boxes_of(name)) if box is None
+        ]
 
     def set_kind(self, kind: str) -> None:
         """Switch between drawings and photos, preparing every example again for the new kind;
@@ -273,6 +355,7 @@ class OwnClasses:
                 except InvalidInput:
                     continue
             self.examples[name] = kept
+            self.boxes[name] = [None] * len(kept)  # a box drawn on the picture before does not fit the new one
         self.kind = kind
 
     def counts(self) -> dict[str, int]:
@@ -293,6 +376,14 @@ class OwnClasses:
                     f"{name!r} has {count} example(s); each class needs at least {MIN_PER_CLASS}: one in five is "
                     "kept back to test the model, and fewer than four to learn from gives a guess, not a class."
                 )
+        if self.kind == "boxes":
+            for name in self.class_names:
+                missing = sum(box is None for box in self.boxes_of(name))
+                if missing:
+                    found.append(
+                        f"{missing} example(s) of {name!r} have no box yet: drag a rectangle around the object on "
+                        "each (or type its corners)."
+                    )
         return found
 
     def check(self) -> None:
@@ -307,6 +398,8 @@ class OwnClasses:
         self.check()
         x = np.stack([picture for pictures in self.examples.values() for picture in pictures])
         y = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(self.examples.values())])
+        if self.kind == "boxes":
+            return self._box_dataset(x, y, test_fraction=test_fraction, seed=seed)
         return split_dataset(
             f"own-{self.kind}",  # the Trainer, Inside and Predict tell own datasets and their kind by this
             x,
@@ -317,17 +410,44 @@ class OwnClasses:
             seed=seed,
         )
 
+    def _box_dataset(self, x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed: int):
+        from cnnviz.box_data import BoxDataset
+        from cnnviz.dataset_base import split
+
+        boxes = np.array([box for name in self.class_names for box in self.boxes_of(name)], dtype=np.float32)
+        index_train, y_train, index_test, y_test = split(np.arange(len(y)), y, test_fraction=test_fraction, seed=seed)
+        return BoxDataset(
+            "own-boxes",
+            x[index_train],
+            y_train,
+            x[index_test],
+            y_test,
+            self.class_names,
+            f"Your own classes: {len(x)} pictures with boxes.",
+            boxes_train=boxes[index_train],
+            boxes_test=boxes[index_test],
+        )
+
     def to_zip(self) -> bytes:
         """A zip of class folders (`circle/001.png`), each picture as the network gets it: the layout
-        `load_image_folder_zip` and `from_zip` read."""
+        `load_image_folder_zip` and `from_zip` read. Pictures with boxes add each folder's `boxes.csv`
+        (`cnnviz.box_data`'s format, in pixels; examples not yet boxed have no line)."""
+        from cnnviz.box_data import BOXES_FILE, BOXES_HEADER
+
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, pictures in self.examples.items():
                 archive.writestr(f"{name}/", b"")
-                for i, picture in enumerate(pictures, start=1):
+                lines = [",".join(BOXES_HEADER)]
+                for i, (picture, box) in enumerate(zip(pictures, self.boxes_of(name), strict=True), start=1):
                     archive.writestr(
                         f"{name}/{i:03d}.png", images.encode_png(picture[..., 0] if picture.shape[-1] == 1 else picture)
                     )
+                    if box is not None:
+                        side = picture.shape[0]
+                        lines.append(f"{i:03d}.png," + ",".join(f"{value * side:.6g}" for value in box))
+                if self.kind == "boxes":
+                    archive.writestr(f"{name}/{BOXES_FILE}", "\n".join(lines) + "\n")
         return buffer.getvalue()
 
     @classmethod
@@ -337,6 +457,8 @@ class OwnClasses:
         from cnnviz.image_folders import load_image_folder_zip
 
         kind = _kind_of_zip(data)
+        if kind == "boxes":
+            return cls._from_box_zip(data)
         size = SIZES[kind]
         dataset = load_image_folder_zip(data, image_size=size, grayscale=kind == "drawings", test_fraction=0.0)
         if dataset.num_classes > MAX_CLASSES:
@@ -350,6 +472,33 @@ class OwnClasses:
             own.examples[own.class_names[-1]] = [np.ascontiguousarray(p) for p in pictures]
         return own
 
+    @classmethod
+    def _from_box_zip(cls, data: bytes) -> OwnClasses:
+        """Pictures with boxes from a zip whose folders hold a boxes.csv (`to_zip`'s, or the Trainer's
+        format): every picture of a folder, with its box where the file has a line for it."""
+        from cnnviz.box_data import BOXES_FILE, read_boxes
+        from cnnviz.image_folders import class_names_of, read_class_folders
+
+        side = SIZES["boxes"]
+        samples, texts = read_class_folders(data, image_size=side, grayscale=False, texts=(BOXES_FILE,))
+        own = cls(kind="boxes")
+        folders = class_names_of(samples)
+        if len(folders) > MAX_CLASSES:
+            raise InvalidInput(f"The zip has {len(folders)} class folders; at most {MAX_CLASSES} are accepted.")
+        for folder in folders:
+            name = own.add_class(folder)
+            mine = sorted((s for s in samples if s.folder == folder), key=lambda s: s.name)
+            if len(mine) > MAX_PER_CLASS:
+                raise InvalidInput(f"{name!r} has {len(mine)} pictures in the zip; at most {MAX_PER_CLASS}.")
+            sizes = {s.name: s.original_size for s in mine}
+            found = read_boxes(folder, texts[folder, BOXES_FILE], sizes) if (folder, BOXES_FILE) in texts else {}
+            for sample in mine:
+                picture = np.ascontiguousarray(sample.picture)
+                own.examples[name].append(picture if picture.ndim == 3 else np.repeat(picture[..., None], 3, axis=2))
+                box = found.get(sample.name)
+                own.boxes[name].append(None if box is None else tuple(float(v) for v in box))
+        return own
+
     def _known(self, name: str) -> None:
         if name not in self.examples:
             raise InvalidInput(
@@ -358,11 +507,15 @@ class OwnClasses:
 
 
 def _kind_of_zip(data: bytes) -> str:
-    """'drawings' when the zip's first picture is grayscale, else 'photos' (errors are left to the loader)."""
+    """'boxes' when a folder holds a boxes.csv, else 'drawings' when the zip's first picture is grayscale,
+    else 'photos' (errors are left to the loader)."""
+    from cnnviz.box_data import BOXES_FILE
     from cnnviz.image_folders import IMAGE_SUFFIXES
 
     try:
         with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+            if any(Path(info.filename).name == BOXES_FILE for info in archive.infolist()):
+                return "boxes"
             for info in archive.infolist():
                 if info.filename.lower().endswith(IMAGE_SUFFIXES) and 0 < info.file_size <= 20 * 2**20:
                     picture = images.load_image(archive.read(info))

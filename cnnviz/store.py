@@ -662,8 +662,9 @@ class Store:
     # --- own classes ---
 
     def save_own_classes(self, learner: str, own) -> None:
-        """Keep a learner's own classes (`cnnviz.own_classes.OwnClasses`): the classes in order and every
-        example as a PNG (only the examples not yet kept are written)."""
+        """Keep a learner's own classes (`cnnviz.own_classes.OwnClasses`): the classes in order, every
+        example as a PNG (only the examples not yet kept are written) and, for pictures with boxes,
+        each example's box."""
         import numpy as np
 
         from cnnviz.images import encode_png
@@ -678,7 +679,8 @@ class Store:
                 ).hexdigest()
                 digests.append(digest)
                 pictures[digest] = picture
-            layout.append([name, digests])
+            # Pictures with boxes: each example's box (fractions of the picture) or None, by position.
+            layout.append([name, digests, [None if box is None else list(box) for box in own.boxes_of(name)]])
 
         def work(connection):
             kept = set(
@@ -727,8 +729,11 @@ class Store:
         row, pngs = found
         own = OwnClasses(kind=row["kind"])
         decoded = {digest: _decode_png(png, row["kind"]) for digest, png in pngs.items()}
-        for name, digests in json.loads(row["layout"]):
-            own.examples[name] = [decoded[digest].copy() for digest in digests if digest in decoded]
+        for name, digests, *rest in json.loads(row["layout"]):
+            boxes = rest[0] if rest else [None] * len(digests)
+            kept = [(digest, box) for digest, box in zip(digests, boxes, strict=False) if digest in decoded]
+            own.examples[name] = [decoded[digest].copy() for digest, _ in kept]
+            own.boxes[name] = [None if box is None else tuple(float(v) for v in box) for _, box in kept]
         return own
 
     # --- small state: each page's settings, the lesson in progress ---

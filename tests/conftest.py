@@ -140,6 +140,7 @@ SLOW = {
     "tests/test_app.py::test_trainer_queued_run_shows_its_place_without_charts_then_trains": "two training runs",
     "tests/test_trainer_page.py::test_after_a_run_the_estimate_uses_its_speed_and_the_lists_pick_images": "a run",
     "tests/test_own_classes_page.py::test_three_uploaded_classes_train_and_predict": "a training run",
+    "tests/test_own_classes_page.py::test_pictures_with_boxes_are_boxed_by_typing_and_train_two_heads": "a run",
     "tests/test_lessons.py::test_the_moved_digit_is_shown_to_the_dense_network_of_step_one_as_it_is": "a run",
     "tests/test_localize_page.py::test_a_box_run_from_the_trainer_to_where_is_it": "a training run",
     "tests/test_pretrained.py::test_mobilenet_from_a_weights_file_takes_pixels_and_explains": "builds MobileNetV2",

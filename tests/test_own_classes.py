@@ -2,6 +2,7 @@
 the minimum per class, the split, and the zip round trip through the class-folder loader."""
 
 import io
+import re
 import zipfile
 
 import numpy as np
@@ -144,6 +145,114 @@ def test_switching_kind_prepares_every_example_again():
     own.set_kind("drawings")
     assert own.counts() == {shape: 3 for shape in drawn_shapes.SHAPES}
     assert {p.shape for ps in own.examples.values() for p in ps} == {(28, 28, 1)}
+
+
+def boxed(per_class: int = 5) -> tuple[OwnClasses, dict[str, list[tuple]]]:
+    """Pictures with boxes: a shape drawn at a known place on a dark 64x64 ground, its box set."""
+    rng = np.random.default_rng(1)
+    own, truth = OwnClasses(kind="boxes"), {}
+    for shape in drawn_shapes.SHAPES:
+        own.add_class(shape)
+        truth[shape] = []
+        for index in range(per_class):
+            side = int(rng.integers(16, 40))
+            x, y = (int(v) for v in rng.integers(0, 64 - side, size=2))
+            ground = np.zeros((64, 64), np.uint8)
+            ground[y : y + side, x : x + side] = images.resize(drawn_shapes.draw(shape, rng), size=(side, side))
+            own.add(shape, ground)
+            own.set_box(shape, index, (x, y, x + side, y + side))
+            truth[shape].append((x / 64, y / 64, (x + side) / 64, (y + side) / 64))
+    return own, truth
+
+
+def test_pictures_with_boxes_keep_the_whole_picture_and_a_box_each():
+    own, truth = boxed()
+    assert own.input_shape == (64, 64, 3) and own.unboxed() == [] and own.problems() == []
+    assert own.boxes_of("circle") == truth["circle"]
+    data = own.to_dataset()
+    assert type(data).__name__ == "BoxDataset" and data.name == "own-boxes"
+    assert data.x_train.shape[1:] == (64, 64, 3) and data.boxes_train.shape == (len(data.y_train), 4)
+    pictures = {
+        picture.tobytes(): box
+        for shape in own.class_names
+        for picture, box in zip(own.examples[shape], truth[shape], strict=True)
+    }
+    for picture, box in zip(data.x_test, data.boxes_test, strict=True):  # each picture keeps its own box
+        assert np.allclose(pictures[picture.tobytes()], box)
+
+
+def test_a_new_example_waits_for_its_box_and_training_says_so():
+    own, _ = boxed()
+    own.add("cross", np.full((64, 64), 200, np.uint8))
+    assert own.unboxed() == [("cross", 5)]
+    assert any("1 example(s) of 'cross' have no box yet" in problem for problem in own.problems())
+    with pytest.raises(InvalidInput, match="no box yet"):
+        own.to_dataset()
+
+
+@pytest.mark.parametrize(
+    ("box", "rule"),
+    [
+        ((40, 10, 20, 30), "x_max <= x_min"),
+        ((10, 30, 20, 30), "y_max <= y_min"),
+        ((1, 2, 3), "four numbers"),
+        (("a", 2, 3, 4), "four numbers"),
+        ((float("nan"), 0, 3, 3), "are numbers"),
+        ((70, 70, 90, 90), "outside the 64x64 picture"),
+        ((10, 10, 11, 30), "at least 2x2"),
+    ],
+)
+def test_bad_boxes_are_refused_naming_the_rule_and_the_old_box_stays(box, rule):
+    own, truth = boxed()
+    with pytest.raises(InvalidInput, match=re.escape(rule)):
+        own.set_box("circle", 0, box)
+    assert own.boxes_of("circle")[0] == truth["circle"][0]
+
+
+def test_a_box_reaching_past_the_edge_is_kept_inside_the_picture():
+    own, _ = boxed()
+    assert own.set_box("circle", 0, (-5, 50, 30, 80)) == (0.0, 50 / 64, 30 / 64, 1.0)
+
+
+def test_boxes_follow_their_examples_through_remove_and_rename_and_go_with_another_kind():
+    own, truth = boxed()
+    own.remove("circle", 1)
+    assert own.boxes_of("circle") == truth["circle"][:1] + truth["circle"][2:]
+    own.rename_class("circle", "ring")
+    assert own.boxes_of("ring") == truth["circle"][:1] + truth["circle"][2:] and "circle" not in own.boxes
+    own.remove_class("ring")
+    assert "ring" not in own.boxes
+    own.set_kind("photos")  # boxes drawn on the pictures before do not fit pictures prepared again
+    own.set_kind("boxes")
+    assert own.unboxed() == [(name, i) for name in own.class_names for i in range(own.counts()[name])]
+
+
+def test_a_zip_of_pictures_with_boxes_round_trips_and_the_trainer_reads_it():
+    from cnnviz.box_data import load_boxes_zip
+
+    own, _ = boxed()
+    own.add("cross", np.full((64, 64), 200, np.uint8))  # not boxed yet: in the zip, without a line
+    data = own.to_zip()
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "circle/boxes.csv" in names and "cross/006.png" in names
+    again = OwnClasses.from_zip(data)
+    assert again.kind == "boxes" and again.counts() == own.counts()
+    for shape in own.class_names:  # the boxes as they were, to the 6 digits the file keeps
+        kept = [box for box in own.boxes_of(shape) if box is not None]
+        back = [box for box in again.boxes_of(shape) if box is not None]
+        assert np.allclose(back, kept, atol=1e-6)
+    assert again.boxes_of("cross")[5] is None
+    own.remove("cross", 5)  # every picture boxed: the Trainer's "your images with boxes" reads the same zip
+    loaded = load_boxes_zip(own.to_zip(), image_size=64, test_fraction=0.0)
+    assert loaded.class_names == tuple(sorted(own.class_names)) and len(loaded.x_train) == sum(own.counts().values())
+
+
+def test_training_plan_for_boxes_is_the_two_headed_network_without_augmentation():
+    from cnnviz.own_classes import training_plan
+
+    plan = training_plan("boxes")
+    assert plan.base_model is None and not plan.config.augmentation.active
+    assert plan.blocks[0]["type"] == "conv" and "box" in plan.summary
 
 
 def test_training_plan_starts_from_a_trained_network_where_one_fits():

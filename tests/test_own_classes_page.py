@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import images
+from cnnviz.store import new_learner_id
 from harness import drawn_shapes
 from tests.conftest import ROOT
 from tests.test_app import until_finished
@@ -13,8 +14,12 @@ from tests.test_app import until_finished
 TRAINER = "pages/trainer.py"
 
 
-def own_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+def own_page(learner: str | None = None) -> AppTest:
+    """The Trainer's own classes in a new session (of `learner`: their "continue" link, else a new one)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if learner:
+        at.query_params["continue"] = learner
+    at.run()
     at.switch_page(TRAINER).run()
     at.selectbox(key="trainer_dataset").set_value("own").run()
     assert not at.exception, [e.message for e in at.exception]
@@ -136,3 +141,69 @@ def test_photos_keep_their_colour_and_switching_back_prepares_drawings_again():
     at.radio(key="own_kind").set_value("drawings").run()
     assert own(at).counts() == {"class 1": 2, "class 2": 1}
     assert {p.shape for ps in own(at).examples.values() for p in ps} == {(28, 28, 1)}
+
+
+def boxed_pictures(shape: str, count: int, seed: int) -> tuple[list[tuple[str, bytes, str]], list[tuple]]:
+    """`count` 64x64 pictures of a drawn `shape` placed at random on a dark ground, and each one's box."""
+    rng = np.random.default_rng(seed)
+    files, boxes = [], []
+    for i in range(count):
+        side = int(rng.integers(18, 34))
+        mark = images.resize(drawn_shapes.draw(shape, rng), size=(side, side))
+        x, y = (int(v) for v in rng.integers(0, 64 - side, size=2))
+        canvas = np.zeros((64, 64), np.uint8)
+        canvas[y : y + side, x : x + side] = mark
+        files.append((f"{shape}{i}.png", images.encode_png(canvas), "image/png"))
+        boxes.append((x, y, x + side, y + side))
+    return files, boxes
+
+
+@pytest.mark.usefixtures("as_a_running_server")
+def test_pictures_with_boxes_are_boxed_by_typing_and_train_two_heads():
+    """The box mode's non-canvas path: each example's corners typed, a bad box refused with its
+    message and the example kept unboxed, the next example without a box chosen after each box, the
+    boxes kept through a reload of the page, and a run that learns the class and the box."""
+    learner = new_learner_id()
+    at = own_page(learner)
+    at.radio(key="own_source").set_value("upload").run()
+    at.radio(key="own_kind").set_value("boxes").run()
+    at.text_input(key="own_name_0").set_value("circle").run()
+    at.text_input(key="own_name_1").set_value("cross").run()
+    truth = {}
+    for seed, shape in enumerate(("circle", "cross")):
+        files, truth[shape] = boxed_pictures(shape, 6, seed)
+        upload(at, shape, files)
+    assert {p.shape for ps in own(at).examples.values() for p in ps} == {(64, 64, 3)}
+    assert any("12 of 12" not in m.value and "0 of 12 boxed" in m.value for m in at.markdown)
+    assert at.button(key="own_train").disabled
+    assert any("6 example(s) of 'circle' have no box yet" in w.value for w in at.warning)
+    assert at.session_state["own_box_choice"] == "circle #1"
+    # A box with its right edge left of its left edge: refused, named, nothing kept.
+    for field, value in zip(("x_min", "y_min", "x_max", "y_max"), (40, 10, 20, 30), strict=True):
+        at.number_input(key=f"own_box_{field}").set_value(value)
+    at.button(key="own_box_set").click().run()
+    assert any("x_max <= x_min" in e for e in errors(at)), errors(at)
+    assert own(at).boxes_of("circle")[0] is None and at.session_state["own_box_choice"] == "circle #1"
+    for shape in ("circle", "cross"):
+        for index, box in enumerate(truth[shape]):
+            assert at.session_state["own_box_choice"] == f"{shape} #{index + 1}"  # the next without a box
+            for field, value in zip(("x_min", "y_min", "x_max", "y_max"), box, strict=True):
+                at.number_input(key=f"own_box_{field}").set_value(float(value))
+            at.button(key="own_box_set").click().run()
+            assert not at.exception, [e.message for e in at.exception]
+    assert any("Every example has its box" in s.value for s in at.success)
+    assert own(at).boxes_of("cross")[5] == tuple(v / 64 for v in truth["cross"][5])
+    # Kept: a new session of the same learner (a reload) finds every box.
+    again = own_page(learner)
+    assert again.session_state["own_classes"].boxes == own(at).boxes
+    assert not at.button(key="own_train").disabled
+    at.number_input(key="own_epochs_boxes_True").set_value(3).run()
+    at.button(key="own_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    until_finished(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Test mean IoU" in metrics, metrics  # the box run's figures, as for the Trainer's box runs
+    # Where is it? opens the run: its test pictures (one in five: 2 or 3) with their boxes and IoU.
+    at.switch_page("pages/localize.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "Mean IoU" in {m.label for m in at.metric}

@@ -162,6 +162,31 @@ def test_own_classes_come_back_example_for_example(store):
     assert store.load_own_classes(learner()) is None
 
 
+def test_pictures_with_boxes_come_back_with_each_box(store):
+    """Boxes are kept by example: two identical pictures keep their own boxes, one not yet boxed stays
+    unboxed, and a removed example takes its box with it."""
+    key = learner()
+    own = OwnClasses(kind="boxes")
+    own.add_class("square")
+    picture = np.zeros((64, 64, 3), np.uint8)
+    picture[10:30, 20:50] = 200
+    for _ in range(3):
+        own.add("square", picture)  # the same picture three times
+    own.set_box("square", 0, (20, 10, 50, 30))
+    own.set_box("square", 2, (0, 0, 64, 64))
+    store.save_own_classes(key, own)
+    back = store.load_own_classes(key)
+    assert back.kind == "boxes" and back.boxes_of("square") == [
+        (20 / 64, 10 / 64, 50 / 64, 30 / 64),
+        None,
+        (0, 0, 1, 1),
+    ]
+    assert back.examples["square"][0].shape == (64, 64, 3)
+    own.remove("square", 0)
+    store.save_own_classes(key, own)
+    assert store.load_own_classes(key).boxes_of("square") == [None, (0, 0, 1, 1)]
+
+
 def test_settings_and_the_lesson_in_progress_are_kept(store):
     key = learner()
     store.put_state(key, "lesson", {"lesson": "transfer", "step": 2})

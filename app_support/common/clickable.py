@@ -77,3 +77,48 @@ def position(key: str, shape: tuple[int, int]) -> tuple[int, int] | None:
     row = int(click["y"] / click["height"] * shape[0])
     col = int(click["x"] / click["width"] * shape[1])
     return min(max(row, 0), shape[0] - 1), min(max(col, 0), shape[1] - 1)
+
+
+@cache
+def _box_component():
+    script = (Path(__file__).with_name("component") / "boxdraw.js").read_text()
+    return st.components.v2.component("cnnviz_boxdraw", js=script, isolate_styles=False)
+
+
+def box_picture(
+    image: np.ndarray,
+    *,
+    key: str,
+    target: str,
+    box=None,
+    on_box: Callable[[], None] | None = None,
+    alt: str = "",
+) -> None:
+    """Show uint8 `image` as wide as its column with `box` (fractions (x_min, y_min, x_max, y_max), or None)
+    on it; the learner drags a new box, and `on_box` (no arguments) runs before the rerun that follows.
+    `drawn_box(key, target)` reads it. A custom component: AppTest does not render it, so a page keeps
+    number inputs for the same box."""
+    _box_component()(
+        key=key,
+        data={
+            "src": _data_url(png(image)),
+            "box": None if box is None else [float(v) for v in box],
+            "target": target,
+            "alt": alt,
+        },
+        on_box_change=on_box,
+    )
+
+
+def drawn_box(key: str, target: str) -> tuple[float, float, float, float] | None:
+    """The last box dragged on the picture mounted with `key` while it showed `target` (fractions), or None."""
+    state = st.session_state.get(key)
+    sent = state.get("box") if hasattr(state, "get") else None
+    if not isinstance(sent, dict) or sent.get("target") != target:
+        return None
+    box = sent.get("box")
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        return None
+    return x0, y0, x1, y1

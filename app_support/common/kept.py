@@ -104,8 +104,13 @@ def forget_session() -> None:
 
 
 def _fingerprint(own) -> tuple:
-    # Examples are never changed in place, only added and removed: their identities say what changed.
-    return own.kind, tuple((name, tuple(id(picture) for picture in items)) for name, items in own.examples.items())
+    # Examples are never changed in place, only added and removed: their identities say what changed;
+    # boxes are small tuples, compared as they are.
+    return (
+        own.kind,
+        tuple((name, tuple(id(picture) for picture in items)) for name, items in own.examples.items()),
+        tuple((name, tuple(own.boxes_of(name))) for name in own.class_names),
+    )
 
 
 def load_own_classes():

@@ -16,9 +16,10 @@ import numpy as np
 import streamlit as st
 
 from app_support.common import kept
+from app_support.common.clickable import box_picture, drawn_box
 from app_support.common.render import picture
 from app_support.common.runs import owner, run_manager, saved_upload
-from cnnviz import display, estimates, images, own_classes
+from cnnviz import box_views, display, estimates, images, own_classes
 from cnnviz.blocks import summarize
 from cnnviz.dataset_base import held_out_count
 from cnnviz.errors import InvalidInput
@@ -34,6 +35,10 @@ CANVAS_SIDE, BRUSH = 280, 18  # as app_support.common.inputs: a mark about a ten
 GRID_SHOWN = 40  # the newest examples of a class shown with remove buttons
 SOURCES = {"draw": "Draw", "camera": "Camera", "upload": "Upload pictures"}
 STARTING_CLASSES = ("class 1", "class 2")
+BOX_CHOICE = "own_box_choice"  # the example being boxed: "circle #3"
+BOX_DRAW = "own_box_draw"  # the picture a box is dragged on (app_support.common.clickable.box_picture)
+BOX_FIELDS = ("x_min", "y_min", "x_max", "y_max")  # the number inputs for the same box, in pixels
+BOX_SHOWN = "_own_box_shown"  # the example whose box the number inputs show
 
 
 def dataset_state() -> OwnClasses:
@@ -138,6 +143,108 @@ def _set_kind() -> None:
     lost = before - sum(own.counts().values())
     if lost:
         _say("classes", "warning", f"{lost} example(s) had no marks a drawing could keep and were left out.")
+    elif own.kind == "boxes" and before:
+        _say("classes", "info", "Now box each example: drag a rectangle around the object in it (below).")
+
+
+# --- pictures with boxes: the box of each example ----------------------------------------------------
+
+
+def _label(name: str, index: int) -> str:
+    return f"{name} #{index + 1}"
+
+
+def _parse_label(label: str | None) -> tuple[str, int] | None:
+    own = dataset_state()
+    if not label or " #" not in label:
+        return None
+    name, number = label.rsplit(" #", 1)
+    if name not in own.class_names or not number.isdigit() or not 1 <= int(number) <= len(own.examples[name]):
+        return None
+    return name, int(number) - 1
+
+
+def _choose_for_box(name: str, index: int) -> None:
+    st.session_state[BOX_CHOICE] = _label(name, index)
+
+
+def _boxed(name: str, index: int, pixels) -> None:
+    """Keep the box and move on to the next example without one (a message when it is refused)."""
+    own = dataset_state()
+    try:
+        own.set_box(name, index, pixels)
+    except InvalidInput as error:
+        _say("box", "error", str(error))
+        return
+    st.session_state.pop(BOX_SHOWN, None)  # the number inputs show the new box, or the next example's
+    later = [(n, i) for n, i in own.unboxed() if (n, i) != (name, index)]
+    if later:
+        st.session_state[BOX_CHOICE] = _label(*later[0])
+    else:
+        _say("box", "success", "Every example has its box: train below.")
+
+
+def _box_dragged() -> None:
+    label = st.session_state.get(BOX_CHOICE)
+    chosen, box = _parse_label(label), drawn_box(BOX_DRAW, label or "")
+    if chosen is None or box is None:
+        return
+    side = dataset_state().examples[chosen[0]][chosen[1]].shape[0]
+    pixels = [round(value * side, 1) for value in box]
+    if min(pixels[2] - pixels[0], pixels[3] - pixels[1]) < own_classes.MIN_BOX_SIDE:
+        _say(
+            "box",
+            "warning",
+            "That was a click, not a box: press at one corner of the object, drag to the other, then let go.",
+        )
+        return
+    _boxed(*chosen, pixels)
+
+
+def _box_typed() -> None:
+    chosen = _parse_label(st.session_state.get(BOX_CHOICE))
+    if chosen is not None:
+        _boxed(*chosen, [st.session_state[f"own_box_{field}"] for field in BOX_FIELDS])
+
+
+def _boxes(own: OwnClasses) -> None:
+    """Choose an example, drag a box around its object (or type its corners)."""
+    choices = [_label(name, index) for name in own.class_names for index in range(len(own.examples[name]))]
+    unboxed = own.unboxed()
+    st.markdown(f"**Box each example** ({len(choices) - len(unboxed)} of {len(choices)} boxed)")
+    if not choices:
+        st.caption("Add examples above; then drag a box around the object in each.")
+        return
+    if st.session_state.get(BOX_CHOICE) not in choices:
+        st.session_state[BOX_CHOICE] = _label(*unboxed[0]) if unboxed else choices[0]
+    name, index = _parse_label(st.session_state[BOX_CHOICE])
+    example, box = own.examples[name][index], own.boxes_of(name)[index]
+    side = example.shape[0]
+    if st.session_state.get(BOX_SHOWN) != (name, index, box):
+        shown = [0.0, 0.0, float(side), float(side)] if box is None else [round(v * side, 1) for v in box]
+        for field, value in zip(BOX_FIELDS, shown, strict=True):
+            st.session_state[f"own_box_{field}"] = value
+        st.session_state[BOX_SHOWN] = (name, index, box)
+    left, right = st.columns([2, 3])
+    with left, st.container(width=300, key="own_box_picture"):
+        box_picture(example, key=BOX_DRAW, target=_label(name, index), box=box, on_box=_box_dragged, alt="example")
+    with right:
+        st.selectbox("Example", choices, key=BOX_CHOICE)
+        st.caption(
+            f"{len(unboxed)} without a box yet"
+            + (f", the next: {_label(*unboxed[0])}." if unboxed else ".")
+            + (" This one has its box (green): drag again to change it." if box is not None else "")
+        )
+        st.caption(
+            "Press at one corner of the object, drag to the other and let go: the box is kept at once and the "
+            "next example without a box comes up. Or type the corners (pixels of the 64x64 picture, 0 at the "
+            "top left) and press Set box."
+        )
+        fields = st.columns(4)
+        for column, field in zip(fields, BOX_FIELDS, strict=True):
+            column.number_input(field, 0.0, float(side), step=1.0, format="%.1f", key=f"own_box_{field}")
+        st.button("Set box", key="own_box_set", on_click=_box_typed, icon=":material/crop_free:")
+        _said("box")
 
 
 # --- the section ---------------------------------------------------------------------------------
@@ -161,7 +268,9 @@ def section() -> None:
         key="own_kind",
         on_change=_set_kind,
         help="Drawings are made gray and prepared like MNIST digits (cropped to the ink, centred), so where and "
-        "how big you draw matters less. Photos keep their colour; the centre square is used.",
+        "how big you draw matters less. Photos keep their colour; the centre square is used. Pictures with "
+        "boxes are kept whole, and you draw a box around the object in each: the network learns what it is "
+        "and where.",
     )
     # Fixed widths in a wrapping row: side by side on a wide screen, the examples below the classes on a
     # projector's 1024 px (proportional columns squeezed the class names and cut the buttons' labels).
@@ -170,6 +279,8 @@ def section() -> None:
             _classes(own)
         with st.container(width=560):
             _add_examples(own)
+    if own.kind == "boxes":
+        _boxes(own)
     _grids(own)
     _keep_and_load(own)
     kept.save_own_classes(own)  # an example added in this run (a snapshot)
@@ -348,7 +459,19 @@ def _grids(own: OwnClasses) -> None:
                     columns, range(row_start, min(row_start + per_row, len(pictures))), strict=False
                 ):
                     with column:
-                        picture(_shown(pictures[index], 56))
+                        if own.kind == "boxes":
+                            box = own.boxes_of(name)[index]
+                            picture(box_views.draw_boxes(pictures[index], true_box=box, min_side=128))
+                            st.button(
+                                "",
+                                key=f"own_choose_box_{own.class_names.index(name)}_{index}",
+                                icon=":material/crop_free:",
+                                help=f"Box example {index + 1} of {name}" + (" (no box yet)" if box is None else ""),
+                                on_click=_choose_for_box,
+                                args=(name, index),
+                            )
+                        else:
+                            picture(_shown(pictures[index], 56))
                         st.button(
                             "",
                             key=f"own_remove_{own.class_names.index(name)}_{index}",
@@ -392,6 +515,8 @@ def _keep_and_load(own: OwnClasses) -> None:
 
 def job_for(own: OwnClasses, *, epochs: int, pretrained_start: bool = True) -> tuple[TrainJob, object]:
     """The run for these classes (`own_classes.training_plan`'s defaults) and the Dataset it trains on."""
+    from cnnviz.localization import LossWeights
+
     plan = own_classes.training_plan(own.kind, epochs=epochs, pretrained_start=pretrained_start)
     data = own.to_dataset()
     job = TrainJob(
@@ -400,7 +525,8 @@ def job_for(own: OwnClasses, *, epochs: int, pretrained_start: bool = True) -> t
         plan.config,
         dataset_file=saved_upload(data),
         base_model=plan.base_model,
-        title=f"your classes ({', '.join(own.class_names)})",
+        title=f"your classes ({', '.join(own.class_names)})" + (" with boxes" if own.kind == "boxes" else ""),
+        boxes=LossWeights() if own.kind == "boxes" else None,  # the tutorial's 0.8 / 0.2
     )
     return job, data
 
@@ -442,7 +568,7 @@ def _train(own: OwnClasses) -> None:
     problems = own.problems()
     for problem in problems:
         st.warning(problem)
-    pretrained_start = not st.toggle(
+    pretrained_start = own.kind == "boxes" or not st.toggle(  # pictures with boxes always learn from scratch
         "Learn from scratch",
         key="own_scratch",
         persist_state=KEEP,
