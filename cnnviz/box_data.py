@@ -61,6 +61,49 @@ def to_normalised(boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (np.asarray(boxes, dtype=np.float64) / np.array([width, height, width, height])).astype(np.float32)
 
 
+def augment_with_boxes(
+    x: np.ndarray, y: np.ndarray, boxes: np.ndarray, *, copies: int, scale=(0.7, 1.3), seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pictures `x` (uint8 (N, H, W, C)) with their labels and normalised boxes, then `copies` more of
+    each, every copy scaled (by a factor in `scale`, as far as the box still fits), moved and half of
+    them mirrored left to right, with its box moved the same way and kept inside the picture. What
+    uncovers an edge repeats the picture's border. Augmentation for a few pictures with boxes: the
+    usual kind (`cnnviz.models.Augmentation`) would move the objects but not their boxes."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    count, height, width = x.shape[:3]
+    size = np.array([width, height, width, height], np.float64)
+    pictures, labels, kept = [x], [y], [np.asarray(boxes, np.float32)]
+    for _ in range(int(copies)):
+        moved, new_boxes = np.empty_like(x), np.empty((count, 4), np.float32)
+        for i in range(count):
+            x0, y0, x1, y1 = np.asarray(boxes[i], np.float64) * size
+            factor = min(rng.uniform(*scale), width / max(x1 - x0, 1e-6), height / max(y1 - y0, 1e-6))
+            dx = rng.uniform(-x0 * factor, width - x1 * factor)
+            dy = rng.uniform(-y0 * factor, height - y1 * factor)
+            # In pixel centres (where cv2 puts a pixel) the edges' e -> factor * e + d is c -> factor * c + d + shift.
+            shift = 0.5 * (factor - 1)
+            matrix = np.array([[factor, 0, dx + shift], [0, factor, dy + shift]])
+            box = np.array([x0 * factor + dx, y0 * factor + dy, x1 * factor + dx, y1 * factor + dy])
+            if rng.random() < 0.5:  # mirrored: x -> width - x
+                matrix = np.array([[-1.0, 0, width - 1], [0, 1, 0]]) @ np.vstack([matrix, [0, 0, 1]])
+                box = np.array([width - box[2], box[1], width - box[0], box[3]])
+            warped = cv2.warpAffine(
+                np.ascontiguousarray(x[i]),
+                matrix,
+                (width, height),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            moved[i] = warped.reshape(x[i].shape)
+            new_boxes[i] = np.clip(box / size, 0.0, 1.0)
+        pictures.append(moved)
+        labels.append(y)
+        kept.append(new_boxes)
+    return np.concatenate(pictures), np.concatenate(labels), np.concatenate(kept)
+
+
 # --- the bundled sets: objects placed on a canvas -------------------------------------------------
 
 

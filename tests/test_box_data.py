@@ -143,3 +143,23 @@ def test_each_bad_box_is_refused_by_name(cats, message):
 def test_a_boxes_file_beside_no_pictures_must_name_none():
     with pytest.raises(InvalidInput, match=r"birds/boxes.csv, line 2 names 'x\.png'"):
         box_data.load_boxes_zip(box_zip(extra={"birds/boxes.csv": (HEADER + "x.png,0,0,1,1\n").encode()}))
+
+
+def test_moved_copies_keep_their_object_inside_their_box():
+    """Each copy's box is where its object went (to within the pixel that interpolation blurs), mirrored
+    copies included, and stays inside the picture; the originals come first, unchanged."""
+    from cnnviz.box_data import augment_with_boxes
+
+    pictures = np.zeros((2, 64, 64, 1), np.uint8)
+    boxes = np.array([[0.1, 0.2, 0.5, 0.6], [0.3, 0.05, 0.95, 0.4]], np.float32)
+    for picture, box in zip(pictures, boxes, strict=True):
+        x0, y0, x1, y1 = np.round(box * 64).astype(int)
+        picture[y0:y1, x0:x1] = 255
+    x, y, moved = augment_with_boxes(pictures, np.array([3, 7]), boxes, copies=40, seed=1)
+    assert x.shape == (82, 64, 64, 1) and y.tolist() == [3, 7] * 41 and np.array_equal(x[:2], pictures)
+    assert ((moved >= 0) & (moved <= 1)).all() and (moved[:, 2] > moved[:, 0]).all()
+    for picture, box in zip(x, moved, strict=True):
+        rows, cols = np.nonzero(picture[..., 0] > 127)
+        found = np.array([cols.min(), rows.min(), cols.max() + 1, rows.max() + 1]) / 64
+        assert np.abs(found - box).max() * 64 <= 1.0, (found * 64, box * 64)
+    assert len({tuple(np.round(box, 3)) for box in moved}) > 60  # moved, not copied

@@ -222,9 +222,20 @@ def test_boxes_follow_their_examples_through_remove_and_rename_and_go_with_anoth
     assert own.boxes_of("ring") == truth["circle"][:1] + truth["circle"][2:] and "circle" not in own.boxes
     own.remove_class("ring")
     assert "ring" not in own.boxes
-    own.set_kind("photos")  # boxes drawn on the pictures before do not fit pictures prepared again
+    boxes = {name: list(own.boxes_of(name)) for name in own.class_names}
+    assert own.set_kind("photos") == 0 and own.set_kind("boxes") == 0  # the same 64x64 pictures: boxes stay
+    assert {name: own.boxes_of(name) for name in own.class_names} == boxes
+    assert own.set_kind("drawings") == 5 + 5  # cropped to their ink: no box fits any more, and it says how many
     own.set_kind("boxes")
     assert own.unboxed() == [(name, i) for name in own.class_names for i in range(own.counts()[name])]
+
+
+def test_a_picture_with_a_box_is_kept_whole_padded_to_a_square():
+    wide = np.zeros((80, 160, 3), np.uint8)
+    wide[:, :8] = (255, 0, 0)  # a red strip at the left edge: a centre square would cut it off
+    prepared = prepare_example(wide, kind="boxes")
+    assert prepared.shape == (64, 64, 3) and prepared[32, 1, 0] > 200 and prepared[32, 1, 1] < 50
+    assert not prepared[:14].any() and not prepared[-14:].any()  # black above and below: padded, not stretched
 
 
 def test_a_zip_of_pictures_with_boxes_round_trips_and_the_trainer_reads_it():

@@ -178,6 +178,11 @@ def test_pictures_with_boxes_are_boxed_by_typing_and_train_two_heads():
     assert at.button(key="own_train").disabled
     assert any("6 example(s) of 'circle' have no box yet" in w.value for w in at.warning)
     assert at.session_state["own_box_choice"] == "circle #1"
+    # Set box with nothing typed: says what to type, boxes nothing (the fields start empty, not at the
+    # whole picture, which pressing Set box would have taken as the box).
+    at.button(key="own_box_set").click().run()
+    assert any("Type all four corners first" in e for e in errors(at)), errors(at)
+    assert own(at).unboxed()[0] == ("circle", 0)
     # A box with its right edge left of its left edge: refused, named, nothing kept.
     for field, value in zip(("x_min", "y_min", "x_max", "y_max"), (40, 10, 20, 30), strict=True):
         at.number_input(key=f"own_box_{field}").set_value(value)
@@ -193,6 +198,10 @@ def test_pictures_with_boxes_are_boxed_by_typing_and_train_two_heads():
             assert not at.exception, [e.message for e in at.exception]
     assert any("Every example has its box" in s.value for s in at.success)
     assert own(at).boxes_of("cross")[5] == tuple(v / 64 for v in truth["cross"][5])
+    # Photos and back: the pictures are the same 64x64 squares, so every box stays.
+    at.radio(key="own_kind").set_value("photos").run()
+    at.radio(key="own_kind").set_value("boxes").run()
+    assert own(at).unboxed() == [] and not at.warning
     # Kept: a new session of the same learner (a reload) finds every box.
     again = own_page(learner)
     assert again.session_state["own_classes"].boxes == own(at).boxes

@@ -429,6 +429,8 @@ def test_the_estimate_counts_images_per_class_a_pair_and_a_busy_server(monkeypat
     from cnnviz import estimates as estimates_module
 
     monkeypatch.setattr(estimates_module, "load_now", lambda: 0.0)  # an idle server
+    counted = estimates_module.busy_now  # and no runs: one an earlier test left training is not counted
+    monkeypatch.setattr(estimates_module, "busy_now", lambda training=0, queued=0: counted(0, 0))
     query = {"dataset": "mnist-bundled", "preset": "fashion-cnn", "epochs": "30", "batch": "32", "val": "0.2"}
     whole = opened(**query)
     few = opened(**query, per_class="50")  # lesson 3 step 3: 50 of each digit

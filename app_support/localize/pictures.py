@@ -100,7 +100,7 @@ def one_picture(shown: Shown, threshold: float) -> None:
             overlap=True,
             min_side=SIDE,
         ),
-        caption=f"Test picture {index} ({ORDERS[order or 'worst']}: number {rank}). Green: the true box. Orange, "
+        caption=f"Number {rank} of the test pictures, {ORDERS[order or 'worst']}. Green: the true box. Orange, "
         "dashed: the predicted one. Yellow: where they overlap.",
         container=row.container(width=PICTURE_WIDTH),
     )
@@ -152,14 +152,16 @@ def gallery(shown: Shown, threshold: float) -> None:
     ranked = shown.order(worst_first=order != "best")
     row = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
     pages = list(range(0, count, GALLERY))
-    start = row.select_slider(
-        "Pictures",
-        pages,
-        format_func=lambda first: f"{first + 1}-{min(first + GALLERY, count)}",
-        key="localize_page",
-        persist_state=KEEP,
-        width=320,
-    )
+    start = 0
+    if len(pages) > 1:  # one page of pictures needs no slider
+        start = row.select_slider(
+            "Pictures",
+            pages,
+            format_func=lambda first: f"{first + 1}-{min(first + GALLERY, count)}",
+            key="localize_page",
+            persist_state=KEEP,
+            width=320,
+        )
     with row:
         heatmaps = locked_widget(
             st.toggle,

@@ -139,11 +139,19 @@ def _clear_canvas() -> None:
 def _set_kind() -> None:
     own = dataset_state()
     before = sum(own.counts().values())
-    own.set_kind(st.session_state["own_kind"])
+    boxes_gone = own.set_kind(st.session_state["own_kind"])
     lost = before - sum(own.counts().values())
+    said = []
     if lost:
-        _say("classes", "warning", f"{lost} example(s) had no marks a drawing could keep and were left out.")
-    elif own.kind == "boxes" and before:
+        said.append(f"{lost} example(s) had no marks a drawing could keep and were left out.")
+    if boxes_gone:
+        said.append(
+            f"The {boxes_gone} box(es) you drew were left out: drawings are cropped to their ink, so no box would "
+            "fit them any more."
+        )
+    if said:
+        _say("classes", "warning", " ".join(said))
+    elif own.kind == "boxes" and own.unboxed():
         _say("classes", "info", "Now box each example: drag a rectangle around the object in it (below).")
 
 
@@ -166,6 +174,7 @@ def _parse_label(label: str | None) -> tuple[str, int] | None:
 
 def _choose_for_box(name: str, index: int) -> None:
     st.session_state[BOX_CHOICE] = _label(name, index)
+    st.session_state["_own_box_toast"] = _label(name, index)  # the picture to box may be far above the grid
 
 
 def _boxed(name: str, index: int, pixels) -> None:
@@ -203,8 +212,13 @@ def _box_dragged() -> None:
 
 def _box_typed() -> None:
     chosen = _parse_label(st.session_state.get(BOX_CHOICE))
-    if chosen is not None:
-        _boxed(*chosen, [st.session_state[f"own_box_{field}"] for field in BOX_FIELDS])
+    if chosen is None:
+        return
+    typed = [st.session_state.get(f"own_box_{field}") for field in BOX_FIELDS]
+    if any(value is None for value in typed):
+        _say("box", "error", "Type all four corners first: x_min, y_min, x_max and y_max, in pixels from 0 to 64.")
+        return
+    _boxed(*chosen, typed)
 
 
 def _boxes(own: OwnClasses) -> None:
@@ -220,8 +234,11 @@ def _boxes(own: OwnClasses) -> None:
     name, index = _parse_label(st.session_state[BOX_CHOICE])
     example, box = own.examples[name][index], own.boxes_of(name)[index]
     side = example.shape[0]
+    toast = st.session_state.pop("_own_box_toast", None)
+    if toast:
+        st.toast(f"{toast} is up for its box, in **Box each example** above.", icon=":material/crop_free:")
     if st.session_state.get(BOX_SHOWN) != (name, index, box):
-        shown = [0.0, 0.0, float(side), float(side)] if box is None else [round(v * side, 1) for v in box]
+        shown = [None] * 4 if box is None else [round(v * side, 1) for v in box]
         for field, value in zip(BOX_FIELDS, shown, strict=True):
             st.session_state[f"own_box_{field}"] = value
         st.session_state[BOX_SHOWN] = (name, index, box)
@@ -242,7 +259,7 @@ def _boxes(own: OwnClasses) -> None:
         )
         fields = st.columns(4)
         for column, field in zip(fields, BOX_FIELDS, strict=True):
-            column.number_input(field, 0.0, float(side), step=1.0, format="%.1f", key=f"own_box_{field}")
+            column.number_input(field, 0.0, float(side), value=None, step=1.0, format="%.1f", key=f"own_box_{field}")
         st.button("Set box", key="own_box_set", on_click=_box_typed, icon=":material/crop_free:")
         _said("box")
 
@@ -461,7 +478,10 @@ def _grids(own: OwnClasses) -> None:
                     with column:
                         if own.kind == "boxes":
                             box = own.boxes_of(name)[index]
-                            picture(box_views.draw_boxes(pictures[index], true_box=box, min_side=128))
+                            picture(
+                                box_views.draw_boxes(pictures[index], true_box=box, min_side=128),
+                                caption=f"#{index + 1}" + (" no box" if box is None else ""),
+                            )
                             st.button(
                                 "",
                                 key=f"own_choose_box_{own.class_names.index(name)}_{index}",
@@ -544,6 +564,8 @@ def time_estimate(own: OwnClasses, plan, epochs: int) -> str:
     counts = list(own.counts().values())
     held = [held_out_count(count, own_classes.TEST_FRACTION) for count in counts]
     trained = [count - test for count, test in zip(counts, held, strict=True)]
+    if own.kind == "boxes":  # each also in its moved copies (own_classes.BOX_COPIES)
+        trained = [count * (1 + own_classes.BOX_COPIES) for count in trained]
     config = replace(plan.config, epochs=epochs)
     if plan.base_model:
         rows, frozen = _base_rows(plan.base_model, len(counts))

@@ -83,7 +83,7 @@ CURVES_NOTE = (
     "(crossentropy) is about what the object is; the **box loss** (mean squared error of the four corners, as "
     "fractions of the picture) about where: 0.01 means corners about a tenth of the picture off. The **mean "
     "IoU** is how much the predicted boxes overlap the true ones (1: exactly), on the training pictures and "
-    "on the validation pictures held out."
+    "(where some were held out) on the validation pictures."
 )
 
 

@@ -172,13 +172,20 @@ def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None
 
 def figures_rest_on(run: Run, data: datasets.Dataset, tested: int) -> None:
     """How many pictures the test figures and the validation curves rest on, and a warning when few."""
-    validation = held_out_counts(data.y_train, run.job.config.validation_split, data.num_classes)
-    st.caption(
-        f"The test figures rest on {tested:,} test pictures the network never trained on; the validation "
-        f"curves on {int(validation.sum()):,} of its training pictures, held out ({run.job.config.validation_split:g} "
-        "of each class)."
+    split = run.job.config.validation_split
+    validation = held_out_counts(data.y_train, split, data.num_classes)
+    if split > 0:
+        curves = (
+            f"the validation curves on {int(validation.sum()):,} of its training pictures, held out ({split:g} of "
+            "each class)."
+        )
+    else:  # your own classes: too few to spare any
+        curves = "there are no validation curves: no training picture was held out, the curves are the training ones."
+    st.caption(f"The test figures rest on {tested:,} test pictures the network never trained on; {curves}")
+    parts = [(np.bincount(data.y_test, minlength=data.num_classes), "test")] + (
+        [(validation, "validation")] if split > 0 else []
     )
-    for counts, what in ((np.bincount(data.y_test, minlength=data.num_classes), "test"), (validation, "validation")):
+    for counts, what in parts:
         note = few_pictures_note(counts, what=what)
         if note:
             st.warning(note)
