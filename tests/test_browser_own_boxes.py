@@ -60,7 +60,7 @@ def test_drag_a_box_on_each_example_and_find_it_again(browser, app_url, artifact
     # The first square fills columns 12-35 and rows 8-39 of 64: drag from corner to corner.
     drag_box(page, (12 / 64, 8 / 64), (36 / 64, 40 / 64))
     page.get_by_text("1 of 3 boxed").wait_for()
-    page.get_by_text(re.compile(r"2 without a box yet, the next: class 1 #2")).wait_for()
+    page.get_by_text(re.compile(r"2 without a box yet, the next after this one: class 1 #3")).wait_for()
     # Dragged the other way round (bottom right to top left) it is the same kind of box.
     drag_box(page, (38 / 64, 44 / 64), (14 / 64, 12 / 64))
     page.get_by_text("2 of 3 boxed").wait_for()

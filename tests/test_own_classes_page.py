@@ -202,6 +202,20 @@ def test_pictures_with_boxes_are_boxed_by_typing_and_train_two_heads():
     at.radio(key="own_kind").set_value("photos").run()
     at.radio(key="own_kind").set_value("boxes").run()
     assert own(at).unboxed() == [] and not at.warning
+    # Drawings crop every picture to its marks: it says so, and Undo gives everything back.
+    at.radio(key="own_kind").set_value("drawings").run()
+    assert any("The 12 box(es) you drew were left out" in w.value for w in at.warning)
+    assert own(at).kind == "drawings" and own(at).unboxed()
+    at.button(key="own_undo_kind").click().run()
+    assert own(at).kind == "boxes" and own(at).unboxed() == [] and at.radio(key="own_kind").value == "boxes"
+    assert any("Back as it was: pictures with boxes" in s.value for s in at.success)
+    # A new example comes up to be boxed at once.
+    files, (box,) = boxed_pictures("circle", 1, 50)
+    upload(at, "circle", files)
+    assert at.session_state["own_box_choice"] == "circle #7"
+    for field, value in zip(("x_min", "y_min", "x_max", "y_max"), box, strict=True):
+        at.number_input(key=f"own_box_{field}").set_value(float(value))
+    at.button(key="own_box_set").click().run()
     # Kept: a new session of the same learner (a reload) finds every box.
     again = own_page(learner)
     assert again.session_state["own_classes"].boxes == own(at).boxes

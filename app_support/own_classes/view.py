@@ -10,6 +10,7 @@ leaves everything else as it was.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import numpy as np
@@ -39,6 +40,7 @@ BOX_CHOICE = "own_box_choice"  # the example being boxed: "circle #3"
 BOX_DRAW = "own_box_draw"  # the picture a box is dragged on (app_support.common.clickable.box_picture)
 BOX_FIELDS = ("x_min", "y_min", "x_max", "y_max")  # the number inputs for the same box, in pixels
 BOX_SHOWN = "_own_box_shown"  # the example whose box the number inputs show
+UNDO, UNDO_OFFER = "_own_undo", "_own_undo_offer"  # the classes as they were before a switch of kind
 
 
 def dataset_state() -> OwnClasses:
@@ -128,7 +130,18 @@ def _add_drawing() -> None:
     except InvalidInput as error:
         _say("add", "error", str(error))
         return
+    _bring_up_unboxed(own)
     _clear_canvas()
+
+
+def _bring_up_unboxed(own: OwnClasses) -> None:
+    """After examples were added to pictures with boxes: the first one without a box comes up to be boxed
+    (unless the learner is on one that still needs its box)."""
+    if own.kind != "boxes" or not own.unboxed():
+        return
+    current = _parse_label(st.session_state.get(BOX_CHOICE))
+    if current is None or own.boxes_of(current[0])[current[1]] is not None:
+        st.session_state[BOX_CHOICE] = _label(*own.unboxed()[0])
 
 
 def _clear_canvas() -> None:
@@ -139,6 +152,7 @@ def _clear_canvas() -> None:
 def _set_kind() -> None:
     own = dataset_state()
     before = sum(own.counts().values())
+    kept = copy.deepcopy(own)  # what Undo gives back: a switch to drawings crops every picture to its ink
     boxes_gone = own.set_kind(st.session_state["own_kind"])
     lost = before - sum(own.counts().values())
     said = []
@@ -149,10 +163,35 @@ def _set_kind() -> None:
             f"The {boxes_gone} box(es) you drew were left out: drawings are cropped to their ink, so no box would "
             "fit them any more."
         )
+    if own.kind == "drawings" and kept.kind != "drawings" and before:
+        said.append("Every picture is now cropped to its marks and centred, as MNIST's digits were.")
     if said:
-        _say("classes", "warning", " ".join(said))
+        st.session_state[UNDO] = kept
+        _say("kind", "warning", " ".join(said))
     elif own.kind == "boxes" and own.unboxed():
-        _say("classes", "info", "Now box each example: drag a rectangle around the object in it (below).")
+        _say("kind", "info", "Now box each example: drag a rectangle around the object in it (below).")
+
+
+def _undo_kind() -> None:
+    kept = st.session_state.pop(UNDO_OFFER, None)
+    if kept is not None:
+        st.session_state[STATE] = kept
+        _say("kind", "success", f"Back as it was: {KINDS[kept.kind].split(' (')[0].lower()}, every example and box.")
+
+
+def _kind_messages() -> None:
+    """What the last switch of kind said, with Undo for one run after a switch that changed the pictures."""
+    st.session_state.pop(UNDO_OFFER, None)  # offered once: any other action ends the offer
+    kept = st.session_state.pop(UNDO, None)
+    _said("kind")
+    if kept is not None:
+        st.session_state[UNDO_OFFER] = kept
+        st.button(
+            f"Undo: back to {KINDS[kept.kind].split(' (')[0].lower()}",
+            key="own_undo_kind",
+            on_click=_undo_kind,
+            icon=":material/undo:",
+        )
 
 
 # --- pictures with boxes: the box of each example ----------------------------------------------------
@@ -247,9 +286,10 @@ def _boxes(own: OwnClasses) -> None:
         box_picture(example, key=BOX_DRAW, target=_label(name, index), box=box, on_box=_box_dragged, alt="example")
     with right:
         st.selectbox("Example", choices, key=BOX_CHOICE)
+        later = [pair for pair in unboxed if pair != (name, index)]
         st.caption(
             f"{len(unboxed)} without a box yet"
-            + (f", the next: {_label(*unboxed[0])}." if unboxed else ".")
+            + (f", the next after this one: {_label(*later[0])}." if later else ".")
             + (" This one has its box (green): drag again to change it." if box is not None else "")
         )
         st.caption(
@@ -289,6 +329,7 @@ def section() -> None:
         "boxes are kept whole, and you draw a box around the object in each: the network learns what it is "
         "and where.",
     )
+    _kind_messages()
     # Fixed widths in a wrapping row: side by side on a wide screen, the examples below the classes on a
     # projector's 1024 px (proportional columns squeezed the class names and cut the buttons' labels).
     with st.container(horizontal=True, gap="large"):
@@ -409,11 +450,14 @@ def _camera(own: OwnClasses, target: str) -> None:
         return
     st.session_state["own_camera_done"] = shot.file_id
     try:
-        prepared = own.add_file(target, shot.getvalue())
+        own.add_file(target, shot.getvalue())
     except InvalidInput as error:
         st.error(f"Snapshot: {error}")
         return
-    picture(_shown(prepared, 112), caption=f"Added to {target}: the network gets this ({_size(own)})")
+    _bring_up_unboxed(own)
+    # Drawn again at once, so the counts and the grids above and below include it.
+    _say("add", "success", f"Added the snapshot to {target}; it is the last one in its grid below ({_size(own)}).")
+    st.rerun()
 
 
 def _upload(own: OwnClasses, target: str) -> None:
@@ -435,6 +479,7 @@ def _upload(own: OwnClasses, target: str) -> None:
             refused.append(f"{file.name}: {error}")
     # A fresh, empty uploader for the next class's pictures (these are in the dataset now).
     st.session_state["own_upload_generation"] = generation + 1
+    _bring_up_unboxed(own)
     text = f"Added {added} picture(s) to {target}."
     if refused:
         _say("add", "error", text + " Left out: " + " ".join(refused))

@@ -102,7 +102,12 @@ def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None
     columns = st.columns(4)
     tested = int(evaluation.confusion.sum())
     columns[0].metric("Test accuracy", f"{evaluation.test_accuracy:.2%}", help=f"On {tested:,} test pictures.")
-    columns[1].metric("Test loss", f"{evaluation.test_loss:.4f}")
+    if trainer_boxes.is_box_run(run):  # the class head's loss alone: the boxes have their figures below
+        columns[1].metric(
+            "Test class loss", f"{evaluation.test_loss:.4f}", help="The class head's crossentropy on the test pictures."
+        )
+    else:
+        columns[1].metric("Test loss", f"{evaluation.test_loss:.4f}")
     columns[2].metric("Epochs", len(run.epochs))
     columns[3].metric("Training time", f"{run.train_seconds or 0:.1f} s")
     trainer_boxes.box_results(run)  # a run that learned boxes: their figures and where to see them
