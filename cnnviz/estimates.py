@@ -37,10 +37,13 @@ FIRST_EPOCH_S = 2.0  # tracing the training and validation graphs (median of the
 # From Train to the first batch (a warm worker loads the data and builds the model: bench/training.py's
 # first_point_s is 1.67 s, the first batch included), plus saving the model and reporting after.
 START_S = 1.5
-# Saving a checkpoint (every epoch, and epoch 0 before training): a fixed part and one per parameter
-# (a .keras file holds them as float32), from bench/lessons.py's runs.
-CHECKPOINT_S = 0.06
-CHECKPOINT_S_PER_MPARAM = 0.25
+# Saving a checkpoint (every epoch, and epoch 0 before training): a fixed part (writing the zip) and one
+# per parameter (a .keras file holds them and Adam's two moments as float32). Timed with `model.save`
+# on the 2-core machine: 0.032-0.036 s for the presets of 3,474 to 416,964 parameters, 0.047 s at 1.0
+# million, 0.128 s at 4.0 million, 0.259 s at 9.0 million. (Fitted to whole runs before, these were
+# 0.06 s and 0.25 s a million: five times a small network's real cost, which made short runs look long.)
+CHECKPOINT_S = 0.03
+CHECKPOINT_S_PER_MPARAM = 0.026
 # Two runs started together on the 2-core machine share it: together they took this many times as
 # long as the longer one alone (bench/lessons.py's pairs). See `estimate_together`.
 TOGETHER = 1.6
