@@ -21,13 +21,20 @@ import streamlit as st
 from app_support.common.render import png
 
 NAME = "cnnviz_clickable"
+BOX_NAME = "cnnviz_boxdraw"
 
 
 @cache
-def _component():
-    """The component, registered once per server process."""
-    script = (Path(__file__).with_name("component") / "clickable.js").read_text()
-    return st.components.v2.component(NAME, js=script, isolate_styles=False)
+def _component(name: str, script: str):
+    """The component `name` (its JavaScript in component/`script`), registered once per server process."""
+    code = (Path(__file__).with_name("component") / script).read_text()
+    return st.components.v2.component(name, js=code, isolate_styles=False)
+
+
+def _sent(key: str, state_name: str):
+    """What the component mounted with `key` last sent as `state_name` (None before it sent anything)."""
+    state = st.session_state.get(key)
+    return state.get(state_name) if hasattr(state, "get") else None
 
 
 @lru_cache(maxsize=64)
@@ -52,7 +59,7 @@ def clickable_picture(
     A custom component: AppTest does not render it, so every page that uses it keeps another way to
     choose the same thing."""
     with container if container is not None else contextlib.nullcontext():
-        _component()(
+        _component(NAME, "clickable.js")(
             key=key,
             data={"src": _data_url(png(image)), "alt": caption, "cursor": cursor},
             on_click_change=on_click,
@@ -64,8 +71,7 @@ def clickable_picture(
 
 def last_click(key: str) -> dict | None:
     """The last click on the picture mounted with `key`, or None."""
-    state = st.session_state.get(key)
-    click = state.get("click") if hasattr(state, "get") else None
+    click = _sent(key, "click")
     return click if isinstance(click, dict) and click.get("width") and click.get("height") else None
 
 
@@ -77,12 +83,6 @@ def position(key: str, shape: tuple[int, int]) -> tuple[int, int] | None:
     row = int(click["y"] / click["height"] * shape[0])
     col = int(click["x"] / click["width"] * shape[1])
     return min(max(row, 0), shape[0] - 1), min(max(col, 0), shape[1] - 1)
-
-
-@cache
-def _box_component():
-    script = (Path(__file__).with_name("component") / "boxdraw.js").read_text()
-    return st.components.v2.component("cnnviz_boxdraw", js=script, isolate_styles=False)
 
 
 def box_picture(
@@ -98,7 +98,7 @@ def box_picture(
     on it; the learner drags a new box, and `on_box` (no arguments) runs before the rerun that follows.
     `drawn_box(key, target)` reads it. A custom component: AppTest does not render it, so a page keeps
     number inputs for the same box."""
-    _box_component()(
+    _component(BOX_NAME, "boxdraw.js")(
         key=key,
         data={
             "src": _data_url(png(image)),
@@ -112,8 +112,7 @@ def box_picture(
 
 def drawn_box(key: str, target: str) -> tuple[float, float, float, float] | None:
     """The last box dragged on the picture mounted with `key` while it showed `target` (fractions), or None."""
-    state = st.session_state.get(key)
-    sent = state.get("box") if hasattr(state, "get") else None
+    sent = _sent(key, "box")
     if not isinstance(sent, dict) or sent.get("target") != target:
         return None
     box = sent.get("box")
