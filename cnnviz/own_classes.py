@@ -377,11 +377,10 @@ class OwnClasses:
             raise InvalidInput(f"Unknown kind of examples {kind!r}; choose one of {', '.join(KINDS)}.")
         if kind == self.kind:
             return 0
-        keep_boxes = {self.kind, kind} == {"photos", "boxes"}
-        boxed = sum(box is not None for name in self.class_names for box in self.boxes_of(name))
-        if keep_boxes:
+        if {self.kind, kind} == {"photos", "boxes"}:
             self.kind = kind
             return 0
+        boxed = sum(box is not None for name in self.class_names for box in self.boxes_of(name))
         for name, pictures in self.examples.items():
             kept = []
             for picture in pictures:

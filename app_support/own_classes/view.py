@@ -40,6 +40,7 @@ BOX_CHOICE = "own_box_choice"  # the example being boxed: "circle #3"
 BOX_DRAW = "own_box_draw"  # the picture a box is dragged on (app_support.common.clickable.box_picture)
 BOX_FIELDS = ("x_min", "y_min", "x_max", "y_max")  # the number inputs for the same box, in pixels
 BOX_SHOWN = "_own_box_shown"  # the example whose box the number inputs show
+BOX_TOAST = "_own_box_toast"  # the example the grid just chose: the picture to box may be far above it
 UNDO, UNDO_OFFER = "_own_undo", "_own_undo_offer"  # the classes as they were before a switch of kind
 
 
@@ -137,11 +138,12 @@ def _add_drawing() -> None:
 def _bring_up_unboxed(own: OwnClasses) -> None:
     """After examples were added to pictures with boxes: the first one without a box comes up to be boxed
     (unless the learner is on one that still needs its box)."""
-    if own.kind != "boxes" or not own.unboxed():
+    unboxed = own.unboxed() if own.kind == "boxes" else []
+    if not unboxed:
         return
     current = _parse_label(st.session_state.get(BOX_CHOICE))
     if current is None or own.boxes_of(current[0])[current[1]] is not None:
-        st.session_state[BOX_CHOICE] = _label(*own.unboxed()[0])
+        st.session_state[BOX_CHOICE] = _label(*unboxed[0])
 
 
 def _clear_canvas() -> None:
@@ -172,11 +174,16 @@ def _set_kind() -> None:
         _say("kind", "info", "Now box each example: drag a rectangle around the object in it (below).")
 
 
+def _kind_word(kind: str) -> str:
+    """'drawings', 'photos', 'pictures with boxes': a kind as a sentence names it."""
+    return KINDS[kind].split(" (")[0].lower()
+
+
 def _undo_kind() -> None:
     kept = st.session_state.pop(UNDO_OFFER, None)
     if kept is not None:
         st.session_state[STATE] = kept
-        _say("kind", "success", f"Back as it was: {KINDS[kept.kind].split(' (')[0].lower()}, every example and box.")
+        _say("kind", "success", f"Back as it was: {_kind_word(kept.kind)}, every example and box.")
 
 
 def _kind_messages() -> None:
@@ -187,7 +194,7 @@ def _kind_messages() -> None:
     if kept is not None:
         st.session_state[UNDO_OFFER] = kept
         st.button(
-            f"Undo: back to {KINDS[kept.kind].split(' (')[0].lower()}",
+            f"Undo: back to {_kind_word(kept.kind)}",
             key="own_undo_kind",
             on_click=_undo_kind,
             icon=":material/undo:",
@@ -212,8 +219,7 @@ def _parse_label(label: str | None) -> tuple[str, int] | None:
 
 
 def _choose_for_box(name: str, index: int) -> None:
-    st.session_state[BOX_CHOICE] = _label(name, index)
-    st.session_state["_own_box_toast"] = _label(name, index)  # the picture to box may be far above the grid
+    st.session_state[BOX_CHOICE] = st.session_state[BOX_TOAST] = _label(name, index)
 
 
 def _boxed(name: str, index: int, pixels) -> None:
@@ -225,7 +231,7 @@ def _boxed(name: str, index: int, pixels) -> None:
         _say("box", "error", str(error))
         return
     st.session_state.pop(BOX_SHOWN, None)  # the number inputs show the new box, or the next example's
-    later = [(n, i) for n, i in own.unboxed() if (n, i) != (name, index)]
+    later = own.unboxed()  # this one has its box now
     if later:
         st.session_state[BOX_CHOICE] = _label(*later[0])
     else:
@@ -273,7 +279,7 @@ def _boxes(own: OwnClasses) -> None:
     name, index = _parse_label(st.session_state[BOX_CHOICE])
     example, box = own.examples[name][index], own.boxes_of(name)[index]
     side = example.shape[0]
-    toast = st.session_state.pop("_own_box_toast", None)
+    toast = st.session_state.pop(BOX_TOAST, None)
     if toast:
         st.toast(f"{toast} is up for its box, in **Box each example** above.", icon=":material/crop_free:")
     if st.session_state.get(BOX_SHOWN) != (name, index, box):
