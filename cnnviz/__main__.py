@@ -67,13 +67,14 @@ def _store(args: argparse.Namespace) -> int:
     if args.remove_old:
         print(f"removed the work of {store.remove_old()} learner(s) not seen for {store.keep_days:g} days")
     report = store.report()
-    megabytes = (report["file_bytes"] + report["example_bytes"]) / 2**20
+    megabytes = (report["file_bytes"] + report["example_bytes"] + report["original_bytes"]) / 2**20
     limits = report["limits"]
     print(f"database     {report['database']}")
     print(f"data folder  {report['data_folder']} ({report['data_folder_bytes'] / 2**20:.1f} MB on disk)")
     print(f"learners     {report['learners']}")
     print(f"runs         {report['runs']} ({report['files']} files, {report['file_bytes'] / 2**20:.1f} MB)")
-    print(f"own classes  {report['examples']} examples ({report['example_bytes'] / 2**20:.1f} MB)")
+    own_mb = (report["example_bytes"] + report["original_bytes"]) / 2**20
+    print(f"own classes  {report['examples']} examples, {report['originals']} as drawn or uploaded ({own_mb:.1f} MB)")
     print(
         f"limits       {limits['runs']} runs and {limits['megabytes']:g} MB per learner; work removed "
         f"{limits['keep_days']:g} days after a learner's last visit"

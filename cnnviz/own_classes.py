@@ -6,13 +6,14 @@ Why normalise on the way in: the network sees one size and colour mode, and the 
 exactly what it sees. Drawings get the MNIST preparation (`images.prepare_digit`: white ink on black,
 cropped to the ink, centred), so a circle drawn small in a corner and one drawn large in the middle
 look alike to the network, as handwritten digits did to LeCun et al.'s (1998); photos keep their
-colour and are cropped to the centre square. Pictures with boxes are kept whole (a drawing too: its
-place in the picture is what the box is about), padded with black to a square, and each gets the box
-the learner drags around its object (`set_box`): they train the two-headed network of
-`cnnviz.box_model`, each training picture also seen BOX_COPIES times moved, scaled and mirrored with
-its box (`cnnviz.box_data.augment_with_boxes`).
+colour and are cropped to the centre square. Each example is also kept as drawn or uploaded
+(`originals`): a switch of kind prepares it afresh from that, not from the network's small copy.
+Pictures with boxes are kept whole (a drawing too: its place in the picture is what the box is
+about), padded with black to a square, and each gets the box the learner drags around its object
+(`set_box`): they train the two-headed network of `cnnviz.box_model`, each training picture also
+seen BOX_COPIES times moved, scaled and mirrored with its box (`cnnviz.box_data.augment_with_boxes`).
 
-The object holds plain numpy arrays and never imports Streamlit or TensorFlow: the app keeps one per
+The object holds plain numpy arrays (and bytes) and never imports Streamlit or TensorFlow: the app keeps one per
 browser session (never shared), a notebook can build one the same way.
 """
 
@@ -42,6 +43,8 @@ MIN_BOX_SIDE = 2  # pixels of the 64x64 picture: a box narrower than this is a s
 # moved with it: on three drawn shapes, six made of each (bench/own_boxes.py), that took the accuracy on
 # 150 new pictures from 0.33 to 0.98 and their mean IoU from 0.33 to 0.50.
 BOX_COPIES = 30
+ORIGINAL_MAX_BYTES = 2 * 2**20  # an uploaded file up to this size is kept byte for byte
+ORIGINAL_MAX_SIDE = 2048  # a larger one is kept as a JPEG at most this many pixels wide and high
 MIN_CLASSES, MAX_CLASSES = 2, 10
 # With 5 examples one is held back to test the model and 4 remain to learn from; fewer than that and
 # the test says nothing (0 or 1 picture) and the network memorises instead of learning the class.
@@ -258,6 +261,9 @@ class OwnClasses:
     # class name -> each example's box (x_min, y_min, x_max, y_max as fractions of the picture), None
     # until the learner draws one; only pictures with boxes use them.
     boxes: dict[str, list[tuple[float, float, float, float] | None]] = field(default_factory=dict)
+    # class name -> each example as drawn or uploaded (the file's bytes, a drawing as a PNG), None for one
+    # read from a zip (the zip's picture is what the network gets); a switch of kind prepares from it.
+    originals: dict[str, list[bytes | None]] = field(default_factory=dict)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -277,6 +283,7 @@ class OwnClasses:
             raise InvalidInput(f"At most {MAX_CLASSES} classes; remove one before adding {name!r}.")
         self.examples[name] = []
         self.boxes[name] = []
+        self.originals[name] = []
         return name
 
     def rename_class(self, old: str, new: str) -> str:
@@ -284,8 +291,10 @@ class OwnClasses:
         self._known(old)
         new = check_class_name(new, taken=[n for n in self.class_names if n != old])
         boxes = {n: self.boxes_of(n) for n in self.class_names}
+        originals = {n: self.originals_of(n) for n in self.class_names}
         self.examples = {new if n == old else n: pictures for n, pictures in self.examples.items()}
         self.boxes = {new if n == old else n: kept for n, kept in boxes.items()}
+        self.originals = {new if n == old else n: kept for n, kept in originals.items()}
         return new
 
     def remove_class(self, name: str) -> None:
@@ -293,31 +302,56 @@ class OwnClasses:
         self._known(name)
         del self.examples[name]
         self.boxes.pop(name, None)
+        self.originals.pop(name, None)
 
-    def add(self, name: str, image: np.ndarray) -> np.ndarray:
+    def add(self, name: str, image: np.ndarray, *, original: bytes | None = None) -> np.ndarray:
         """Prepare `image` (uint8 (H, W) or (H, W, 3)) and add it to class `name`; returns what the
-        network will get. Nothing is added when the picture is refused."""
+        network will get. Nothing is added when the picture is refused. The example is also kept as
+        drawn or uploaded: `original` (the file `image` was decoded from), else `image` as a PNG."""
         self._known(name)
         if len(self.examples[name]) >= MAX_PER_CLASS:
             raise InvalidInput(f"{name!r} has {MAX_PER_CLASS} examples, the most a class can have here.")
         prepared = prepare_example(image, kind=self.kind)
-        boxes = self.boxes_of(name)
+        boxes, originals = self.boxes_of(name), self.originals_of(name)
         self.examples[name].append(prepared)
         boxes.append(None)
+        originals.append(_keepable(image, original))
         return prepared
 
     def add_file(self, name: str, data: bytes) -> np.ndarray:
-        """Decode an uploaded picture (PNG, JPEG, BMP, WebP, GIF) and `add` it."""
-        return self.add(name, images.load_image(data))
+        """Decode an uploaded picture (PNG, JPEG, BMP, WebP, GIF) and `add` it, keeping the file as it
+        came (up to ORIGINAL_MAX_BYTES; a larger one as a JPEG at most ORIGINAL_MAX_SIDE pixels)."""
+        return self.add(name, images.load_image(data), original=bytes(data))
+
+    def originals_of(self, name: str) -> list:
+        """Class `name`'s examples as drawn or uploaded (encoded files), one per example: None for an
+        example read from a zip, whose picture is the network's."""
+        self._known(name)
+        originals = self.originals.setdefault(name, [])
+        count = len(self.examples[name])
+        del originals[count:]
+        originals.extend([None] * (count - len(originals)))
+        return originals
+
+    def original(self, name: str, index: int) -> np.ndarray:
+        """Example `index` of class `name` as drawn or uploaded (uint8 (H, W) or (H, W, 3)); the
+        network's picture where none is kept."""
+        originals = self.originals_of(name)
+        if not 0 <= index < len(originals):
+            raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(originals)}.")
+        if originals[index] is None:
+            return self.examples[name][index]
+        return images.load_image(originals[index])
 
     def remove(self, name: str, index: int) -> None:
         """Remove example `index` (0-based) of class `name`."""
         self._known(name)
         if not 0 <= index < len(self.examples[name]):
             raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(self.examples[name])}.")
-        boxes = self.boxes_of(name)
+        boxes, originals = self.boxes_of(name), self.originals_of(name)
         del self.examples[name][index]
         del boxes[index]
+        del originals[index]
 
     def boxes_of(self, name: str) -> list:
         """Class `name`'s boxes, one per example (None where none is drawn yet)."""
@@ -370,7 +404,8 @@ class OwnClasses:
 
     def set_kind(self, kind: str) -> int:
         """Switch between drawings, photos and pictures with boxes, preparing every example again for the
-        new kind; examples that cannot be (a blank photo as a drawing) are dropped. Boxes stay between
+        new kind from the example as drawn or uploaded (so a switch there and back gives the same
+        pictures); examples that cannot be (a blank photo as a drawing) are dropped. Boxes stay between
         photos and pictures with boxes (both are 64x64 colour pictures, unchanged by the switch) and go
         with drawings (cropped to their ink). Returns how many boxes went."""
         if kind not in KINDS:
@@ -381,14 +416,18 @@ class OwnClasses:
             self.kind = kind
             return 0
         boxed = sum(box is not None for name in self.class_names for box in self.boxes_of(name))
-        for name, pictures in self.examples.items():
-            kept = []
-            for picture in pictures:
+        for name in self.class_names:
+            kept, originals = [], []
+            for picture, original in zip(self.examples[name], self.originals_of(name), strict=True):
                 try:
-                    kept.append(convert(picture, kind=kind))
+                    if original is None:
+                        kept.append(convert(picture, kind=kind))
+                    else:
+                        kept.append(prepare_example(images.load_image(original), kind=kind))
                 except InvalidInput:
                     continue
-            self.examples[name] = kept
+                originals.append(original)
+            self.examples[name], self.originals[name] = kept, originals
             self.boxes[name] = [None] * len(kept)  # a box drawn on the picture before does not fit the new one
         self.kind = kind
         return boxed
@@ -543,6 +582,25 @@ class OwnClasses:
             raise InvalidInput(
                 f"There is no class {name!r}; the classes are {', '.join(self.class_names) or 'none yet'}."
             )
+
+
+def _keepable(image: np.ndarray, original: bytes | None) -> bytes:
+    """What is kept of an example as drawn or uploaded: the file, when there is one up to
+    ORIGINAL_MAX_BYTES; a drawing (or a picture given as pixels) as a PNG; a larger file as a JPEG at most
+    ORIGINAL_MAX_SIDE pixels wide and high (quality 92: a phone photo of several MB becomes a few hundred KB)."""
+    if original is not None and len(original) <= ORIGINAL_MAX_BYTES:
+        return bytes(original)
+    image = np.asarray(image)
+    image = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
+    if original is None and image.size <= ORIGINAL_MAX_SIDE**2:
+        return images.encode_png(image)
+    from PIL import Image
+
+    picture = Image.fromarray(image)
+    picture.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
 
 
 def _kind_of_zip(data: bytes) -> str:

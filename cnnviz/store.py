@@ -8,7 +8,7 @@ upgrades it in place, and two that start at once do not both try. The ORM would 
 dozen tables read as rows.
 
 What goes where: rows in the database (runs with their settings and curves, own-class examples as
-small PNGs, each page's settings, the lesson in progress); files in the data folder (models,
+small PNGs and as drawn or uploaded, each page's settings, the lesson in progress); files in the data folder (models,
 per-epoch checkpoints, results, uploaded datasets), each with a row naming it and its size. The
 files are written by training workers (Keras saves to a path; a run's checkpoints are tens of MB),
 are read back by path (`keras.models.load_model`), and are removed with `rm`: in a database they
@@ -44,7 +44,7 @@ from pathlib import Path
 
 from cnnviz.errors import InvalidInput
 
-SCHEMA_REVISION = "0001"  # the newest migration in cnnviz/migrations/versions (tests check they agree)
+SCHEMA_REVISION = "0002"  # the newest migration in cnnviz/migrations/versions (tests check they agree)
 SQLITE_FILE = "store.sqlite"
 BUSY_TIMEOUT_S = 15  # SQLite waits this long for another writer before reporting the file locked
 WRITE_TRIES = 6  # a write that meets a lock or a dropped connection is tried again, with growing pauses
@@ -119,7 +119,8 @@ def _schema():
         metadata,
         sa.Column("learner", key, primary_key=True),
         sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("layout", sa.Text, nullable=False),  # [[class name, [example digest, ...]], ...]
+        # [[class name, [example digest, ...], [box or None, ...], [original's digest or None, ...]], ...]
+        sa.Column("layout", sa.Text, nullable=False),
         sa.Column("updated", sa.Float, nullable=False),
     )
     sa.Table(
@@ -128,6 +129,13 @@ def _schema():
         sa.Column("learner", key, primary_key=True),
         sa.Column("digest", sa.String(32), primary_key=True),
         sa.Column("png", sa.LargeBinary, nullable=False),  # the example as the network gets it
+    )
+    sa.Table(
+        "own_originals",
+        metadata,
+        sa.Column("learner", key, primary_key=True),
+        sa.Column("digest", sa.String(32), primary_key=True),
+        sa.Column("data", sa.LargeBinary, nullable=False),  # the example as drawn (PNG) or uploaded (the file)
     )
     sa.Table(
         "learner_state",
@@ -663,47 +671,50 @@ class Store:
 
     def save_own_classes(self, learner: str, own) -> None:
         """Keep a learner's own classes (`cnnviz.own_classes.OwnClasses`): the classes in order, every
-        example as a PNG (only the examples not yet kept are written) and, for pictures with boxes,
-        each example's box."""
+        example as a PNG and as drawn or uploaded (only what is not yet kept is written) and, for
+        pictures with boxes, each example's box."""
         import numpy as np
 
         from cnnviz.images import encode_png
 
-        classes, examples = schema().tables["own_classes"], schema().tables["own_examples"]
-        layout, pictures = [], {}
+        tables = schema().tables
+        classes, examples, originals = tables["own_classes"], tables["own_examples"], tables["own_originals"]
+        layout, pictures, files = [], {}, {}
         for name, items in own.examples.items():
-            digests = []
-            for picture in items:
+            digests, sources = [], []
+            for picture, original in zip(items, own.originals_of(name), strict=True):
                 digest = hashlib.blake2b(
                     np.ascontiguousarray(picture).data, digest_size=16, person=str(picture.shape).encode()[:16]
                 ).hexdigest()
                 digests.append(digest)
                 pictures[digest] = picture
+                source = None if original is None else hashlib.blake2b(original, digest_size=16).hexdigest()
+                sources.append(source)
+                if source is not None:
+                    files[source] = original
             # Pictures with boxes: each example's box (fractions of the picture) or None, by position.
-            layout.append([name, digests, [None if box is None else list(box) for box in own.boxes_of(name)]])
+            boxes = [None if box is None else list(box) for box in own.boxes_of(name)]
+            layout.append([name, digests, boxes, sources])
 
-        def work(connection):
+        def keep(connection, table, column, rows: dict, encode) -> None:
+            digest = table.c.digest
             kept = set(
-                connection.execute(
-                    examples.select().with_only_columns(examples.c.digest).where(examples.c.learner == learner)
-                ).scalars()
+                connection.execute(table.select().with_only_columns(digest).where(table.c.learner == learner)).scalars()
             )
             new = [
-                {
-                    "learner": learner,
-                    "digest": digest,
-                    "png": encode_png(picture[..., 0] if picture.shape[-1] == 1 else picture),
-                }
-                for digest, picture in pictures.items()
-                if digest not in kept
+                {"learner": learner, "digest": key, column: encode(value)}
+                for key, value in rows.items()
+                if key not in kept
             ]
             if new:
-                connection.execute(examples.insert(), new)
-            unused = kept - set(pictures)
+                connection.execute(table.insert(), new)
+            unused = kept - set(rows)
             if unused:
-                connection.execute(
-                    examples.delete().where((examples.c.learner == learner) & examples.c.digest.in_(unused))
-                )
+                connection.execute(table.delete().where((table.c.learner == learner) & digest.in_(unused)))
+
+        def work(connection):
+            keep(connection, examples, "png", pictures, lambda p: encode_png(p[..., 0] if p.shape[-1] == 1 else p))
+            keep(connection, originals, "data", files, bytes)
             values = {"kind": own.kind, "layout": json.dumps(layout), "updated": time.time()}
             if not connection.execute(classes.update().where(classes.c.learner == learner).values(**values)).rowcount:
                 connection.execute(classes.insert().values(learner=learner, **values))
@@ -714,26 +725,35 @@ class Store:
         """A learner's own classes as kept (an OwnClasses), or None when they have none."""
         from cnnviz.own_classes import OwnClasses
 
-        classes, examples = schema().tables["own_classes"], schema().tables["own_examples"]
+        tables = schema().tables
+        classes, examples, originals = tables["own_classes"], tables["own_examples"], tables["own_originals"]
 
         def work(connection):
             row = connection.execute(classes.select().where(classes.c.learner == learner)).mappings().first()
             if row is None:
                 return None
             query = examples.select().where(examples.c.learner == learner)
-            return dict(row), {item["digest"]: item["png"] for item in connection.execute(query).mappings()}
+            pngs = {item["digest"]: item["png"] for item in connection.execute(query).mappings()}
+            query = originals.select().where(originals.c.learner == learner)
+            return dict(row), pngs, {item["digest"]: item["data"] for item in connection.execute(query).mappings()}
 
         found = self._read(work)
         if found is None:
             return None
-        row, pngs = found
+        row, pngs, files = found
         own = OwnClasses(kind=row["kind"])
         decoded = {digest: _decode_png(png, row["kind"]) for digest, png in pngs.items()}
         for name, digests, *rest in json.loads(row["layout"]):
             boxes = rest[0] if rest else [None] * len(digests)
-            kept = [(digest, box) for digest, box in zip(digests, boxes, strict=False) if digest in decoded]
-            own.examples[name] = [decoded[digest].copy() for digest, _ in kept]
-            own.boxes[name] = [None if box is None else tuple(float(v) for v in box) for _, box in kept]
+            sources = rest[1] if len(rest) > 1 else [None] * len(digests)
+            kept = [
+                (digest, box, source)
+                for digest, box, source in zip(digests, boxes, sources, strict=False)
+                if digest in decoded
+            ]
+            own.examples[name] = [decoded[digest].copy() for digest, _, _ in kept]
+            own.boxes[name] = [None if box is None else tuple(float(v) for v in box) for _, box, _ in kept]
+            own.originals[name] = [None if source is None else files.get(source) for _, _, source in kept]
         return own
 
     # --- small state: each page's settings, the lesson in progress ---
@@ -765,7 +785,9 @@ class Store:
         """How much the learner keeps: runs, bytes of files and example pictures, the biggest runs."""
         import sqlalchemy as sa
 
-        runs, table, examples = (schema().tables[name] for name in ("runs", "files", "own_examples"))
+        runs, table, examples, originals = (
+            schema().tables[name] for name in ("runs", "files", "own_examples", "own_originals")
+        )
 
         def work(connection):
             count = connection.execute(sa.select(sa.func.count()).where(runs.c.learner == learner)).scalar()
@@ -775,6 +797,11 @@ class Store:
             pictures = connection.execute(
                 sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(examples.c.png)), 0)).where(
                     examples.c.learner == learner
+                )
+            ).scalar()
+            pictures += connection.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(originals.c.data)), 0)).where(
+                    originals.c.learner == learner
                 )
             ).scalar()
             per_run = (
@@ -810,7 +837,7 @@ class Store:
     def delete_learner(self, learner: str) -> int:
         """Remove everything a learner keeps (runs, files, own classes, settings); returns the runs removed.
         The learner id stays valid: their workspace is empty."""
-        names = ("files", "runs", "own_examples", "own_classes", "learner_state")
+        names = ("files", "runs", "own_examples", "own_originals", "own_classes", "learner_state")
         tables = schema().tables
 
         def work(connection):
@@ -863,7 +890,7 @@ class Store:
 
         def work(connection):
             files = tables["files"]
-            examples = tables["own_examples"]
+            examples, originals = tables["own_examples"], tables["own_originals"]
             return {
                 "learners": count(connection, "learners"),
                 "runs": count(connection, "runs"),
@@ -875,6 +902,12 @@ class Store:
                 "example_bytes": int(
                     connection.execute(
                         sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(examples.c.png)), 0))
+                    ).scalar()
+                ),
+                "originals": count(connection, "own_originals"),
+                "original_bytes": int(
+                    connection.execute(
+                        sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(originals.c.data)), 0))
                     ).scalar()
                 ),
             }

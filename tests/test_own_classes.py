@@ -147,6 +147,49 @@ def test_switching_kind_prepares_every_example_again():
     assert {p.shape for ps in own.examples.values() for p in ps} == {(28, 28, 1)}
 
 
+def test_each_example_is_kept_as_drawn_or_uploaded_and_a_switch_there_and_back_loses_nothing():
+    """The network gets 28x28 drawings; the drawing as made (280x280) and an uploaded file (its bytes)
+    are kept too, so drawings -> photos -> drawings gives back the very same pictures, and photos made
+    from drawings are the whole canvas, not an enlarged 28x28 copy."""
+    rng = np.random.default_rng(3)
+    own = OwnClasses()
+    own.add_class("ring")
+    canvas = np.zeros((280, 280), np.uint8)
+    canvas[60:220, 60:220] = images.resize(drawn_shapes.draw("circle", rng), size=(160, 160))
+    own.add("ring", canvas)
+    upload = images.encode_png(np.dstack([canvas, canvas, canvas]))
+    own.add_file("ring", upload)
+    assert own.originals_of("ring")[1] == upload  # the file byte for byte
+    assert np.array_equal(own.original("ring", 0), canvas)  # the drawing at the canvas's size
+    drawings = [p.copy() for p in own.examples["ring"]]
+    own.set_kind("photos")
+    assert np.array_equal(own.examples["ring"][0], prepare_example(canvas, kind="photos"))
+    own.set_kind("drawings")
+    assert all(np.array_equal(a, b) for a, b in zip(own.examples["ring"], drawings, strict=True))
+    own.rename_class("ring", "circle")
+    own.remove("circle", 0)
+    assert own.originals_of("circle") == [upload]
+
+
+def test_a_large_upload_is_kept_as_a_smaller_jpeg_and_a_zip_example_keeps_the_zips_picture():
+    from cnnviz.own_classes import ORIGINAL_MAX_BYTES, ORIGINAL_MAX_SIDE
+
+    rng = np.random.default_rng(4)
+    noise = rng.integers(0, 256, size=(1600, 1600, 3), dtype=np.uint8)  # noise: a PNG that does not compress
+    data = images.encode_png(noise)
+    assert len(data) > ORIGINAL_MAX_BYTES
+    own = OwnClasses(kind="photos")
+    own.add_class("noise")
+    own.add_file("noise", data)
+    kept = own.originals_of("noise")[0]
+    assert kept[:3] == b"\xff\xd8\xff" and len(kept) < len(data)  # a JPEG
+    assert max(own.original("noise", 0).shape[:2]) <= ORIGINAL_MAX_SIDE
+    back = OwnClasses.from_zip(made(per_class=2, kind="photos").to_zip())
+    name = back.class_names[0]
+    assert back.originals_of(name) == [None, None]
+    assert np.array_equal(back.original(name, 0), back.examples[name][0])
+
+
 def boxed(per_class: int = 5) -> tuple[OwnClasses, dict[str, list[tuple]]]:
     """Pictures with boxes: a shape drawn at a known place on a dark 64x64 ground, its box set."""
     rng = np.random.default_rng(1)

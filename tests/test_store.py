@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pytest
 
-from cnnviz import models, training
+from cnnviz import images, models, training
 from cnnviz.errors import InvalidInput
 from cnnviz.kept_runs import job_from_json, job_to_json
 from cnnviz.own_classes import OwnClasses
@@ -185,6 +185,91 @@ def test_pictures_with_boxes_come_back_with_each_box(store):
     own.remove("square", 0)
     store.save_own_classes(key, own)
     assert store.load_own_classes(key).boxes_of("square") == [None, (0, 0, 1, 1)]
+
+
+def test_examples_come_back_as_drawn_or_uploaded_and_count_against_the_learners_room(store):
+    """Every example is kept twice: as the network gets it, and as drawn or uploaded (the file byte for
+    byte), so a switch of kind after a reload prepares from the original, not from the 28x28 copy."""
+    key = learner()
+    own = OwnClasses()
+    own.add_class("bar")
+    canvas = np.zeros((280, 280), np.uint8)
+    canvas[40:240, 120:160] = 255
+    own.add("bar", canvas)
+    upload = images.encode_png(np.dstack([canvas, canvas // 2, canvas]))
+    own.add_file("bar", upload)
+    before = store.usage(key).bytes
+    store.save_own_classes(key, own)
+    back = store.load_own_classes(key)
+    assert back.originals_of("bar")[1] == upload
+    assert np.array_equal(back.original("bar", 0), canvas)
+    assert store.usage(key).bytes - before >= len(upload) + len(back.originals_of("bar")[0])
+    back.set_kind("photos")
+    own.set_kind("photos")
+    assert all(np.array_equal(a, b) for a, b in zip(back.examples["bar"], own.examples["bar"], strict=True))
+    own.remove("bar", 1)
+    store.save_own_classes(key, own)
+    assert store.load_own_classes(key).originals_of("bar") == own.originals_of("bar")
+    assert store.report()["originals"] >= 1
+    store.delete_learner(key)
+    assert store.usage(key).bytes == 0
+
+
+def test_own_classes_kept_before_originals_were_kept_still_load(store):
+    """A layout written without the originals' column (an older store) loads, each example's original
+    being its picture."""
+    import json
+
+    key = learner()
+    own = OwnClasses()
+    own.add_class("bar")
+    canvas = np.zeros((280, 280), np.uint8)
+    canvas[40:240, 120:160] = 255
+    own.add("bar", canvas)
+    store.save_own_classes(key, own)
+    table = schema().tables["own_classes"]
+    store.open()
+    with store._engine.begin() as connection:
+        layout = json.loads(connection.execute(table.select().where(table.c.learner == key)).mappings().one()["layout"])
+        old = json.dumps([[name, digests] for name, digests, *_ in layout])
+        connection.execute(table.update().where(table.c.learner == key).values(layout=old))
+    back = store.load_own_classes(key)
+    assert back.originals_of("bar") == [None] and back.original("bar", 0).shape == (28, 28, 1)
+
+
+def test_a_store_at_the_first_revision_is_upgraded_in_place_and_keeps_its_classes(tmp_path):
+    """A server that finds a store written before originals were kept (revision 0001) upgrades it on
+    opening, and the classes in it load; the next save keeps originals too."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    (tmp_path / "data").mkdir()
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'store.sqlite'}")
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "cnnviz" / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        key = learner()
+        png = images.encode_png(np.full((28, 28), 255, np.uint8))
+        connection.execute(
+            sa.text("INSERT INTO own_classes VALUES (:k, 'drawings', :layout, 0)"),
+            {"k": key, "layout": '[["bar", ["d1"]]]'},
+        )
+        connection.execute(sa.text("INSERT INTO own_examples VALUES (:k, 'd1', :png)"), {"k": key, "png": png})
+    engine.dispose()
+    kept = Store(None, data=tmp_path / "data")
+    try:
+        own = kept.load_own_classes(key)
+        assert own.counts() == {"bar": 1} and own.originals_of("bar") == [None]
+        canvas = np.zeros((280, 280), np.uint8)
+        canvas[40:240, 120:160] = 255
+        own.add("bar", canvas)
+        kept.save_own_classes(key, own)
+        assert kept.load_own_classes(key).originals_of("bar")[1] is not None
+    finally:
+        kept.close()
 
 
 def test_settings_and_the_lesson_in_progress_are_kept(store):
