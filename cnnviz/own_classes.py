@@ -43,8 +43,8 @@ MIN_BOX_SIDE = 2  # pixels of the 64x64 picture: a box narrower than this is a s
 # moved with it: on three drawn shapes, six made of each (bench/own_boxes.py), that took the accuracy on
 # 150 new pictures from 0.33 to 0.98 and their mean IoU from 0.33 to 0.50.
 BOX_COPIES = 30
-ORIGINAL_MAX_BYTES = 2 * 2**20  # an uploaded file up to this size is kept byte for byte
-ORIGINAL_MAX_SIDE = 2048  # a larger one is kept as a JPEG at most this many pixels wide and high
+ORIGINAL_MAX_BYTES = 2**20  # an uploaded file up to this size is kept byte for byte
+ORIGINAL_MAX_SIDE = 1024  # a larger one is kept as a JPEG at most this many pixels wide and high
 MIN_CLASSES, MAX_CLASSES = 2, 10
 # With 5 examples one is held back to test the model and 4 remain to learn from; fewer than that and
 # the test says nothing (0 or 1 picture) and the network memorises instead of learning the class.
