@@ -224,12 +224,7 @@ def prepare_example(image: np.ndarray, *, kind: str) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if kind == "boxes":  # the whole picture, padded with black to a square: nothing of it is cut off
-        rgb = images.to_rgb(image)
-        h, w = rgb.shape[:2]
-        side = max(h, w)
-        square = np.zeros((side, side, 3), np.uint8)
-        square[(side - h) // 2 : (side - h) // 2 + h, (side - w) // 2 : (side - w) // 2 + w] = rgb
-        return images.resize(square, size=(SIZES[kind], SIZES[kind]))
+        return images.resize(_padded_square(image), size=(SIZES[kind], SIZES[kind]))
     if kind == "drawings":
         try:
             prepared, _ = images.prepare_digit(image, size=SIZES[kind])
@@ -243,6 +238,16 @@ def prepare_example(image: np.ndarray, *, kind: str) -> np.ndarray:
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     return images.resize(rgb[top : top + side, left : left + side], size=(SIZES[kind], SIZES[kind]))
+
+
+def _padded_square(image: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) as RGB, padded with black to a centred square."""
+    rgb = images.to_rgb(image)
+    h, w = rgb.shape[:2]
+    side = max(h, w)
+    square = np.zeros((side, side, 3), np.uint8)
+    square[(side - h) // 2 : (side - h) // 2 + h, (side - w) // 2 : (side - w) // 2 + w] = rgb
+    return square
 
 
 def convert(example: np.ndarray, *, kind: str) -> np.ndarray:
@@ -361,6 +366,16 @@ class OwnClasses:
         del boxes[count:]
         boxes.extend([None] * (count - len(boxes)))
         return boxes
+
+    def to_box(self, name: str, index: int, *, side: int = 320) -> np.ndarray:
+        """Example `index` of class `name` to drag its box on: uint8 (side, side, 3), the picture as drawn
+        or uploaded, padded to a square as the network's is (so a box's fractions fit both), sharper
+        than the network's 64x64; that one enlarged where no original is kept."""
+        originals = self.originals_of(name)
+        if not 0 <= index < len(originals):
+            raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(originals)}.")
+        square = _padded_square(self.original(name, index))
+        return images.resize(square, size=(side, side))
 
     def set_box(self, name: str, index: int, box) -> tuple[float, float, float, float]:
         """Give example `index` of class `name` the box `box`: (x_min, y_min, x_max, y_max) in pixels of

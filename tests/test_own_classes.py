@@ -190,6 +190,31 @@ def test_a_large_upload_is_kept_as_a_smaller_jpeg_and_a_zip_example_keeps_the_zi
     assert np.array_equal(back.original(name, 0), back.examples[name][0])
 
 
+def test_the_picture_to_box_is_the_original_framed_as_the_networks_so_a_box_fits_both():
+    """A wide upload (200x100) is padded to a square for the network; the box drawer shows the same
+    frame at 320 pixels from the file, so the white block sits at the same fractions in both."""
+    wide = np.zeros((100, 200, 3), np.uint8)
+    wide[20:60, 150:190] = 255  # rows 20-60 of 100, columns 150-190 of 200
+    own = OwnClasses(kind="boxes")
+    own.add_class("block")
+    own.add_file("block", images.encode_png(wide))
+    big, small = own.to_box("block", 0), own.examples["block"][0]
+    assert big.shape == (320, 320, 3) and small.shape == (64, 64, 3)
+    for picture in (big, small):
+        side = picture.shape[0]
+        rows, cols = np.nonzero(picture[..., 0] > 127)
+        # padded to 200x200: the block at x 150-190 and y 70-110 of 200
+        assert abs(cols.min() / side - 0.75) < 0.03 and abs(cols.max() / side - 0.95) < 0.03
+        assert abs(rows.min() / side - 0.35) < 0.03 and abs(rows.max() / side - 0.55) < 0.03
+    own.add_file("block", images.encode_png(wide[::-1]))
+    own.add_class("other")
+    for _ in range(2):
+        own.add_file("other", images.encode_png(wide[:, ::-1]))
+    back = OwnClasses.from_zip(own.to_zip())
+    assert back.originals_of("block") == [None, None]
+    assert back.to_box("block", 0).shape == (320, 320, 3)  # no original: the network's picture, enlarged
+
+
 def boxed(per_class: int = 5) -> tuple[OwnClasses, dict[str, list[tuple]]]:
     """Pictures with boxes: a shape drawn at a known place on a dark 64x64 ground, its box set."""
     rng = np.random.default_rng(1)

@@ -289,7 +289,14 @@ def _boxes(own: OwnClasses) -> None:
         st.session_state[BOX_SHOWN] = (name, index, box)
     left, right = st.columns([2, 3])
     with left, st.container(width=300, key="own_box_picture"):
-        box_picture(example, key=BOX_DRAW, target=_label(name, index), box=box, on_box=_box_dragged, alt="example")
+        box_picture(
+            _sharp(own, name, index),
+            key=BOX_DRAW,
+            target=_label(name, index),
+            box=box,
+            on_box=_box_dragged,
+            alt="example",
+        )
     with right:
         st.selectbox("Example", choices, key=BOX_CHOICE)
         later = [pair for pair in unboxed if pair != (name, index)]
@@ -497,6 +504,17 @@ def _upload(own: OwnClasses, target: str) -> None:
 def _size(own: OwnClasses) -> str:
     h, w, c = own.input_shape
     return f"{h}x{w}, {'gray' if c == 1 else 'colour'}"
+
+
+def _sharp(own: OwnClasses, name: str, index: int) -> np.ndarray:
+    """The example to box, as drawn or uploaded at the box drawer's size (kept for the example shown:
+    a rerun while boxing does not decode the file again)."""
+    original = own.originals_of(name)[index]
+    key = (name, index, id(own.examples[name][index]), None if original is None else len(original))
+    kept = st.session_state.get("_own_box_sharp")
+    if kept is None or kept[0] != key:
+        kept = st.session_state["_own_box_sharp"] = (key, own.to_box(name, index))
+    return kept[1]
 
 
 def _shown(prepared: np.ndarray, side: int) -> np.ndarray:
