@@ -71,7 +71,7 @@ def test_a_box_run_from_the_trainer_to_where_is_it():
         metrics["Test mean IoU"] == f"{evaluation.mean_iou:.2f}"
         and metrics["AP@0.5 (COCO)"] == f"{evaluation.map50:.2f}"
     )
-    assert {"Training script (.py)", "Dataset for the script (.npz)"} <= {b.label for b in at.get("download_button")}
+    assert {"Training script (.py)", "Dataset (.npz)"} <= {b.label for b in at.get("download_button")}
     from app_support.common.model_source import load_path
 
     # The note under the summary counts the two-headed network's parameters as Keras does.

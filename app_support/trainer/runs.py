@@ -261,7 +261,12 @@ def downloads(run: Run, data: datasets.Dataset | None) -> None:
                 return buffer.getvalue()
 
             columns[2].download_button(
-                "Dataset for the script (.npz)", npz, file_name="dataset.npz", key=f"dl_npz_{run.id}", on_click="ignore"
+                "Dataset (.npz)",
+                npz,
+                file_name="dataset.npz",
+                key=f"dl_npz_{run.id}",
+                on_click="ignore",
+                help="The pictures this run trained on, for the training script: keep it beside train_cnn.py.",
             )
 
 
