@@ -316,11 +316,14 @@ class OwnClasses:
         self._known(name)
         if len(self.examples[name]) >= MAX_PER_CLASS:
             raise InvalidInput(f"{name!r} has {MAX_PER_CLASS} examples, the most a class can have here.")
+        kept = _keepable(image, original)
+        if original is not None and kept != original:  # kept smaller: every picture of it is made from that
+            image = images.load_image(kept)
         prepared = prepare_example(image, kind=self.kind)
         boxes, originals = self.boxes_of(name), self.originals_of(name)
         self.examples[name].append(prepared)
         boxes.append(None)
-        originals.append(_keepable(image, original))
+        originals.append(kept)
         return prepared
 
     def add_file(self, name: str, data: bytes) -> np.ndarray:
@@ -421,13 +424,21 @@ class OwnClasses:
         """Switch between drawings, photos and pictures with boxes, preparing every example again for the
         new kind from the example as drawn or uploaded (so a switch there and back gives the same
         pictures); examples that cannot be (a blank photo as a drawing) are dropped. Boxes stay between
-        photos and pictures with boxes (both are 64x64 colour pictures, unchanged by the switch) and go
-        with drawings (cropped to their ink). Returns how many boxes went."""
+        photos and pictures with boxes (unused by photos, they fit the whole picture again on the way
+        back; an example from a zip keeps its one picture) and go with drawings (cropped to their ink).
+        Returns how many boxes went."""
         if kind not in KINDS:
             raise InvalidInput(f"Unknown kind of examples {kind!r}; choose one of {', '.join(KINDS)}.")
         if kind == self.kind:
             return 0
         if {self.kind, kind} == {"photos", "boxes"}:
+            # The centre square or the whole picture, each from the original; a box stays: it is drawn on
+            # the whole picture's frame, which comes back the same on the way back to boxes.
+            for name in self.class_names:
+                self.examples[name] = [
+                    picture if original is None else prepare_example(images.load_image(original), kind=kind)
+                    for picture, original in zip(self.examples[name], self.originals_of(name), strict=True)
+                ]
             self.kind = kind
             return 0
         boxed = sum(box is not None for name in self.class_names for box in self.boxes_of(name))

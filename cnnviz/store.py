@@ -669,10 +669,10 @@ class Store:
 
     # --- own classes ---
 
-    def save_own_classes(self, learner: str, own) -> None:
+    def save_own_classes(self, learner: str, own) -> float:
         """Keep a learner's own classes (`cnnviz.own_classes.OwnClasses`): the classes in order, every
         example as a PNG and as drawn or uploaded (only what is not yet kept is written) and, for
-        pictures with boxes, each example's box."""
+        pictures with boxes, each example's box. Returns the time it was kept (`own_classes_updated`)."""
         import numpy as np
 
         from cnnviz.images import encode_png
@@ -718,8 +718,16 @@ class Store:
             values = {"kind": own.kind, "layout": json.dumps(layout), "updated": time.time()}
             if not connection.execute(classes.update().where(classes.c.learner == learner).values(**values)).rowcount:
                 connection.execute(classes.insert().values(learner=learner, **values))
+            return values["updated"]
 
-        self._write(work)
+        return self._write(work)
+
+    def own_classes_updated(self, learner: str) -> float | None:
+        """When the learner's own classes were last kept (by any tab or server), or None: a session whose
+        copy is older reloads it before changing it, so two tabs never write over each other's work."""
+        classes = schema().tables["own_classes"]
+        query = classes.select().with_only_columns(classes.c.updated).where(classes.c.learner == learner)
+        return self._read(lambda connection: connection.execute(query).scalar())
 
     def load_own_classes(self, learner: str):
         """A learner's own classes as kept (an OwnClasses), or None when they have none."""

@@ -184,6 +184,10 @@ def test_a_large_upload_is_kept_as_a_smaller_jpeg_and_a_zip_example_keeps_the_zi
     kept = own.originals_of("noise")[0]
     assert kept[:3] == b"\xff\xd8\xff" and len(kept) < len(data)  # a JPEG
     assert max(own.original("noise", 0).shape[:2]) <= ORIGINAL_MAX_SIDE
+    first = own.examples["noise"][0].copy()  # made from the kept JPEG: a switch there and back is exact
+    own.set_kind("drawings")
+    own.set_kind("photos")
+    assert np.array_equal(own.examples["noise"][0], first)
     back = OwnClasses.from_zip(made(per_class=2, kind="photos").to_zip())
     name = back.class_names[0]
     assert back.originals_of(name) == [None, None]
@@ -206,6 +210,12 @@ def test_the_picture_to_box_is_the_original_framed_as_the_networks_so_a_box_fits
         # padded to 200x200: the block at x 150-190 and y 70-110 of 200
         assert abs(cols.min() / side - 0.75) < 0.03 and abs(cols.max() / side - 0.95) < 0.03
         assert abs(rows.min() / side - 0.35) < 0.03 and abs(rows.max() / side - 0.55) < 0.03
+    # Photos are the centre square (of the original); back with boxes the whole picture and its box.
+    own.set_box("block", 0, (48, 22, 61, 35))
+    own.set_kind("photos")
+    assert np.array_equal(own.examples["block"][0], prepare_example(wide, kind="photos"))
+    own.set_kind("boxes")
+    assert np.array_equal(own.examples["block"][0], small) and own.boxes_of("block")[0] is not None
     own.add_file("block", images.encode_png(wide[::-1]))
     own.add_class("other")
     for _ in range(2):

@@ -46,6 +46,23 @@ def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
+def test_two_tabs_of_one_learner_build_on_each_others_classes_and_neither_loses_work():
+    """A tab opened earlier holds an old copy: before its next change it reads the classes again (and
+    says so), so the other tab's examples stay and a class removed there does not come back."""
+    learner = new_learner_id()
+    first, second = own_page(learner), own_page(learner)
+    first.radio(key="own_source").set_value("upload").run()
+    upload(first, "class 1", pngs("circle", 2, 0))
+    second.text_input(key="own_new_name").set_value("square").run()
+    assert own(second).counts() == {"class 1": 2, "class 2": 0}
+    assert any("another tab" in toast.value for toast in second.toast)
+    second.button(key="own_add_class").click().run()
+    assert own(second).counts() == {"class 1": 2, "class 2": 0, "square": 0}
+    first.button(key="own_drop_1").click().run()  # class 2, in the first tab
+    assert own(first).counts() == {"class 1": 2, "square": 0}
+    assert own(own_page(learner)).counts() == {"class 1": 2, "square": 0}  # a reload, a third tab
+
+
 @pytest.mark.usefixtures("as_a_running_server")
 def test_bad_names_and_pictures_are_refused_and_nothing_is_lost():
     at = own_page()
@@ -198,10 +215,17 @@ def test_pictures_with_boxes_are_boxed_by_typing_and_train_two_heads():
             assert not at.exception, [e.message for e in at.exception]
     assert any("Every example has its box" in s.value for s in at.success)
     assert own(at).boxes_of("cross")[5] == tuple(v / 64 for v in truth["cross"][5])
-    # Photos and back: the pictures are the same 64x64 squares, so every box stays.
+    # Photos and back: photos are the centre squares, and back with boxes every picture is whole again
+    # with its box, the corners filled in below it (Streamlit had forgotten the fields meanwhile).
+    boxed_pictures_before = [p.copy() for p in own(at).examples["circle"]]
     at.radio(key="own_kind").set_value("photos").run()
     at.radio(key="own_kind").set_value("boxes").run()
     assert own(at).unboxed() == [] and not at.warning
+    assert all(np.array_equal(a, b) for a, b in zip(own(at).examples["circle"], boxed_pictures_before, strict=True))
+    shown = at.session_state["own_box_choice"]
+    name, number = shown.split(" #")
+    box = own(at).boxes_of(name)[int(number) - 1]
+    assert at.number_input(key="own_box_x_min").value == round(box[0] * 64, 1)
     # Drawings crop every picture to its marks: it says so, and Undo gives everything back.
     at.radio(key="own_kind").set_value("drawings").run()
     assert any("The 12 box(es) you drew were left out" in w.value for w in at.warning)

@@ -21,6 +21,7 @@ from cnnviz.store import StoreUnavailable
 _LOADED = "_cnnviz_kept_loaded"  # this session has read the learner's kept settings and lesson
 _WRITTEN = "_cnnviz_kept_written"  # what was last written: {"settings": ..., "lesson": ...}
 _OWN = "_cnnviz_kept_own"  # fingerprint of the own classes last written
+_OWN_AT = "_cnnviz_kept_own_at"  # when the store kept the copy this session holds (own_classes_updated)
 SETTINGS, LESSON = "settings", "lesson"  # their names in the store (learner_state)
 CHECK_EVERY_S = 15.0
 # The lesson step in progress, as `lesson_view.arrive` keeps it in the session (and brings back).
@@ -116,12 +117,25 @@ def _fingerprint(own) -> tuple:
 def load_own_classes():
     """The learner's kept own classes (an OwnClasses), or None (none kept, or the store unavailable)."""
     try:
+        at = kept_store().own_classes_updated(owner())  # first: a save in between makes this copy look old
         own = kept_store().load_own_classes(owner())
     except StoreUnavailable:
         return None
+    st.session_state[_OWN_AT] = at
     if own is not None:
         st.session_state[_OWN] = _fingerprint(own)
     return own
+
+
+def own_classes_changed_elsewhere() -> bool:
+    """Whether another tab or window kept the learner's own classes after this session loaded or wrote
+    them (then this session's copy is old: reload it before changing it)."""
+    if _OWN_AT not in st.session_state:
+        return False
+    try:
+        return kept_store().own_classes_updated(owner()) != st.session_state[_OWN_AT]
+    except StoreUnavailable:
+        return False
 
 
 def save_own_classes(own) -> None:
@@ -130,7 +144,7 @@ def save_own_classes(own) -> None:
     if st.session_state.get(_OWN) == fingerprint:
         return
     try:
-        kept_store().save_own_classes(owner(), own)
+        st.session_state[_OWN_AT] = kept_store().save_own_classes(owner(), own)
     except StoreUnavailable:
         return
     st.session_state[_OWN] = fingerprint

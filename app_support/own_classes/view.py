@@ -42,10 +42,15 @@ BOX_FIELDS = ("x_min", "y_min", "x_max", "y_max")  # the number inputs for the s
 BOX_SHOWN = "_own_box_shown"  # the example whose box the number inputs show
 BOX_TOAST = "_own_box_toast"  # the example the grid just chose: the picture to box may be far above it
 UNDO, UNDO_OFFER = "_own_undo", "_own_undo_offer"  # the classes as they were before a switch of kind
+ELSEWHERE = "_own_elsewhere"  # the classes were read again: another tab had changed them
 
 
 def dataset_state() -> OwnClasses:
-    """This learner's own classes: as kept from an earlier visit or tab, else two empty classes."""
+    """This learner's own classes: as kept from an earlier visit or tab, else two empty classes. A copy
+    that another tab changed since is read again first, so this tab's change goes onto theirs."""
+    if STATE in st.session_state and kept.own_classes_changed_elsewhere():
+        del st.session_state[STATE]
+        st.session_state[ELSEWHERE] = True
     if STATE not in st.session_state:
         own = kept.load_own_classes()
         if own is None:
@@ -90,6 +95,8 @@ def _add_class() -> None:
 
 def _rename(index: int) -> None:
     own = dataset_state()
+    if index >= len(own.class_names):  # another tab removed it meanwhile
+        return
     old = own.class_names[index]
     try:
         new = own.rename_class(old, st.session_state[f"own_name_{index}"])
@@ -103,6 +110,8 @@ def _rename(index: int) -> None:
 
 def _remove_class(index: int) -> None:
     own = dataset_state()
+    if index >= len(own.class_names):  # another tab removed it meanwhile
+        return
     name = own.class_names[index]
     own.remove_class(name)
     _forget_name_widgets()
@@ -110,7 +119,10 @@ def _remove_class(index: int) -> None:
 
 
 def _remove_example(name: str, index: int) -> None:
-    dataset_state().remove(name, index)
+    try:
+        dataset_state().remove(name, index)
+    except InvalidInput as error:  # another tab removed it meanwhile
+        _say("add", "warning", str(error))
 
 
 def _next_class() -> None:
@@ -169,6 +181,7 @@ def _set_kind() -> None:
         said.append("Every picture is now cropped to its marks and centred, as MNIST's digits were.")
     if said:
         st.session_state[UNDO] = kept
+        said.append("Undo puts everything back as it was; it is offered until your next click.")
         _say("kind", "warning", " ".join(said))
     elif own.kind == "boxes" and own.unboxed():
         _say("kind", "info", "Now box each example: drag a rectangle around the object in it (below).")
@@ -282,7 +295,10 @@ def _boxes(own: OwnClasses) -> None:
     toast = st.session_state.pop(BOX_TOAST, None)
     if toast:
         st.toast(f"{toast} is up for its box, in **Box each example** above.", icon=":material/crop_free:")
-    if st.session_state.get(BOX_SHOWN) != (name, index, box):
+    # Filled afresh for another example or box, and after a trip away (Streamlit forgets the fields of a
+    # page that was not drawn: a box on the picture with empty corners below it would contradict it).
+    missing = any(f"own_box_{field}" not in st.session_state for field in BOX_FIELDS)
+    if missing or st.session_state.get(BOX_SHOWN) != (name, index, box):
         shown = [None] * 4 if box is None else [round(v * side, 1) for v in box]
         for field, value in zip(BOX_FIELDS, shown, strict=True):
             st.session_state[f"own_box_{field}"] = value
@@ -324,6 +340,9 @@ def section() -> None:
     """Make the dataset, then train on it: the Trainer's dataset section for "your own classes"."""
     own = dataset_state()
     kept.save_own_classes(own)  # what the last click changed (callbacks run before this)
+    if st.session_state.pop(ELSEWHERE, False):
+        _forget_name_widgets()
+        st.toast("Your classes were changed in another tab: here they are as they are now.", icon=":material/sync:")
     st.caption(
         "Make your own dataset: name a class for each kind of thing, give every class a few examples, train. "
         "Your classes are kept on this server for you alone: a reload, a new tab or tomorrow's visit finds "
