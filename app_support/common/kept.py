@@ -97,7 +97,7 @@ def save() -> None:
 
 def forget_session() -> None:
     """After 'Delete all my work': nothing of it stays in this tab either."""
-    for name in (_LOADED, _WRITTEN, _OWN, state._SAVED, _PLACE):
+    for name in (_LOADED, _WRITTEN, _OWN, _OWN_AT, state._SAVED, _PLACE):
         st.session_state.pop(name, None)
 
 

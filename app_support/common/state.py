@@ -65,6 +65,20 @@ def restore(settings: list[Setting]) -> None:
             st.session_state[setting.key] = setting.default
 
 
+def recall(key: str, allowed: Iterable[Any]) -> None:
+    """Before a widget whose value is not in the URL: the value `remember` kept for it (this session's,
+    or after a reload the learner's kept settings), when it is still one of `allowed`."""
+    saved = st.session_state.get(_SAVED, {})
+    if key not in st.session_state and key in saved and saved[key] in list(allowed):
+        st.session_state[key] = saved[key]
+
+
+def remember(key: str) -> None:
+    """After that widget: keep its value with the page settings (`kept.save` writes them for the learner)."""
+    if key in st.session_state:
+        st.session_state[_SAVED] = {**st.session_state.get(_SAVED, {}), key: st.session_state[key]}
+
+
 def _says(setting: Setting, text: str, value: Any) -> bool:
     """Whether the URL's `text` already says `value` (a default spelled out counts, a typo does not)."""
     return setting.parse(text) == value and (value != setting.default or text == setting.encode(value))

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from app_support.common import kept
+from app_support.common import kept, state
 from app_support.common.clickable import box_picture, drawn_box
 from app_support.common.render import picture
 from app_support.common.runs import owner, run_manager, saved_upload
@@ -416,6 +416,9 @@ def _add_examples(own: OwnClasses) -> None:
     if not names:
         st.info("Add a class first (on the left).")
         return
+    # The class and the way of adding last chosen come back after a reload too (the learner's settings).
+    state.recall("own_target", names)
+    state.recall("own_source", SOURCES)
     if st.session_state.get("own_target") not in names:
         st.session_state["own_target"] = names[0]
     row = st.columns([3, 2], vertical_alignment="bottom")
@@ -424,6 +427,8 @@ def _add_examples(own: OwnClasses) -> None:
     source = st.radio(
         "By", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="own_source", persist_state=KEEP
     )
+    state.remember("own_target")
+    state.remember("own_source")
     if source == "draw":
         _draw(own, target)
     elif source == "camera":
