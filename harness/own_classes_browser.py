@@ -76,7 +76,7 @@ def build_canvas(page):
 
 
 def count_of(page, index: int) -> str:
-    return keyed(page, f"own_count_{index}").inner_text()
+    return keyed(page, f"own_count_{index}").inner_text().replace("\xa0", " ")  # kept on one line by no-break spaces
 
 
 def runs_asked(page) -> int | None:

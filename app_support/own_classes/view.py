@@ -362,8 +362,9 @@ def section() -> None:
         "and where.",
     )
     _kind_messages()
-    # Fixed widths in a wrapping row: side by side on a wide screen, the examples below the classes on a
-    # projector's 1024 px (proportional columns squeezed the class names and cut the buttons' labels).
+    # Fixed widths in a wrapping row: the examples below the classes in the page's width, side by side
+    # only where there is room for both (proportional columns squeezed the class names and cut the
+    # buttons' labels on a projector's 1024 px).
     with st.container(horizontal=True, gap="large"):
         with st.container(width=380):
             _classes(own)
@@ -382,7 +383,7 @@ def _classes(own: OwnClasses) -> None:
     st.markdown(f"**Classes** ({len(own.class_names)} of {own_classes.MAX_CLASSES} at most)")
     counts = own.counts()
     for index, name in enumerate(own.class_names):
-        row = st.columns([5, 2, 1], vertical_alignment="bottom")
+        row = st.columns([4, 3, 1], vertical_alignment="bottom")
         st.session_state.setdefault(f"own_name_{index}", name)
         row[0].text_input(
             f"Class {index + 1}",
@@ -394,7 +395,7 @@ def _classes(own: OwnClasses) -> None:
         )
         count = counts[name]
         row[1].container(key=f"own_count_{index}").markdown(
-            f"{count} example{'s' if count != 1 else ''}" + (" ✓" if count >= MIN_PER_CLASS else "")
+            f"{count}\u00a0example{'s' if count != 1 else ''}" + ("\u00a0✓" if count >= MIN_PER_CLASS else "")
         )
         row[2].button(
             "",
