@@ -30,7 +30,7 @@ def test_draw_three_classes_train_and_predict_live(page, app_url, artifacts, tmp
 
     # A bad example goes: its remove button under it in the class's grid.
     own.click(page, "own_remove_0_0")
-    page.wait_for_function("() => document.querySelector('.st-key-own_count_0').innerText.startsWith('5 ')")
+    page.wait_for_function("() => document.querySelector('.st-key-own_count_0').innerText.startsWith('5\u00a0')")
     wait_until_idle(page)
 
     # The zip holds a folder per class, and loading it back gives the same classes.
