@@ -61,8 +61,9 @@ def test_two_tabs_of_one_learner_build_on_each_others_classes_and_neither_loses_
     first.button(key="own_drop_1").click().run()  # class 2, in the first tab
     assert own(first).counts() == {"class 1": 2, "square": 0}
     assert own(own_page(learner)).counts() == {"class 1": 2, "square": 0}  # a reload, a third tab
-    # The class and the way of adding last chosen come back too (the tab that chose last wins).
-    first.selectbox(key="own_target").set_value("square").run()
+    # The class and the way of adding last chosen come back too, each as the tab that chose it last
+    # left it (the second tab's later save did not put back the first tab's "draw").
+    second.selectbox(key="own_target").set_value("square").run()
     reloaded = own_page(learner)
     assert reloaded.selectbox(key="own_target").value == "square" and reloaded.radio(key="own_source").value == "upload"
 

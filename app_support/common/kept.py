@@ -23,6 +23,7 @@ _WRITTEN = "_cnnviz_kept_written"  # what was last written: {"settings": ..., "l
 _OWN = "_cnnviz_kept_own"  # fingerprint of the own classes last written
 _OWN_AT = "_cnnviz_kept_own_at"  # when the store kept the copy this session holds (own_classes_updated)
 SETTINGS, LESSON = "settings", "lesson"  # their names in the store (learner_state)
+_UNSET = object()
 CHECK_EVERY_S = 15.0
 # The lesson step in progress, as `lesson_view.arrive` keeps it in the session (and brings back).
 _PLACE = getattr(lesson_view, "_PLACE", "_lesson_place")
@@ -89,6 +90,11 @@ def save() -> None:
     try:
         store, key = kept_store(), owner()
         for name, value in changed.items():
+            if name == SETTINGS:
+                # Only the settings this tab changed, onto what is kept: another tab's changes stay.
+                before = written.get(SETTINGS) or {}
+                mine = {k: v for k, v in value.items() if before.get(k, _UNSET) != v}
+                value = {**(store.get_state(key, SETTINGS) or {}), **mine}
             store.put_state(key, name, value)
     except StoreUnavailable:
         return  # tried again after the next change; the Trainer names the problem
