@@ -43,8 +43,11 @@ MIN_BOX_SIDE = 2  # pixels of the 64x64 picture: a box narrower than this is a s
 # moved with it: on three drawn shapes, six made of each (bench/own_boxes.py), that took the accuracy on
 # 150 new pictures from 0.33 to 0.98 and their mean IoU from 0.33 to 0.50.
 BOX_COPIES = 30
-ORIGINAL_MAX_BYTES = 2**20  # an uploaded file up to this size is kept byte for byte
-ORIGINAL_MAX_SIDE = 1024  # a larger one is kept as a JPEG at most this many pixels wide and high
+# An uploaded file up to ORIGINAL_MAX_BYTES is kept byte for byte (a snapshot, a drawing, most small
+# pictures); a larger one as a JPEG at most ORIGINAL_MAX_SIDE pixels wide and high (about 100 KB), ten
+# times the network's 64: ten classes of 200 examples then stay within a learner's 500 MB.
+ORIGINAL_MAX_BYTES = 256 * 2**10
+ORIGINAL_MAX_SIDE = 640
 MIN_CLASSES, MAX_CLASSES = 2, 10
 # With 5 examples one is held back to test the model and 4 remain to learn from; fewer than that and
 # the test says nothing (0 or 1 picture) and the network memorises instead of learning the class.
@@ -224,7 +227,7 @@ def prepare_example(image: np.ndarray, *, kind: str) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if kind == "boxes":  # the whole picture, padded with black to a square: nothing of it is cut off
-        return images.resize(_padded_square(image), size=(SIZES[kind], SIZES[kind]))
+        return _padded_square(image, SIZES[kind])
     if kind == "drawings":
         try:
             prepared, _ = images.prepare_digit(image, size=SIZES[kind])
@@ -240,14 +243,16 @@ def prepare_example(image: np.ndarray, *, kind: str) -> np.ndarray:
     return images.resize(rgb[top : top + side, left : left + side], size=(SIZES[kind], SIZES[kind]))
 
 
-def _padded_square(image: np.ndarray) -> np.ndarray:
-    """uint8 (H, W) or (H, W, 3) as RGB, padded with black to a centred square."""
-    rgb = images.to_rgb(image)
+def _padded_square(image: np.ndarray, side: int) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) as RGB, padded with black to a centred square, then `side` pixels square.
+    A picture much larger than that is first made smaller, keeping its shape (a 20000x3 sliver would
+    otherwise be padded to 20000x20000)."""
+    rgb = images.resize(images.to_rgb(image), max_side=4 * side)
     h, w = rgb.shape[:2]
-    side = max(h, w)
-    square = np.zeros((side, side, 3), np.uint8)
-    square[(side - h) // 2 : (side - h) // 2 + h, (side - w) // 2 : (side - w) // 2 + w] = rgb
-    return square
+    big = max(h, w)
+    square = np.zeros((big, big, 3), np.uint8)
+    square[(big - h) // 2 : (big - h) // 2 + h, (big - w) // 2 : (big - w) // 2 + w] = rgb
+    return images.resize(square, size=(side, side))
 
 
 def convert(example: np.ndarray, *, kind: str) -> np.ndarray:
@@ -377,8 +382,7 @@ class OwnClasses:
         originals = self.originals_of(name)
         if not 0 <= index < len(originals):
             raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(originals)}.")
-        square = _padded_square(self.original(name, index))
-        return images.resize(square, size=(side, side))
+        return _padded_square(self.original(name, index), side)
 
     def set_box(self, name: str, index: int, box) -> tuple[float, float, float, float]:
         """Give example `index` of class `name` the box `box`: (x_min, y_min, x_max, y_max) in pixels of
@@ -613,7 +617,7 @@ class OwnClasses:
 def _keepable(image: np.ndarray, original: bytes | None) -> bytes:
     """What is kept of an example as drawn or uploaded: the file, when there is one up to
     ORIGINAL_MAX_BYTES; a drawing (or a picture given as pixels) as a PNG; a larger file as a JPEG at most
-    ORIGINAL_MAX_SIDE pixels wide and high (quality 92: a phone photo of several MB becomes a few hundred KB)."""
+    ORIGINAL_MAX_SIDE pixels wide and high (quality 92: a phone photo of several MB becomes about 100 KB)."""
     if original is not None and len(original) <= ORIGINAL_MAX_BYTES:
         return bytes(original)
     image = np.asarray(image)
@@ -623,7 +627,9 @@ def _keepable(image: np.ndarray, original: bytes | None) -> bytes:
     from PIL import Image
 
     picture = Image.fromarray(image)
-    picture.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE))
+    h, w = image.shape[:2]
+    if min(h, w) * ORIGINAL_MAX_SIDE / max(h, w) >= images.MIN_SIDE:  # a sliver is kept at its size
+        picture.thumbnail((ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE))
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=92)
     return buffer.getvalue()

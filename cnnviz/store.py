@@ -202,6 +202,7 @@ class Usage:
     runs: int
     bytes: int
     biggest: tuple[tuple[int, str, int], ...]  # (run number, title, bytes), largest first
+    own_classes: int = 0  # of `bytes`: the own classes' examples, as the network gets them and as made
 
 
 # --- faults --------------------------------------------------------------------------------------
@@ -821,7 +822,7 @@ class Store:
                 .limit(3)
             )
             biggest = tuple((int(n), str(t), int(s)) for n, t, s in connection.execute(per_run))
-            return Usage(int(count), int(files) + int(pictures), biggest)
+            return Usage(int(count), int(files) + int(pictures), biggest, int(pictures))
 
         return self._read(work)
 
@@ -836,10 +837,16 @@ class Store:
                 "Delete runs you no longer need (Delete this run, under 4. Runs) to train another."
             )
         if usage.bytes >= self.limit_megabytes * 2**20:
+            own = (
+                f" Your own classes take {usage.own_classes / 2**20:.0f} MB of it: remove examples you do not need."
+                if usage.own_classes >= usage.bytes / 4
+                else ""
+            )
             raise InvalidInput(
                 f"Your work takes {usage.bytes / 2**20:.0f} MB, the most this server keeps for one learner "
                 f"({self.limit_megabytes:g} MB). Delete runs you no longer need to train another"
                 + (f"; the largest are {largest}." if largest else ".")
+                + own
             )
 
     def delete_learner(self, learner: str) -> int:

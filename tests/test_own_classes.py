@@ -225,6 +225,18 @@ def test_the_picture_to_box_is_the_original_framed_as_the_networks_so_a_box_fits
     assert back.to_box("block", 0).shape == (320, 320, 3)  # no original: the network's picture, enlarged
 
 
+def test_a_sliver_of_a_picture_is_kept_and_boxed_without_a_giant_square():
+    """A 4x30000 upload (larger than ORIGINAL_MAX_BYTES, too thin to shrink) is kept at its size; padding
+    it to a square works on a smaller copy (30000x30000 pixels would be 2.7 GB)."""
+    rng = np.random.default_rng(6)
+    sliver = rng.integers(0, 256, (4, 30000, 3), dtype=np.uint8)
+    own = OwnClasses(kind="boxes")
+    own.add_class("line")
+    own.add_file("line", images.encode_png(sliver))
+    assert own.original("line", 0).shape[:2] == (4, 30000)
+    assert own.to_box("line", 0).shape == (320, 320, 3) and own.examples["line"][0].shape == (64, 64, 3)
+
+
 def boxed(per_class: int = 5) -> tuple[OwnClasses, dict[str, list[tuple]]]:
     """Pictures with boxes: a shape drawn at a known place on a dark 64x64 ground, its box set."""
     rng = np.random.default_rng(1)

@@ -272,6 +272,20 @@ def test_a_store_at_the_first_revision_is_upgraded_in_place_and_keeps_its_classe
         kept.close()
 
 
+def test_a_room_filled_by_own_classes_says_so(store):
+    """The limit names the own classes when their pictures are what fills the learner's room."""
+    key = learner()
+    own = OwnClasses(kind="photos")
+    own.add_class("noise")
+    rng = np.random.default_rng(5)
+    for _ in range(8):  # each kept as a JPEG of about 150 KB (noise does not compress)
+        own.add_file("noise", images.encode_png(rng.integers(0, 256, (700, 700, 3), dtype=np.uint8)))
+    store.save_own_classes(key, own)
+    assert store.usage(key).own_classes > 2**20
+    with pytest.raises(InvalidInput, match=r"Your own classes take \d+ MB of it: remove examples"):
+        store.check_room(key)  # 1 MB allowed here
+
+
 def test_settings_and_the_lesson_in_progress_are_kept(store):
     key = learner()
     store.put_state(key, "lesson", {"lesson": "transfer", "step": 2})

@@ -61,6 +61,15 @@ def dataset_state() -> OwnClasses:
     return st.session_state[STATE]
 
 
+def _as_drawn() -> OwnClasses | None:
+    """The classes, for a click on a numbered class or example: None when another tab had changed them
+    since this page was drawn (the number may now point at another one: nothing is done, and the page
+    then shows them as they are, with a toast saying why)."""
+    had = st.session_state.get(ELSEWHERE, False)
+    own = dataset_state()
+    return None if st.session_state.get(ELSEWHERE) and not had else own
+
+
 def _say(area: str, level: str, text: str) -> None:
     st.session_state[MESSAGE] = (area, level, text)
 
@@ -94,8 +103,8 @@ def _add_class() -> None:
 
 
 def _rename(index: int) -> None:
-    own = dataset_state()
-    if index >= len(own.class_names):  # another tab removed it meanwhile
+    own = _as_drawn()
+    if own is None or index >= len(own.class_names):
         return
     old = own.class_names[index]
     try:
@@ -109,8 +118,8 @@ def _rename(index: int) -> None:
 
 
 def _remove_class(index: int) -> None:
-    own = dataset_state()
-    if index >= len(own.class_names):  # another tab removed it meanwhile
+    own = _as_drawn()
+    if own is None or index >= len(own.class_names):
         return
     name = own.class_names[index]
     own.remove_class(name)
@@ -119,10 +128,9 @@ def _remove_class(index: int) -> None:
 
 
 def _remove_example(name: str, index: int) -> None:
-    try:
-        dataset_state().remove(name, index)
-    except InvalidInput as error:  # another tab removed it meanwhile
-        _say("add", "warning", str(error))
+    own = _as_drawn()
+    if own is not None:
+        own.remove(name, index)
 
 
 def _next_class() -> None:
@@ -194,7 +202,7 @@ def _kind_word(kind: str) -> str:
 
 def _undo_kind() -> None:
     kept = st.session_state.pop(UNDO_OFFER, None)
-    if kept is not None:
+    if kept is not None and _as_drawn() is not None:  # not over what another tab did since
         st.session_state[STATE] = kept
         _say("kind", "success", f"Back as it was: {_kind_word(kept.kind)}, every example and box.")
 
@@ -222,7 +230,7 @@ def _label(name: str, index: int) -> str:
 
 
 def _parse_label(label: str | None) -> tuple[str, int] | None:
-    own = dataset_state()
+    own = st.session_state[STATE]  # the classes this run shows (never read again halfway through a run)
     if not label or " #" not in label:
         return None
     name, number = label.rsplit(" #", 1)
@@ -252,6 +260,8 @@ def _boxed(name: str, index: int, pixels) -> None:
 
 
 def _box_dragged() -> None:
+    if _as_drawn() is None:
+        return
     label = st.session_state.get(BOX_CHOICE)
     chosen, box = _parse_label(label), drawn_box(BOX_DRAW, label or "")
     if chosen is None or box is None:
@@ -269,6 +279,8 @@ def _box_dragged() -> None:
 
 
 def _box_typed() -> None:
+    if _as_drawn() is None:
+        return
     chosen = _parse_label(st.session_state.get(BOX_CHOICE))
     if chosen is None:
         return
@@ -495,6 +507,7 @@ def _camera(own: OwnClasses, target: str) -> None:
     _bring_up_unboxed(own)
     # Drawn again at once, so the counts and the grids above and below include it.
     _say("add", "success", f"Added the snapshot to {target}; it is the last one in its grid below ({_size(own)}).")
+    kept.save_own_classes(own)  # before the rerun: kept as the learner is told it is
     st.rerun()
 
 
@@ -523,6 +536,7 @@ def _upload(own: OwnClasses, target: str) -> None:
         _say("add", "error", text + " Left out: " + " ".join(refused))
     else:
         _say("add", "success", text)
+    kept.save_own_classes(own)  # before the rerun: kept as the learner is told it is
     st.rerun()
 
 
@@ -534,12 +548,11 @@ def _size(own: OwnClasses) -> str:
 def _sharp(own: OwnClasses, name: str, index: int) -> np.ndarray:
     """The example to box, as drawn or uploaded at the box drawer's size (kept for the example shown:
     a rerun while boxing does not decode the file again)."""
-    original = own.originals_of(name)[index]
-    key = (name, index, id(own.examples[name][index]), None if original is None else len(original))
-    kept = st.session_state.get("_own_box_sharp")
-    if kept is None or kept[0] != key:
-        kept = st.session_state["_own_box_sharp"] = (key, own.to_box(name, index))
-    return kept[1]
+    example, original = own.examples[name][index], own.originals_of(name)[index]
+    shown = st.session_state.get("_own_box_sharp")
+    if shown is None or shown[0] is not example or shown[1] is not original:
+        shown = st.session_state["_own_box_sharp"] = (example, original, own.to_box(name, index))
+    return shown[2]
 
 
 def _shown(prepared: np.ndarray, side: int) -> np.ndarray:
@@ -624,6 +637,7 @@ def _keep_and_load(own: OwnClasses) -> None:
         _forget_name_widgets()
         counts = ", ".join(f"{n} ({c})" for n, c in loaded.counts().items())
         _say("classes", "success", f"Loaded {uploaded.name}: {counts}.")
+        kept.save_own_classes(loaded)  # before the rerun: kept as the learner is told it is
         st.rerun()
 
 
