@@ -67,7 +67,10 @@ def _as_drawn() -> OwnClasses | None:
     then shows them as they are, with a toast saying why)."""
     had = st.session_state.get(ELSEWHERE, False)
     own = dataset_state()
-    return None if st.session_state.get(ELSEWHERE) and not had else own
+    if st.session_state.get(ELSEWHERE) and not had:
+        st.session_state[ELSEWHERE] = "ignored"
+        return None
+    return own
 
 
 def _say(area: str, level: str, text: str) -> None:
@@ -352,9 +355,14 @@ def section() -> None:
     """Make the dataset, then train on it: the Trainer's dataset section for "your own classes"."""
     own = dataset_state()
     kept.save_own_classes(own)  # what the last click changed (callbacks run before this)
-    if st.session_state.pop(ELSEWHERE, False):
+    elsewhere = st.session_state.pop(ELSEWHERE, False)
+    if elsewhere:
         _forget_name_widgets()
-        st.toast("Your classes were changed in another tab: here they are as they are now.", icon=":material/sync:")
+        st.toast(
+            "Your classes were changed in another tab: here they are as they are now."
+            + (" Your click did nothing: click again if you still want it." if elsewhere == "ignored" else ""),
+            icon=":material/sync:",
+        )
     st.caption(
         "Make your own dataset: name a class for each kind of thing, give every class a few examples, train. "
         "Your classes are kept on this server for you alone: a reload, a new tab or tomorrow's visit finds "
