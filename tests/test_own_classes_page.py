@@ -67,11 +67,24 @@ def test_two_tabs_of_one_learner_build_on_each_others_classes_and_neither_loses_
     first.button(key="own_drop_1").click().run()  # class 2
     assert own(first).counts() == {"class 1": 2, "square": 0}
     assert own(own_page(learner)).counts() == {"class 1": 2, "square": 0}  # a reload, a third tab
+    # Pictures sent for a class that another tab renamed meanwhile go nowhere, with a message: not into
+    # whichever class the list falls back to.
+    second.radio(key="own_source").set_value("upload").run()
+    second.selectbox(key="own_target").set_value("class 1").run()
+    first.text_input(key="own_name_0").set_value("cat").run()
+    uploader = next(u for u in second.file_uploader if (u.key or "").startswith("own_upload_"))
+    uploader.set_value(pngs("circle", 2, 5)).run()
+    assert own(second).counts() == {"cat": 2, "square": 0}
+    assert any("'class 1' was renamed or removed in another tab" in w.value for w in second.warning), [
+        w.value for w in second.warning
+    ]
+    second.selectbox(key="own_target").set_value("cat").run()
     # The class and the way of adding last chosen come back too, each as the tab that chose it last
     # left it (the second tab's later save did not put back the first tab's "draw").
     second.selectbox(key="own_target").set_value("square").run()
     reloaded = own_page(learner)
     assert reloaded.selectbox(key="own_target").value == "square" and reloaded.radio(key="own_source").value == "upload"
+    assert own(reloaded).counts() == {"cat": 2, "square": 0}
 
 
 @pytest.mark.usefixtures("as_a_running_server")

@@ -43,6 +43,7 @@ BOX_SHOWN = "_own_box_shown"  # the example whose box the number inputs show
 BOX_TOAST = "_own_box_toast"  # the example the grid just chose: the picture to box may be far above it
 UNDO, UNDO_OFFER = "_own_undo", "_own_undo_offer"  # the classes as they were before a switch of kind
 ELSEWHERE = "_own_elsewhere"  # the classes were read again: another tab had changed them
+SHOWN_TARGET = "_own_shown_target"  # the class "Add examples to" showed when the page was last drawn
 
 
 def dataset_state() -> OwnClasses:
@@ -450,8 +451,12 @@ def _add_examples(own: OwnClasses) -> None:
     )
     state.remember("own_target")
     state.remember("own_source")
+    shown = st.session_state.get(SHOWN_TARGET)
+    st.session_state[SHOWN_TARGET] = target
+    if shown not in (None, target):  # read again from another tab: the class the page showed is gone
+        target = _moved_on(shown, target)
     if source == "draw":
-        _draw(own, target)
+        _draw(own, target or st.session_state["own_target"])  # a drawing is added by its button, later
     elif source == "camera":
         _camera(own, target)
     else:
@@ -501,8 +506,24 @@ def _draw(own: OwnClasses, target: str) -> None:
             st.caption("Draw one example with the mouse (white ink), then add it. Vary size, place and shape a bit.")
 
 
-def _camera(own: OwnClasses, target: str) -> None:
-    shot = st.camera_input(f"Snap an example of {target}", key="own_camera")
+def _moved_on(shown: str, target: str) -> str | None:
+    """The class the learner was adding to was renamed or removed in another tab: a snapshot or files
+    sent for it are not put into another class. Returns None (nothing is added this run) and says why."""
+    _say(
+        "add",
+        "warning",
+        f"{shown!r} was renamed or removed in another tab: choose the class to add to (now {target!r}) and add "
+        "the pictures again.",
+    )
+    return None
+
+
+def _camera(own: OwnClasses, target: str | None) -> None:
+    shot = st.camera_input(f"Snap an example of {target or 'a class'}", key="own_camera")
+    if target is None and shot is not None:
+        st.session_state["own_camera_done"] = shot.file_id  # taken for a class that went: not added
+        _said("add")
+        return
     if shot is None or st.session_state.get("own_camera_done") == shot.file_id:
         st.caption("Each snapshot is added once: press 'Clear photo' and snap again for the next.")
         return
@@ -519,16 +540,19 @@ def _camera(own: OwnClasses, target: str) -> None:
     st.rerun()
 
 
-def _upload(own: OwnClasses, target: str) -> None:
+def _upload(own: OwnClasses, target: str | None) -> None:
     generation = st.session_state.setdefault("own_upload_generation", 0)
     files = st.file_uploader(
-        f"Pictures of {target} (PNG, JPEG, BMP, WebP or GIF; many at once)",
+        f"Pictures of {target or 'a class'} (PNG, JPEG, BMP, WebP or GIF; many at once)",
         type=["png", "jpg", "jpeg", "bmp", "webp", "gif"],
         accept_multiple_files=True,
         key=f"own_upload_{generation}",
     )
     if not files:
         return
+    if target is None:  # sent for a class another tab renamed or removed: not put into another one
+        st.session_state["own_upload_generation"] = generation + 1
+        st.rerun()
     added, refused = 0, []
     for file in files:
         try:
