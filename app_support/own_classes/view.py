@@ -359,9 +359,10 @@ def section() -> None:
     elsewhere = st.session_state.pop(ELSEWHERE, False)
     if elsewhere:
         _forget_name_widgets()
-        st.toast(
-            "Your classes were changed in another tab: here they are as they are now."
-            + (" Your click did nothing: click again if you still want it." if elsewhere == "ignored" else ""),
+        st.toast(  # short: a toast shows about 80 characters before "view more"
+            "Changed in another tab, so that click did nothing: click again."
+            if elsewhere == "ignored"
+            else "Your classes were changed in another tab: here they are now.",
             icon=":material/sync:",
         )
     st.caption(
