@@ -334,7 +334,15 @@ class OwnClasses:
     def add_file(self, name: str, data: bytes) -> np.ndarray:
         """Decode an uploaded picture (PNG, JPEG, BMP, WebP, GIF) and `add` it, keeping the file as it
         came (up to ORIGINAL_MAX_BYTES; a larger one as a JPEG at most ORIGINAL_MAX_SIDE pixels)."""
-        return self.add(name, images.load_image(data), original=bytes(data))
+        try:
+            return self.add(name, images.load_image(data), original=bytes(data))
+        except InvalidInput as error:
+            if self.kind == "drawings" and str(error).startswith("The picture is blank"):
+                raise InvalidInput(
+                    "The picture looks blank as a drawing (no marks stand out from its background): upload one "
+                    "with clear dark marks on light, or light on dark."
+                ) from None
+            raise
 
     def originals_of(self, name: str) -> list:
         """Class `name`'s examples as drawn or uploaded (encoded files), one per example: None for an

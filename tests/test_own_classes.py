@@ -89,6 +89,8 @@ def test_blank_and_broken_pictures_are_refused_and_nothing_is_lost():
         own.add("circle", np.zeros((280, 280), np.uint8))
     with pytest.raises(InvalidInput, match="PNG, JPEG"):
         own.add_file("circle", b"this is not a picture")
+    with pytest.raises(InvalidInput, match=r"looks blank as a drawing.*upload one with clear"):  # not "draw"
+        own.add_file("circle", images.encode_png(np.full((50, 50), 255, np.uint8)))
     with pytest.raises(InvalidInput, match="no class 'square'"):
         own.add("square", np.full((10, 10), 255, np.uint8))
     assert own.counts() == before
