@@ -347,28 +347,18 @@ class OwnClasses:
     def originals_of(self, name: str) -> list:
         """Class `name`'s examples as drawn or uploaded (encoded files), one per example: None for an
         example read from a zip, whose picture is the network's."""
-        self._known(name)
-        originals = self.originals.setdefault(name, [])
-        count = len(self.examples[name])
-        del originals[count:]
-        originals.extend([None] * (count - len(originals)))
-        return originals
+        return self._per_example(self.originals, name)
 
     def original(self, name: str, index: int) -> np.ndarray:
         """Example `index` of class `name` as drawn or uploaded (uint8 (H, W) or (H, W, 3)); the
         network's picture where none is kept."""
-        originals = self.originals_of(name)
-        if not 0 <= index < len(originals):
-            raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(originals)}.")
-        if originals[index] is None:
-            return self.examples[name][index]
-        return images.load_image(originals[index])
+        self._example(name, index)
+        original = self.originals_of(name)[index]
+        return self.examples[name][index] if original is None else images.load_image(original)
 
     def remove(self, name: str, index: int) -> None:
         """Remove example `index` (0-based) of class `name`."""
-        self._known(name)
-        if not 0 <= index < len(self.examples[name]):
-            raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(self.examples[name])}.")
+        self._example(name, index)
         boxes, originals = self.boxes_of(name), self.originals_of(name)
         del self.examples[name][index]
         del boxes[index]
@@ -376,20 +366,12 @@ class OwnClasses:
 
     def boxes_of(self, name: str) -> list:
         """Class `name`'s boxes, one per example (None where none is drawn yet)."""
-        self._known(name)
-        boxes = self.boxes.setdefault(name, [])
-        count = len(self.examples[name])
-        del boxes[count:]
-        boxes.extend([None] * (count - len(boxes)))
-        return boxes
+        return self._per_example(self.boxes, name)
 
     def to_box(self, name: str, index: int, *, side: int = 320) -> np.ndarray:
         """Example `index` of class `name` to drag its box on: uint8 (side, side, 3), the picture as drawn
         or uploaded, padded to a square as the network's is (so a box's fractions fit both), sharper
         than the network's 64x64; that one enlarged where no original is kept."""
-        originals = self.originals_of(name)
-        if not 0 <= index < len(originals):
-            raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(originals)}.")
         return _padded_square(self.original(name, index), side)
 
     def set_box(self, name: str, index: int, box) -> tuple[float, float, float, float]:
@@ -397,9 +379,8 @@ class OwnClasses:
         the picture the network gets (64x64), kept inside it. Returns it as fractions of the picture.
         Raises InvalidInput naming what is wrong: not four numbers, x_max <= x_min or y_max <= y_min, a
         box smaller than MIN_BOX_SIDE pixels or outside the picture."""
+        self._example(name, index)
         boxes = self.boxes_of(name)
-        if not 0 <= index < len(boxes):
-            raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(boxes)}.")
         try:
             x0, y0, x1, y1 = (float(value) for value in box)
         except (TypeError, ValueError):
@@ -614,6 +595,22 @@ class OwnClasses:
                 box = found.get(sample.name)
                 own.boxes[name].append(None if box is None else tuple(float(v) for v in box))
         return own
+
+    def _per_example(self, lists: dict, name: str) -> list:
+        """Class `name`'s list in `lists` (its boxes or originals), one entry per example: None for
+        examples added since it was last read, none left for examples removed."""
+        self._known(name)
+        kept = lists.setdefault(name, [])
+        count = len(self.examples[name])
+        del kept[count:]
+        kept.extend([None] * (count - len(kept)))
+        return kept
+
+    def _example(self, name: str, index: int) -> None:
+        """Raise InvalidInput unless class `name` has an example `index` (0-based)."""
+        self._known(name)
+        if not 0 <= index < len(self.examples[name]):
+            raise InvalidInput(f"{name!r} has no example {index + 1}; it has {len(self.examples[name])}.")
 
     def _known(self, name: str) -> None:
         if name not in self.examples:

@@ -187,15 +187,21 @@ def test_pictures_with_boxes_come_back_with_each_box(store):
     assert store.load_own_classes(key).boxes_of("square") == [None, (0, 0, 1, 1)]
 
 
+def bar_drawn() -> tuple[OwnClasses, np.ndarray]:
+    """Own classes with one class, "bar", and the drawing added to it: a bar on the 280x280 canvas."""
+    canvas = np.zeros((280, 280), np.uint8)
+    canvas[40:240, 120:160] = 255
+    own = OwnClasses()
+    own.add_class("bar")
+    own.add("bar", canvas)
+    return own, canvas
+
+
 def test_examples_come_back_as_drawn_or_uploaded_and_count_against_the_learners_room(store):
     """Every example is kept twice: as the network gets it, and as drawn or uploaded (the file byte for
     byte), so a switch of kind after a reload prepares from the original, not from the 28x28 copy."""
     key = learner()
-    own = OwnClasses()
-    own.add_class("bar")
-    canvas = np.zeros((280, 280), np.uint8)
-    canvas[40:240, 120:160] = 255
-    own.add("bar", canvas)
+    own, canvas = bar_drawn()
     upload = images.encode_png(np.dstack([canvas, canvas // 2, canvas]))
     own.add_file("bar", upload)
     before = store.usage(key).bytes
@@ -221,11 +227,7 @@ def test_own_classes_kept_before_originals_were_kept_still_load(store):
     import json
 
     key = learner()
-    own = OwnClasses()
-    own.add_class("bar")
-    canvas = np.zeros((280, 280), np.uint8)
-    canvas[40:240, 120:160] = 255
-    own.add("bar", canvas)
+    own, _ = bar_drawn()
     store.save_own_classes(key, own)
     table = schema().tables["own_classes"]
     store.open()
@@ -263,9 +265,7 @@ def test_a_store_at_the_first_revision_is_upgraded_in_place_and_keeps_its_classe
     try:
         own = kept.load_own_classes(key)
         assert own.counts() == {"bar": 1} and own.originals_of("bar") == [None]
-        canvas = np.zeros((280, 280), np.uint8)
-        canvas[40:240, 120:160] = 255
-        own.add("bar", canvas)
+        own.add("bar", bar_drawn()[1])
         kept.save_own_classes(key, own)
         assert kept.load_own_classes(key).originals_of("bar")[1] is not None
     finally:
