@@ -803,16 +803,10 @@ class Store:
             files = connection.execute(
                 sa.select(sa.func.coalesce(sa.func.sum(table.c.bytes), 0)).where(table.c.learner == learner)
             ).scalar()
-            pictures = connection.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(examples.c.png)), 0)).where(
-                    examples.c.learner == learner
-                )
-            ).scalar()
-            pictures += connection.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(originals.c.data)), 0)).where(
-                    originals.c.learner == learner
-                )
-            ).scalar()
+            pictures = sum(
+                connection.execute(_bytes_in(column).where(column.table.c.learner == learner)).scalar()
+                for column in (examples.c.png, originals.c.data)
+            )
             per_run = (
                 sa.select(runs.c.number, runs.c.title, sa.func.coalesce(sa.func.sum(table.c.bytes), 0).label("size"))
                 .select_from(runs.outerjoin(table, table.c.run == runs.c.id))
@@ -914,17 +908,9 @@ class Store:
                     connection.execute(sa.select(sa.func.coalesce(sa.func.sum(files.c.bytes), 0))).scalar()
                 ),
                 "examples": count(connection, "own_examples"),
-                "example_bytes": int(
-                    connection.execute(
-                        sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(examples.c.png)), 0))
-                    ).scalar()
-                ),
+                "example_bytes": int(connection.execute(_bytes_in(examples.c.png)).scalar()),
                 "originals": count(connection, "own_originals"),
-                "original_bytes": int(
-                    connection.execute(
-                        sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(originals.c.data)), 0))
-                    ).scalar()
-                ),
+                "original_bytes": int(connection.execute(_bytes_in(originals.c.data)).scalar()),
             }
 
         found = self._read(work)
@@ -943,6 +929,13 @@ class Store:
             return Path(path).resolve().relative_to(self.data.resolve()).as_posix()
         except ValueError:
             return None
+
+
+def _bytes_in(column):
+    """SELECT the bytes a binary column holds, summed over its rows (0 for none); add a WHERE."""
+    import sqlalchemy as sa
+
+    return sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(column)), 0))
 
 
 def _process_alive(pid: int) -> bool:
