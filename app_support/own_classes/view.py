@@ -178,7 +178,7 @@ def _clear_canvas() -> None:
 def _set_kind() -> None:
     own = dataset_state()
     before = sum(own.counts().values())
-    kept = copy.deepcopy(own)  # what Undo gives back: a switch to drawings crops every picture to its ink
+    earlier = copy.deepcopy(own)  # what Undo gives back: a switch to drawings crops every picture to its ink
     boxes_gone = own.set_kind(st.session_state["own_kind"])
     lost = before - sum(own.counts().values())
     said = []
@@ -189,10 +189,10 @@ def _set_kind() -> None:
             f"The {boxes_gone} box(es) you drew were left out: drawings are cropped to their ink, so no box would "
             "fit them any more."
         )
-    if own.kind == "drawings" and kept.kind != "drawings" and before:
+    if own.kind == "drawings" and earlier.kind != "drawings" and before:
         said.append("Every picture is now cropped to its marks and centred, as MNIST's digits were.")
     if said:
-        st.session_state[UNDO] = kept
+        st.session_state[UNDO] = earlier
         said.append("Undo puts everything back as it was; it is offered until your next click.")
         _say("kind", "warning", " ".join(said))
     elif own.kind == "boxes" and own.unboxed():
@@ -205,21 +205,21 @@ def _kind_word(kind: str) -> str:
 
 
 def _undo_kind() -> None:
-    kept = st.session_state.pop(UNDO_OFFER, None)
-    if kept is not None and _as_drawn() is not None:  # not over what another tab did since
-        st.session_state[STATE] = kept
-        _say("kind", "success", f"Back as it was: {_kind_word(kept.kind)}, every example and box.")
+    earlier = st.session_state.pop(UNDO_OFFER, None)
+    if earlier is not None and _as_drawn() is not None:  # not over what another tab did since
+        st.session_state[STATE] = earlier
+        _say("kind", "success", f"Back as it was: {_kind_word(earlier.kind)}, every example and box.")
 
 
 def _kind_messages() -> None:
     """What the last switch of kind said, with Undo for one run after a switch that changed the pictures."""
     st.session_state.pop(UNDO_OFFER, None)  # offered once: any other action ends the offer
-    kept = st.session_state.pop(UNDO, None)
+    earlier = st.session_state.pop(UNDO, None)
     _said("kind")
-    if kept is not None:
-        st.session_state[UNDO_OFFER] = kept
+    if earlier is not None:
+        st.session_state[UNDO_OFFER] = earlier
         st.button(
-            f"Undo: back to {_kind_word(kept.kind)}",
+            f"Undo: back to {_kind_word(earlier.kind)}",
             key="own_undo_kind",
             on_click=_undo_kind,
             icon=":material/undo:",
