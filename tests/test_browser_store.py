@@ -44,6 +44,15 @@ def wait_for_epoch(page, number: int, at_least: int, timeout: float = 240_000) -
     return status_epoch(page, number)
 
 
+def wait_for_status(page, pattern: str, timeout: float = 120_000) -> None:
+    """Wait for a status line that matches `pattern`; when it never comes, say what the page said."""
+    try:
+        page.get_by_text(re.compile(pattern)).first.wait_for(timeout=timeout)
+    except PlaywrightTimeout:
+        said = [line for line in page.inner_text("body").splitlines() if re.match(r"Run \d+:|.*(Error|error)", line)]
+        raise AssertionError(f"no status matched {pattern!r}; the page said {said}") from None
+
+
 def open_trainer(page, url: str, address: str = QUICK) -> None:
     page.goto(url + address)
     page.locator("h1", has_text="Trainer").wait_for(timeout=90_000)
@@ -101,7 +110,7 @@ def test_runs_outlive_the_tab_stay_private_and_a_killed_server_continues_them(br
     # A short run that finishes, then a long one.
     open_trainer(page, url)
     train(page)
-    page.get_by_text(re.compile(r"Run 1: [^\n]*Finished")).wait_for(timeout=300_000)  # a worker starts first
+    wait_for_status(page, r"Run 1: [^\n]*Finished", 300_000)  # a worker starts first
     open_trainer(page, url, LONG)
     train(page)
     first = wait_for_epoch(page, 2, 2)
@@ -146,7 +155,7 @@ def test_runs_outlive_the_tab_stay_private_and_a_killed_server_continues_them(br
     url = restart()
     open_trainer(page, url, LONG)
     show_run(page, 1)  # the finished run, intact: its results
-    page.get_by_text(re.compile(r"Run 1: [^\n]*Finished")).wait_for(timeout=60_000)
+    wait_for_status(page, r"Run 1: [^\n]*Finished", 60_000)
     page.get_by_text("Test accuracy").first.wait_for(timeout=60_000)
     show_run(page, 2)
     notice = page.get_by_text(re.compile(r"Interrupted at epoch (\d+)")).first
@@ -157,5 +166,5 @@ def test_runs_outlive_the_tab_stay_private_and_a_killed_server_continues_them(br
     page.get_by_role("button", name="Continue training").click()
     assert wait_for_epoch(page, 2, kept + 1) > kept  # it goes on from its checkpoint, not from the start
     page.get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text(re.compile(r"Run 2: [^\n]*Stopped")).wait_for(timeout=120_000)
+    wait_for_status(page, r"Run 2: [^\n]*Stopped")
     learner.close()

@@ -32,9 +32,10 @@ def run_status(run: Run) -> None:
     elif not run.done:
         total = run.job.config.epochs
         progress = run.batches[-1]["progress"] if run.batches else 0.0
-        st.progress(
-            min(progress / total, 1.0), text=f"{run.label}: {label}, epoch {min(int(progress) + 1, total)} of {total}"
-        )
+        # The epoch of the last batch point, not one past its progress: an epoch's last batch has progress
+        # 4.0 while epoch 4 still validates and saves its checkpoint, and "epoch 5" then claimed too much.
+        epoch = run.batches[-1].get("epoch", int(progress) + 1) if run.batches else 1
+        st.progress(min(progress / total, 1.0), text=f"{run.label}: {label}, epoch {min(epoch, total)} of {total}")
     elif run.state.good:
         st.success(f"{run.label}: {label}. {run.message}")
         offer_early_stopping(run)
@@ -354,8 +355,10 @@ def live_runs(was: tuple, panel: str) -> None:
     )
     run = by_id[chosen]
     run_status(run)
-    if not run.done and st.button("Stop", key="trainer_stop", icon=":material/stop:"):
-        manager.stop(run.id, owner())
+    if not run.done:
+        # A callback, not the button's return value: Streamlit calls it with the click's widget state,
+        # so the click stops this run even when the fragment's timed redraw is running at that moment.
+        st.button("Stop", key="trainer_stop", icon=":material/stop:", on_click=manager.stop, args=(run.id, owner()))
     if run.state == RunState.INTERRUPTED:
         continue_button(run)
     if run.state != RunState.QUEUED and not (run.done and not run.batches and not run.epochs):
