@@ -14,6 +14,8 @@
 
 const arithUrl = URL.createObjectURL(new Blob([ARITH_SOURCE], { type: "text/javascript" }));
 const arithReady = import(arithUrl);
+// Up to this many multiply-adds the pipeline runs on the page's thread (Lab.quick).
+const QUICK_MULTIPLY_ADDS = 3_000_000;
 const workerUrl = URL.createObjectURL(
   new Blob([`import * as A from "${arithUrl}";\n${WORKER_SOURCE}`], { type: "text/javascript" }),
 );
@@ -89,6 +91,7 @@ class Lab {
     this.picture = null;
     this.result = null;
     this.seq = 0;
+    this.shownSeq = 0; // the newest request whose answer is on screen: a slower, older one never replaces it
     this.busy = false;
     this.pending = null;
     this.events = []; // [seq, timeStamp, kind] of input events waiting for their picture
@@ -186,7 +189,25 @@ class Lab {
       lut: this.data.lut,
       informative: Number(this.settings.row) < 0,
     };
-    this.flush();
+    if (this.busy || !this.quick()) {
+      this.flush();
+      return;
+    }
+    // Small work is done here, in the pointer's own event, so the new picture is drawn in the frame
+    // the event came in: a message to the worker and back made it wait for the next one.
+    const request = this.pending;
+    this.pending = null;
+    const { h, w, c } = this.picture;
+    this.show(this.A.labAnswer(request, { h, w, c, planes: this.planes() }));
+  }
+
+  // Whether the pipeline is a few milliseconds here: the convolution's multiply-adds, a 512x512 gray
+  // picture with a 3x3 kernel (2.4 million) is; a colour one with a 7x7 kernel (38 million) goes to
+  // the worker, so the page never waits on it.
+  quick() {
+    const { h, w, c } = this.picture;
+    const { kh, kw } = this.base;
+    return h * w * c * kh * kw <= QUICK_MULTIPLY_ADDS;
   }
 
   flush() {
@@ -207,11 +228,12 @@ class Lab {
       this.flush();
       return;
     }
-    if (answer.seq === this.seq || !this.pending) this.show(answer);
+    if (answer.seq > this.shownSeq && (answer.seq === this.seq || !this.pending)) this.show(answer);
     this.flush();
   }
 
   show(answer) {
+    this.shownSeq = answer.seq;
     this.nodes.error.textContent = answer.ok ? this.problem : answer.problem;
     this.nodes.error.hidden = !this.nodes.error.textContent;
     if (!answer.ok) {
