@@ -4,7 +4,8 @@
 //   - with bytes: the picture (header + uint8 pixels), sent once per picture (Streamlit's message
 //     cache sends an unchanged element as a reference), kept in `pictures` below;
 //   - with JSON: the lab itself: the kernel editor, the settings, every stage's picture and the
-//     arithmetic of the pixel under the pointer, computed here (arith.js, in a Worker: worker.js).
+//     arithmetic of the pixel under the pointer, computed here (arith.js: small work in the pointer's
+//     own event, larger work in a Worker, worker.js, so the page never freezes).
 // Settings reach Python when a change ends (a released drag, a chosen option, a click on a picture),
 // as the component state `settings`; while a button is held nothing is sent.
 //
