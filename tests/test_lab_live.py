@@ -387,3 +387,73 @@ def test_another_picture_starts_where_the_kernel_answers_again(page, app_url):
     page.wait_for_function(f"([old]) => {LAB}.picture.id !== old && {LAB}.result", arg=[camera])
     page.wait_for_function(f"() => !{LAB}.nodes.arithTitle.textContent.endsWith('(5, 5)')")
     assert "row=" not in page.evaluate("() => location.search")
+
+
+def test_a_second_drag_while_python_answers_the_first_still_follows_the_pointer(page, app_url):
+    """Python's reply to a released drag redraws the lab's controls: a cell held at that moment is not
+    rebuilt under the pointer, and its moves and release still arrive."""
+    open_lab(page, app_url)
+    wait_until_idle(page)
+    cells = [page.locator(f'.cnv-kcell[data-row="1"][data-col="{col}"]') for col in (0, 2)]
+    cells[0].scroll_into_view_if_needed()
+    first, second = (cell.bounding_box() for cell in cells)
+    page.mouse.move(first["x"] + first["width"] / 2, first["y"] + first["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(first["x"] + first["width"] / 2, first["y"] + first["height"] / 2 - 12)  # -2 -> 0
+    page.mouse.up()
+    x, y = second["x"] + second["width"] / 2, second["y"] + second["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.wait_for_function("() => location.search.includes('kernel=custom')")  # Python has answered
+    wait_until_idle(page)
+    for step in range(1, 4):
+        page.mouse.move(x, y - 6 * step)  # 2 -> 5
+    page.wait_for_function(f"() => {LAB}.base.values[5] === 5")
+    page.mouse.up()
+    page.wait_for_function(f"() => !{LAB}.dragging")
+    page.wait_for_function("() => decodeURIComponent(location.search.replace(/\\+/g, ' ')).includes('-1 0 1; 0 0 5')")
+    wait_until_idle(page)
+    assert page.evaluate(f"() => Array.from({LAB}.base.values)") == [-1, 0, 1, 0, 0, 5, -1, 0, 1]
+
+
+def test_a_pinned_pixel_comes_back_to_itself_after_a_larger_kernel_and_back(page, app_url):
+    open_lab(page, app_url)
+    box = stage_box(page, 1)
+    page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.4)
+    page.wait_for_function("() => /row=\\d+/.test(location.search)")
+    wait_until_idle(page)
+    pinned = arithmetic(page)[0]
+    kernel = page.locator('select[aria-label="Kernel"]')
+    for _ in range(2):  # 510x510 -> 506x506 -> 510x510, twice
+        for name in ("vertical line 7x7", "sobel x"):
+            kernel.select_option(name)
+            page.wait_for_function(f"() => {LAB}.settings.kernel === '{name}' && !{LAB}.dirty")
+            wait_until_idle(page)
+        assert arithmetic(page)[0] == pinned
+    assert f"row={pinned[0]}" in page.evaluate("() => location.search")
+
+
+def test_a_typed_fraction_is_a_weight_and_a_word_is_refused_with_a_message(page, app_url):
+    open_lab(page, app_url)
+    cell = page.locator('.cnv-kcell[data-row="0"][data-col="1"]')
+    cell.scroll_into_view_if_needed()
+    cell.click()  # a click without a drag: type into the cell
+    page.keyboard.type("1/8")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => {LAB}.base.values[1] === 0.125")
+    cell.click()
+    page.keyboard.type("abc")
+    page.keyboard.press("Enter")
+    error = page.locator(".cnv-error")
+    error.wait_for()
+    assert '"abc" is not a kernel weight' in error.inner_text() and "1/9" in error.inner_text()
+    assert page.evaluate(f"() => {LAB}.base.values[1]") == 0.125  # kept what it had
+    weight = page.get_by_label("Weight", exact=True)
+    weight.fill("two")
+    weight.press("Enter")
+    page.wait_for_function(f"() => {LAB}.nodes.error.textContent.includes('\"two\"')")
+    assert weight.input_value() == "1"  # the field shows the weight the pictures use
+    weight.fill("1/2")
+    weight.press("Enter")
+    page.wait_for_function("() => location.search.includes('weight=0.5')")
+    page.wait_for_function(f"() => {LAB}.nodes.error.hidden")

@@ -39,6 +39,23 @@ function readPicture(bytes) {
   return { id, h, w, c, pixels: bytes.slice(start, start + h * w * c) };
 }
 
+// A number as a learner types it: 0.5, -2, 1,5 or a fraction such as 1/9 (NaN for anything else).
+function typedNumber(text) {
+  const t = String(text).trim().replace(",", ".");
+  const fraction = /^([-+]?\d*\.?\d+)\s*\/\s*(\d*\.?\d+)$/.exec(t);
+  if (fraction) return Number(fraction[1]) / Number(fraction[2]);
+  return t === "" ? NaN : Number(t);
+}
+
+// While a button is held: the moves and the release are heard on the window, so they still arrive
+// when the element that was pressed is redrawn under the pointer (a reply from Python rebuilds it).
+function held(move, up, on) {
+  const act = on ? "addEventListener" : "removeEventListener";
+  window[act]("pointermove", move);
+  window[act]("pointerup", up);
+  window[act]("pointercancel", up);
+}
+
 // --- small DOM helpers ------------------------------------------------------------------------------
 
 function el(tag, attributes = {}, ...children) {
@@ -113,10 +130,12 @@ class Lab {
     if (first || (!this.dirty && !this.dragging && data.echo >= this.version)) {
       this.version = Math.max(this.version, data.echo);
       this.settings = { ...data.settings };
+      // the shape Python's pixel was chosen in: the pixel is carried from there to this output's shape
+      this.pickShape = data.pick_shape ? [...data.pick_shape] : null;
       this.base = this.kernelFromSettings();
     }
     this.problem = data.problem || "";
-    this.syncControls();
+    this.syncControls(!this.dragging); // a cell held by the pointer is not rebuilt under it
     const picture = pictures.get(data.image_id);
     if (picture) this.usePicture(picture);
     else waiting.add(this);
@@ -305,6 +324,14 @@ class Lab {
     if (commit) this.commit();
   }
 
+  // A typed value that is not taken: said where the lab's problems are said, until the next change.
+  refuse(text, what) {
+    const shown = text.trim() ? `"${text.trim()}"` : "An empty box";
+    this.nodes.error.textContent =
+      `${shown} is not a ${what} the lab can use: type a number from -1000000 to 1000000, such as 0.5, -2 or 1/9.`;
+    this.nodes.error.hidden = false;
+  }
+
   locked(name) {
     return this.locks.fixed.has(name) || this.locks.hidden.has(name);
   }
@@ -412,10 +439,10 @@ class Lab {
     const handle = el("span", { class: "cnv-scrub", title: `Drag left or right to change the ${text.toLowerCase()}`, text });
     const box = el("label", { class: "cnv-field", "data-param": param }, handle, input);
     const typed = () => {
-      const value = Number(input.value.replace(",", "."));
+      const value = typedNumber(input.value);
       if (!Number.isFinite(value) || Math.abs(value) > 1e6) {
-        input.setCustomValidity("A number between -1000000 and 1000000");
-        input.reportValidity();
+        this.refuse(input.value, text.toLowerCase());
+        input.value = this.settings[param]; // the field shows the value the pictures use
         return;
       }
       this.change(param, this.A.plainNumber(value, 6));
@@ -437,15 +464,11 @@ class Lab {
         if (String(value) !== String(this.settings[param])) this.change(param, String(value), { commit: false, event: m });
       };
       const up = () => {
-        handle.removeEventListener("pointermove", move);
-        handle.removeEventListener("pointerup", up);
-        handle.removeEventListener("pointercancel", up);
+        held(move, up, false);
         this.dragging = false;
         if (this.dirty) this.commit();
       };
-      handle.addEventListener("pointermove", move);
-      handle.addEventListener("pointerup", up);
-      handle.addEventListener("pointercancel", up);
+      held(move, up, true);
     });
     // Scroll on it: one step a notch; Python hears of it once the scrolling stops.
     const wheel = (e) => {
@@ -613,17 +636,13 @@ class Lab {
         if (moved) this.setCell(index, start + steps * step, m, false);
       };
       const up = () => {
-        cell.removeEventListener("pointermove", move);
-        cell.removeEventListener("pointerup", up);
-        cell.removeEventListener("pointercancel", up);
+        held(move, up, false);
         cell.classList.remove("cnv-dragging");
         this.dragging = false;
         if (moved) this.commit();
         else this.typeInto(cell, index);
       };
-      cell.addEventListener("pointermove", move);
-      cell.addEventListener("pointerup", up);
-      cell.addEventListener("pointercancel", up);
+      held(move, up, true);
     });
     cell.addEventListener(
       "wheel",
@@ -652,10 +671,13 @@ class Lab {
     const finish = (keep) => {
       if (done) return;
       done = true;
-      const value = Number(input.value.replace(",", "."));
+      const value = typedNumber(input.value);
       cell.replaceChildren();
       if (keep && Number.isFinite(value) && Math.abs(value) <= 1e6) this.setCell(index, value, null, true);
-      else this.refreshKernelGrid();
+      else {
+        if (keep) this.refuse(input.value, "kernel weight");
+        this.refreshKernelGrid();
+      }
     };
     input.addEventListener("keydown", (e) => {
       e.stopPropagation();
