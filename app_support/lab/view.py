@@ -368,7 +368,9 @@ def live() -> bool:
 
 def conv_controls() -> None:
     if live():  # the kernel and these settings are in the live lab, beside its pictures
-        st.caption("Stride, padding, activation, pooling and the display are set beside the pictures.")
+        st.caption(
+            "Stride, padding, activation, pooling and the display are set beside the kernel, above the pictures."
+        )
         _shift_controls()
         return
     # Pairs only where both fit a projector's narrow column (1024 px wide): two short numbers.
