@@ -249,9 +249,17 @@ def kernel_controls() -> None:
         locked(st.radio, "lab_view", "View", list(VIEWS), format_func=VIEWS.get, persist_state=PERSIST, horizontal=True)
         one = st.session_state["lab_view"] == "one"
     if live():  # the kernel, its weight and its grid are edited in the live lab below
-        if st.session_state["lab_kernel"] == CUSTOM and not hidden("lab_custom"):
+        # Drawn for every kernel (folded, so always as tall): appearing with the first edit of a cell,
+        # it pushed the grid down under the pointer about to grab it again.
+        if not hidden("lab_custom"):
             with st.expander("Type a whole kernel (another size, up to 15x15)"):
-                _custom_editor(grid=False)
+                if st.session_state["lab_kernel"] == CUSTOM:
+                    _custom_editor(grid=False)
+                else:
+                    st.caption(
+                        "Choose Custom in the kernel list (or change any number in the grid): then type "
+                        "your own kernel here, of any size up to 15x15."
+                    )
         if colour():
             _slice_controls()
         return
