@@ -229,9 +229,10 @@ def _duration(seconds: float) -> str:
 def default_setup(dataset: str) -> tuple[str, TrainConfig]:
     """The app's default preset and settings for a dataset (what `--dataset` alone trains)."""
     if dataset in ("mnist-bundled", "mnist", "digits"):
-        # Measured on bundled MNIST: about 99% held-out accuracy in under a minute on 2 CPU cores.
+        # Measured on bundled MNIST (bench/training.py): 15 epochs reach 98.6% on the 2,000 held-out
+        # digits in under a minute on 2 CPU cores; 22 reached 98.85% in 79 s.
         augmentation = Augmentation(rotation=10, shift=0.1, zoom=0.1)
-        epochs = 22 if dataset == "mnist-bundled" else 12
+        epochs = 15 if dataset == "mnist-bundled" else 12
         return "mnist-fast", TrainConfig(epochs=epochs, batch_size=64, learning_rate=2e-3, augmentation=augmentation)
     if dataset == "fashion-mnist":
         return "fashion-cnn", TrainConfig(epochs=10, batch_size=64)
