@@ -153,7 +153,8 @@ PRESETS = {
         ],
     ),
     "mnist-fast": (
-        "The app's default for MNIST: Conv32-Pool-Conv64-Pool-Dense128 with dropout (about 99% on bundled MNIST).",
+        "The app's default for MNIST: Conv32-Pool-Conv64-Pool-Dense128 with dropout (98.6% of the held-out "
+        "bundled MNIST digits with the default settings).",
         lambda shape: [
             _conv(32),
             _pool(),
