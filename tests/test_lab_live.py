@@ -448,6 +448,7 @@ def test_a_typed_fraction_is_a_weight_and_a_word_is_refused_with_a_message(page,
     error.wait_for()
     assert '"abc" is not a kernel weight' in error.inner_text() and "1/9" in error.inner_text()
     assert page.evaluate(f"() => {LAB}.base.values[1]") == 0.125  # kept what it had
+    wait_until_idle(page)
     weight = page.get_by_label("Weight", exact=True)
     weight.fill("two")
     weight.press("Enter")

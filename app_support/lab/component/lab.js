@@ -507,8 +507,11 @@ class Lab {
     const names = Object.keys(d.gallery);
     this.fillOptions(n.kernelSelect, [...names.map((k) => [k, k[0].toUpperCase() + k.slice(1)]), ["custom", "Custom"]]);
     n.kernelSelect.value = s.kernel;
-    n.weight.input.value = s.weight;
-    n.bias.input.value = s.bias;
+    // A field the learner is typing in keeps what they typed: a reply from Python meanwhile wrote the
+    // old value back, and their Enter then changed nothing.
+    const typing = this.root.getRootNode().activeElement;
+    if (typing !== n.weight.input) n.weight.input.value = s.weight;
+    if (typing !== n.bias.input) n.bias.input.value = s.bias;
     n.norm.checked = s.norm === "1";
     n.scale.checked = s.scale === "1";
     this.fillOptions(n.post.select, Object.entries(d.labels.post));
