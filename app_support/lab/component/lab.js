@@ -39,12 +39,13 @@ function readPicture(bytes) {
   return { id, h, w, c, pixels: bytes.slice(start, start + h * w * c) };
 }
 
-// A number as a learner types it: 0.5, -2, 1,5 or a fraction such as 1/9 (NaN for anything else).
+// A number as a learner types it: 0.5, -2, 1,5 or a fraction such as 1/9, from -1000000 to 1000000
+// (what Lab.refuse says); NaN for anything else.
 function typedNumber(text) {
   const t = String(text).trim().replace(",", ".");
   const fraction = /^([-+]?\d*\.?\d+)\s*\/\s*(\d*\.?\d+)$/.exec(t);
-  if (fraction) return Number(fraction[1]) / Number(fraction[2]);
-  return t === "" ? NaN : Number(t);
+  const value = fraction ? Number(fraction[1]) / Number(fraction[2]) : t === "" ? NaN : Number(t);
+  return Math.abs(value) <= 1e6 ? value : NaN;
 }
 
 // While a button is held: the moves and the release are heard on the window, so they still arrive
@@ -440,7 +441,7 @@ class Lab {
     const box = el("label", { class: "cnv-field", "data-param": param }, handle, input);
     const typed = () => {
       const value = typedNumber(input.value);
-      if (!Number.isFinite(value) || Math.abs(value) > 1e6) {
+      if (Number.isNaN(value)) {
         this.refuse(input.value, text.toLowerCase());
         input.value = this.settings[param]; // the field shows the value the pictures use
         return;
@@ -676,7 +677,7 @@ class Lab {
       done = true;
       const value = typedNumber(input.value);
       cell.replaceChildren();
-      if (keep && Number.isFinite(value) && Math.abs(value) <= 1e6) this.setCell(index, value, null, true);
+      if (keep && !Number.isNaN(value)) this.setCell(index, value, null, true);
       else {
         if (keep) this.refuse(input.value, "kernel weight");
         this.refreshKernelGrid();
