@@ -136,7 +136,8 @@ class Lab {
       this.base = this.kernelFromSettings();
     }
     this.problem = data.problem || "";
-    this.syncControls(!this.dragging); // a cell held by the pointer is not rebuilt under it
+    // a cell held by the pointer, or typed in, is not rebuilt under it
+    this.syncControls(!this.dragging && !this.typingCell());
     const picture = pictures.get(data.image_id);
     if (picture) this.usePicture(picture);
     else waiting.add(this);
@@ -666,7 +667,12 @@ class Lab {
     });
   }
 
+  typingCell() {
+    return Boolean(this.kernelCells && this.kernelCells.some((cell) => cell.querySelector("input")));
+  }
+
   typeInto(cell, index) {
+    const shape = `${this.base.kh}x${this.base.kw}`;
     const input = el("input", { type: "text", inputmode: "decimal", value: this.A.cellNumber(this.base.values[index]) });
     cell.replaceChildren(input);
     input.focus();
@@ -677,6 +683,11 @@ class Lab {
       done = true;
       const value = typedNumber(input.value);
       cell.replaceChildren();
+      if (`${this.base.kh}x${this.base.kw}` !== shape) {
+        // the kernel changed shape while this cell was typed in (a reply from Python): its grid now
+        this.buildKernelGrid();
+        return;
+      }
       if (keep && !Number.isNaN(value)) this.setCell(index, value, null, true);
       else {
         if (keep) this.refuse(input.value, "kernel weight");
