@@ -125,7 +125,7 @@ SHARED_GROUPS = {"tests/test_runs.py": "ray", "tests/test_ray_runs.py": "ray"}
 SLOW = {
     "tests/test_runs.py": "worker processes and a Ray cluster, Keras runs on both backends",
     "tests/test_replicas.py": "two servers behind HAProxy and a training run",
-    "tests/test_random_walk.py": "walks every page for hundreds of steps",
+    "tests/test_random_walk.py": "walks every page for 100 steps",
     "tests/test_ray_runs.py::test_runs_hold_their_share_of_the_accelerator_while_they_train": "a Ray cluster",
     "tests/test_ray_runs.py::test_files_travel_as_bytes_both_ways": "a Ray cluster",
     "tests/test_training.py::test_short_run_learns_real_digits": "three epochs on MNIST",

@@ -26,7 +26,7 @@ SEEDS = {
     "learned": 1016,
     "localize": 1017,
 }
-STEPS = int(os.environ.get("CNNVIZ_WALK_STEPS", "200"))
+STEPS = int(os.environ.get("CNNVIZ_WALK_STEPS", "100"))
 # Pages whose settings are promised to survive a trip to another page (the lab's URL settings, every
 # page's widgets with persist_state="session"): there a lost setting fails the walk (rule 4).
 KEEPS_SETTINGS = set(SEEDS)
