@@ -108,3 +108,11 @@ class BrokenPool:
 
     def close(self):
         pass
+
+
+def report_process(job, workdir: Path, send, should_stop) -> None:
+    """What the worker's process has: whether Keras was there before its job (the fork server's
+    import: this target imports none) and the value of the variable `job` names."""
+    import sys
+
+    send({"kind": "process", "keras": "keras" in sys.modules, "value": os.environ.get(job)})

@@ -275,3 +275,29 @@ def test_a_reused_worker_trains_as_a_fresh_one(keras_manager):
     # Keras was cleared between the runs: same seed, same layer names, same learned filters.
     np.testing.assert_allclose(first.filters, again.filters, atol=1e-5)
     assert first.evaluation.test_accuracy == pytest.approx(again.evaluation.test_accuracy)
+
+
+def test_local_workers_start_with_keras_imported_and_the_environment_of_their_start(tmp_path, monkeypatch):
+    """Local workers are forked from a server that imported Keras once (no worker imports it again),
+    yet each has the pool's environment when it starts, not the server's when it started."""
+    from cnnviz.workers import LocalPool
+
+    pool = LocalPool(target=fake_jobs.report_process, warm=())
+    answers = []
+    for value in ("first", "second"):
+        monkeypatch.setenv("CNNVIZ_TEST_WORKER_VALUE", value)
+        worker = pool.spawn()
+        try:
+            assert worker.send_job("CNNVIZ_TEST_WORKER_VALUE", tmp_path)
+
+            def answered(worker=worker):
+                pool.gather([worker], 0.1)
+                return any(event["kind"] == "process" for event in worker.inbox)
+
+            wait(answered, timeout=120)
+            answers.append(next(event for event in worker.inbox if event["kind"] == "process"))
+        finally:
+            worker.kill()
+            worker.close()
+    assert [answer["value"] for answer in answers] == ["first", "second"]
+    assert all(answer["keras"] for answer in answers)
