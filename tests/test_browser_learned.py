@@ -65,7 +65,7 @@ def test_train_a_run_then_scrub_its_embedding(browser, app_url, artifacts):
     epochs = page.locator('[data-testid="stNumberInput"]').filter(has_text="Epochs").locator("input")
     epochs.fill("2")
     epochs.press("Enter")
-    page.get_by_text(re.compile(r"Estimated time: about \d+ s for 2 epoch")).wait_for()
+    page.get_by_text(re.compile(r"Estimated time: about [\d.]+ (s|min) for 2 epoch")).wait_for()
     wait_until_idle(page)
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Train").click()
     page.get_by_text(re.compile(r"Finished\. Trained 2 epochs")).wait_for(timeout=180_000)

@@ -100,7 +100,7 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     page.screenshot(path=artifacts / "trainer_editor_summary_1440.png")
 
     set_number(page, "Epochs", "1")
-    page.get_by_text(re.compile(r"Estimated time: about \d+ s for 1 epoch\(s\)")).wait_for()
+    page.get_by_text(re.compile(r"Estimated time: about [\d.]+ (s|min) for 1 epoch\(s\)")).wait_for()
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Train").click()
     page.get_by_text("Test accuracy", exact=True).wait_for(timeout=300_000)  # a worker starts first
     page.get_by_text(re.compile(r"Finished\. Trained 1 epochs")).wait_for()
@@ -147,7 +147,7 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     # "Train and compare with": the pair, side by side, lands under Compare runs (the help says so), in a
     # table that names each run and its data in full and fits the 1024-pixel projector.
     choose(page, "Train and compare with", "dense-only, from scratch")
-    page.get_by_text(re.compile(r"Estimated time: about \d+ s for both runs")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"Estimated time: about [\d.]+ (s|min) for both runs")).wait_for()
     page.get_by_role("button", name="Train both").click()
     # Until both have an epoch, the table shows what it showed (the latest runs with one, Run 1 among
     # them); then the pair, once each row's last column, the training time, is filled in.
