@@ -137,7 +137,7 @@ class Lab {
     }
     this.problem = data.problem || "";
     // a cell held by the pointer, or typed in, is not rebuilt under it
-    this.syncControls(!this.dragging && !this.typingCell());
+    this.syncControls(!this.dragging && !this.typingIn(this.nodes.kernelGrid));
     const picture = pictures.get(data.image_id);
     if (picture) this.usePicture(picture);
     else waiting.add(this);
@@ -511,9 +511,8 @@ class Lab {
     n.kernelSelect.value = s.kernel;
     // A field the learner is typing in keeps what they typed: a reply from Python meanwhile wrote the
     // old value back, and their Enter then changed nothing.
-    const typing = this.root.getRootNode().activeElement;
-    if (typing !== n.weight.input) n.weight.input.value = s.weight;
-    if (typing !== n.bias.input) n.bias.input.value = s.bias;
+    if (!this.typingIn(n.weight.input)) n.weight.input.value = s.weight;
+    if (!this.typingIn(n.bias.input)) n.bias.input.value = s.bias;
     n.norm.checked = s.norm === "1";
     n.scale.checked = s.scale === "1";
     this.fillOptions(n.post.select, Object.entries(d.labels.post));
@@ -667,12 +666,14 @@ class Lab {
     });
   }
 
-  typingCell() {
-    return Boolean(this.kernelCells && this.kernelCells.some((cell) => cell.querySelector("input")));
+  // Whether the learner is typing in `node` or in a field inside it (a kernel cell's, in the grid).
+  typingIn(node) {
+    const focused = this.root.getRootNode().activeElement;
+    return Boolean(focused) && node.contains(focused);
   }
 
   typeInto(cell, index) {
-    const shape = `${this.base.kh}x${this.base.kw}`;
+    const { kh, kw } = this.base;
     const input = el("input", { type: "text", inputmode: "decimal", value: this.A.cellNumber(this.base.values[index]) });
     cell.replaceChildren(input);
     input.focus();
@@ -683,7 +684,7 @@ class Lab {
       done = true;
       const value = typedNumber(input.value);
       cell.replaceChildren();
-      if (`${this.base.kh}x${this.base.kw}` !== shape) {
+      if (this.base.kh !== kh || this.base.kw !== kw) {
         // the kernel changed shape while this cell was typed in (a reply from Python): its grid now
         this.buildKernelGrid();
         return;
