@@ -150,11 +150,10 @@ def start_context():
 
 
 def _local_worker_main(
-    conn, stop_event, target, warm: tuple[str, ...], max_runs: int, max_rss_mb: float, environ: dict | None = None
+    conn, stop_event, target, warm: tuple[str, ...], max_runs: int, max_rss_mb: float, environ: dict
 ) -> None:
-    if environ is not None:  # the pool's environment now, not the fork server's when it started
-        os.environ.clear()
-        os.environ.update(environ)
+    os.environ.clear()  # the pool's environment when it started this worker, not the fork server's
+    os.environ.update(environ)
     prepare_worker(warm)
     lock = threading.Lock()  # Keras calls the batch hook from a helper thread
 
