@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 # 256 took 1.5x and tinyvgg on 64x64 images 2.9x what it says.
 SECONDS_PER_STEP = 0.0111
 SECONDS_PER_MVALUE = 0.00161  # per 10^6 activation values, forward pass equivalents
-FIRST_EPOCH_S = 2.0  # tracing the training and validation graphs (median of the fourteen: 2.1 s)
+# Tracing the training and validation graphs: the first `fit` of mnist-fast on 72 pictures (one epoch, the
+# tracing included) took 1.2-1.4 s in a process that had imported Keras (2.1 s in the fourteen runs above,
+# whose processes had not).
+FIRST_EPOCH_S = 1.2
 # From Train to the first batch (a warm worker loads the data and builds the model: bench/training.py's
 # first_point_s is 1.67 s, the first batch included), plus saving the model and reporting after.
 START_S = 1.5
@@ -44,9 +47,11 @@ START_S = 1.5
 # 0.06 s and 0.25 s a million: five times a small network's real cost, which made short runs look long.)
 CHECKPOINT_S = 0.03
 CHECKPOINT_S_PER_MPARAM = 0.026
-# Two runs started together on the 2-core machine share it: together they took this many times as
-# long as the longer one alone (bench/lessons.py's pairs). See `estimate_together`.
-TOGETHER = 1.6
+# Two runs started together on the 2-core machine share it: together they take this many times as long
+# as one alone. Two equal runs in two processes at once: 1.23 times (mnist-fast, 72 pictures, 20 epochs),
+# 1.42 (2,000 pictures, 5 epochs), 1.0 (dense-only). 1.6 was measured when `fit` stood idle in one epoch
+# of three or four (see `cnnviz.training.batches`), which the other run filled. See `estimate_together`.
+TOGETHER = 1.4
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def test_every_setting_explains_itself():
 def test_the_estimate_is_shown_and_follows_the_settings():
     at = trainer()
     text = next(c.value for c in at.caption if c.value.startswith("**Estimated time"))
-    assert "for 15 epoch(s)" in text and "2-core server" in text
+    assert "for 18 epoch(s)" in text and "2-core server" in text
     at.number_input(key="trainer_epochs_mnist-bundled").set_value(2).run()
     short = next(c.value for c in at.caption if c.value.startswith("**Estimated time"))
     assert "for 2 epoch(s)" in short

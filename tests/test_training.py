@@ -167,6 +167,33 @@ def test_bad_settings_are_refused(change, message):
         training.TrainConfig(**change).validate()
 
 
+def test_batches_give_every_picture_once_an_epoch_with_its_targets_reshuffled(tf):
+    """training.batches, what `fit` trains on: each epoch every picture once, in batches of the size
+    asked (the last smaller), with its own targets (one array, or one per head), in a new order each
+    epoch and the same orders for the same seed."""
+    x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+    targets = {"output": np.arange(10) * 10, "box": np.arange(40, dtype=np.float32).reshape(10, 4)}
+    pipeline = training.batches(x, targets, 4, seed=3)
+
+    def epoch(data):
+        return [(np.asarray(a), tf.nest.map_structure(np.asarray, b)) for a, b in data]
+
+    first, second = epoch(pipeline), epoch(pipeline)
+    assert [len(a) for a, _ in first] == [4, 4, 2]
+    for batches in (first, second):
+        seen = np.concatenate([a.ravel() for a, _ in batches])
+        assert sorted(seen) == list(range(10))
+        for a, b in batches:
+            np.testing.assert_array_equal(b["output"], a.ravel().astype(int) * 10)
+            np.testing.assert_array_equal(b["box"], targets["box"][a.ravel()])
+    order = [np.concatenate([a.ravel() for a, _ in batches]).tolist() for batches in (first, second)]
+    assert order[0] != order[1]
+    again = training.batches(x, targets, 4, seed=3)
+    assert [np.concatenate([a.ravel() for a, _ in epoch(again)]).tolist() for _ in range(2)] == order
+    [(pictures, labels)] = epoch(training.batches(x, np.arange(10), 10))  # one target array, one batch
+    np.testing.assert_array_equal(labels, pictures.ravel())
+
+
 def test_default_settings_for_bundled_mnist():
     preset, config = jobs.default_setup("mnist-bundled")
     assert preset == "mnist-fast" and config.augmentation.active
