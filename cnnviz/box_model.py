@@ -2,12 +2,14 @@
 
 A convolutional base (blocks from the builder, or a trained network's base: the shipped MNIST
 model, a run's model, a cached ImageNet network) ends in global average pooling, then two Dense
-heads read the same pooled features:
+heads read the pooled features:
 
 - 'output': Dense(num_classes, softmax), the class, learned with crossentropy;
 - 'box': Dense(4, sigmoid), the box (x_min, y_min, x_max, y_max) as fractions of the picture's
   width and height, learned with the mean squared error of its four numbers (after a hidden
-  Dense(64, relu) 'box_hidden', `BOX_HIDDEN`; 0 gives the tutorial's single layer).
+  Dense(64, relu) 'box_hidden', `BOX_HIDDEN`; 0 gives the tutorial's single layer). Besides the
+  pooled features it reads 'where' (`WHERE`): each channel summed over the map with a learned weight
+  for every position, because an average says what is in the map but not where it is.
 
 The two losses are weighted (`cnnviz.localization.LossWeights`, 0.8 / 0.2 as in the tutorial) and
 added: training lowers the sum. A mean-IoU metric watches the boxes on the validation pictures.
@@ -37,7 +39,12 @@ if TYPE_CHECKING:  # annotations only: importing Keras costs seconds
 
 CLASS_OUTPUT = "output"  # the class head's layer: the name every classifier of cnnviz gives its output
 BOX_OUTPUT = "box"
-POOL = "pool"  # the global average pooling both heads read
+POOL = "pool"  # the global average pooling both heads read (the box head with `WHERE`)
+# The box head's own pooling: each channel of the last map summed with one learned weight per position
+# (an EinsumDense, 'bhwc,hwc->bc'). Global average pooling gives a digit in the top left corner and the
+# same digit in the bottom right the same numbers; these sums differ. On the bundled MNIST boxes it
+# lifted the held-out AP@0.5 from 0.87 to 0.90-0.91 (bench/localization.py, same time per epoch).
+WHERE = "where"
 BOX_HIDDEN_LAYER = "box_hidden"
 # Units of the box head's hidden layer (0: the tutorial's single Dense(4)). Where an edge is, is not a
 # straight-line function of the pooled features (a corner is where the object's evidence starts), and
@@ -69,9 +76,11 @@ def _heads(inputs, features, num_classes: int, name: str, box_hidden: int):
         raise InvalidInput(f"The box head's hidden layer has 0 to 1024 units, not {box_hidden}.")
     pooled = keras.layers.GlobalAveragePooling2D(name=POOL)(features)
     label = keras.layers.Dense(num_classes, activation="softmax", name=CLASS_OUTPUT)(pooled)
-    x = pooled
+    channels = int(features.shape[-1])
+    where = keras.layers.EinsumDense("bhwc,hwc->bc", output_shape=(channels,), name=WHERE)(features)
+    x = keras.layers.Concatenate(name="what_and_where")([pooled, where])
     if box_hidden:
-        x = keras.layers.Dense(box_hidden, activation="relu", name=BOX_HIDDEN_LAYER)(pooled)
+        x = keras.layers.Dense(box_hidden, activation="relu", name=BOX_HIDDEN_LAYER)(x)
     # sigmoid: each corner lands between 0 and 1, the picture's edges.
     box = keras.layers.Dense(4, activation="sigmoid", name=BOX_OUTPUT)(x)
     return keras.Model(inputs, [label, box], name=name)
@@ -87,7 +96,7 @@ def from_blocks(
 ):
     """The two-headed network on the builder's blocks (checked by `cnnviz.blocks.summarize`):
     their layers up to the last feature map (blocks after it, Flatten or Dense, are left out: the
-    heads read the pooled map), then `POOL` and the two heads (the box head with a hidden ReLU
+    heads read the last map), then `POOL`, `WHERE` and the two heads (the box head with a hidden ReLU
     layer of `box_hidden` units, 0 for none). Takes uint8 pixels 0..255."""
     from cnnviz import models
     from cnnviz.features import layer_output
@@ -145,16 +154,25 @@ def box_iou(y_true, y_pred):
     return overlap / ops.maximum(union, 1e-7)
 
 
-def compile_box_model(model: keras.Model, config: TrainConfig, weights: LossWeights | None = None) -> None:
+def compile_box_model(
+    model: keras.Model, config: TrainConfig, weights: LossWeights | None = None, *, steps: int | None = None
+) -> None:
     """Compile with crossentropy on the class, mean squared error on the box, weighted by `weights`
     (default `LossWeights()`: 0.8 / 0.2), and `config`'s optimizer; metrics: the class's accuracy,
-    the boxes' mean IoU."""
+    the boxes' mean IoU. With `steps` (the batches the whole run will take) the learning rate falls
+    from `config.learning_rate` to 0 along a half cosine over them (`keras.optimizers.schedules.
+    CosineDecay`): the boxes settle at the end instead of jumping about with the last batches."""
     from cnnviz.training import make_optimizer
 
     keras = _keras()
     weights = (weights or LossWeights()).validate()
+    rate = config.learning_rate
+    if steps is not None:
+        if steps < 1:
+            raise InvalidInput(f"A learning rate schedule needs at least one training step, not {steps}.")
+        rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=int(steps))
     model.compile(
-        optimizer=make_optimizer(config.optimizer, config.learning_rate),
+        optimizer=make_optimizer(config.optimizer, rate),
         loss={CLASS_OUTPUT: "sparse_categorical_crossentropy", BOX_OUTPUT: "mse"},
         loss_weights={CLASS_OUTPUT: float(weights.class_weight), BOX_OUTPUT: float(weights.box_weight)},
         metrics={CLASS_OUTPUT: ["accuracy"], BOX_OUTPUT: [keras.metrics.MeanMetricWrapper(box_iou, name="mean_iou")]},
@@ -211,7 +229,7 @@ def train(
             "learns boxes."
         )
     if not compiled:
-        compile_box_model(model, config, weights)
+        compile_box_model(model, config, weights, steps=config.epochs * training.steps_per_epoch(dataset, config))
     targets = {CLASS_OUTPUT: dataset.y_train, BOX_OUTPUT: np.asarray(dataset.boxes_train, dtype=np.float32)}
     return training.train(model, dataset, config, targets=targets, compiled=True, callbacks=(_renamer(),), **kw)
 

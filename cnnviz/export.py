@@ -88,9 +88,13 @@ if __name__ == "__main__":
 
 # A job with a box head (`TrainJob.boxes`, `cnnviz.box_model`): the blocks up to their last feature
 # map, global average pooling, and two heads; the data's boxes from the .npz.
-_BOX_HEADS = """    # Blocks after the last feature map (Flatten, Dense) are left out: both heads read the pooled map.
-    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    label = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="output")(x)  # what
+_BOX_HEADS = """    # Blocks after the last feature map (Flatten, Dense) are left out: the heads read the last map.
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    label = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="output")(pooled)  # what
+    # An average forgets where things are in the map: the box head also reads each channel summed with a
+    # learned weight for every position.
+    where = keras.layers.EinsumDense("bhwc,hwc->bc", output_shape=(x.shape[-1],), name="where")(x)
+    x = keras.layers.Concatenate(name="what_and_where")([pooled, where])
     hidden = keras.layers.Dense(64, activation="relu", name="box_hidden")(x)  # box_model.BOX_HIDDEN units
     box = keras.layers.Dense(4, activation="sigmoid", name="box")(hidden)  # where: x_min, y_min, x_max, y_max in 0..1
     model = keras.Model(inputs, [label, box])"""
@@ -114,6 +118,10 @@ def main():
     x_train = x_train.reshape((-1, *INPUT_SHAPE))
     x_test = x_test.reshape((-1, *INPUT_SHAPE))
     model = build_model()
+    # The learning rate falls from its start to 0 along a half cosine over the run's batches: the boxes
+    # settle at the end instead of jumping about with the last batches.
+    steps = args.epochs * math.ceil(len(x_train) * (1 - {validation_split}) / {batch_size})
+    learning_rate = keras.optimizers.schedules.CosineDecay({lr}, decay_steps=steps)
     model.compile(
         optimizer={optimizer},
         loss={{"output": "sparse_categorical_crossentropy", "box": "mse"}},
@@ -219,14 +227,15 @@ def _box_script(job: TrainJob, *, input_shape: tuple, num_classes: int, data_fil
     start, end = plain.index("def main():"), plain.index('\n\nif __name__ == "__main__":')
     main = _BOX_MAIN.format(
         epochs=job.config.epochs,
-        optimizer=_OPTIMIZERS[job.config.optimizer].format(lr=repr(job.config.learning_rate)),
+        optimizer=_OPTIMIZERS[job.config.optimizer].format(lr="learning_rate"),
+        lr=repr(job.config.learning_rate),
         class_weight=float(job.boxes.class_weight),
         box_weight=float(job.boxes.box_weight),
         batch_size=job.config.batch_size,
         validation_split=job.config.validation_split,
     )
     script = plain[:start] + main + plain[end:]
-    for old, new in (loader, (head, _BOX_HEADS)):
+    for old, new in (loader, (head, _BOX_HEADS), ("import argparse\n", "import argparse\nimport math\n")):
         if old not in script:  # the template changed under this function: say so rather than write a wrong script
             raise RuntimeError(f"The training script's template no longer has {old.strip()[:40]!r}.")
         script = script.replace(old, new)

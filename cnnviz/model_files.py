@@ -30,6 +30,7 @@ ALLOWED_LAYERS = frozenset(
         "SeparableConv2D",
         "Conv2DTranspose",
         "Dense",
+        "EinsumDense",
         "MaxPooling2D",
         "AveragePooling2D",
         "GlobalAveragePooling2D",

@@ -136,18 +136,18 @@ PRESETS = {
     ),
     "boxes-fast": (
         "The app's default for pictures with boxes: a 4x4 convolution with stride 4 (the picture cut into "
-        "patches), three 3x3 convolutions of 32, 64 and 128 filters with batch normalization, global average "
-        "pooling for the class and box heads.",
+        "patches), three 3x3 convolutions of 32, 64 and 192 filters, batch normalization after the last, "
+        "global average pooling for the class and box heads.",
+        # Batch normalization after the first three convolutions too made each epoch take twice as long on
+        # a CPU (large maps, few channels) and learned no better boxes; 192 filters in the last convolution
+        # (on a 4x4 map: cheap) lifted AP@0.5 from 0.90-0.91 to 0.92-0.94 (bench/localization.py, two seeds).
         lambda shape: [
             _conv(16, kernel=4, stride=4),
-            {"type": "batchnorm"},
             _conv(32, padding="same"),
-            {"type": "batchnorm"},
             _pool(),
             _conv(64, padding="same"),
-            {"type": "batchnorm"},
             _pool(),
-            _conv(128, padding="same"),
+            _conv(192, padding="same"),
             {"type": "batchnorm"},
             {"type": "gap"},
         ],

@@ -52,6 +52,11 @@ def test_the_box_script_builds_box_models_network_and_trains(tf, tmp_path, monke
     printed = capsys.readouterr().out
     assert "test accuracy" in printed and "test mean IoU" in printed
     assert (tmp_path / "model.keras").exists()
+    # the learning rate falls to 0 over the run's batches, as box_model.train lets it
+    import keras
+
+    schedule = keras.models.load_model(tmp_path / "model.keras").optimizer.learning_rate
+    assert "CosineDecay" in script and float(schedule) < 0.01 * job.config.learning_rate
     assert "cnnviz" not in script.split('"""', 2)[2].replace("saved by cnnviz", "")  # plain Keras
 
 

@@ -42,14 +42,30 @@ def test_two_heads_on_the_pooled_map(model, small):
     assert probabilities.shape == (5, 10) and boxes.shape == (5, 4)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
     assert boxes.min() > 0 and boxes.max() < 1  # sigmoid: inside the picture
-    assert model.count_params() == (9 * 1 + 1) * 8 + (9 * 8 + 1) * 16 + (16 + 1) * 10 + (16 + 1) * 64 + (64 + 1) * 4
+    where = 16 * 16 * 16  # one weight per place of the 16x16 map and channel
+    class_head, box_head = (16 + 1) * 10, (2 * 16 + 1) * 64 + (64 + 1) * 4
+    assert model.count_params() == (9 * 1 + 1) * 8 + (9 * 8 + 1) * 16 + class_head + where + box_head
     assert model.get_layer("box").input.shape[1:] == (64,)  # the box head's hidden layer
+    assert model.get_layer("box_hidden").input.shape[1:] == (32,)  # the 16 averages and the 16 weighted sums
     classes = box_model.head(model, "class")
     assert classes.outputs[0].shape[1:] == (10,) and classes.get_layer("conv1") is model.get_layer("conv1")
     np.testing.assert_allclose(classes.predict(small.x_test[:5], verbose=0), probabilities, rtol=1e-5)
     assert box_model.head(model, "box").outputs[0].shape[1:] == (4,)
     with pytest.raises(InvalidInput, match="'class' or the 'box'"):
         box_model.head(model, "where")
+
+
+def test_the_box_head_reads_where_a_feature_is_which_the_average_forgets(model):
+    """One feature in the top left corner of the last map, or the same in the bottom right: global
+    average pooling gives the class head the same numbers, the 'where' sums give the box head others."""
+    corner, opposite = np.zeros((1, 16, 16, 16), np.float32), np.zeros((1, 16, 16, 16), np.float32)
+    corner[0, 0, 0, 3] = opposite[0, 15, 15, 3] = 1.0
+    pool, where = model.get_layer(box_model.POOL), model.get_layer(box_model.WHERE)
+    np.testing.assert_array_equal(np.asarray(pool(corner)), np.asarray(pool(opposite)))
+    kernel = np.asarray(where.kernel)  # (16, 16, 16): place and channel
+    np.testing.assert_allclose(np.asarray(where(corner))[0, 3], kernel[0, 0, 3], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(where(opposite))[0, 3], kernel[15, 15, 3], rtol=1e-6)
+    assert kernel[0, 0, 3] != kernel[15, 15, 3]
 
 
 def test_the_loss_is_the_weighted_sum_of_crossentropy_and_squared_error(model, small):
@@ -130,9 +146,10 @@ def test_heads_on_a_trained_base(tf, small, tiny_model):
     model = box_model.from_base(tiny_model, small.num_classes)
     assert box_model.is_box_model(model) and not model.get_layer("base").trainable_weights
     learning = {w.path: tuple(w.shape) for w in model.trainable_weights}  # the heads only: the base is frozen
-    assert sorted(learning.values()) == [(4,), (4, 10), (4, 64), (10,), (64,), (64, 4)]
+    # the base's last map is 3x3x4: 'where' has a weight per place and channel, the box head reads 4 + 4
+    assert sorted(learning.values()) == [(3, 3, 4), (4,), (4, 10), (8, 64), (10,), (64,), (64, 4)]
     plain = box_model.from_base(tiny_model, small.num_classes, box_hidden=0)  # the tutorial's single Dense(4)
-    assert sorted(tuple(w.shape) for w in plain.trainable_weights) == [(4,), (4, 4), (4, 10), (10,)]
+    assert sorted(tuple(w.shape) for w in plain.trainable_weights) == [(3, 3, 4), (4,), (4, 10), (8, 4), (10,)]
     _, boxes = box_model.predict(model, resized.x_test[:3])
     assert boxes.shape == (3, 4)
 

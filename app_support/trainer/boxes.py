@@ -31,9 +31,10 @@ def loss_weights(url) -> LossWeights | None:
     """The two heads' loss weights, each with what it does; None (after saying why) when they are not
     a pair the network can learn from."""
     st.markdown(
-        "**Two heads, one loss.** The network ends in two heads on the same pooled features: a softmax that "
+        "**Two heads, one loss.** The network ends in two heads on the same feature maps: a softmax that "
         "says *what* the object is, and four numbers that say *where* (its box's corners, as fractions of the "
-        "picture). Training lowers **class weight × class loss + box weight × box loss**."
+        "picture). Training lowers **class weight × class loss + box weight × box loss**, with a learning "
+        "rate that falls from the one set below to 0 over the run, so that the boxes settle at the end."
     )
     columns = st.columns(2)
     with columns[0]:
@@ -165,20 +166,24 @@ def architecture_note(rows) -> None:
     if last is None:
         return
     kept = sum(row.params for row in rows[: last + 1])
-    channels, classes = rows[last].output_shape[-1], rows[-1].output_shape[-1]
+    height, width, channels = rows[last].output_shape
+    classes = rows[-1].output_shape[-1]
     class_head = (channels + 1) * classes
+    where = height * width * channels  # box_model.WHERE: one weight per place and channel
     hidden = box_model.BOX_HIDDEN  # the box head's hidden ReLU layer (0: none, the tutorial's)
     if hidden:
-        box_head = (channels + 1) * hidden + (hidden + 1) * 4
-        box_text = f"a hidden layer of {hidden}, then 4: ({channels}+1)×{hidden} + ({hidden}+1)×4 = {box_head:,}"
+        box_head = (2 * channels + 1) * hidden + (hidden + 1) * 4
+        box_text = f"a hidden layer of {hidden}, then 4: (2×{channels}+1)×{hidden} + ({hidden}+1)×4 = {box_head:,}"
     else:
-        box_head = (channels + 1) * 4
-        box_text = f"({channels}+1)×4 = {box_head:,}"
+        box_head = (2 * channels + 1) * 4
+        box_text = f"(2×{channels}+1)×4 = {box_head:,}"
     dropped = [row.name for row in rows[last + 1 :] if row.name != "output"]
     left_out = f" {', '.join(dropped)} and the classifier are left out:" if dropped else ""
     st.info(
         f"**With boxes, two heads replace the classifier.** The blocks up to {rows[last].name} are kept "
         f"({kept:,} parameters);{left_out} global average pooling turns its {channels} channels into "
-        f"{channels} numbers, read by the class head, ({channels}+1)×{classes} = {class_head:,}, and the box head, "
-        f"{box_text}. In all {kept + class_head + box_head:,} parameters."
+        f"{channels} numbers, read by the class head, ({channels}+1)×{classes} = {class_head:,}. An average "
+        f"forgets where the object was, so the box head also reads {channels} weighted sums, one weight for each "
+        f"of the map's {height}×{width} places in each channel ({height}×{width}×{channels} = {where:,}), and "
+        f"then {box_text}. In all {kept + class_head + where + box_head:,} parameters."
     )

@@ -24,9 +24,10 @@ LESSON = Lesson(
             TRAIN,
             "The digits here sit anywhere on a 64x64 picture, each with its **box**: four numbers, the "
             "left, top, right and bottom edges as fractions of the picture. The network ends in **two "
-            "heads** on the same pooled features: a softmax over the ten digits (*what*) and four sigmoid "
-            "numbers (*where*). Training lowers one loss: 0.8 × the class loss + 0.2 × the box loss, as "
-            "the tutorial weighted them.",
+            "heads** on the same feature maps: a softmax over the ten digits (*what*) reads each map's "
+            "average, and four sigmoid numbers (*where*) also read a weighted sum of each map, one weight "
+            "per place, because an average forgets where the digit was. Training lowers one loss: 0.8 × "
+            "the class loss + 0.2 × the box loss, as the tutorial weighted them.",
             "Press **Train** and watch the curves under *4. Runs* as the epochs go by.",
             "Which curves belong to which head?",
             "The class loss and the accuracy belong to the softmax head: is the digit right? The box loss "
@@ -116,7 +117,7 @@ LESSON = Lesson(
             "localize",
             {"run": "last", "order": "worst", "cam": "1"},
             "Grad-CAM explains the **class head**: where the evidence for the predicted digit was. The box "
-            "comes from the other head. Both read the same pooled features, but nothing makes them look at "
+            "comes from the other head. Both read the same feature maps, but nothing makes them look at "
             "the same place. The white cross marks the heatmap's peak.",
             "Look at the worst pictures with their heatmaps: find a white cross on the digit where the orange "
             "box is elsewhere. Then choose *best first* above the picture worked out and look again.",
