@@ -377,11 +377,11 @@ def train(
     kept, held = split_indices(dataset.y_train, fraction=config.validation_split, seed=config.seed)
     learned = dataset.y_train if targets is None else targets
     validation = (dataset.x_train[held], _take(learned, held)) if len(held) else None
-    steps_per_epoch = max(1, math.ceil(len(kept) / config.batch_size))  # as steps_per_epoch says
+    steps = _steps(len(kept), config.batch_size)
     state = {"status": RunState.DONE, "message": "", "epochs_run": initial_epoch, "drawn": initial_epoch}
     callbacks = [
         *callbacks,
-        _stream_callback(on_event, should_stop, config, steps_per_epoch, checkpoint_dir, state, dataset.num_classes),
+        _stream_callback(on_event, should_stop, config, steps, checkpoint_dir, state, dataset.num_classes),
     ]
     if config.early_stopping_patience:
         callbacks.append(
@@ -417,7 +417,11 @@ def steps_per_epoch(dataset: Dataset, config: TrainConfig) -> int:
     """The batches `train` takes in one epoch: the training pictures left after the validation ones
     are held out, `config.batch_size` at a time."""
     kept, _ = split_indices(dataset.y_train, fraction=config.validation_split, seed=config.seed)
-    return max(1, math.ceil(len(kept) / config.batch_size))
+    return _steps(len(kept), config.batch_size)
+
+
+def _steps(pictures: int, batch_size: int) -> int:
+    return max(1, math.ceil(pictures / batch_size))
 
 
 def batches(x: np.ndarray, targets, batch_size: int, *, seed: int = 0):
