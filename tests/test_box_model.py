@@ -68,6 +68,16 @@ def test_the_box_head_reads_where_a_feature_is_which_the_average_forgets(model):
     assert kernel[0, 0, 3] != kernel[15, 15, 3]
 
 
+def test_a_saved_box_model_passes_the_model_file_check(model, tmp_path):
+    """A box run's file (its 'where' layer is Keras's own EinsumDense) loads where model files are
+    checked before loading: a kept run after a restart, or the file uploaded to Upload & predict."""
+    from cnnviz import model_files
+
+    model.save(tmp_path / "boxes.keras")
+    loaded = model_files.load_model_file((tmp_path / "boxes.keras").read_bytes())
+    assert box_model.is_box_model(loaded) and loaded.count_params() == model.count_params()
+
+
 def test_the_loss_is_the_weighted_sum_of_crossentropy_and_squared_error(model, small):
     config = TrainConfig(learning_rate=1e-3)
     box_model.compile_box_model(model, config, LossWeights(0.7, 0.3))
