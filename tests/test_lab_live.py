@@ -449,7 +449,12 @@ def test_a_typed_fraction_is_a_weight_and_a_word_is_refused_with_a_message(page,
     page.keyboard.press("Enter")
     error = page.locator(".cnv-error")
     error.wait_for()
-    assert '"abc" is not a kernel weight' in error.inner_text() and "1/9" in error.inner_text()
+    said = error.inner_text()
+    assert '"abc" is not a kernel weight' in said and "1/9" in said
+    # A reply from Python to the earlier edit, drawn after the refusal, does not wipe what was said.
+    page.evaluate(f"() => {LAB}.update({LAB}.data)")
+    page.wait_for_function(f"() => {LAB}.shownSeq === {LAB}.seq && !{LAB}.busy")
+    assert error.is_visible() and error.inner_text() == said
     assert page.evaluate(f"() => {LAB}.base.values[1]") == 0.125  # kept what it had
     wait_until_idle(page)
     weight = page.get_by_label("Weight", exact=True)

@@ -112,6 +112,7 @@ class Lab {
     this.seq = 0;
     this.shownSeq = 0; // the newest request whose answer is on screen: a slower, older one never replaces it
     this.busy = false;
+    this.refused = ""; // what the learner typed and the lab refused, said until their next change
     this.pending = null;
     this.events = []; // [seq, timeStamp, kind] of input events waiting for their picture
     this.hover = null; // [row, col] of the convolution under the pointer
@@ -256,7 +257,7 @@ class Lab {
 
   show(answer) {
     this.shownSeq = answer.seq;
-    this.nodes.error.textContent = answer.ok ? this.problem : answer.problem;
+    this.nodes.error.textContent = answer.ok ? this.refused || this.problem : answer.problem;
     this.nodes.error.hidden = !this.nodes.error.textContent;
     if (!answer.ok) {
       this.nodes.keptNote.hidden = !this.result;
@@ -300,7 +301,10 @@ class Lab {
   }
 
   change(name, value, { commit = true, event = null } = {}) {
-    if (name !== "row" && name !== "col") this.holdPixel();
+    if (name !== "row" && name !== "col") {
+      this.holdPixel();
+      this.refused = "";
+    }
     this.settings[name] = value;
     this.dirty = true;
     this.syncControls();
@@ -311,6 +315,7 @@ class Lab {
   // The base kernel was edited in place: it becomes the custom kernel, written as text.
   kernelEdited(event, commit) {
     this.holdPixel();
+    this.refused = "";
     const { kh, kw, values } = this.base;
     const rows = [];
     for (let u = 0; u < kh; u++) {
@@ -326,11 +331,13 @@ class Lab {
     if (commit) this.commit();
   }
 
-  // A typed value that is not taken: said where the lab's problems are said, until the next change.
+  // A typed value that is not taken: said where the lab's problems are said, until the next change (a
+  // reply from Python to an earlier change, drawn meanwhile, keeps saying it).
   refuse(text, what) {
     const shown = text.trim() ? `"${text.trim()}"` : "An empty box";
-    this.nodes.error.textContent =
+    this.refused =
       `${shown} is not a ${what} the lab can use: type a number from -1000000 to 1000000, such as 0.5, -2 or 1/9.`;
+    this.nodes.error.textContent = this.refused;
     this.nodes.error.hidden = false;
   }
 
