@@ -152,3 +152,42 @@ def test_sequences_a_learner_tries():
     assert not at.exception, [e.message for e in at.exception]
     assert len(predictions(at)) == 1
     assert "test #2 (labelled 1): channel 9 of conv1, enlarged" in captions_of_pictures(at)  # all as it was
+
+
+def test_a_heatmap_is_computed_once_and_a_slider_elsewhere_does_not_compute_it_again(monkeypatch):
+    from app_support.inside import view
+    from cnnviz import cam
+
+    computed = []
+    original = cam.class_activation_map
+
+    def counted(model, image, method="gradcam", **options):
+        computed.append((method, options["layer"]))
+        return original(model, image, method, **options)
+
+    monkeypatch.setattr(cam, "class_activation_map", counted)
+    view._heatmap.clear()
+    at = inside()
+    at.session_state["inside_view"] = "heatmaps"
+    at.run()
+    first = len(computed)
+    assert first == len(cam.METHODS) and {layer for _, layer in computed} <= {"conv2", None}
+    pictures = captions_of_pictures(at)
+    at.slider(key="inside_opacity").set_value(0.8).run()  # only the blend changes
+    assert not at.exception and len(computed) == first and captions_of_pictures(at) == pictures
+    at.selectbox(key="inside_cam_layer").set_value("conv1").run()  # a new layer: new maps
+    assert len(computed) > first and ("gradcam", "conv1") in computed
+
+
+def test_every_loaded_model_has_a_name_of_its_own_in_the_caches():
+    from app_support.common.model_views import model_token
+
+    class Model:
+        pass
+
+    first, second = Model(), Model()
+    assert model_token(first) == model_token(first) != model_token(second)
+    name = model_token(first)
+    del first
+    again = [Model() for _ in range(200)]  # one of them may take the dropped model's place
+    assert all(model_token(model) != name for model in again)

@@ -4,6 +4,10 @@ learn?, Upload & predict)."""
 
 from __future__ import annotations
 
+import itertools
+import threading
+import weakref
+
 import numpy as np
 import streamlit as st
 
@@ -11,6 +15,33 @@ from app_support.common.model_source import ModelChoice, box_head, load_path
 from app_support.common.render import picture
 from cnnviz import display
 from cnnviz.predict import class_probabilities, verdict
+
+_TOKENS: dict[int, tuple[weakref.ref, str]] = {}
+_TOKENS_LOCK = threading.Lock()
+_COUNTER = itertools.count(1)
+
+
+def model_token(thing) -> str:
+    """A name for a loaded model (or its reference) in the caches of what it computes: the same
+    object, the same name in every session; another object, another name, even one that Python
+    placed where a dropped model was (an `id` alone would then name both)."""
+    with _TOKENS_LOCK:
+        kept = _TOKENS.get(id(thing))
+        if kept is not None and kept[0]() is thing:
+            return kept[1]
+        token = f"m{next(_COUNTER)}"
+        address = id(thing)
+        _TOKENS[address] = (weakref.ref(thing, lambda _, address=address: _TOKENS.pop(address, None)), token)
+        return token
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _checked(key: tuple, _model, _reference, image: np.ndarray):
+    """(probabilities, unfamiliar) of one input, computed once per model, reference and picture: a
+    rerun for a slider elsewhere on the page does not run the network again."""
+    if _reference is None:
+        return class_probabilities(_model, image[None]), [False]
+    return _reference.check(_model, image[None])
 
 
 def at_epoch(choice: ModelChoice, prefix: str):
@@ -44,10 +75,8 @@ def prediction_line(model, choice: ModelChoice, image) -> int:
     if choice.head == "box":  # four numbers, not probabilities
         return _box_line(model, image)
     reference = choice.reference if model is choice.model else None
-    if reference is None:
-        probabilities, unfamiliar = class_probabilities(model, image[None]), [False]
-    else:
-        probabilities, unfamiliar = reference.check(model, image[None])
+    key = (model_token(model), None if reference is None else model_token(reference))
+    probabilities, unfamiliar = _checked(key, model, reference, np.asarray(image))
     said = verdict(probabilities[0], choice.class_names, unfamiliar=bool(unfamiliar[0]), digit_like=choice.digit_like)
     top = ", ".join(f"{name}: {p:.0%}" for name, p in said.top)
     doubt = f". **Unfamiliar picture.** {said.reason}" if said.unfamiliar else f". Not sure: {said.reason}"

@@ -19,6 +19,7 @@ import streamlit as st
 from app_support.common import state
 from app_support.common.inputs import image_input
 from app_support.common.model_source import ModelChoice
+from app_support.common.model_views import model_token
 from app_support.common.state import Setting
 from cnnviz import cam
 from cnnviz.errors import InvalidInput
@@ -165,7 +166,7 @@ def choose_picture(choice: ModelChoice, shape: tuple[int, int, int]) -> tuple[np
 def model_key(choice: ModelChoice, model) -> str:
     """Names a loaded model for the caches: the same model (and epoch) gives the same key in every
     session; a model that was unloaded and loaded again gets a new one."""
-    return f"{choice.title}@{id(model)}"
+    return f"{choice.title}@{model_token(model)}"
 
 
 def as_picture(image: np.ndarray) -> np.ndarray:
