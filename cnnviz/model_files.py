@@ -188,10 +188,12 @@ def load_model_file_isolated(data: bytes, *, timeout_s: float = MODEL_LOAD_SECON
     """`load_model_file`, but tried first in a separate process with a time limit, so that a file
     that makes Keras or HDF5 hang, crash or balloon does it there and not in the server. Only a file
     that loaded there is loaded here. Raises InvalidInput like `load_model_file`."""
-    import multiprocessing
+    from cnnviz.workers import start_context
 
     check_model_file(data)  # the quick refusals need no process
-    context = multiprocessing.get_context("spawn")
+    # Forked from the fork server that has Keras imported (the local workers' own): a trial load takes
+    # under a second instead of the seconds a fresh interpreter spends importing TensorFlow.
+    context = start_context()
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_trial_load, args=(bytes(data), sender), daemon=True, name="cnnviz-model-check")
     process.start()
