@@ -51,6 +51,28 @@ def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
+def test_a_units_effective_field_is_computed_once_per_unit(monkeypatch):
+    from app_support.learned import receptive as view
+    from cnnviz import receptive
+
+    computed = []
+    original = receptive.effective_receptive_field
+
+    def counted(model, image, layer, row, col):
+        computed.append((layer, row, col))
+        return original(model, image, layer, row, col)
+
+    monkeypatch.setattr(receptive, "effective_receptive_field", counted)
+    view._effective_field.clear()
+    at = learned()
+    assert computed == [("conv2", 5, 5)]
+    at.number_input(key="learned_row").set_value(0).run()
+    at.number_input(key="learned_row").set_value(5).run()  # back to a unit it has shown
+    ok(at)
+    assert computed == [("conv2", 5, 5), ("conv2", 0, 5)]
+    assert "its receptive field: rows 10-17, columns 10-17" in captions(at)
+
+
 def test_receptive_field_of_the_shipped_model_is_the_hand_worked_one():
     """conv1 (3x3) -> maxpool1 (2x2, stride 2) -> conv2 (3x3): a conv2 unit sees 3 + 1 + 2 * 2 = 8
     pixels, its neighbours 2 apart; the centre unit (5, 5) of the 11x11 map sees input rows 10-17."""

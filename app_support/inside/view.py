@@ -126,7 +126,7 @@ def feature_map_view(model, inputs, prefix: str) -> None:
         "strength. Signed: every channel on one scale, red positive, blue negative, white 0.",
     )
     position = spatial.index(layer)
-    activations = [features.feature_maps(model, image) for _, image, _ in inputs]
+    activations = [_feature_maps(model, image) for _, image, _ in inputs]
     maps = [every[layer] for every in activations]  # (H, W, C) each
     height, width, channels = maps[0].shape
     shown = min(channels, MAX_TILES)
@@ -223,6 +223,24 @@ def filter_view(model, prefix: str) -> None:
         "the same pattern with the signs flipped)."
     )
     st.dataframe(table, hide_index=True, height=min(36 * (count + 1), 360))
+
+
+# Inputs up to this many values (a 64x64 colour picture) keep their feature maps between reruns;
+# an ImageNet network's maps of one photo run to tens of megabytes, and are computed each time.
+SMALL_INPUT = 64 * 64 * 3
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _small_feature_maps(key: str, _model, image: np.ndarray) -> dict:
+    return features.feature_maps(_model, image)
+
+
+def _feature_maps(model, image) -> dict:
+    """Every layer's maps of one input; a small input's computed once per model and picture."""
+    image = np.asarray(image)
+    if image.size > SMALL_INPUT:
+        return features.feature_maps(model, image)
+    return _small_feature_maps(model_token(model), model, image)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

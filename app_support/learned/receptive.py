@@ -100,12 +100,11 @@ def _unit(context: Context, layers: list[str]) -> None:
     size, jump, start = receptive.receptive_field(model, layer)
     window = receptive.receptive_window(model, layer, row, col)
     top, left, bottom, right = window
-    activations = features.feature_maps(model, context.image)[layer]  # (H, W, C)
-    mean = features.normalize_channel(activations.mean(axis=2), "minmax")
+    mean = features.normalize_channel(_channel_mean(context.model_key, model, context.image, layer), "minmax")
     chosen = display.highlight_window(mean, row, col, 1, 1)
     image = as_picture(context.image)
     rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
-    gradient = _effective_field(model, context.image, layer, row, col)
+    gradient = _effective_field(context.model_key, model, context.image, layer, row, col)
     effective = display.overlay(rgb, gradient, opacity=0.75)
 
     cells = st.columns(3)
@@ -134,11 +133,20 @@ def _unit(context: Context, layers: list[str]) -> None:
     state.publish(SETTINGS)  # the chosen unit goes into the link
 
 
-def _effective_field(model, image, layer: str, row: int, col: int) -> np.ndarray:
+# Computed once per model, picture, layer (and unit): a rerun for another setting, or the same unit
+# chosen again, does not run the network again.
+@st.cache_data(max_entries=64, show_spinner=False)
+def _channel_mean(model_key: str, _model, image: np.ndarray, layer: str) -> np.ndarray:
+    """The mean of `layer`'s channels on the picture, (H, W)."""
+    return features.feature_maps(_model, image)[layer].mean(axis=2)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _effective_field(model_key: str, _model, image, layer: str, row: int, col: int) -> np.ndarray:
     """|d unit / d pixel| of unit (row, col) of `layer` (summed over its channels), scaled to 0..1:
     the effective receptive field of one unit on this picture (Luo et al., 2016)."""
     from cnnviz import receptive
 
-    gradient = receptive.effective_receptive_field(model, image, layer, row, col)
+    gradient = receptive.effective_receptive_field(_model, image, layer, row, col)
     peak = float(gradient.max())
     return gradient / peak if peak > 0 else gradient
