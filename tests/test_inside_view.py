@@ -155,7 +155,7 @@ def test_sequences_a_learner_tries():
 
 
 def test_a_heatmap_is_computed_once_and_a_slider_elsewhere_does_not_compute_it_again(monkeypatch):
-    from app_support.inside import view
+    from app_support.common import model_views
     from cnnviz import cam
 
     computed = []
@@ -166,7 +166,7 @@ def test_a_heatmap_is_computed_once_and_a_slider_elsewhere_does_not_compute_it_a
         return original(model, image, method, **options)
 
     monkeypatch.setattr(cam, "class_activation_map", counted)
-    view._heatmap.clear()
+    model_views._heatmap.clear()
     at = inside()
     at.session_state["inside_view"] = "heatmaps"
     at.run()

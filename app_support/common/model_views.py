@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_support.common.model_source import ModelChoice, box_head, load_path
 from app_support.common.render import picture
-from cnnviz import display
+from cnnviz import cam, display
 from cnnviz.predict import class_probabilities, verdict
 
 _TOKENS: dict[int, tuple[weakref.ref, str]] = {}
@@ -42,6 +42,18 @@ def _checked(key: tuple, _model, _reference, image: np.ndarray):
     if _reference is None:
         return class_probabilities(_model, image[None]), [False]
     return _reference.check(_model, image[None])
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _heatmap(key: str, _model, image: np.ndarray, method: str, class_index: int, layer: str) -> np.ndarray:
+    return cam.class_activation_map(_model, image, method, class_index=class_index, layer=layer)
+
+
+def heatmap(model, image, method: str, *, class_index: int, layer: str) -> np.ndarray:
+    """`cnnviz.cam.class_activation_map`, computed once per model, picture, method, class and layer
+    (Inside's heatmaps, What did it learn?'s Grad-CAM beside occlusion): moving a slider elsewhere on
+    the page, or adding a method, does not compute the others again."""
+    return _heatmap(model_token(model), model, np.asarray(image), method, int(class_index), layer)
 
 
 def at_epoch(choice: ModelChoice, prefix: str):

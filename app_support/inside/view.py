@@ -11,7 +11,7 @@ import streamlit as st
 from app_support.common.clickable import clickable_picture, last_click
 from app_support.common.inputs import image_input
 from app_support.common.model_source import ModelChoice
-from app_support.common.model_views import as_picture, model_token, prediction_line, show_steps
+from app_support.common.model_views import as_picture, heatmap, model_token, prediction_line, show_steps
 from app_support.common.render import legend, picture, small_picture
 from app_support.common.state import locked_widget
 from app_support.inside import settings as inside_settings
@@ -243,13 +243,6 @@ def _feature_maps(model, image) -> dict:
     return _small_feature_maps(model_token(model), model, image)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def _heatmap(key: str, _model, image: np.ndarray, method: str, index: int, layer: str) -> np.ndarray:
-    """One heatmap, computed once per model, picture, method, class and layer: moving the opacity
-    slider or adding a method does not compute the others again."""
-    return cam.class_activation_map(_model, image, method, class_index=index, layer=layer)
-
-
 def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefix: str) -> None:
     spatial = cam.conv_layers(model)  # also the layers of a nested base model, as 'base/layer'
     if not spatial:
@@ -322,7 +315,7 @@ def heatmap_view(model, choice: ModelChoice, inputs, predicted: list[int], prefi
         )
         for column, method in zip(cells[1:], methods, strict=False):
             try:
-                heat = _heatmap(model_token(model), model, np.asarray(image), method, index, layer)
+                heat = heatmap(model, image, method, class_index=index, layer=layer)
             except InvalidInput as error:
                 column.error(str(error))
                 continue

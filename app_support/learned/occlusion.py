@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app_support.common.model_views import heatmap
 from app_support.common.render import legend, picture
 from app_support.learned.context import PICTURE_SIDE, Context, SharedStore, as_picture, control, keep_within
 from cnnviz import cam, display
@@ -34,11 +35,6 @@ def _occlusion(context: Context, class_index: int, patch: int, stride: int) -> n
     )
     bar.empty()
     return store.put(key, drop)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _grad_cam(model_key: str, _model, image: np.ndarray, class_index: int, layer: str) -> np.ndarray:
-    return cam.grad_cam(_model, image, class_index=class_index, layer=layer)
 
 
 def occlusion_view(context: Context) -> None:
@@ -95,7 +91,7 @@ def occlusion_view(context: Context) -> None:
         layer = control(st.selectbox, "Grad-CAM layer", "learned_cam_layer", layers)
     index = predicted if target == -1 else int(target)
     drop = _occlusion(context, index, patch, stride)  # the library refuses a bad or too costly setting
-    heat = _grad_cam(context.model_key, model, context.image, index, layer)
+    heat = heatmap(model, context.image, "gradcam", class_index=index, layer=layer)
     image = as_picture(context.image)
     strongest = float(drop.max())
     shown = np.clip(drop, 0, None) / strongest if strongest > 0 else np.zeros_like(drop)
