@@ -14,6 +14,7 @@ from PIL import Image
 
 from cnnviz import display, images, kernels, ops
 from cnnviz.lab import LabConfig, run_lab, suggested_display
+from harness.browser import settled_box
 from tests.browser_helpers import wait_until_idle
 
 pytestmark = pytest.mark.browser
@@ -182,16 +183,19 @@ def arithmetic(page) -> tuple[tuple[int, int], str]:
 
 
 def stage_box(page, index: int) -> dict:
+    """Where stage `index`'s picture is on screen, once it stays put: the page can still be laying out
+    what it drew last (in CI the pointer, aimed at row 112 of the output, once landed on row 64: the picture
+    had moved after its place was read)."""
     canvas = page.locator(f'figure[data-stage="{index}"] canvas.cnv-picture')
     canvas.scroll_into_view_if_needed()
-    return canvas.bounding_box()
+    return settled_box(page, canvas)
 
 
 def test_hover_shows_the_arithmetic_of_the_pixel_under_the_pointer(page, app_url):
     open_lab(page, app_url)
     camera = images.load_sample("camera")
-    box = stage_box(page, 1)  # the convolution, 510x510
     for fx, fy in ((0.3, 0.6), (0.71, 0.22)):
+        box = stage_box(page, 1)  # the convolution, 510x510; read again: the page may have moved
         page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
         page.wait_for_function(f"() => {LAB}.hover")
         (row, col), sums = arithmetic(page)
