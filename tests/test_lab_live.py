@@ -425,6 +425,8 @@ def test_a_pinned_pixel_comes_back_to_itself_after_a_larger_kernel_and_back(page
     box = stage_box(page, 1)
     page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.4)
     page.wait_for_function("() => /row=\\d+/.test(location.search)")
+    page.mouse.move(1, 1)  # off the pictures: the pinned pixel is explained, not the one under the pointer
+    page.wait_for_function(f"() => !{LAB}.hover")
     wait_until_idle(page)
     pinned = arithmetic(page)[0]
     kernel = page.locator('select[aria-label="Kernel"]')
@@ -435,6 +437,27 @@ def test_a_pinned_pixel_comes_back_to_itself_after_a_larger_kernel_and_back(page
             wait_until_idle(page)
         assert arithmetic(page)[0] == pinned
     assert f"row={pinned[0]}" in page.evaluate("() => location.search")
+
+
+def test_a_pointer_that_stays_put_explains_the_pixel_under_it_in_a_new_output(page, app_url):
+    """A 7x7 kernel makes the output 4 pixels smaller: the pixel under a still pointer is another one. The
+    lab kept explaining the 510x510 output's pixel (CI once read it, two rows off, as the pinned pixel's)."""
+    open_lab(page, app_url)
+    box = stage_box(page, 1)
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.8)
+    page.wait_for_function(f"() => {LAB}.hover !== null")
+    (row, col), _ = arithmetic(page)
+    assert abs(row - 0.8 * 510) <= 1 and abs(col - 0.8 * 510) <= 1
+    page.locator('select[aria-label="Kernel"]').select_option("vertical line 7x7")
+    page.wait_for_function(f"() => {LAB}.settings.kernel === 'vertical line 7x7' && {LAB}.result.stages[1].h === 506")
+    # Where the pointer now is on the picture (it can have moved by a pixel or so as the page laid out).
+    after = stage_box(page, 1)
+    under = (
+        (box["y"] + box["height"] * 0.8 - after["y"]) / after["height"] * 506,
+        (box["x"] + box["width"] * 0.8 - after["x"]) / after["width"] * 506,
+    )
+    (row, col), _ = arithmetic(page)
+    assert abs(row - under[0]) <= 1.5 and abs(col - under[1]) <= 1.5, (row, col, under)  # not the 510x510 one's 408
 
 
 def test_a_typed_fraction_is_a_weight_and_a_word_is_refused_with_a_message(page, app_url):

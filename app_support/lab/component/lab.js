@@ -264,6 +264,11 @@ class Lab {
       return;
     }
     this.nodes.keptNote.hidden = true;
+    // A pointer that stays put is over another pixel of an output of another shape (a 7x7 kernel's is 4
+    // pixels smaller): the same place on the picture, as a pinned pixel is carried (`pinned`).
+    const [oh, ow] = this.result ? this.convShape() : [0, 0];
+    const { h, w } = answer.stages[1];
+    if (this.hover && (oh !== h || ow !== w)) this.hover = this.A.rescaledPixel(this.hover, [oh, ow], [h, w]);
     this.result = answer;
     this.timings.compute.push(answer.ms);
     this.drawStages();
