@@ -124,10 +124,16 @@ def test_trainer_streams_curves_and_stops(page, app_url, artifacts):
         "() => [...document.querySelectorAll('.js-plotly-plot')]"
         ".some(p => (p.data || []).reduce((n, t) => n + (t.x || []).length, 0) >= 3)",
     )
-    # In one step: the panel redraws every second, and a chart replaced between finding it and
-    # scrolling to it would be 'not attached to the DOM'.
     page.evaluate("() => document.querySelector('.js-plotly-plot')?.scrollIntoView()")
     page.screenshot(path=artifacts / "trainer_live.png", full_page=True)
+    # A learner zooms into the loss curve while the run goes on: new epochs arrive and the chart is
+    # updated in place (the same element), the zoom kept. It used to be rebuilt every second, zoom lost.
+    loss = "[...document.querySelectorAll('.js-plotly-plot')].find(p => p.innerText.includes('Loss'))"
+    zoom = "{'xaxis.range': [1, 2]}"
+    page.evaluate(f"() => {{ const chart = {loss}; chart.__zoomed = true; return Plotly.relayout(chart, {zoom}); }}")
+    points = page.evaluate(f"() => {loss}.data.reduce((n, t) => n + t.x.length, 0)")
+    page.wait_for_function(f"n => {loss}.data.reduce((k, t) => k + t.x.length, 0) > n + 1", arg=points)
+    assert page.evaluate(f"() => [{loss}.__zoomed, {loss}._fullLayout.xaxis.range]") == [True, [1, 2]]
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text(re.compile(r"Stopped\. Stopped on request")).wait_for()
     page.get_by_text("Test accuracy", exact=True).wait_for()

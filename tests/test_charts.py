@@ -72,3 +72,21 @@ def test_every_number_is_18_px_on_a_projector(monkeypatch, projector):
             trace.textfont.size for trace in figure.data if getattr(trace, "textfont", None) and trace.textfont.size
         ]
         assert (min(sizes) >= 18) == projector, sizes
+
+
+def test_a_live_chart_keeps_the_figure_its_sizes_and_the_learners_zoom():
+    """What the in-place chart sends (app_support.common.live_chart): the same traces and font sizes as
+    the figure, a `uirevision` that stays with the key (Plotly keeps a zoom while it does), and no
+    template riding along with every update."""
+    from app_support.common.live_chart import figure_data
+
+    run = finished_run(1, "small", [0.5, 0.7, 0.8])
+    figure = charts.curves(run, "accuracy")
+    sent = figure_data(figure, "acc_r1")
+    assert sent["layout"]["uirevision"] == "acc_r1"
+    assert [trace["name"] for trace in sent["data"]] == [trace.name for trace in figure.data]
+    assert sent["data"][0]["y"] == [0.5, 0.7, 0.8]
+    assert sent["layout"]["font"]["size"] == figure.layout.font.size  # the look adds a family, keeps the size
+    assert sent["layout"]["title"]["text"] == "Accuracy" and sent["layout"]["yaxis"]["tickformat"] == ".0%"
+    assert len(str(sent["layout"].get("template", ""))) < 100
+    assert figure.layout.uirevision is None  # the figure given is left as it was

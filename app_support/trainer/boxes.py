@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app_support.common import charts
+from app_support.common.live_chart import live_chart
 from app_support.trainer.state import BOX_DATASETS, by_param, locked
 from cnnviz import box_data, box_model, localization
 from cnnviz.errors import InvalidInput
@@ -92,16 +93,13 @@ def live_curves(run: Run) -> None:
     """A box run's curves: the total loss and the class accuracy as every run has them, then the two
     heads' losses apart and the boxes' mean IoU."""
     left, right = st.columns(2)
-    left.plotly_chart(charts.curves(run, "loss"), key=f"loss_{run.id}")
-    right.plotly_chart(charts.curves(run, "accuracy"), key=f"acc_{run.id}")
+    live_chart(charts.curves(run, "loss"), key=f"loss_{run.id}", container=left)
+    live_chart(charts.curves(run, "accuracy"), key=f"acc_{run.id}", container=right)
     left, right = st.columns(2)
-    left.plotly_chart(
-        charts.epoch_curves(run, ("class_loss", "box_loss"), "Class loss and box loss", right=("box_loss",)),
-        key=f"heads_{run.id}",
-    )
-    right.plotly_chart(
-        charts.epoch_curves(run, ("mean_iou",), "Mean IoU of the boxes", share=True), key=f"iou_{run.id}"
-    )
+    heads = charts.epoch_curves(run, ("class_loss", "box_loss"), "Class loss and box loss", right=("box_loss",))
+    live_chart(heads, key=f"heads_{run.id}", container=left)
+    iou = charts.epoch_curves(run, ("mean_iou",), "Mean IoU of the boxes", share=True)
+    live_chart(iou, key=f"iou_{run.id}", container=right)
     st.caption(CURVES_NOTE)
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_support.common import charts, kept
+from app_support.common.live_chart import live_chart
 from app_support.common.render import picture
 from app_support.common.runs import owner, run_dataset, run_manager
 from app_support.own_classes import live as own_live
@@ -89,8 +90,8 @@ def live_curves(run: Run) -> None:
         trainer_boxes.live_curves(run)
         return
     left, right = st.columns(2)
-    left.plotly_chart(charts.curves(run, "loss"), key=f"loss_{run.id}")
-    right.plotly_chart(charts.curves(run, "accuracy"), key=f"acc_{run.id}")
+    live_chart(charts.curves(run, "loss"), key=f"loss_{run.id}", container=left)
+    live_chart(charts.curves(run, "accuracy"), key=f"acc_{run.id}", container=right)
     st.caption(CURVES_NOTE)
 
 
@@ -381,8 +382,9 @@ def live_runs(was: tuple, panel: str) -> None:
             # off, and fits a 1024-pixel projector without a scroll bar.
             st.table(comparison_table(chosen_runs), hide_index=True)
         left, right = st.columns(2)
-        left.plotly_chart(charts.compare(chosen_runs, "accuracy"), key="compare_acc")
-        right.plotly_chart(charts.compare(chosen_runs, "loss"), key="compare_loss")
+        # Updated in place: a run in the comparison that is still training adds a point a second.
+        live_chart(charts.compare(chosen_runs, "accuracy"), key="compare_acc", container=left)
+        live_chart(charts.compare(chosen_runs, "loss"), key="compare_loss", container=right)
     if st.session_state.pop("trainer_redraw", False) or (was and phase_of(runs) != was):
         st.rerun(scope="app")  # a run left the queue or ended: poll at the new pace, show results everywhere
 
