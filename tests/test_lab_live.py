@@ -266,9 +266,10 @@ def test_dragging_a_kernel_cell_changes_the_output_while_held_and_the_link_on_re
     search = page.evaluate("() => decodeURIComponent(location.search.replace(/\\+/g, ' '))")
     assert "custom=-1 0 1; -2 10 2; -1 0 1" in search
     # The rerun that followed did not send the 512x512 picture again (262,144 bytes): Streamlit sent
-    # the unchanged picture element as a reference to what the browser had.
+    # the unchanged picture element as a reference to what the browser had. The largest frame is the
+    # lab's own element, about 101 KB: its code (93 KB of JavaScript and CSS) travels with its settings.
     wait_until_idle(page)
-    assert received and max(received) < 100_000, max(received)
+    assert received and max(received) < 150_000, max(received)
 
 
 def test_a_locked_kernel_cannot_be_changed_in_the_component(page, app_url):
@@ -439,25 +440,72 @@ def test_a_pinned_pixel_comes_back_to_itself_after_a_larger_kernel_and_back(page
     assert f"row={pinned[0]}" in page.evaluate("() => location.search")
 
 
-def test_a_pointer_that_stays_put_explains_the_pixel_under_it_in_a_new_output(page, app_url):
-    """A 7x7 kernel makes the output 4 pixels smaller: the pixel under a still pointer is another one. The
-    lab kept explaining the 510x510 output's pixel (CI once read it, two rows off, as the pinned pixel's)."""
+@pytest.mark.parametrize("where", [0.8, 0.3])
+def test_a_pointer_that_stays_put_explains_the_pixel_under_it_in_a_new_output(browser, app_url, where):
+    """A 7x7 kernel makes the output 4 pixels smaller, and its taller grid moves the pictures down (152 px
+    at 1440x900): the pixel under a mouse that did not move is another one, or none when the picture slid
+    from under it. The lab kept explaining the old output's pixel (CI once read it as the pinned one's)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
     open_lab(page, app_url)
     box = stage_box(page, 1)
-    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.8)
+    pointer = (box["x"] + box["width"] * where, box["y"] + box["height"] * where)
+    page.mouse.move(*pointer)
     page.wait_for_function(f"() => {LAB}.hover !== null")
     (row, col), _ = arithmetic(page)
-    assert abs(row - 0.8 * 510) <= 1 and abs(col - 0.8 * 510) <= 1
+    assert abs(row - where * 510) <= 1 and abs(col - where * 510) <= 1
     page.locator('select[aria-label="Kernel"]').select_option("vertical line 7x7")
     page.wait_for_function(f"() => {LAB}.settings.kernel === 'vertical line 7x7' && {LAB}.result.stages[1].h === 506")
-    # Where the pointer now is on the picture (it can have moved by a pixel or so as the page laid out).
-    after = stage_box(page, 1)
-    under = (
-        (box["y"] + box["height"] * 0.8 - after["y"]) / after["height"] * 506,
-        (box["x"] + box["width"] * 0.8 - after["x"]) / after["width"] * 506,
-    )
+    after = page.locator('figure[data-stage="1"] canvas.cnv-picture').bounding_box()
+    under = ((pointer[1] - after["y"]) / after["height"] * 506, (pointer[0] - after["x"]) / after["width"] * 506)
+    if 0 <= under[0] < 506 and 0 <= under[1] < 506:
+        page.wait_for_function(f"r => {LAB}.hover && Math.abs({LAB}.hover[0] - r) <= 1.5", arg=under[0])
+        (row, col), _ = arithmetic(page)
+        assert abs(row - under[0]) <= 1.5 and abs(col - under[1]) <= 1.5, (row, col, under)
+    else:  # the picture slid from under the pointer: nothing is under it, the lab explains its own pixel
+        page.wait_for_function(f"() => {LAB}.hover === null")
+        assert "Under the pointer" not in page.evaluate(f"() => {LAB}.nodes.arithTitle.parentElement.innerText")
+    context.close()
+
+
+def test_a_pinned_pixel_carried_to_a_new_output_is_in_the_link_and_survives_a_reload(page, app_url):
+    """A 7x7 kernel is computed in the page's worker: the link kept the 3x3 output's row and column,
+    and a reload put the pin elsewhere. After a reload the pin is carried again when the output changes."""
+    open_lab(page, app_url)
+    box = stage_box(page, 1)
+    page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.8)
+    page.wait_for_function("() => /row=\\d+/.test(location.search)")
+    page.mouse.move(1, 1)
     (row, col), _ = arithmetic(page)
-    assert abs(row - under[0]) <= 1.5 and abs(col - under[1]) <= 1.5, (row, col, under)  # not the 510x510 one's 408
+    page.locator('select[aria-label="Kernel"]').select_option("vertical line 7x7")
+    page.wait_for_function(f"() => {LAB}.result.stages[1].h === 506 && !{LAB}.dirty")
+    carried, _ = arithmetic(page)
+    assert carried == tuple(int((p + 0.5) * 506 / 510) for p in (row, col))  # the same place on the picture
+    page.wait_for_function("r => new RegExp('[?&]row=' + r + '(&|$)').test(location.search)", arg=carried[0])
+    wait_until_idle(page)
+    page.reload()
+    page.wait_for_function(READY, timeout=60_000)
+    page.wait_for_function(f"() => {LAB}.result.stages[1].h === 506")
+    assert arithmetic(page)[0] == carried
+    page.locator('select[aria-label="Kernel"]').select_option("sobel x")
+    page.wait_for_function(f"() => {LAB}.result.stages[1].h === 510")
+    assert arithmetic(page)[0] == (row, col)  # back where it was pinned, across the reload
+
+
+def test_a_kernel_cell_clicked_and_left_as_it_was_changes_nothing(page, app_url):
+    """Clicking a cell opens it for typing; leaving it as shown must not turn box blur into a custom kernel
+    of rounded numbers (1/9 shows as 0.111)."""
+    open_lab(page, app_url, "kernel=box+blur")
+    cell = page.locator('.cnv-kcell[data-row="1"][data-col="1"]')
+    cell.scroll_into_view_if_needed()
+    cell.click()
+    page.wait_for_function(f"() => {LAB}.typingIn({LAB}.nodes.kernelGrid)")  # its box is open for typing
+    page.keyboard.press("Enter")
+    page.locator("h1").first.click()  # and away
+    wait_until_idle(page)
+    assert page.evaluate(f"() => {LAB}.settings.kernel") == "box blur"
+    assert "custom" not in page.evaluate("() => location.search")
+    assert abs(page.evaluate(f"() => {LAB}.base.values[4]") - 1 / 9) < 1e-6  # the gallery sends 7 decimals
 
 
 def test_a_typed_fraction_is_a_weight_and_a_word_is_refused_with_a_message(page, app_url):

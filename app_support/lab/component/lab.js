@@ -116,6 +116,8 @@ class Lab {
     this.pending = null;
     this.events = []; // [seq, timeStamp, kind] of input events waiting for their picture
     this.hover = null; // [row, col] of the convolution under the pointer
+    this.pointerAt = null; // {clientX, clientY} of the pointer over a picture, until it leaves
+    this.carried = false; // the pinned pixel was carried to a new output's shape: Python is told
     this.timings = { scrub: [], hover: [], compute: [] };
     this.worker = new Worker(workerUrl, { type: "module" });
     this.worker.onmessage = (event) => this.received(event.data);
@@ -274,6 +276,32 @@ class Lab {
     this.drawStages();
     this.drawArithmetic();
     this.afterFrame(answer.seq);
+    // The pictures can have moved under a pointer that stayed put (a 7x7 grid is taller, a longer
+    // description wraps to another line), and the browser tells nobody until the mouse moves: once the
+    // page is laid out, read again what is under it.
+    if (this.pointerAt) requestAnimationFrame(() => this.rereadPointer());
+    // A pinned pixel carried to a new output's shape: the link says where it now is (a reload or a
+    // shared link would otherwise read the old output's row and column in the new one).
+    if (this.carried) {
+      this.carried = false;
+      if (!this.dirty && !this.dragging) this.commit();
+    }
+  }
+
+  rereadPointer() {
+    if (!this.pointerAt || !this.result || this.pixelLocked()) return;
+    const { clientX: x, clientY: y } = this.pointerAt;
+    let pixel = null;
+    for (let index = 0; index < (this.figures || []).length && !pixel; index++) {
+      const f = this.figures[index];
+      if (!f || f.figure.hidden || (index > 0 && index >= this.result.stages.length)) continue;
+      const box = f.canvas.getBoundingClientRect();
+      if (x >= box.left && x < box.right && y >= box.top && y < box.bottom) pixel = this.pixelAt(index, this.pointerAt);
+    }
+    const same = pixel && this.hover && pixel[0] === this.hover[0] && pixel[1] === this.hover[1];
+    if (same || (!pixel && !this.hover)) return;
+    this.hover = pixel;
+    this.drawArithmetic();
   }
 
   afterFrame(seq) {
@@ -686,7 +714,8 @@ class Lab {
 
   typeInto(cell, index) {
     const { kh, kw } = this.base;
-    const input = el("input", { type: "text", inputmode: "decimal", value: this.A.cellNumber(this.base.values[index]) });
+    const shown = this.A.cellNumber(this.base.values[index]);
+    const input = el("input", { type: "text", inputmode: "decimal", value: shown });
     cell.replaceChildren(input);
     input.focus();
     input.select();
@@ -701,7 +730,10 @@ class Lab {
         this.buildKernelGrid();
         return;
       }
-      if (keep && !Number.isNaN(value)) this.setCell(index, value, null, true);
+      // Left as shown (a click to look, then away): nothing changes; its shown number is rounded (1/9
+      // shows as 0.111), and taking it would turn a gallery kernel into a custom one.
+      if (keep && input.value.trim() === shown) this.refreshKernelGrid();
+      else if (keep && !Number.isNaN(value)) this.setCell(index, value, null, true);
       else {
         if (keep) this.refuse(input.value, "kernel weight");
         this.refreshKernelGrid();
@@ -914,6 +946,7 @@ class Lab {
 
   pointer(index, event) {
     if (!this.result || this.pixelLocked()) return;
+    this.pointerAt = { clientX: event.clientX, clientY: event.clientY };
     const pixel = this.pixelAt(index, event);
     if (this.hover && pixel[0] === this.hover[0] && pixel[1] === this.hover[1]) return;
     this.hover = pixel;
@@ -923,6 +956,7 @@ class Lab {
   }
 
   leave() {
+    this.pointerAt = null;
     if (!this.hover) return;
     this.hover = null;
     if (this.result) this.drawArithmetic();
@@ -965,11 +999,15 @@ class Lab {
       col = Number(this.settings.col);
     if (row < 0 || col < 0) return this.result.informative || [Math.floor(shape[0] / 2), Math.floor(shape[1] / 2)];
     const old = this.pickShape || this.data.pick_shape;
-    if (old && (old[0] !== shape[0] || old[1] !== shape[1])) {
+    if (!old) {
+      // No shape known (a link, a reload): the pixel came with these settings, so it is this output's.
+      this.pickShape = shape;
+    } else if (old[0] !== shape[0] || old[1] !== shape[1]) {
       [row, col] = this.A.rescaledPixel([row, col], old, shape);
       this.settings.row = String(row);
       this.settings.col = String(col);
       this.pickShape = shape;
+      this.carried = true;
     }
     return [Math.min(row, shape[0] - 1), Math.min(col, shape[1] - 1)];
   }
