@@ -90,3 +90,9 @@ def test_a_live_chart_keeps_the_figure_its_sizes_and_the_learners_zoom():
     assert sent["layout"]["title"]["text"] == "Accuracy" and sent["layout"]["yaxis"]["tickformat"] == ".0%"
     assert len(str(sent["layout"].get("template", ""))) < 100
     assert figure.layout.uirevision is None  # the figure given is left as it was
+
+
+def test_epoch_ticks_come_in_steps_people_count_in():
+    assert [charts.epoch_step(n) for n in (1, 8, 9, 28, 40, 41, 136, 200)] == [1, 1, 2, 5, 5, 10, 20, 25]
+    run = finished_run(1, "long", [0.5] * 136)
+    assert charts.compare([run], "accuracy").layout.xaxis.dtick == 20  # 0, 20, 40: not 0, 17, 34

@@ -42,6 +42,15 @@ def fonts() -> Fonts:
     return PROJECTOR if lesson_view.projector() else NORMAL
 
 
+EPOCH_STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+
+
+def epoch_step(epochs: int) -> int:
+    """Whole epochs between ticks for an axis of `epochs` epochs: at most 8 steps, of a size people count
+    in (136 epochs go 0, 20, 40, ..., not 0, 17, 34)."""
+    return next((step for step in EPOCH_STEPS if -(-epochs // step) <= 8), EPOCH_STEPS[-1])
+
+
 def _lay_out(
     figure: go.Figure, title: str, *, legend_rows: int, plot_height: int, x_title: str = "", epochs: int = 0
 ) -> None:
@@ -82,7 +91,7 @@ def _lay_out(
     figure.update_xaxes(title={"text": x_title, "font": {"size": size.title}}, tickfont={"size": size.tick})
     figure.update_yaxes(tickfont={"size": size.tick}, title={"font": {"size": size.title}})
     if epochs:
-        figure.update_xaxes(tick0=0, dtick=max(1, -(-epochs // 8)))
+        figure.update_xaxes(tick0=0, dtick=epoch_step(epochs))
 
 
 def curves(run: Run, metric: str) -> go.Figure:

@@ -43,8 +43,18 @@ AXES = {
     "linecolor": "#d1d5db",
     "automargin": True,
     "zeroline": False,
+    "tickfont": {"color": "#4b5563"},  # numbers in grey, as Streamlit's charts have them
 }
-CONFIG = {"displaylogo": False, "responsive": True}
+# No "share" button (it sends the chart to Plotly's cloud: not from a classroom), no box or lasso select
+# (nothing here uses a selection).
+CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "modeBarButtonsToRemove": ["sendDataToCloud", "select2d", "lasso2d"],
+}
 
 
 @cache

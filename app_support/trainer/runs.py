@@ -86,6 +86,9 @@ CURVES_NOTE = (
 
 
 def live_curves(run: Run) -> None:
+    if not run.batches and not run.epochs:  # empty axes (a loss from -1 to 4) say nothing
+        st.caption("The loss and accuracy curves start here with the first batches of training.")
+        return
     if trainer_boxes.is_box_run(run):  # two heads: both losses and the boxes' mean IoU too
         trainer_boxes.live_curves(run)
         return

@@ -28,6 +28,32 @@ function plotly(src) {
   return loading.get(src);
 }
 
+// An x axis ticked every `dtick` whole units (epochs) keeps about 8 ticks over what the learner zoomed
+// into: the figure's step, made for the whole run, left a zoom of a few epochs with no numbers at all.
+const STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
+
+function zoomedStep(div) {
+  const axis = div._fullLayout && div._fullLayout.xaxis;
+  if (!axis || axis.autorange || !Array.isArray(axis.range)) return null;
+  const span = Math.abs(axis.range[1] - axis.range[0]);
+  return STEPS.find((step) => Math.ceil(span / step) <= 8) || STEPS[STEPS.length - 1];
+}
+
+function withTicks(div, layout) {
+  const step = layout.xaxis && layout.xaxis.dtick ? zoomedStep(div) : null;
+  return step ? { ...layout, xaxis: { ...layout.xaxis, dtick: step } } : layout;
+}
+
+function followZoom(view) {
+  view.div.on("plotly_relayout", (change) => {
+    const given = view.latest.figure.layout.xaxis;
+    const zoomed = Object.keys(change).some((key) => key.startsWith("xaxis.range") || key === "xaxis.autorange");
+    if (!given || !given.dtick || !zoomed) return;
+    const step = change["xaxis.autorange"] ? given.dtick : zoomedStep(view.div);
+    if (step && step !== view.div._fullLayout.xaxis.dtick) window.Plotly.relayout(view.div, { "xaxis.dtick": step });
+  });
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   if (!data || !data.figure) return undefined;
@@ -48,7 +74,12 @@ export default function (component) {
   plotly(data.src)
     .then((Plotly) => {
       if (view.latest !== data) return; // a newer figure came meanwhile: that one is drawn
-      return Plotly.react(view.div, data.figure.data, layout, data.config);
+      return Plotly.react(view.div, data.figure.data, withTicks(view.div, layout), data.config).then(() => {
+        if (!view.following) {
+          view.following = true;
+          followZoom(view);
+        }
+      });
     })
     .catch((error) => {
       view.div.textContent = `The chart could not be drawn (${error.message}): reload the page.`;
