@@ -507,3 +507,23 @@ def test_an_overfitted_run_offers_early_stopping():
     offer.click().run()
     assert at.session_state["trainer_patience_shapes"] == 3
     assert any("Early stopping is on for your next run (patience 3)" in c.value for c in at.caption)
+
+
+def test_work_over_a_limit_is_said_under_your_work(monkeypatch):
+    """A long run's checkpoints can take a learner past the megabytes this server keeps (540 of 500 MB, said
+    nowhere until the next Train was refused): "5. Your work" says it, and what to delete."""
+    from app_support.common.runs import kept_store
+    from cnnviz.errors import InvalidInput
+
+    store = kept_store()
+
+    def full(learner):
+        raise InvalidInput("Your work takes 540 MB, the most this server keeps for one learner (500 MB).")
+
+    monkeypatch.setattr(store, "check_room", full)
+    at = trainer()
+    warned = [box.value for box in at.warning if "540 MB" in box.value]
+    assert warned and "trains nothing new for you" in warned[0], [box.value for box in at.warning]
+    monkeypatch.undo()
+    at.run()
+    assert not [box.value for box in at.warning if "540 MB" in box.value]

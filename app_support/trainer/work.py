@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_support.common import identity, kept, lesson_view
 from app_support.common.runs import kept_store, owner, run_manager
+from cnnviz.errors import InvalidInput
 from cnnviz.store import StoreUnavailable
 
 
@@ -24,6 +25,12 @@ def section() -> None:
         f"{store.limit_runs} runs and {store.limit_megabytes:g} MB. Work untouched for {store.keep_days:g} days "
         "is removed."
     )
+    try:  # over a limit (a long run's checkpoints can take it past): said here, not only on the next Train
+        store.check_room(owner())
+    except InvalidInput as full:
+        st.warning(f"{full} Until then this server keeps what you have, but trains nothing new for you.")
+    except StoreUnavailable:
+        pass
     left, right = st.columns(2)
     with left.expander("Continue on another computer"):
         link = lesson_view.absolute_link({identity.CONTINUE_PARAM: identity.learner_id()}, "")
