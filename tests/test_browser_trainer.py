@@ -13,12 +13,12 @@ from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-CAPTION = '[data-testid="stImage"]'
+CAPTION = '[data-testid="stCaptionContainer"]'  # under the grid of test images
 
 
 def images_caption(page) -> str:
     """The caption of the misclassified-images picture ('' while there is none)."""
-    found = page.locator(CAPTION).filter(has_text="test images of")
+    found = page.locator(CAPTION).filter(has_text=re.compile(r"^\d+ test images? of "))
     return found.first.inner_text().strip() if found.count() else ""
 
 
@@ -108,7 +108,7 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     wait_until_idle(page)
     page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].length >= 4")
     before = images_caption(page)
-    assert re.match(r"\d+ test images of \d predicted as \d", before), before  # the most frequent mistake
+    assert re.match(r"\d+ test images? of \d predicted as \d", before), before  # the most frequent mistake
 
     # Every class is named on both axes of the confusion matrix.
     chart = page.locator(".js-plotly-plot").filter(has_text="Confusion matrix")
@@ -117,10 +117,10 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     )
     assert ticks[0] == [str(d) for d in range(10)] and sorted(ticks[1]) == [str(d) for d in range(10)], ticks
 
-    click_and_see(page, 4, 4, 10, "test images of 4 correctly")  # the diagonal: the 4s it got right
+    click_and_see(page, 4, 4, 10, "test images? of 4 correctly")  # the diagonal: the 4s it got right
     wait_until_idle(page)
     after = images_caption(page)
-    assert after != before and re.match(r"\d+ test images of 4 correctly recognised", after), after
+    assert after != before and re.match(r"\d+ test images? of 4 correctly recognised", after), after
     # The lists follow the click: they are the way to choose without a mouse.
     assert selected(page, "True class") == "4" and selected(page, "Predicted as") == "4"
     chart.scroll_into_view_if_needed()
@@ -130,11 +130,11 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     choose(page, "Predicted as", "9")
     page.wait_for_function(
         f"() => [...document.querySelectorAll('{CAPTION}')].some(f => /of 4 predicted as 9/.test(f.innerText))"
-        " || [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
-        ".some(c => /No test image of 4 was predicted as 9/.test(c.innerText))",
+        f" || [...document.querySelectorAll('{CAPTION}')].some(c => /No test image of 4 was predicted as 9/"
+        ".test(c.innerText))",
     )
     wait_until_idle(page)
-    click_and_see(page, 4, 4, 10, "test images of 4 correctly")
+    click_and_see(page, 4, 4, 10, "test images? of 4 correctly")
     wait_until_idle(page)
     page.set_viewport_size({"width": 1024, "height": 640})
     page.locator(".js-plotly-plot").filter(has_text="Confusion matrix").scroll_into_view_if_needed()

@@ -527,3 +527,10 @@ def test_work_over_a_limit_is_said_under_your_work(monkeypatch):
     monkeypatch.undo()
     at.run()
     assert not [box.value for box in at.warning if "540 MB" in box.value]
+
+
+def test_a_few_wrong_images_are_shown_at_their_size_not_across_the_page():
+    from app_support.trainer.runs import TILE_PX, grid_width
+
+    assert grid_width(1) == TILE_PX and grid_width(3) == 3 * TILE_PX  # one image was 800 px wide
+    assert grid_width(8) == grid_width(24) == "stretch"  # a full row of 8 fills the column

@@ -34,13 +34,16 @@ def png(image: np.ndarray) -> bytes:
     return data
 
 
-def picture(image: np.ndarray | bytes, *, caption: str | None = None, container=st) -> None:
-    """Show a uint8 image (or PNG bytes). Streamlit's own path for arrays re-encodes through Pillow
-    at full compression on every rerun, several times slower for the lab's 512x512 views."""
+def picture(
+    image: np.ndarray | bytes, *, caption: str | None = None, container=st, width: int | str = "stretch"
+) -> None:
+    """Show a uint8 image (or PNG bytes), as wide as its column or `width` px. Streamlit's own path for
+    arrays re-encodes through Pillow at full compression on every rerun, several times slower for the
+    lab's 512x512 views."""
     data = image if isinstance(image, bytes) else png(image)
     # output_format="PNG": with "auto", Streamlit decodes our PNG and re-encodes it as a JPEG (blurred
     # pixels on small feature maps, and time).
-    container.image(data, caption=caption, width="stretch", output_format="PNG")
+    container.image(data, caption=caption, width=width, output_format="PNG")
 
 
 def output_picture(

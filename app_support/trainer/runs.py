@@ -166,10 +166,13 @@ def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None
         st.caption(f"No test image of {data.class_names[true]} was {what}.")
     else:
         tiles = [data.x_test[i][..., 0] if data.x_test.shape[-1] == 1 else data.x_test[i] for i in indices]
-        picture(
-            display.enlarge(display.tile(tiles, columns=8, gap=2), min_side=120),
-            caption=f"{evaluation.confusion[true, predicted]} test images of {data.class_names[true]} {what} "
-            "(up to 24 shown)",
+        count = int(evaluation.confusion[true, predicted])
+        grid = display.enlarge(display.tile(tiles, columns=8, gap=2), min_side=120)
+        # The caption under the grid, not in it: a grid of one image would wrap it into a narrow column.
+        picture(grid, width=grid_width(len(tiles)))
+        st.caption(
+            f"{count} test image{'s' if count != 1 else ''} of {data.class_names[true]} {what}"
+            + (" (the first 24 shown)" if count > 24 else "")
         )
     if run.filters is not None:
         filters = run.filters  # (kh, kw, c_in, n)
@@ -178,6 +181,15 @@ def results(run: Run, data: datasets.Dataset | None, *, panel: str = "") -> None
             caption=f"The {filters.shape[3]} learned first-layer filters ({filters.shape[0]}x{filters.shape[1]}; "
             "red positive, blue negative, mean over input channels, or in colour on RGB input)",
         )
+
+
+TILE_PX = 90  # a test image in the grid of wrong ones, on screen: a row of 8 fills a 1024-px page's column
+
+
+def grid_width(count: int) -> int | str:
+    """How wide the grid of `count` test images (8 a row) is shown: a full row fills the column, fewer are
+    as wide as their tiles (one wrong image was stretched across the page, a blur 800 px wide)."""
+    return "stretch" if count >= 8 else TILE_PX * count
 
 
 def figures_rest_on(run: Run, data: datasets.Dataset, tested: int) -> None:
