@@ -197,6 +197,22 @@ def compile_model(model: keras.Model, config: TrainConfig) -> None:
     )
 
 
+def running_metrics(model: keras.Model) -> dict[str, float] | None:
+    """The running means of the epoch's metrics so far (what Keras's progress bar shows), read from another
+    thread while `fit` runs; None when they are not one consistent set. Keras resets every metric at an
+    epoch's start: read before the first batch, the loss is 0; read across the reset, the loss is the old
+    epoch's and the accuracy the new one's 0 (a batch point at 0% was drawn once), so the loss is read
+    again after the rest. A model loaded to continue builds its metrics in its first batch: None too."""
+    try:
+        values = {key: float(value) for key, value in model.get_metrics_result().items()}
+        loss_after = float(model.get_metrics_result().get("loss", 0.0))
+    except ValueError:  # not built yet
+        return None
+    if values.get("loss", 0.0) == 0.0 or loss_after == 0.0:
+        return None
+    return values
+
+
 def _stream_callback(
     on_event, should_stop, config: TrainConfig, steps_per_epoch: int, checkpoint_dir, state: dict, num_classes: int
 ):
@@ -264,15 +280,12 @@ def _stream_callback(
                 if step == step_in_run or self.testing:  # no new batch (or the first still tracing), or validating
                     continue
                 step_in_run, phase = step, self.phase
-                try:
-                    values = {key: float(value) for key, value in self.model.get_metrics_result().items()}
-                except ValueError:  # a model loaded to continue: its metrics are built by its first batch
+                values = running_metrics(self.model)
+                if values is None:  # just reset for a new epoch, or not built yet: the next sample will do
                     continue
                 if self.testing or self.phase != phase:  # validation began while reading: not training's figures
                     continue
                 loss = values.get("loss", float("nan"))
-                if loss == 0.0:  # the metrics were just reset for a new epoch: no batch counted yet
-                    continue
                 if not math.isfinite(loss) or (step > 20 and loss > runaway):
                     self._diverged(loss, self.epoch + 1, drawn=False)
                     continue

@@ -312,3 +312,25 @@ def test_a_worker_trains_a_transfer_job_and_a_second_one_fine_tunes_it(tf, tmp_p
     )
     for kept, trained in zip(model.get_weights(), first.get_weights(), strict=True):
         np.testing.assert_array_equal(kept, trained)  # continued: the trained head and base, not a new head
+
+
+class _Reading:
+    """A model whose metrics are read from another thread while `fit` runs: each read gives the next set."""
+
+    def __init__(self, *reads):
+        self.reads = list(reads)
+
+    def get_metrics_result(self):
+        value = self.reads.pop(0)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+
+def test_running_metrics_skip_a_read_across_the_reset_at_an_epochs_start():
+    old, reset = {"loss": 0.42, "accuracy": 0.9}, {"loss": 0.0, "accuracy": 0.0}
+    assert training.running_metrics(_Reading(old, old)) == old
+    # Read across the reset: the old loss, the new zero accuracy, then the loss again is 0 (the 0% spike).
+    assert training.running_metrics(_Reading({"loss": 0.42, "accuracy": 0.0}, reset)) is None
+    assert training.running_metrics(_Reading(reset, reset)) is None  # no batch counted yet
+    assert training.running_metrics(_Reading(ValueError("not built"))) is None  # a model loaded to continue
