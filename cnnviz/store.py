@@ -820,10 +820,12 @@ class Store:
 
         return self._read(work)
 
-    def check_room(self, learner: str) -> None:
+    def check_room(self, learner: str, usage: Usage | None = None) -> None:
         """Raise InvalidInput, saying what to delete, when the learner keeps as many runs or megabytes as
-        this server allows (`runs`, `megabytes`); a new run would go past it."""
-        usage = self.usage(learner)
+        this server allows (`runs`, `megabytes`); a new run would go past it. `usage`: the learner's
+        `usage`, when the caller has just read it (it is not read again)."""
+        if usage is None:
+            usage = self.usage(learner)
         largest = ", ".join(f"run {number} ({size / 2**20:.0f} MB)" for number, _, size in usage.biggest if size)
         if usage.runs >= self.limit_runs:
             raise InvalidInput(

@@ -517,7 +517,7 @@ def test_work_over_a_limit_is_said_under_your_work(monkeypatch):
 
     store = kept_store()
 
-    def full(learner):
+    def full(learner, usage=None):
         raise InvalidInput("Your work takes 540 MB, the most this server keeps for one learner (500 MB).")
 
     monkeypatch.setattr(store, "check_room", full)

@@ -26,11 +26,9 @@ def section() -> None:
         "is removed."
     )
     try:  # over a limit (a long run's checkpoints can take it past): said here, not only on the next Train
-        store.check_room(owner())
+        store.check_room(owner(), usage)
     except InvalidInput as full:
         st.warning(f"{full} Until then this server keeps what you have, but trains nothing new for you.")
-    except StoreUnavailable:
-        pass
     left, right = st.columns(2)
     with left.expander("Continue on another computer"):
         link = lesson_view.absolute_link({identity.CONTINUE_PARAM: identity.learner_id()}, "")
