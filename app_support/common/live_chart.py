@@ -23,6 +23,8 @@ import plotly.graph_objects as go
 import streamlit as st
 import streamlit.components.v1 as components_v1
 
+from app_support.common import charts
+
 NAME = "cnnviz_live_chart"
 PLOTLY_JS = "plotly.min.js"
 # The look of Streamlit's own charts (its theme for st.plotly_chart), so that these sit beside them;
@@ -93,6 +95,11 @@ def live_chart(figure: go.Figure, *, key: str, container=None) -> None:
     with target.container():
         _component()(
             key=key,
-            data={"figure": figure_data(figure, key), "config": CONFIG, "src": plotly_js_url()},
+            data={
+                "figure": figure_data(figure, key),
+                "config": CONFIG,
+                "src": plotly_js_url(),
+                "tick_steps": charts.EPOCH_STEPS,  # the steps a zoomed epoch axis is ticked in
+            },
             height="content",
         )

@@ -2,7 +2,7 @@
 // <div> every time Python sends the figure again, with `uirevision` set, so a zoom or a hidden legend
 // entry stays while new points arrive. st.plotly_chart gives a figure with new data a new element, which
 // the browser builds from scratch (a learner's zoom reset every second while a run trained).
-// data: {figure: {data, layout}, config, src (where the server serves plotly.min.js)}.
+// data: {figure: {data, layout}, config, src (where the server serves plotly.min.js), tick_steps}.
 const loading = new Map(); // src -> Promise of window.Plotly
 const charts = new WeakMap(); // parentElement -> {div, latest}
 
@@ -28,19 +28,18 @@ function plotly(src) {
   return loading.get(src);
 }
 
-// An x axis ticked every `dtick` whole units (epochs) keeps about 8 ticks over what the learner zoomed
-// into: the figure's step, made for the whole run, left a zoom of a few epochs with no numbers at all.
-const STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
-
-function zoomedStep(div) {
+// An x axis ticked every `dtick` whole units (epochs) keeps at most 8 steps over what the learner zoomed
+// into, in the steps Python ticks a whole run in (data.tick_steps, charts.EPOCH_STEPS): the whole run's
+// step left a zoom of a few epochs with no numbers at all.
+function zoomedStep(div, steps) {
   const axis = div._fullLayout && div._fullLayout.xaxis;
-  if (!axis || axis.autorange || !Array.isArray(axis.range)) return null;
+  if (!axis || axis.autorange || !Array.isArray(axis.range) || !steps.length) return null;
   const span = Math.abs(axis.range[1] - axis.range[0]);
-  return STEPS.find((step) => Math.ceil(span / step) <= 8) || STEPS[STEPS.length - 1];
+  return steps.find((step) => Math.ceil(span / step) <= 8) || steps[steps.length - 1];
 }
 
-function withTicks(div, layout) {
-  const step = layout.xaxis && layout.xaxis.dtick ? zoomedStep(div) : null;
+function withTicks(div, layout, steps) {
+  const step = layout.xaxis && layout.xaxis.dtick ? zoomedStep(div, steps) : null;
   return step ? { ...layout, xaxis: { ...layout.xaxis, dtick: step } } : layout;
 }
 
@@ -49,7 +48,7 @@ function followZoom(view) {
     const given = view.latest.figure.layout.xaxis;
     const zoomed = Object.keys(change).some((key) => key.startsWith("xaxis.range") || key === "xaxis.autorange");
     if (!given || !given.dtick || !zoomed) return;
-    const step = change["xaxis.autorange"] ? given.dtick : zoomedStep(view.div);
+    const step = change["xaxis.autorange"] ? given.dtick : zoomedStep(view.div, view.latest.tick_steps || []);
     if (step && step !== view.div._fullLayout.xaxis.dtick) window.Plotly.relayout(view.div, { "xaxis.dtick": step });
   });
 }
@@ -74,7 +73,7 @@ export default function (component) {
   plotly(data.src)
     .then((Plotly) => {
       if (view.latest !== data) return; // a newer figure came meanwhile: that one is drawn
-      return Plotly.react(view.div, data.figure.data, withTicks(view.div, layout), data.config).then(() => {
+      return Plotly.react(view.div, data.figure.data, withTicks(view.div, layout, data.tick_steps || []), data.config).then(() => {
         if (!view.following) {
           view.following = true;
           followZoom(view);
