@@ -67,6 +67,15 @@ function build(parentElement) {
   return view;
 }
 
+// Streamlit runs a call's cleanup when the element goes, and also when newer data arrived while the call
+// was starting (its module loading): then the element stays and the next call takes the view on. So the
+// cleanup waits a moment, and does nothing if the view was called again.
+function laterUnlessCalledAgain(view, call, destroy) {
+  setTimeout(() => {
+    if (view.calls === call) destroy();
+  }, 0);
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   if (!data || typeof data.src !== "string") return undefined;
@@ -83,8 +92,10 @@ export default function (component) {
     view.box = Array.isArray(data.box) && data.box.length === 4 ? data.box.map(Number) : null;
     draw(view, view.box);
   }
-  return () => {
-    view.holder.remove();
-    views.delete(parentElement);
-  };
+  const call = (view.calls = (view.calls || 0) + 1);
+  return () =>
+    laterUnlessCalledAgain(view, call, () => {
+      view.holder.remove();
+      views.delete(parentElement);
+    });
 }

@@ -4,6 +4,15 @@
 // data: {src (a data: URL), alt, cursor}. Nothing is fetched.
 const shown = new WeakMap(); // parentElement -> {image, send}
 
+// Streamlit runs a call's cleanup when the element goes, and also when newer data arrived while the call
+// was starting (its module loading): then the element stays and the next call takes the view on. So the
+// cleanup waits a moment, and does nothing if the view was called again.
+function laterUnlessCalledAgain(view, call, destroy) {
+  setTimeout(() => {
+    if (view.calls === call) destroy();
+  }, 0);
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   if (!data || typeof data.src !== "string") return undefined;
@@ -32,8 +41,10 @@ export default function (component) {
   if (view.image.getAttribute("src") !== data.src) view.image.setAttribute("src", data.src);
   view.image.alt = data.alt || "";
   view.image.style.cursor = data.cursor || "crosshair";
-  return () => {
-    view.image.remove();
-    shown.delete(parentElement);
-  };
+  const call = (view.calls = (view.calls || 0) + 1);
+  return () =>
+    laterUnlessCalledAgain(view, call, () => {
+      view.image.remove();
+      shown.delete(parentElement);
+    });
 }

@@ -53,6 +53,15 @@ function followZoom(view) {
   });
 }
 
+// Streamlit runs a call's cleanup when the element goes, and also when newer data arrived while the call
+// was starting (its module loading): then the element stays and the next call takes the view on. So the
+// cleanup waits a moment, and does nothing if the view was called again.
+function laterUnlessCalledAgain(view, call, destroy) {
+  setTimeout(() => {
+    if (view.calls === call) destroy();
+  }, 0);
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   if (!data || !data.figure) return undefined;
@@ -83,9 +92,11 @@ export default function (component) {
     .catch((error) => {
       view.div.textContent = `The chart could not be drawn (${error.message}): reload the page.`;
     });
-  return () => {
-    if (window.Plotly) window.Plotly.purge(view.div);
-    view.div.remove();
-    charts.delete(parentElement);
-  };
+  const call = (view.calls = (view.calls || 0) + 1);
+  return () =>
+    laterUnlessCalledAgain(view, call, () => {
+      if (window.Plotly) window.Plotly.purge(view.div);
+      view.div.remove();
+      charts.delete(parentElement);
+    });
 }

@@ -316,6 +316,7 @@ class Lab {
   // --- sending settings to Python when a change ends ---
 
   commit() {
+    if (this.destroyed) return;
     this.dirty = false;
     this.version += 1;
     const values = {};
@@ -468,7 +469,17 @@ class Lab {
         ),
       ),
     );
-    this.root.querySelector(".cnv-lab").addEventListener("keydown", (e) => this.key(e));
+    this.node = this.root.querySelector(".cnv-lab");
+    this.node.addEventListener("keydown", (e) => this.key(e));
+  }
+
+  // Gone from the page: its worker stops, its elements go, and it sends Python nothing more.
+  destroy() {
+    this.destroyed = true;
+    this.worker.terminate();
+    this.node.remove();
+    registry.labs.delete(this);
+    if (labs.get(this.root) === this) labs.delete(this.root);
   }
 
   labelled(text, control, param) {
@@ -1307,6 +1318,16 @@ class Lab {
 // --- the component's entry point -------------------------------------------------------------------
 
 const labs = new WeakMap(); // parentElement -> Lab
+
+// Streamlit runs a call's cleanup when the element goes, and also when newer data arrived while the call
+// was starting (its module loading): the element stays, and the next call (just made, or about to be)
+// takes the view on. Removed at once, the view was built a second time beside what was left of the first
+// (two kernel lists on the page). So the cleanup waits a moment, and does nothing if the view was called again.
+function laterUnlessCalledAgain(view, call, destroy) {
+  setTimeout(() => {
+    if (view.calls === call) destroy();
+  }, 0);
+}
 // For the tests and bench/lab.py: the labs on the page, their timings, and `run`, the worker's
 // pipeline on any picture (the equality test against cnnviz.lab.run_lab).
 const registry = (globalThis.__cnnvizLab = globalThis.__cnnvizLab || { labs: new Set(), arith: null });
@@ -1341,14 +1362,12 @@ export default function (component) {
     registry.labs.add(lab);
   }
   lab.setStateValue = setStateValue;
+  const call = (lab.calls = (lab.calls || 0) + 1);
   arithReady.then((A) => {
+    if (lab.destroyed) return;
     lab.A = A;
     registry.arith = A;
     lab.update(data);
   });
-  return () => {
-    registry.labs.delete(lab);
-    lab.worker.terminate();
-    labs.delete(parentElement);
-  };
+  return () => laterUnlessCalledAgain(lab, call, () => lab.destroy());
 }

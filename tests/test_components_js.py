@@ -1,0 +1,98 @@
+"""Our Components v2 modules (the live lab, the live chart, the clickable picture, the box drawer) under
+the orders in which Streamlit calls them and runs their cleanups, in Chromium.
+
+Streamlit runs a call's cleanup when the element leaves the page, and also when newer data arrived while
+the call was starting (its module still loading): the element stays, and the next call comes just after
+the cleanup, or a moment later. The lab removed itself at once and left its elements behind, so the next
+call built a second lab beside them (CI: two kernel lists on the lab page, `strict mode violation`).
+Each module is imported here a second time, as a fresh module, and called on a <div> of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app_support.lab import live
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMON = ROOT / "app_support" / "common" / "component"
+PIXEL = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+
+# Imports `source` as a new module, then calls it on a new <div> in three orders:
+# "at once": the next call comes before the overtaken call's cleanup has done anything;
+# "later": it comes after a task (the cleanup has run); "first": it comes before the overtaken call's
+# cleanup is run; "gone": the element leaves (no next call).
+# Returns how many views (`selector`) each order left in its <div>, and how many labs the page lists.
+PLAY = """async ({source, data, selector}) => {
+    const url = URL.createObjectURL(new Blob([source], {type: "text/javascript"}));
+    const module = await import(url);
+    const task = () => new Promise((resolve) => setTimeout(resolve, 20));
+    const registry = () => (window.__cnnvizLab ? window.__cnnvizLab.labs.size : 0);
+    const before = registry();
+    const found = {};
+    for (const order of ["at once", "later", "first", "gone"]) {
+        const host = document.createElement("div");
+        document.body.append(host);
+        const call = () => module.default({name: "x", key: "x", data, parentElement: host, setStateValue: () => {}});
+        const overtaken = call();
+        let current = order === "first" ? call() : null;
+        if (overtaken) overtaken();
+        if (order === "later") await task();
+        if (order === "at once" || order === "later") current = call();
+        await task();
+        found[order] = host.querySelectorAll(selector).length;
+        found[order + ", labs"] = registry() - before;
+        if (current) current();
+        await task();
+        found[order + ", after it left"] = host.querySelectorAll(selector).length;
+        found[order + ", labs after it left"] = registry() - before;
+        host.remove();
+    }
+    return found;
+}"""
+
+EXPECTED = {
+    "at once": 1,
+    "later": 1,
+    "first": 1,
+    "gone": 0,
+    "at once, after it left": 0,
+    "later, after it left": 0,
+    "first, after it left": 0,
+    "gone, after it left": 0,
+}
+
+
+def play(page, source: str, data, selector: str) -> dict:
+    return page.evaluate(PLAY, {"source": source, "data": data, "selector": selector})
+
+
+def test_the_lab_called_again_while_it_started_is_one_lab(page, app_url):
+    page.goto(f"{app_url}/convolution_lab")
+    page.wait_for_function("() => window.__cnnvizLab && [...window.__cnnvizLab.labs][0]?.result", timeout=60_000)
+    data = page.evaluate("() => [...window.__cnnvizLab.labs][0].data")
+    found = play(page, live.source(), data, ".cnv-lab")
+    orders = ("at once", "later", "first", "gone")
+    labs = {order: found.pop(f"{order}, labs") for order in orders}
+    left = {order: found.pop(f"{order}, labs after it left") for order in orders}
+    assert found == EXPECTED
+    assert labs == {"at once": 1, "later": 1, "first": 1, "gone": 0}
+    assert left == dict.fromkeys(orders, 0)
+    assert page.locator('select[aria-label="Kernel"]').count() == 1  # the page's own lab, untouched
+
+
+@pytest.mark.parametrize(
+    ("script", "data", "selector"),
+    [
+        ("clickable.js", {"src": PIXEL}, "img.cnv-clickable"),
+        ("boxdraw.js", {"src": PIXEL}, "img"),
+        ("livechart.js", {"figure": {"data": [], "layout": {"height": 100}}, "src": "/nowhere.js"}, ".cnv-live-chart"),
+    ],
+)
+def test_a_picture_or_chart_called_again_while_it_started_is_one_view(page, app_url, script, data, selector):
+    page.goto(f"{app_url}/_stcore/health")
+    found = play(page, (COMMON / script).read_text(), data, selector)
+    assert {order: n for order, n in found.items() if "labs" not in order} == EXPECTED
