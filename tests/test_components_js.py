@@ -5,7 +5,8 @@ Streamlit runs a call's cleanup when the element leaves the page, and also when 
 the call was starting (its module still loading): the element stays, and the next call comes just after
 the cleanup, or a moment later. The lab removed itself at once and left its elements behind, so the next
 call built a second lab beside them (CI: two kernel lists on the lab page, `strict mode violation`).
-Each module is imported here a second time, as a fresh module, and called on a <div> of its own."""
+Each module is called on <div>s of its own: the lab's as the page imported it (from the file route),
+the others imported again from their text."""
 
 from __future__ import annotations
 
@@ -13,22 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from app_support.lab import live
-
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMON = ROOT / "app_support" / "common" / "component"
 PIXEL = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
 
-# Imports `source` as a new module, then calls it on a new <div> in three orders:
+# Imports the module at `url` (or `source` as a new module), then calls it on a new <div> in three orders:
 # "at once": the next call comes before the overtaken call's cleanup has done anything;
 # "later": it comes after a task (the cleanup has run); "first": it comes before the overtaken call's
 # cleanup is run; "gone": the element leaves (no next call).
 # Returns how many views (`selector`) each order left in its <div>, and how many labs the page lists.
-PLAY = """async ({source, data, selector}) => {
-    const url = URL.createObjectURL(new Blob([source], {type: "text/javascript"}));
-    const module = await import(url);
+PLAY = """async ({source, url, data, selector}) => {
+    const module = await import(url || URL.createObjectURL(new Blob([source], {type: "text/javascript"})));
     const task = () => new Promise((resolve) => setTimeout(resolve, 20));
     const registry = () => (window.__cnnvizLab ? window.__cnnvizLab.labs.size : 0);
     const before = registry();
@@ -66,15 +64,18 @@ EXPECTED = {
 }
 
 
-def play(page, source: str, data, selector: str) -> dict:
-    return page.evaluate(PLAY, {"source": source, "data": data, "selector": selector})
+def play(page, data, selector: str, *, source: str = "", url: str = "") -> dict:
+    return page.evaluate(PLAY, {"source": source, "url": url, "data": data, "selector": selector})
 
 
 def test_the_lab_called_again_while_it_started_is_one_lab(page, app_url):
     page.goto(f"{app_url}/convolution_lab")
     page.wait_for_function("() => window.__cnnvizLab && [...window.__cnnvizLab.labs][0]?.result", timeout=60_000)
     data = page.evaluate("() => [...window.__cnnvizLab.labs][0].data")
-    found = play(page, live.source(), data, ".cnv-lab")
+    resources = page.evaluate("() => performance.getEntriesByType('resource').map(entry => entry.name)")
+    served = next((name for name in resources if "/lab.js?v=" in name), None)
+    assert served  # the lab's code came from the file route
+    found = play(page, data, ".cnv-lab", url=served)
     orders = ("at once", "later", "first", "gone")
     labs = {order: found.pop(f"{order}, labs") for order in orders}
     left = {order: found.pop(f"{order}, labs after it left") for order in orders}
@@ -94,5 +95,5 @@ def test_the_lab_called_again_while_it_started_is_one_lab(page, app_url):
 )
 def test_a_picture_or_chart_called_again_while_it_started_is_one_view(page, app_url, script, data, selector):
     page.goto(f"{app_url}/_stcore/health")
-    found = play(page, (COMMON / script).read_text(), data, selector)
+    found = play(page, data, selector, source=(COMMON / script).read_text())
     assert {order: n for order, n in found.items() if "labs" not in order} == EXPECTED

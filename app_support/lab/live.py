@@ -7,9 +7,10 @@ component sends the settings back when a change ends (a drag released, an option
 clicked), and `apply_settings` puts them into session state, so the URL, lessons, a teacher's locks
 and the server-side reference (`cnnviz.lab.run_lab`, the views in `outputs`) keep working.
 
-Why one inline module and no build step: a component outside an installed package cannot serve
-files, so its code is handed over as text. `arith.js` (pure arithmetic, tested against `cnnviz`) and
-`worker.js` go in front of `lab.js` as two string constants; lab.js starts its Worker from them.
+Its code is served as files: Streamlit's component file route (a v1 component declared on the
+folder, as `app_support.common.live_chart` serves plotly.js) hands out lab.js, arith.js and worker.js,
+and the inline module Streamlit sends with every rerun is a loader of a few lines (`LOADER`). Sent
+inline, the 86 KB of JavaScript travelled with each change of a setting, for every learner.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import streamlit.components.v1 as components_v1
 
 from app_support.common.state import is_fixed, is_hidden
 from app_support.lab.view import (
@@ -63,19 +65,42 @@ PICK_SHAPE = "_lab_pick_shape"  # (as outputs.PICK_SHAPE) the output shape a cho
 PICK_IMAGE = "_lab_pick_image"  # (as outputs.PICK_IMAGE) which picture it was chosen on
 
 
-def source() -> str:
-    """The component's module: arith.js and worker.js as string constants, then lab.js."""
-    arith = (COMPONENT_DIR / "arith.js").read_text()
-    worker = (COMPONENT_DIR / "worker.js").read_text()
-    main = (COMPONENT_DIR / "lab.js").read_text()
-    return f"const ARITH_SOURCE = {json.dumps(arith)};\nconst WORKER_SOURCE = {json.dumps(worker)};\n{main}"
+# The component's inline module: it imports lab.js from the file route (once per page: the browser
+# keeps the module) and hands every call to it. The version in the URL is the files' digest, so a
+# page never runs a lab.js of another version than the server's.
+LOADER = """const MODULE = new URL(%s, document.baseURI).href;
+let loading = null;
+export default function (component) {
+  loading = loading || import(MODULE).catch((error) => {
+    loading = null; // the next call tries again
+    throw error;
+  });
+  return loading.then((lab) => lab.default(component));
+}
+"""
+FILES = ("lab.js", "arith.js", "worker.js")
+
+
+@cache
+def module_url() -> str:
+    """Where the browser imports lab.js, relative to the page: the component folder made a v1
+    component (Streamlit serves a declared component's files at ./component/<name>/<file>), with the
+    files' digest as `?v=`. Declared once per server process, in a script run."""
+    served = components_v1.declare_component("cnnviz_lab_files", path=str(COMPONENT_DIR))
+    digest = hashlib.blake2b(digest_size=8)
+    for name in FILES:
+        digest.update((COMPONENT_DIR / name).read_bytes())
+    return f"./component/{served.name}/lab.js?v={digest.hexdigest()}"
 
 
 @cache
 def component():
     """Register the component once per server process."""
     return st.components.v2.component(
-        NAME, js=source(), css=(COMPONENT_DIR / "lab.css").read_text(), isolate_styles=True
+        NAME,
+        js=LOADER % json.dumps(module_url()),
+        css=(COMPONENT_DIR / "lab.css").read_text(),
+        isolate_styles=True,
     )
 
 

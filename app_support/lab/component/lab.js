@@ -9,17 +9,13 @@
 // Settings reach Python when a change ends (a released drag, a chosen option, a click on a picture),
 // as the component state `settings`; while a button is held nothing is sent.
 //
-// live.py puts ARITH_SOURCE and WORKER_SOURCE (the texts of arith.js and worker.js) before this file:
-// the component is handed to Streamlit as one inline module, and the worker is started from them.
-/* global ARITH_SOURCE, WORKER_SOURCE */
-
-const arithUrl = URL.createObjectURL(new Blob([ARITH_SOURCE], { type: "text/javascript" }));
-const arithReady = import(arithUrl);
+// Served as files by Streamlit's component route (live.py `module_url`): arith.js and worker.js are
+// found beside this file (`?v=`, the files' digest, asks for this version of them).
+const VERSION = new URL(import.meta.url).search;
+const arithReady = import(new URL(`./arith.js${VERSION}`, import.meta.url).href);
 // Up to this many multiply-adds the pipeline runs on the page's thread (Lab.quick).
 const QUICK_MULTIPLY_ADDS = 3_000_000;
-const workerUrl = URL.createObjectURL(
-  new Blob([`import * as A from "${arithUrl}";\n${WORKER_SOURCE}`], { type: "text/javascript" }),
-);
+const workerUrl = new URL(`./worker.js${VERSION}`, import.meta.url).href;
 
 // --- the picture, shared by the two mounts ------------------------------------------------------------
 
