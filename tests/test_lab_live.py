@@ -456,15 +456,24 @@ def test_a_pointer_that_stays_put_explains_the_pixel_under_it_in_a_new_output(br
     (row, col), _ = arithmetic(page)
     assert abs(row - where * 510) <= 1 and abs(col - where * 510) <= 1
     page.locator('select[aria-label="Kernel"]').select_option("vertical line 7x7")
-    page.wait_for_function(f"() => {LAB}.settings.kernel === 'vertical line 7x7' && {LAB}.result.stages[1].h === 506")
-    after = page.locator('figure[data-stage="1"] canvas.cnv-picture').bounding_box()
-    under = ((pointer[1] - after["y"]) / after["height"] * 506, (pointer[0] - after["x"]) / after["width"] * 506)
-    if 0 <= under[0] < 506 and 0 <= under[1] < 506:
-        page.wait_for_function(f"r => {LAB}.hover && Math.abs({LAB}.hover[0] - r) <= 1.5", arg=under[0])
+    # Once the 506x506 output is shown and laid out, the lab explains the pixel under the pointer where the
+    # picture now is (read at each check: the page can still move while Python answers), or none.
+    found = page.wait_for_function(
+        f"""([x, y]) => {{
+            const lab = {LAB};
+            if (lab.settings.kernel !== 'vertical line 7x7' || lab.result.stages[1].h !== 506) return false;
+            const box = lab.figures[1].canvas.getBoundingClientRect();
+            const under = [(y - box.top) / box.height * 506, (x - box.left) / box.width * 506];
+            if (!(under.every(v => v >= 0 && v < 506))) return lab.hover === null && {{under: null}};
+            const near = lab.hover && lab.hover.every((v, i) => Math.abs(v - under[i]) <= 1.5);
+            return near && {{under}};
+        }}""",
+        arg=list(pointer),
+    ).json_value()
+    if found["under"]:
         (row, col), _ = arithmetic(page)
-        assert abs(row - under[0]) <= 1.5 and abs(col - under[1]) <= 1.5, (row, col, under)
+        assert abs(row - found["under"][0]) <= 1.5 and abs(col - found["under"][1]) <= 1.5, (row, col, found)
     else:  # the picture slid from under the pointer: nothing is under it, the lab explains its own pixel
-        page.wait_for_function(f"() => {LAB}.hover === null")
         assert "Under the pointer" not in page.evaluate(f"() => {LAB}.nodes.arithTitle.parentElement.innerText")
     context.close()
 

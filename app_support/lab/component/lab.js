@@ -448,8 +448,9 @@ class Lab {
         ),
         n.error,
         n.keptNote,
-        n.status,
-        n.stages,
+        // The status lies over the pictures' corner: shown in the page's flow, it pushed the pictures a
+        // line down for every slow computation and back up after it (under a pointer that stayed put).
+        el("div", { class: "cnv-stage-area" }, n.status, n.stages),
         n.note,
         n.shapes,
         n.formulas,
