@@ -6,13 +6,16 @@ the call was starting (its module still loading): the element stays, and the nex
 the cleanup, or a moment later. The lab removed itself at once and left its elements behind, so the next
 call built a second lab beside them (CI: two kernel lists on the lab page, `strict mode violation`).
 Each module is called on <div>s of its own: the lab's as the page imported it (from the file route),
-the others imported again from their text."""
+the others imported again from their text. Then the lab's files are made to fail as a lost connection
+would: the page says so (never 'Computing…' for ever) and loads them at the next change."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from tests.browser_helpers import choose
 
 pytestmark = pytest.mark.browser
 
@@ -72,9 +75,8 @@ def test_the_lab_called_again_while_it_started_is_one_lab(page, app_url):
     page.goto(f"{app_url}/convolution_lab")
     page.wait_for_function("() => window.__cnnvizLab && [...window.__cnnvizLab.labs][0]?.result", timeout=60_000)
     data = page.evaluate("() => [...window.__cnnvizLab.labs][0].data")
-    resources = page.evaluate("() => performance.getEntriesByType('resource').map(entry => entry.name)")
-    served = next((name for name in resources if "/lab.js?v=" in name), None)
-    assert served  # the lab's code came from the file route
+    served = page.evaluate("() => window.__cnnvizLab.module")
+    assert served.startswith(app_url + "/component/") and served.endswith("/lab.js")  # from the file route
     found = play(page, data, ".cnv-lab", url=served)
     orders = ("at once", "later", "first", "gone")
     labs = {order: found.pop(f"{order}, labs") for order in orders}
@@ -97,3 +99,32 @@ def test_a_picture_or_chart_called_again_while_it_started_is_one_view(page, app_
     page.goto(f"{app_url}/_stcore/health")
     found = play(page, data, selector, source=(COMMON / script).read_text())
     assert {order: n for order, n in found.items() if "labs" not in order} == EXPECTED
+
+
+# --- the lab's code served as files: what the learner sees when a file does not arrive -------------------
+
+LAB = "[...window.__cnnvizLab.labs][0]"
+
+
+def test_a_lab_whose_code_did_not_load_says_so_and_loads_it_at_the_next_change(page, app_url):
+    page.route("**/lab.js", lambda route: route.abort())
+    page.goto(f"{app_url}/convolution_lab")
+    note = page.locator(".cnv-load-error")
+    note.wait_for(timeout=60_000)
+    assert "reload the page" in note.inner_text()
+    page.unroute("**/lab.js")
+    choose(page, "Working size", "256")  # new data for the lab: the loader tries again, under another URL
+    page.wait_for_function(f"() => window.__cnnvizLab && {LAB}?.result?.stages[0].h === 256", timeout=60_000)
+    assert page.locator(".cnv-load-error").count() == 0
+    assert page.locator('select[aria-label="Kernel"]').count() == 1
+
+
+def test_a_lab_whose_worker_did_not_load_says_so_instead_of_computing_for_ever(page, app_url):
+    page.route("**/worker.js", lambda route: route.abort())
+    page.goto(f"{app_url}/convolution_lab")
+    page.wait_for_function(f"() => window.__cnnvizLab && {LAB}?.result", timeout=60_000)  # 3x3: on the page
+    page.locator('select[aria-label="Kernel"]').select_option("vertical line 7x7")  # 12.7 million: the worker's
+    error = page.locator(".cnv-error")
+    error.wait_for()
+    assert "did not load from the server" in error.inner_text()
+    assert not page.evaluate(f"() => {LAB}.nodes.status.classList.contains('working')")

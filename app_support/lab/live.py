@@ -66,16 +66,33 @@ PICK_IMAGE = "_lab_pick_image"  # (as outputs.PICK_IMAGE) which picture it was c
 
 
 # The component's inline module: it imports lab.js from the file route (once per page: the browser
-# keeps the module) and hands every call to it. The version in the URL is the files' digest, so a
-# page never runs a lab.js of another version than the server's.
+# keeps the module) and hands every call to it. The route's folder is named after the files' digest,
+# so a page never runs another version of lab.js, arith.js or worker.js than the server's.
 LOADER = """const MODULE = new URL(%s, document.baseURI).href;
 let loading = null;
+let tries = 0;
 export default function (component) {
-  loading = loading || import(MODULE).catch((error) => {
-    loading = null; // the next call tries again
-    throw error;
-  });
-  return loading.then((lab) => lab.default(component));
+  if (!loading) {
+    // A module that failed to load stays failed under its URL in this page: try again under another.
+    loading = import(tries ? `${MODULE}?try=${tries}` : MODULE).catch((error) => {
+      loading = null;
+      throw error;
+    });
+    tries += 1;
+  }
+  return loading.then(
+    (lab) => lab.default(component),
+    (error) => {
+      const { data, parentElement } = component;
+      if (data && data.role === "view" && !parentElement.querySelector(".cnv-load-error")) {
+        const note = document.createElement("p");
+        note.className = "cnv-load-error";
+        note.textContent = `The lab's code did not load from the server (${error.message}): reload the page.`;
+        parentElement.append(note);
+      }
+      return undefined;
+    },
+  );
 }
 """
 FILES = ("lab.js", "arith.js", "worker.js")
@@ -84,13 +101,13 @@ FILES = ("lab.js", "arith.js", "worker.js")
 @cache
 def module_url() -> str:
     """Where the browser imports lab.js, relative to the page: the component folder made a v1
-    component (Streamlit serves a declared component's files at ./component/<name>/<file>), with the
-    files' digest as `?v=`. Declared once per server process, in a script run."""
-    served = components_v1.declare_component("cnnviz_lab_files", path=str(COMPONENT_DIR))
-    digest = hashlib.blake2b(digest_size=8)
+    component named after the files' digest (Streamlit serves a declared component's files at
+    ./component/<name>/<file>). Declared once per server process, in a script run."""
+    digest = hashlib.blake2b(digest_size=6)
     for name in FILES:
         digest.update((COMPONENT_DIR / name).read_bytes())
-    return f"./component/{served.name}/lab.js?v={digest.hexdigest()}"
+    served = components_v1.declare_component(f"cnnviz_lab_{digest.hexdigest()}", path=str(COMPONENT_DIR))
+    return f"./component/{served.name}/lab.js"
 
 
 @cache

@@ -9,13 +9,13 @@
 // Settings reach Python when a change ends (a released drag, a chosen option, a click on a picture),
 // as the component state `settings`; while a button is held nothing is sent.
 //
-// Served as files by Streamlit's component route (live.py `module_url`): arith.js and worker.js are
-// found beside this file (`?v=`, the files' digest, asks for this version of them).
-const VERSION = new URL(import.meta.url).search;
-const arithReady = import(new URL(`./arith.js${VERSION}`, import.meta.url).href);
+// Served as files by Streamlit's component route (live.py `module_url`, a folder named after the
+// files' digest): arith.js and worker.js are the ones beside this file, of the same version.
+const arithReady = import(new URL("./arith.js", import.meta.url).href);
 // Up to this many multiply-adds the pipeline runs on the page's thread (Lab.quick).
 const QUICK_MULTIPLY_ADDS = 3_000_000;
-const workerUrl = new URL(`./worker.js${VERSION}`, import.meta.url).href;
+const workerUrl = new URL("./worker.js", import.meta.url).href;
+const NOT_LOADED = "The lab's code did not load from the server, so nothing can be computed: reload the page.";
 
 // --- the picture, shared by the two mounts ------------------------------------------------------------
 
@@ -115,9 +115,21 @@ class Lab {
     this.pointerAt = null; // {clientX, clientY} of the pointer over a picture, until it leaves
     this.carried = false; // the pinned pixel was carried to a new output's shape: Python is told
     this.timings = { scrub: [], hover: [], compute: [] };
+    this.build();
     this.worker = new Worker(workerUrl, { type: "module" });
     this.worker.onmessage = (event) => this.received(event.data);
-    this.build();
+    this.worker.onerror = (event) => this.failed(event.message);
+  }
+
+  // Its code could not be loaded (worker.js or arith.js: a server restarted, a lost connection): say so
+  // instead of 'Computing…' for ever.
+  failed(detail) {
+    this.busy = false;
+    this.broken = true;
+    clearTimeout(this.busyTimer);
+    this.nodes.status.classList.remove("working");
+    this.nodes.error.textContent = detail ? `${NOT_LOADED} (${detail})` : NOT_LOADED;
+    this.nodes.error.hidden = false;
   }
 
   // --- what Python sends ---
@@ -232,7 +244,7 @@ class Lab {
   }
 
   flush() {
-    if (this.busy || !this.pending) return;
+    if (this.busy || !this.pending || this.broken) return;
     this.busy = true;
     this.worker.postMessage(this.pending);
     this.pending = null;
@@ -255,7 +267,7 @@ class Lab {
 
   show(answer) {
     this.shownSeq = answer.seq;
-    this.nodes.error.textContent = answer.ok ? this.refused || this.problem : answer.problem;
+    this.nodes.error.textContent = (answer.ok ? this.refused || this.problem : answer.problem) || (this.broken ? NOT_LOADED : "");
     this.nodes.error.hidden = !this.nodes.error.textContent;
     if (!answer.ok) {
       this.nodes.keptNote.hidden = !this.result;
@@ -378,6 +390,7 @@ class Lab {
   // --- building the page ---
 
   build() {
+    for (const note of this.root.querySelectorAll(".cnv-load-error")) note.remove(); // the loader's, from a failed try
     const n = (this.nodes = {});
     n.status = el("div", { class: "cnv-status", role: "status" }, el("span", { class: "cnv-spinner" }), "Computing…");
     n.error = el("div", { class: "cnv-error", hidden: true });
@@ -475,6 +488,7 @@ class Lab {
     this.destroyed = true;
     this.worker.terminate();
     this.node.remove();
+    waiting.delete(this);
     registry.labs.delete(this);
     if (labs.get(this.root) === this) labs.delete(this.root);
   }
@@ -1314,7 +1328,6 @@ class Lab {
 
 // --- the component's entry point -------------------------------------------------------------------
 
-const labs = new WeakMap(); // parentElement -> Lab
 
 // Streamlit runs a call's cleanup when the element goes, and also when newer data arrived while the call
 // was starting (its module loading): the element stays, and the next call (just made, or about to be)
@@ -1325,9 +1338,13 @@ function laterUnlessCalledAgain(view, call, destroy) {
     if (view.calls === call) destroy();
   }, 0);
 }
-// For the tests and bench/lab.py: the labs on the page, their timings, and `run`, the worker's
-// pipeline on any picture (the equality test against cnnviz.lab.run_lab).
+// For the tests and bench/lab.py: the labs on the page, their timings, where this module came from,
+// and `run`, the worker's pipeline on any picture (the equality test against cnnviz.lab.run_lab).
 const registry = (globalThis.__cnnvizLab = globalThis.__cnnvizLab || { labs: new Set(), arith: null });
+registry.module = import.meta.url;
+// parentElement -> Lab, shared by every version of this module the page loaded: a server restarted
+// with new code hands the same element to a new module, whose lab replaces the old one.
+const labs = (registry.roots = registry.roots || new WeakMap());
 registry.run = (picture, request) =>
   new Promise((resolve) => {
     const worker = new Worker(workerUrl, { type: "module" });
@@ -1353,6 +1370,10 @@ export default function (component) {
   }
   if (!data || data.role !== "view") return undefined;
   let lab = labs.get(parentElement);
+  if (lab && !(lab instanceof Lab)) {
+    lab.destroy();
+    lab = null;
+  }
   if (!lab) {
     lab = new Lab(parentElement);
     labs.set(parentElement, lab);
@@ -1360,11 +1381,14 @@ export default function (component) {
   }
   lab.setStateValue = setStateValue;
   const call = (lab.calls = (lab.calls || 0) + 1);
-  arithReady.then((A) => {
-    if (lab.destroyed) return;
-    lab.A = A;
-    registry.arith = A;
-    lab.update(data);
-  });
+  arithReady.then(
+    (A) => {
+      if (lab.destroyed) return;
+      lab.A = A;
+      registry.arith = A;
+      lab.update(data);
+    },
+    (error) => lab.failed(error.message),
+  );
   return () => laterUnlessCalledAgain(lab, call, () => lab.destroy());
 }

@@ -1,6 +1,7 @@
 // The lab's Web Worker: keeps the picture (as planes) and runs the whole pipeline off the page's
 // thread, so a 512x512 RGB picture with a 15x15 kernel (about 180 million multiply-adds) never
-// freezes the page. lab.js starts it from the file beside it (live.py `module_url`).
+// freezes the page. lab.js starts it from the file beside it (live.py `module_url`), and this arith.js
+// is the one beside both, of the same version.
 import * as A from "./arith.js";
 
 const pictures = new Map(); // id -> { h, w, c, planes }
