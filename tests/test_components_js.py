@@ -128,3 +128,12 @@ def test_a_lab_whose_worker_did_not_load_says_so_instead_of_computing_for_ever(p
     error.wait_for()
     assert "did not load from the server" in error.inner_text()
     assert not page.evaluate(f"() => {LAB}.nodes.status.classList.contains('working')")
+
+
+def test_a_lab_whose_arithmetic_did_not_load_says_so(page, app_url):
+    page.route("**/arith.js", lambda route: route.abort())
+    page.goto(f"{app_url}/convolution_lab")
+    note = page.locator(".cnv-load-error")
+    note.wait_for(timeout=60_000)
+    assert "did not load from the server" in note.inner_text()
+    assert not page.locator('select[aria-label="Kernel"]').is_visible()  # no controls that do nothing

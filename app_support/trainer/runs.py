@@ -358,6 +358,11 @@ def live_runs(was: tuple, panel: str) -> None:
     """The runs panel: status, curves, stop, results, comparison. `panel` names the fragment drawing it."""
     manager = run_manager()
     runs = manager.runs_for(owner())
+    if st.session_state.pop("trainer_redraw", False) or (was and phase_of(runs) != was):
+        # A run left the queue or ended: poll at the new pace, show results everywhere. Before drawing:
+        # results drawn here first were replaced a moment later by the new panel's, and a click on the
+        # confusion matrix in between went to a chart whose fragment was gone (the click was lost).
+        st.rerun(scope="app")
     if problem := kept.problem():
         st.warning(f"Your runs are not being kept right now. {problem}")
     if not runs:
@@ -400,8 +405,6 @@ def live_runs(was: tuple, panel: str) -> None:
         # Updated in place: a run in the comparison that is still training adds a point a second.
         live_chart(charts.compare(chosen_runs, "accuracy"), key="compare_acc", container=left)
         live_chart(charts.compare(chosen_runs, "loss"), key="compare_loss", container=right)
-    if st.session_state.pop("trainer_redraw", False) or (was and phase_of(runs) != was):
-        st.rerun(scope="app")  # a run left the queue or ended: poll at the new pace, show results everywhere
 
 
 COMPARED = "trainer_cmp"  # the runs under Compare runs

@@ -128,7 +128,13 @@ class Lab {
     this.broken = true;
     clearTimeout(this.busyTimer);
     this.nodes.status.classList.remove("working");
-    this.nodes.error.textContent = detail ? `${NOT_LOADED} (${detail})` : NOT_LOADED;
+    const text = detail ? `${NOT_LOADED} (${detail})` : NOT_LOADED;
+    if (this.node.hidden) {
+      // nothing shown yet (arith.js is missing): the note stands alone, as the loader's does
+      if (!this.root.querySelector(".cnv-load-error")) this.root.append(el("p", { class: "cnv-load-error", text }));
+      return;
+    }
+    this.nodes.error.textContent = text;
     this.nodes.error.hidden = false;
   }
 
@@ -149,6 +155,7 @@ class Lab {
     this.problem = data.problem || "";
     // a cell held by the pointer, or typed in, is not rebuilt under it
     this.syncControls(!this.dragging && !this.typingIn(this.nodes.kernelGrid));
+    this.node.hidden = false; // shown once a teacher's locks are on its controls
     const picture = pictures.get(data.image_id);
     if (picture) this.usePicture(picture);
     else waiting.add(this);
@@ -480,6 +487,9 @@ class Lab {
       ),
     );
     this.node = this.root.querySelector(".cnv-lab");
+    // Hidden until Python's first settings and locks arrive (arith.js loads first): a locked control
+    // could otherwise be changed in the meantime.
+    this.node.hidden = true;
     this.node.addEventListener("keydown", (e) => this.key(e));
   }
 
