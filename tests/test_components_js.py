@@ -106,12 +106,22 @@ def test_a_picture_or_chart_called_again_while_it_started_is_one_view(page, app_
 LAB = "[...window.__cnnvizLab.labs][0]"
 
 
-def test_a_lab_whose_code_did_not_load_says_so_and_loads_it_at_the_next_change(page, app_url):
-    page.route("**/lab.js", lambda route: route.abort())
+def open_lab_without(page, app_url: str, name: str):
+    """Open the lab with the file `name` (lab.js, arith.js, worker.js) failing as a lost connection would."""
+    page.route(f"**/{name}", lambda route: route.abort())
     page.goto(f"{app_url}/convolution_lab")
+
+
+def load_error(page):
+    """The note a lab that could not load stands in for, once it is shown."""
     note = page.locator(".cnv-load-error")
     note.wait_for(timeout=60_000)
-    assert "reload the page" in note.inner_text()
+    return note
+
+
+def test_a_lab_whose_code_did_not_load_says_so_and_loads_it_at_the_next_change(page, app_url):
+    open_lab_without(page, app_url, "lab.js")
+    assert "reload the page" in load_error(page).inner_text()
     page.unroute("**/lab.js")
     choose(page, "Working size", "256")  # new data for the lab: the loader tries again, under another URL
     page.wait_for_function(f"() => window.__cnnvizLab && {LAB}?.result?.stages[0].h === 256", timeout=60_000)
@@ -120,8 +130,7 @@ def test_a_lab_whose_code_did_not_load_says_so_and_loads_it_at_the_next_change(p
 
 
 def test_a_lab_whose_worker_did_not_load_says_so_instead_of_computing_for_ever(page, app_url):
-    page.route("**/worker.js", lambda route: route.abort())
-    page.goto(f"{app_url}/convolution_lab")
+    open_lab_without(page, app_url, "worker.js")
     page.wait_for_function(f"() => window.__cnnvizLab && {LAB}?.result", timeout=60_000)  # 3x3: on the page
     page.locator('select[aria-label="Kernel"]').select_option("vertical line 7x7")  # 12.7 million: the worker's
     error = page.locator(".cnv-error")
@@ -131,9 +140,6 @@ def test_a_lab_whose_worker_did_not_load_says_so_instead_of_computing_for_ever(p
 
 
 def test_a_lab_whose_arithmetic_did_not_load_says_so(page, app_url):
-    page.route("**/arith.js", lambda route: route.abort())
-    page.goto(f"{app_url}/convolution_lab")
-    note = page.locator(".cnv-load-error")
-    note.wait_for(timeout=60_000)
-    assert "did not load from the server" in note.inner_text()
+    open_lab_without(page, app_url, "arith.js")
+    assert "did not load from the server" in load_error(page).inner_text()
     assert not page.locator('select[aria-label="Kernel"]').is_visible()  # no controls that do nothing
