@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import socket
 import subprocess
 import sys
@@ -11,7 +12,23 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium"  # Debian's browser, as learners run it: the benchmarks and screenshots
+# The suite's browser: Debian's headless build of the same Chromium (package chromium-headless-shell; the
+# same Blink, V8 and Skia, without the desktop browser around them), which Playwright also uses for its
+# headless runs. A page load costs it about a third of the full browser's CPU, and Chromium was most of
+# the suite's. CNNVIZ_TEST_BROWSER names another (/usr/bin/chromium to run the suite in the full browser).
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
+
+
+def suite_browser() -> str:
+    """The Chromium the tests drive: CNNVIZ_TEST_BROWSER, else the headless shell when it is installed,
+    else the full browser."""
+    chosen = os.environ.get("CNNVIZ_TEST_BROWSER")
+    if chosen:
+        return chosen
+    return HEADLESS_SHELL if Path(HEADLESS_SHELL).exists() else CHROMIUM
+
+
 # How long a test waits for something the app does (a script run, a picture, a page) before it fails.
 # A wait ends as soon as its event happens, so a long deadline costs time only when something is
 # broken, while a short one fails a correct app on a busy machine (the suite runs two processes, each

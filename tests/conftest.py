@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, prepare_context, start_app
+from harness.browser import CHROMIUM_ARGS, prepare_context, start_app, suite_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -60,16 +60,17 @@ def app_url():
 
 @pytest.fixture(scope="session")
 def browser():
-    if not Path(CHROMIUM).exists():
+    executable = suite_browser()
+    if not Path(executable).exists():
         if os.environ.get("CNNVIZ_REQUIRE_BROWSER"):
-            pytest.fail("CNNVIZ_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+            pytest.fail(f"CNNVIZ_REQUIRE_BROWSER is set but {executable} is missing")
+        pytest.skip(f"{executable} is missing (apt-get install chromium-headless-shell)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         # A camera that shows Chromium's test pattern, allowed without asking (camera input tests).
         camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *camera], headless=True)
+        chromium = playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *camera], headless=True)
         # Every context a test opens waits as the suite does: a generous default deadline, and the
         # run counter that wait_until_idle reads (harness.browser.prepare_context).
         new_context = chromium.new_context
@@ -196,3 +197,4 @@ def pytest_collection_modifyitems(config, items):
     items.sort(
         key=lambda item: (groups[item] not in whole, -slow[groups[item]], groups[item] not in browser, order[item])
     )
+
