@@ -197,22 +197,3 @@ def pytest_collection_modifyitems(config, items):
     items.sort(
         key=lambda item: (groups[item] not in whole, -slow[groups[item]], groups[item] not in browser, order[item])
     )
-
-
-@pytest.hookimpl(trylast=True)  # after the test's own fixtures are torn down (their runs on Ray included)
-def pytest_runtest_teardown(item, nextitem):
-    """The Ray cluster stops after the last test of its group on this process: idle, its daemons took
-    about 4% of a core for the rest of the suite. A later Ray test starts it again."""
-    from tests import fake_jobs
-
-    if not fake_jobs._ray_started or (nextitem is not None and _group(nextitem) == "ray"):
-        return
-    import ray
-
-    ray.shutdown()
-    fake_jobs._ray_started = False
-
-
-def _group(item) -> str:
-    path = item.nodeid.split("::")[0]
-    return SHARED_GROUPS.get(path, path)

@@ -67,9 +67,9 @@ _ray_started = False
 
 
 def ray_cluster():
-    """Start (in the main thread, once for the Ray tests of a test process: tests/conftest.py stops it
-    after them) a local Ray cluster with 2 CPUs, no dashboard, and 1 `TEST_ACCELERATOR`; return the
-    `ray` module. Ray's start-up is the slow part (about 5-10 s here), so every Ray test shares this one."""
+    """Start (once per test session, in the main thread) a local Ray cluster with 2 CPUs, no
+    dashboard, and 1 `TEST_ACCELERATOR`; return the `ray` module. Ray's start-up is the slow part
+    (about 5-10 s here), so every Ray test shares this one."""
     global _ray_started
     import atexit
     import logging
