@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"  # Debian's browser, as learners run it: the benchmarks and screenshots
 # The suite's browser: Debian's headless build of the same Chromium (package chromium-headless-shell; the
 # same Blink, V8 and Skia, without the desktop browser around them), which Playwright also uses for its
-# headless runs. A page load costs it about a third of the full browser's CPU, and Chromium was most of
-# the suite's. CNNVIZ_TEST_BROWSER names another (/usr/bin/chromium to run the suite in the full browser).
+# headless runs. Chromium took most of the suite's CPU, and on the shell the whole suite takes about a
+# tenth less time (its browser, GPU and utility processes do less; the pages' renderers do the same work).
+# CNNVIZ_TEST_BROWSER names another (/usr/bin/chromium to run the suite in the full browser).
 HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 
 
