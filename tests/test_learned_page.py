@@ -30,7 +30,7 @@ def learned(**params: str) -> AppTest:
     ok(at)
     # A view that could not draw says why on the page (an error, or a warning that a module is missing),
     # not as an exception: a test that then misses a widget should name that message, not the widget.
-    said = [e.value for e in at.error] + [w.value for w in at.warning if "installation lacks" in w.value]
+    said = errors(at) + [w.value for w in at.warning if "installation lacks" in w.value]
     assert not said, said
     return at
 
