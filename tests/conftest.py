@@ -19,8 +19,13 @@ ARTIFACTS = ROOT / "artifacts"
 # when it is submitted; tests/test_runs.py keeps its spares (RunManager(spares=1)) to test them.
 os.environ.setdefault("CNNVIZ_SPARES", "0")
 # The tests' servers and AppTests keep learners' work in a folder of their own, never in the user's home
-# (~/.local/share/cnnviz): a fresh temporary folder per test process.
-os.environ.setdefault("CNNVIZ_DATA", tempfile.mkdtemp(prefix="cnnviz-test-data-"))
+# (~/.local/share/cnnviz): a fresh temporary folder per test process. Made here, in each process: xdist's
+# workers inherit the environment of the process that starts them, and a folder made there was shared by
+# both (two tests' made-up learners of the same name saw each other's saved settings). A CNNVIZ_DATA the
+# caller set is used as it is.
+if os.environ.get("CNNVIZ_DATA") in (None, os.environ.get("CNNVIZ_TEST_DATA")):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ["CNNVIZ_DATA"] = os.environ["CNNVIZ_TEST_DATA"] = tempfile.mkdtemp(prefix=f"cnnviz-test-data-{worker}-")
 
 
 @pytest.fixture(scope="session")
@@ -109,13 +114,35 @@ def as_a_running_server(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", cleared)
 
 
-# --- running the suite on two processes (pytest-xdist: `-n 2 --dist loadgroup` in pyproject.toml) ---
+# --- running the suite on two processes (pytest-xdist: `-n 2 --dist loadfile` in pyproject.toml) ---
 #
-# Work is handed out a test module at a time, as `--dist loadfile` would, so a module's fixtures (a
-# run manager, a trained model) are built once, on one worker (session ones, the Streamlit server and
-# Chromium, once per worker); and the two modules that start Ray (tests/fake_jobs.ray_cluster) go to
-# the same worker, so only one local cluster starts.
+# Work is handed out a test module at a time, so a module's fixtures (a run manager, a trained model, a
+# PostgreSQL cluster, two servers behind HAProxy) are built once, on one worker (session ones, the
+# Streamlit server and Chromium, once per worker); and the two modules that start Ray
+# (tests/fake_jobs.ray_cluster) go to the same worker, so only one local cluster starts.
 SHARED_GROUPS = {"tests/test_runs.py": "ray", "tests/test_ray_runs.py": "ray"}
+
+
+def group_of(nodeid: str) -> str:
+    """The unit of work the test `nodeid` is handed out in: its module, or its SHARED_GROUPS name."""
+    path = nodeid.split("::")[0]
+    return SHARED_GROUPS.get(path, path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's loadfile with SHARED_GROUPS. Not `--dist loadgroup` with xdist_group marks: with pytest
+    9.2 those marks no longer reach the scheduler (xdist 3.8 renames the test ids to carry them, and
+    pytest 9.2 ignores the rename: pytest-xdist issue 1386), so every test was a unit of its own and
+    each worker built a module's fixtures, Ray included, for itself."""
+    if config.getvalue("dist") != "loadfile":
+        return None  # another --dist on the command line: xdist's own
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return ModuleScheduling(config, log)
 
 
 # --- the inner loop: `python -m pytest -m "not browser and not slow"` -------------------------------
@@ -175,9 +202,7 @@ def slow_reason(nodeid: str) -> str | None:
 def pytest_collection_modifyitems(config, items):
     groups = {}
     for item in items:
-        path = item.nodeid.split("::")[0]
-        group = groups[item] = SHARED_GROUPS.get(path, path)
-        item.add_marker(pytest.mark.xdist_group(group))
+        groups[item] = group_of(item.nodeid)
         if slow_reason(item.nodeid):
             item.add_marker(pytest.mark.slow)
     # The long groups first: xdist hands groups out in this order (--no-loadscope-reorder; by default it
