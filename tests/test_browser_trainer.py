@@ -7,6 +7,7 @@ Screenshots land in artifacts/ for a person to look at.
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser_helpers import choose, settle_layout, wait_until_idle
 from tests.conftest import ARTIFACTS
@@ -151,13 +152,18 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
     page.get_by_role("button", name="Train both").click()
     # Until both have an epoch, the table shows what it showed (the latest runs with one, Run 1 among
     # them); then the pair, once each row's last column, the training time, is filled in.
-    page.wait_for_function(  # a second worker starts (TensorFlow's import) and both train an epoch
-        """() => { const t = [...document.querySelectorAll('[data-testid="stTable"]')]
-            .find(t => t.innerText.includes('Run 3: dense-only on digits'));
-            return t && t.innerText.includes('Run 2: mnist-fast on digits') && !t.innerText.includes('Run 1:')
-                && [...t.querySelectorAll('tbody tr')].every(r => / s$/.test(r.lastElementChild.innerText)); }""",
-        timeout=600_000,
-    )
+    try:
+        page.wait_for_function(  # a second worker starts (TensorFlow's import) and both train an epoch
+            """() => { const t = [...document.querySelectorAll('[data-testid="stTable"]')]
+                .find(t => t.innerText.includes('Run 3: dense-only on digits'));
+                return t && t.innerText.includes('Run 2: mnist-fast on digits') && !t.innerText.includes('Run 1:')
+                    && [...t.querySelectorAll('tbody tr')].every(r => / s$/.test(r.lastElementChild.innerText)); }""",
+            timeout=600_000,
+        )
+    except PlaywrightTimeout:  # say what the page showed instead: the runs' states, the compared runs
+        said = [line for line in page.inner_text("body").splitlines() if re.match(r"Run \d+|.*(Error|error)", line)]
+        tables = page.get_by_test_id("stTable").all_inner_texts()
+        raise AssertionError(f"the pair never filled the table; the page said {said}, tables {tables}") from None
     table = page.get_by_test_id("stTable").filter(has_text="Run 3: dense-only on digits")
     wait_until_idle(page)
     rows = table.locator("tbody tr")

@@ -440,9 +440,14 @@ def test_a_pinned_pixel_comes_back_to_itself_after_a_larger_kernel_and_back(page
     pinned = arithmetic(page)[0]
     kernel = page.locator('select[aria-label="Kernel"]')
     for _ in range(2):  # 510x510 -> 506x506 -> 510x510, twice
-        for name in ("vertical line 7x7", "sobel x"):
+        for name, size in (("vertical line 7x7", 506), ("sobel x", 510)):
             kernel.select_option(name)
-            page.wait_for_function(f"() => {LAB}.settings.kernel === '{name}' && !{LAB}.dirty")
+            # Until the output of that shape is on screen: the 7x7 one is computed in the worker, and the
+            # arithmetic was once read while its answer was still on its way (the 506x506 output's pixel).
+            page.wait_for_function(
+                f"""() => {LAB}.settings.kernel === '{name}' && !{LAB}.dirty && !{LAB}.busy
+                    && {LAB}.shownSeq === {LAB}.seq && {LAB}.result.stages[1].h === {size}"""
+            )
             wait_until_idle(page)
         assert arithmetic(page)[0] == pinned
     assert f"row={pinned[0]}" in page.evaluate("() => location.search")
