@@ -21,7 +21,7 @@ os.environ.setdefault("CNNVIZ_SPARES", "0")
 # The tests' servers and AppTests keep learners' work in a folder of their own, never in the user's home
 # (~/.local/share/cnnviz): a fresh temporary folder per test process. Made here, in each process: xdist's
 # workers inherit the environment of the process that starts them, and a folder made there was shared by
-# both (two tests' made-up learners of the same name saw each other's saved settings). A CNNVIZ_DATA the
+# both (two tests' made-up learners of the same name could see each other's saved settings). A CNNVIZ_DATA the
 # caller set is used as it is.
 if os.environ.get("CNNVIZ_DATA") in (None, os.environ.get("CNNVIZ_TEST_DATA")):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
