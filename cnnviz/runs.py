@@ -363,13 +363,16 @@ class RunManager:
     def delete_owner(self, owner: str) -> int:
         """Delete everything `owner` keeps: runs (training ones are stopped and removed once they end),
         and with a store their own classes and settings. Returns the number of runs deleted."""
-        with self._lock:
-            mine = [run for run in self._runs.values() if run.owner == owner]
-        for run in mine:
-            self.delete(run.id, owner)
-        if self.journal is None:
-            return len(mine)
-        return max(len(mine), self.journal.store.delete_learner(owner))
+        # Not while runs are being written to the store: a training run's snapshot taken before this
+        # delete, written after the learner's rows went, put its row back (until the run ended).
+        with self._keeping:
+            with self._lock:
+                mine = [run for run in self._runs.values() if run.owner == owner]
+            for run in mine:
+                self.delete(run.id, owner)
+            if self.journal is None:
+                return len(mine)
+            return max(len(mine), self.journal.store.delete_learner(owner))
 
     def position(self, run: Run) -> int:
         """1-based place in the queue, 0 once it has left the queue."""
