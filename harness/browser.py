@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -173,6 +174,12 @@ def prepare_context(context, *, timeout: float = WAIT_MS):
     context.set_default_timeout(timeout)
     context.add_init_script(TRACK_RUNS)
     return context
+
+
+def status_lines(page) -> list[str]:
+    """The page's run status lines ("Run 2: ...") and errors: what a test that timed out waiting for a
+    run says the page showed instead."""
+    return [line for line in page.inner_text("body").splitlines() if re.match(r"Run \d+:|.*(Error|error)", line)]
 
 
 def wait_until_idle(page, timeout: float = WAIT_MS) -> None:

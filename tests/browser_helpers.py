@@ -7,6 +7,7 @@ from harness.browser import (
     draw_stroke,
     image_src,
     settle_layout,
+    status_lines,
     wait_for_new_image,
     wait_until_idle,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "draw_stroke",
     "image_src",
     "settle_layout",
+    "status_lines",
     "wait_for_new_image",
     "wait_until_idle",
 ]

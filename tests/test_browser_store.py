@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from harness.browser import free_port, start_app
-from tests.browser_helpers import wait_until_idle
+from tests.browser_helpers import status_lines, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,7 @@ def wait_for_epoch(page, number: int, at_least: int, timeout: float = 240_000) -
             timeout=timeout,
         )
     except PlaywrightTimeout:
-        said = [line for line in page.inner_text("body").splitlines() if re.match(r"Run \d+:|.*(Error|error)", line)]
+        said = status_lines(page)
         raise AssertionError(f"run {number} never showed epoch {at_least}; the page said {said}") from None
     return status_epoch(page, number)
 
@@ -49,7 +49,7 @@ def wait_for_status(page, pattern: str, timeout: float = 120_000) -> None:
     try:
         page.get_by_text(re.compile(pattern)).first.wait_for(timeout=timeout)
     except PlaywrightTimeout:
-        said = [line for line in page.inner_text("body").splitlines() if re.match(r"Run \d+:|.*(Error|error)", line)]
+        said = status_lines(page)
         raise AssertionError(f"no status matched {pattern!r}; the page said {said}") from None
 
 

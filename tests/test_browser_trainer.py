@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser_helpers import choose, settle_layout, wait_until_idle
+from tests.browser_helpers import choose, settle_layout, status_lines, wait_until_idle
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -161,7 +161,7 @@ def test_trainer_editor_run_and_confusion_click(browser, app_url, artifacts):
             timeout=600_000,
         )
     except PlaywrightTimeout:  # say what the page showed instead: the runs' states, the compared runs
-        said = [line for line in page.inner_text("body").splitlines() if re.match(r"Run \d+|.*(Error|error)", line)]
+        said = status_lines(page)
         tables = page.get_by_test_id("stTable").all_inner_texts()
         raise AssertionError(f"the pair never filled the table; the page said {said}, tables {tables}") from None
     table = page.get_by_test_id("stTable").filter(has_text="Run 3: dense-only on digits")
